@@ -1,0 +1,123 @@
+// recpress data stats PATH|NAME: counts, sparsity, per-user / per-item distributions.
+// Also the shared data options (format, columns, implicit conversion, de-duplication, k-core).
+#include <iostream>
+
+#include "cli/commands.h"
+#include "core/errors.h"
+#include "core/format.h"
+#include "core/text_reader.h"
+#include "data/stats.h"
+#include "data/transforms.h"
+
+namespace recpress::cli {
+
+void add_data_options(CLI::App* cmd, DataArgs& a, bool positional) {
+  const char* help =
+      "dataset: 'synthetic[:users=N,items=M,...]', a name under the data root (ml-100k, ml-1m, "
+      "ml-latest-small, ncf-ml-1m), or a file/folder";
+  if (positional) {
+    cmd->add_option("data", a.spec, help)->required();
+  } else {
+    cmd->add_option("--data", a.spec, help);
+  }
+  cmd->add_option("--format", a.format, "force a format: ml-100k, ml-dat, ml-csv, ncf, atomic, sequence, csv");
+  cmd->add_option("--columns", a.columns, "csv column mapping, e.g. user=customer,item=sku,rating=stars,time=ts");
+  cmd->add_option("--delimiter", a.delimiter, "csv delimiter (one character, or 'tab')");
+  cmd->add_flag("--no-header", a.no_header, "csv file has no header row (columns are 0-based indices)");
+  cmd->add_flag("--lenient", a.lenient, "skip malformed lines (and report how many) instead of failing");
+  cmd->add_option("--threshold", a.threshold, "implicit feedback: keep ratings >= this (default: keep all)");
+  cmd->add_option("--dedup", a.dedup, "repeated (user, item): first, last (default) or keep")
+      ->check(CLI::IsMember({"first", "last", "keep"}));
+  cmd->add_option("--min-user-interactions", a.min_user, "k-core: drop users with fewer interactions");
+  cmd->add_option("--min-item-interactions", a.min_item, "k-core: drop items with fewer interactions");
+}
+
+namespace {
+
+ColumnMapping parse_columns(const DataArgs& a) {
+  ColumnMapping m;
+  if (a.delimiter == "tab" || a.delimiter == "\\t") {
+    m.delimiter = '\t';
+  } else if (a.delimiter.size() == 1) {
+    m.delimiter = a.delimiter[0];
+  } else {
+    throw Error("--delimiter must be one character or 'tab'");
+  }
+  m.header = !a.no_header;
+  if (a.columns.empty()) return m;
+  std::vector<std::string_view> pairs;
+  split_fields(a.columns, ',', pairs);
+  for (auto p : pairs) {
+    const auto eq = p.find('=');
+    if (eq == std::string_view::npos) throw Error("--columns: expected role=column, got '" + std::string(p) + "'");
+    const std::string role(trim(p.substr(0, eq)));
+    const std::string col(trim(p.substr(eq + 1)));
+    if (role == "user") m.user = col;
+    else if (role == "item") m.item = col;
+    else if (role == "rating") m.rating = col;
+    else if (role == "time" || role == "timestamp") m.timestamp = col;
+    else throw Error("--columns: unknown role '" + role + "' (user, item, rating, time)");
+  }
+  return m;
+}
+
+}  // namespace
+
+Dataset load_data(const DataArgs& a, const GlobalOptions& g, bool clean) {
+  OpenOptions o;
+  o.load.format = a.format;
+  o.load.lenient = a.lenient;
+  o.load.columns = parse_columns(a);
+  o.use_cache = !g.no_cache;
+  o.data_root = g.data_root;
+  LoadReport report;
+  Dataset data = open_dataset(a.spec, o, report);
+  if (report.skipped_lines > 0) {
+    std::cerr << "lenient: skipped " << with_commas(static_cast<std::int64_t>(report.skipped_lines))
+              << " malformed line(s); first:\n";
+    for (const auto& p : report.problems) std::cerr << "  " << p << "\n";
+  }
+  if (!g.quiet) {
+    for (const auto& n : report.notes) std::cerr << "note: " << n << "\n";
+  }
+  if (!clean) return data;
+  if (a.implicit) {
+    const auto removed = to_implicit(data, a.threshold > 0 ? std::optional<double>(a.threshold) : std::nullopt);
+    if (removed > 0 && !g.quiet) {
+      std::cerr << "implicit: dropped " << with_commas(static_cast<std::int64_t>(removed)) << " ratings below "
+                << a.threshold << "\n";
+    }
+  }
+  const auto dups = deduplicate(data, parse_dedup_policy(a.dedup));
+  if (dups > 0 && !g.quiet) {
+    std::cerr << "dedup (" << a.dedup << "): removed " << with_commas(static_cast<std::int64_t>(dups))
+              << " repeated (user, item) interactions\n";
+  }
+  if (a.min_user > 1 || a.min_item > 1) {
+    const auto removed = kcore_filter(data, a.min_user, a.min_item);
+    if (!g.quiet) {
+      std::cerr << "k-core (users >= " << a.min_user << ", items >= " << a.min_item << "): removed "
+                << with_commas(static_cast<std::int64_t>(removed)) << " interactions\n";
+    }
+  }
+  compact(data);
+  if (data.interactions.empty()) throw Error("no interactions left after filtering");
+  return data;
+}
+
+void add_data_command(CLI::App& app, GlobalOptions& global, Action& action) {
+  auto* data = app.add_subcommand("data", "inspect datasets");
+  data->require_subcommand(1);
+  auto* stats = data->add_subcommand("stats", "counts, sparsity and distributions of a dataset (as loaded, before clean-up)");
+  static DataArgs args;
+  add_data_options(stats, args, true);
+  stats->callback([&action, &global] {
+    action = [&global] {
+      const Dataset d = load_data(args, global, false);
+      std::cout << format_stats(compute_stats(d), d);
+      return 0;
+    };
+  });
+}
+
+}  // namespace recpress::cli

@@ -1,0 +1,76 @@
+// recpress evaluate: score a model on a split under a protocol. For now the models are the
+// baselines (popularity); trained checkpoints arrive with the training issue.
+#include <iostream>
+
+#include "cli/commands.h"
+#include "core/atomic_file.h"
+#include "core/text_reader.h"
+#include "core/errors.h"
+#include "data/split.h"
+#include "eval/evaluator.h"
+#include "eval/popularity.h"
+#include "eval/result.h"
+
+namespace recpress::cli {
+namespace {
+
+struct EvaluateArgs {
+  DataArgs data;
+  std::string model = "popularity";
+  std::string split = "loo";
+  std::string protocol = "sampled:uniform:99";
+  std::string metrics = "hr@5,10 ndcg@5,10 mrr@10 map@10";
+  std::string target = "test";
+  std::string candidates;  // save to / reuse from
+  std::string output;
+};
+
+int run_evaluate(const EvaluateArgs& a, const GlobalOptions& g) {
+  const Dataset data = load_data(a.data, g);
+  const Split split = make_split(data, SplitConfig::parse(a.split, g.seed));
+  const auto metrics = parse_metrics(a.metrics);
+  const EvalTarget target = a.target == "valid" ? EvalTarget::kValid : EvalTarget::kTest;
+  const Protocol protocol = Protocol::parse(a.protocol);
+  std::unique_ptr<Evaluator> evaluator;
+  if (!a.candidates.empty() && protocol.kind == Protocol::Kind::kSampled && file_exists(a.candidates)) {
+    CandidateSet set = load_candidates(a.candidates, data);
+    if (set.protocol != protocol.to_string() || set.seed != g.seed) {
+      throw Error("--candidates " + a.candidates + " holds " + set.protocol + " seed " + std::to_string(set.seed) +
+                  ", not " + protocol.to_string() + " seed " + std::to_string(g.seed));
+    }
+    evaluator = std::make_unique<Evaluator>(data, split, target, std::move(set), metrics);
+  } else {
+    evaluator = std::make_unique<Evaluator>(data, split, target, protocol, metrics, g.seed);
+    if (!a.candidates.empty() && protocol.kind == Protocol::Kind::kSampled) {
+      save_candidates(evaluator->candidates(), data, a.candidates);
+    }
+  }
+  if (a.model != "popularity") {
+    throw Error("unknown model '" + a.model + "' (available now: popularity)");
+  }
+  const PopularityScorer model(split.train, data.num_items());
+  const EvalResult result = evaluator->evaluate(model);
+  std::cout << results_table({result});
+  std::cout << "(" << result.users << " users, protocol " << result.protocol << ", split " << result.split << ", "
+            << result.target << ", seed " << result.seed << ", data " << result.data_checksum << ")\n";
+  if (!a.output.empty()) write_file_atomic(a.output, result_to_json(result) + "\n");
+  return 0;
+}
+
+}  // namespace
+
+void add_evaluate_command(CLI::App& app, GlobalOptions& global, Action& action) {
+  static EvaluateArgs args;
+  auto* cmd = app.add_subcommand("evaluate", "evaluate a model on a dataset split under a protocol");
+  add_data_options(cmd, args.data, false);
+  cmd->add_option("--model", args.model, "model to evaluate (popularity)");
+  cmd->add_option("--split", args.split, "loo, loo_random, temporal[:train,valid], random[:train,valid] [+novalid]");
+  cmd->add_option("--protocol", args.protocol, "full, sampled:uniform:N, sampled:popularity:N, file:PATH");
+  cmd->add_option("--metrics", args.metrics, "e.g. 'hr@5,10 ndcg@10 mrr@10 map@10 precision@10 recall@10'");
+  cmd->add_option("--target", args.target, "valid or test")->check(CLI::IsMember({"valid", "test"}));
+  cmd->add_option("--candidates", args.candidates, "save the drawn negatives here, or reuse them if the file exists");
+  cmd->add_option("-o,--output", args.output, "write the result as JSON");
+  cmd->callback([&action, &global] { action = [&global] { return run_evaluate(args, global); }; });
+}
+
+}  // namespace recpress::cli

@@ -1,0 +1,47 @@
+// The `recpress` command line: one file per subcommand, each adding itself to the CLI11 app.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "data/dataset.h"
+#include "data/registry.h"
+
+namespace recpress::cli {
+
+struct GlobalOptions {
+  int threads = 1;
+  std::uint64_t seed = 42;
+  std::string data_root;
+  bool no_cache = false;
+  bool quiet = false;
+};
+
+using Action = std::function<int()>;
+
+// Options that say which data to read and how to clean it, shared by several subcommands.
+struct DataArgs {
+  std::string spec = "synthetic";
+  std::string format;
+  std::string columns;  // "user=COL,item=COL,rating=COL,time=COL"
+  std::string delimiter = ",";
+  bool no_header = false;
+  bool lenient = false;
+  bool implicit = true;
+  double threshold = 0;  // 0: keep all ratings as positives
+  std::string dedup = "last";
+  int min_user = 0;
+  int min_item = 0;
+};
+void add_data_options(CLI::App* cmd, DataArgs& args, bool positional);
+// Load + clean as the options say; prints lenient-mode and clean-up reports to stderr.
+Dataset load_data(const DataArgs& args, const GlobalOptions& global, bool clean = true);
+
+void add_demo_command(CLI::App& app, GlobalOptions& global, Action& action);
+void add_doctor_command(CLI::App& app, GlobalOptions& global, Action& action);
+void add_data_command(CLI::App& app, GlobalOptions& global, Action& action);
+void add_evaluate_command(CLI::App& app, GlobalOptions& global, Action& action);
+
+}  // namespace recpress::cli

@@ -1,0 +1,16 @@
+// Small formatting helpers for tables and summaries.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace recpress {
+
+// 1234567 -> "1,234,567"
+std::string with_commas(std::int64_t value);
+// printf-style fixed point: fixed(0.12345, 4) -> "0.1235"
+std::string fixed(double value, int digits);
+// 1536 -> "1.5 KiB"
+std::string human_bytes(double bytes);
+
+}  // namespace recpress

@@ -1,0 +1,26 @@
+// Process set-up that must happen before the BLAS and OpenMP libraries read their environment.
+//
+// These machines give about one core of throughput across their vCPUs: OpenMP workers that spin
+// while waiting make LibTorch 10-60x slower, so we default to ONE compute thread and, when more
+// are asked for, set OMP_WAIT_POLICY=PASSIVE. OpenBLAS 0.3.21 detects AVX-512 CPUs as "Prescott"
+// and runs ~4x below its SkylakeX kernels, so we set OPENBLAS_CORETYPE=SkylakeX when it is unset
+// and the CPU has AVX-512. Both variables are read when the libraries load, so the process
+// re-executes itself once with them set. A value the user already set is never overridden.
+#pragma once
+
+namespace recpress {
+
+// Call first in main(). May not return (re-exec). `threads` is the requested compute threads.
+void prepare_environment(int argc, char** argv, int threads);
+
+// Compute threads requested on the command line (--threads N / --threads=N), else
+// $RECPRESS_THREADS, else 1.
+int requested_threads(int argc, char** argv);
+
+// Apply the thread count to LibTorch (intra- and inter-op).
+void apply_threads(int threads);
+
+// CPU feature flags from /proc/cpuinfo (empty if unavailable).
+bool cpu_has(const char* flag);
+
+}  // namespace recpress

@@ -1,0 +1,18 @@
+// Helpers shared by the tests: scratch folders, small files, the shared data root.
+#pragma once
+
+#include <string>
+
+namespace recpress::testing {
+
+// A fresh empty folder under the build tree, removed at exit of the test binary... kept on
+// failure for inspection (it lives in build/test-scratch).
+std::string scratch_dir(const std::string& name);
+// Write `content` to dir/name (plain) and return the path.
+std::string write_text(const std::string& dir, const std::string& name, const std::string& content);
+// Write gzip-compressed `content` and return the path.
+std::string write_gz(const std::string& dir, const std::string& name, const std::string& content);
+// ../shared/data beside the repository, or "" if absent.
+std::string shared_data_root();
+
+}  // namespace recpress::testing
