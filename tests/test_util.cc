@@ -16,7 +16,8 @@ std::string scratch_dir(const std::string& name) {
   return dir.string();
 }
 
-std::string write_text(const std::string& dir, const std::string& name, const std::string& content) {
+std::string write_text(const std::string& dir, const std::string& name,
+                       const std::string& content) {
   const std::string path = dir + "/" + name;
   std::ofstream out(path, std::ios::binary);
   out << content;

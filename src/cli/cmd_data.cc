@@ -20,16 +20,23 @@ void add_data_options(CLI::App* cmd, DataArgs& a, bool positional) {
   } else {
     cmd->add_option("--data", a.spec, help);
   }
-  cmd->add_option("--format", a.format, "force a format: ml-100k, ml-dat, ml-csv, ncf, atomic, sequence, csv");
-  cmd->add_option("--columns", a.columns, "csv column mapping, e.g. user=customer,item=sku,rating=stars,time=ts");
+  cmd->add_option("--format", a.format,
+                  "force a format: ml-100k, ml-dat, ml-csv, ncf, atomic, sequence, csv");
+  cmd->add_option("--columns", a.columns,
+                  "csv column mapping, e.g. user=customer,item=sku,rating=stars,time=ts");
   cmd->add_option("--delimiter", a.delimiter, "csv delimiter (one character, or 'tab')");
-  cmd->add_flag("--no-header", a.no_header, "csv file has no header row (columns are 0-based indices)");
-  cmd->add_flag("--lenient", a.lenient, "skip malformed lines (and report how many) instead of failing");
-  cmd->add_option("--threshold", a.threshold, "implicit feedback: keep ratings >= this (default: keep all)");
+  cmd->add_flag("--no-header", a.no_header,
+                "csv file has no header row (columns are 0-based indices)");
+  cmd->add_flag("--lenient", a.lenient,
+                "skip malformed lines (and report how many) instead of failing");
+  cmd->add_option("--threshold", a.threshold,
+                  "implicit feedback: keep ratings >= this (default: keep all)");
   cmd->add_option("--dedup", a.dedup, "repeated (user, item): first, last (default) or keep")
       ->check(CLI::IsMember({"first", "last", "keep"}));
-  cmd->add_option("--min-user-interactions", a.min_user, "k-core: drop users with fewer interactions");
-  cmd->add_option("--min-item-interactions", a.min_item, "k-core: drop items with fewer interactions");
+  cmd->add_option("--min-user-interactions", a.min_user,
+                  "k-core: drop users with fewer interactions");
+  cmd->add_option("--min-item-interactions", a.min_item,
+                  "k-core: drop items with fewer interactions");
 }
 
 namespace {
@@ -49,14 +56,20 @@ ColumnMapping parse_columns(const DataArgs& a) {
   split_fields(a.columns, ',', pairs);
   for (auto p : pairs) {
     const auto eq = p.find('=');
-    if (eq == std::string_view::npos) throw Error("--columns: expected role=column, got '" + std::string(p) + "'");
+    if (eq == std::string_view::npos)
+      throw Error("--columns: expected role=column, got '" + std::string(p) + "'");
     const std::string role(trim(p.substr(0, eq)));
     const std::string col(trim(p.substr(eq + 1)));
-    if (role == "user") m.user = col;
-    else if (role == "item") m.item = col;
-    else if (role == "rating") m.rating = col;
-    else if (role == "time" || role == "timestamp") m.timestamp = col;
-    else throw Error("--columns: unknown role '" + role + "' (user, item, rating, time)");
+    if (role == "user")
+      m.user = col;
+    else if (role == "item")
+      m.item = col;
+    else if (role == "rating")
+      m.rating = col;
+    else if (role == "time" || role == "timestamp")
+      m.timestamp = col;
+    else
+      throw Error("--columns: unknown role '" + role + "' (user, item, rating, time)");
   }
   return m;
 }
@@ -82,15 +95,17 @@ Dataset load_data(const DataArgs& a, const GlobalOptions& g, bool clean) {
   }
   if (!clean) return data;
   if (a.implicit) {
-    const auto removed = to_implicit(data, a.threshold > 0 ? std::optional<double>(a.threshold) : std::nullopt);
+    const auto removed =
+        to_implicit(data, a.threshold > 0 ? std::optional<double>(a.threshold) : std::nullopt);
     if (removed > 0 && !g.quiet) {
-      std::cerr << "implicit: dropped " << with_commas(static_cast<std::int64_t>(removed)) << " ratings below "
-                << a.threshold << "\n";
+      std::cerr << "implicit: dropped " << with_commas(static_cast<std::int64_t>(removed))
+                << " ratings below " << a.threshold << "\n";
     }
   }
   const auto dups = deduplicate(data, parse_dedup_policy(a.dedup));
   if (dups > 0 && !g.quiet) {
-    std::cerr << "dedup (" << a.dedup << "): removed " << with_commas(static_cast<std::int64_t>(dups))
+    std::cerr << "dedup (" << a.dedup << "): removed "
+              << with_commas(static_cast<std::int64_t>(dups))
               << " repeated (user, item) interactions\n";
   }
   if (a.min_user > 1 || a.min_item > 1) {
@@ -108,7 +123,8 @@ Dataset load_data(const DataArgs& a, const GlobalOptions& g, bool clean) {
 void add_data_command(CLI::App& app, GlobalOptions& global, Action& action) {
   auto* data = app.add_subcommand("data", "inspect datasets");
   data->require_subcommand(1);
-  auto* stats = data->add_subcommand("stats", "counts, sparsity and distributions of a dataset (as loaded, before clean-up)");
+  auto* stats = data->add_subcommand(
+      "stats", "counts, sparsity and distributions of a dataset (as loaded, before clean-up)");
   static DataArgs args;
   add_data_options(stats, args, true);
   stats->callback([&action, &global] {

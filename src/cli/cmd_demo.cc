@@ -37,8 +37,9 @@ int run_demo(const DemoArgs& a, const GlobalOptions& g) {
   std::cout << "== data\n" << format_stats(compute_stats(data), data);
 
   const Split split = make_split(data, SplitConfig::parse("loo", g.seed));
-  std::cout << "\n== split: leave-one-out by time (train " << with_commas(static_cast<std::int64_t>(split.train.size()))
-            << ", validation " << with_commas(static_cast<std::int64_t>(split.valid.size())) << ", test "
+  std::cout << "\n== split: leave-one-out by time (train "
+            << with_commas(static_cast<std::int64_t>(split.train.size())) << ", validation "
+            << with_commas(static_cast<std::int64_t>(split.valid.size())) << ", test "
             << with_commas(static_cast<std::int64_t>(split.test.size())) << ")\n";
 
   const PopularityScorer popularity(split.train, data.num_items());
@@ -47,8 +48,8 @@ int run_demo(const DemoArgs& a, const GlobalOptions& g) {
     const Evaluator evaluator(data, split, EvalTarget::kTest, Protocol::parse(protocol),
                               parse_metrics("hr@5,10 ndcg@5,10 mrr@10 map@10 recall@20"), g.seed);
     const EvalResult r = evaluator.evaluate(popularity);
-    std::cout << "\n== test, protocol " << protocol << " (" << r.users << " users, " << fixed(r.seconds * 1000, 1)
-              << " ms)\n"
+    std::cout << "\n== test, protocol " << protocol << " (" << r.users << " users, "
+              << fixed(r.seconds * 1000, 1) << " ms)\n"
               << results_table({r});
     results.push_back(nlohmann::ordered_json::parse(result_to_json(r)));
   }
@@ -60,7 +61,8 @@ int run_demo(const DemoArgs& a, const GlobalOptions& g) {
   out["seed"] = g.seed;
   out["results"] = results;
   write_file_atomic(a.output + "/results.json", out.dump(2) + "\n");
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::cout << "\nwrote " << a.output << "/results.json (" << fixed(seconds, 2) << " s)\n";
   return 0;
 }

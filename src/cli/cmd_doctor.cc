@@ -7,7 +7,8 @@
 namespace recpress::cli {
 
 void add_doctor_command(CLI::App& app, GlobalOptions& global, Action& action) {
-  auto* cmd = app.add_subcommand("doctor", "check the numeric stack: LibTorch, BLAS speed, threads, CPU");
+  auto* cmd =
+      app.add_subcommand("doctor", "check the numeric stack: LibTorch, BLAS speed, threads, CPU");
   cmd->callback([&action] {
     action = [] {
       const auto report = run_doctor();

@@ -4,8 +4,8 @@
 
 #include "cli/commands.h"
 #include "core/atomic_file.h"
-#include "core/text_reader.h"
 #include "core/errors.h"
+#include "core/text_reader.h"
 #include "data/split.h"
 #include "eval/evaluator.h"
 #include "eval/popularity.h"
@@ -26,17 +26,23 @@ struct EvaluateArgs {
 };
 
 int run_evaluate(const EvaluateArgs& a, const GlobalOptions& g) {
-  const Dataset data = load_data(a.data, g);
-  const Split split = make_split(data, SplitConfig::parse(a.split, g.seed));
+  // Check every option before loading data, so a typo fails in milliseconds.
+  if (a.model != "popularity")
+    throw Error("unknown model '" + a.model + "' (available now: popularity)");
+  const SplitConfig split_config = SplitConfig::parse(a.split, g.seed);
   const auto metrics = parse_metrics(a.metrics);
   const EvalTarget target = a.target == "valid" ? EvalTarget::kValid : EvalTarget::kTest;
   const Protocol protocol = Protocol::parse(a.protocol);
+  const Dataset data = load_data(a.data, g);
+  const Split split = make_split(data, split_config);
   std::unique_ptr<Evaluator> evaluator;
-  if (!a.candidates.empty() && protocol.kind == Protocol::Kind::kSampled && file_exists(a.candidates)) {
+  if (!a.candidates.empty() && protocol.kind == Protocol::Kind::kSampled &&
+      file_exists(a.candidates)) {
     CandidateSet set = load_candidates(a.candidates, data);
     if (set.protocol != protocol.to_string() || set.seed != g.seed) {
-      throw Error("--candidates " + a.candidates + " holds " + set.protocol + " seed " + std::to_string(set.seed) +
-                  ", not " + protocol.to_string() + " seed " + std::to_string(g.seed));
+      throw Error("--candidates " + a.candidates + " holds " + set.protocol + " seed " +
+                  std::to_string(set.seed) + ", not " + protocol.to_string() + " seed " +
+                  std::to_string(g.seed));
     }
     evaluator = std::make_unique<Evaluator>(data, split, target, std::move(set), metrics);
   } else {
@@ -45,14 +51,12 @@ int run_evaluate(const EvaluateArgs& a, const GlobalOptions& g) {
       save_candidates(evaluator->candidates(), data, a.candidates);
     }
   }
-  if (a.model != "popularity") {
-    throw Error("unknown model '" + a.model + "' (available now: popularity)");
-  }
   const PopularityScorer model(split.train, data.num_items());
   const EvalResult result = evaluator->evaluate(model);
   std::cout << results_table({result});
-  std::cout << "(" << result.users << " users, protocol " << result.protocol << ", split " << result.split << ", "
-            << result.target << ", seed " << result.seed << ", data " << result.data_checksum << ")\n";
+  std::cout << "(" << result.users << " users, protocol " << result.protocol << ", split "
+            << result.split << ", " << result.target << ", seed " << result.seed << ", data "
+            << result.data_checksum << ")\n";
   if (!a.output.empty()) write_file_atomic(a.output, result_to_json(result) + "\n");
   return 0;
 }
@@ -61,14 +65,20 @@ int run_evaluate(const EvaluateArgs& a, const GlobalOptions& g) {
 
 void add_evaluate_command(CLI::App& app, GlobalOptions& global, Action& action) {
   static EvaluateArgs args;
-  auto* cmd = app.add_subcommand("evaluate", "evaluate a model on a dataset split under a protocol");
+  auto* cmd =
+      app.add_subcommand("evaluate", "evaluate a model on a dataset split under a protocol");
   add_data_options(cmd, args.data, false);
   cmd->add_option("--model", args.model, "model to evaluate (popularity)");
-  cmd->add_option("--split", args.split, "loo, loo_random, temporal[:train,valid], random[:train,valid] [+novalid]");
-  cmd->add_option("--protocol", args.protocol, "full, sampled:uniform:N, sampled:popularity:N, file:PATH");
-  cmd->add_option("--metrics", args.metrics, "e.g. 'hr@5,10 ndcg@10 mrr@10 map@10 precision@10 recall@10'");
-  cmd->add_option("--target", args.target, "valid or test")->check(CLI::IsMember({"valid", "test"}));
-  cmd->add_option("--candidates", args.candidates, "save the drawn negatives here, or reuse them if the file exists");
+  cmd->add_option("--split", args.split,
+                  "loo, loo_random, temporal[:train,valid], random[:train,valid] [+novalid]");
+  cmd->add_option("--protocol", args.protocol,
+                  "full, sampled:uniform:N, sampled:popularity:N, file:PATH");
+  cmd->add_option("--metrics", args.metrics,
+                  "e.g. 'hr@5,10 ndcg@10 mrr@10 map@10 precision@10 recall@10'");
+  cmd->add_option("--target", args.target, "valid or test")
+      ->check(CLI::IsMember({"valid", "test"}));
+  cmd->add_option("--candidates", args.candidates,
+                  "save the drawn negatives here, or reuse them if the file exists");
   cmd->add_option("-o,--output", args.output, "write the result as JSON");
   cmd->callback([&action, &global] { action = [&global] { return run_evaluate(args, global); }; });
 }

@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
 
   CLI::App app{"RecPress: knowledge distillation for recommender systems"};
   app.require_subcommand(1);
+  app.fallthrough();  // global options may also follow the subcommand
   recpress::cli::GlobalOptions global;
   app.add_option("--threads", global.threads, "compute threads (default 1; >1 waits passively)")
       ->check(CLI::Range(1, 256));

@@ -26,7 +26,8 @@ void write_file_atomic(const std::string& path, std::string_view content) {
   if (target.has_parent_path()) make_directories(target.parent_path().string());
   std::string tmp = path + ".tmp.XXXXXX";
   const int fd = ::mkstemp(tmp.data());
-  if (fd < 0) throw Error("cannot create temporary file for '" + path + "': " + std::strerror(errno));
+  if (fd < 0)
+    throw Error("cannot create temporary file for '" + path + "': " + std::strerror(errno));
   std::size_t written = 0;
   while (written < content.size()) {
     const ssize_t n = ::write(fd, content.data() + written, content.size() - written);

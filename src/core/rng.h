@@ -1,6 +1,7 @@
 // Deterministic random numbers. We implement the generator ourselves (xoshiro256**, Blackman &
 // Vigna 2018, seeded by splitmix64) instead of using <random> distributions, whose output differs
-// between standard libraries: the same seed must give the same data, splits and negatives everywhere.
+// between standard libraries: the same seed must give the same data, splits and negatives
+// everywhere.
 #pragma once
 
 #include <cmath>

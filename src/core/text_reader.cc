@@ -30,7 +30,8 @@ TextReader::~TextReader() {
 
 bool TextReader::refill() {
   if (eof_) return false;
-  const int n = gzread(static_cast<gzFile>(gz_), buffer_.data(), static_cast<unsigned>(kBufferSize));
+  const int n =
+      gzread(static_cast<gzFile>(gz_), buffer_.data(), static_cast<unsigned>(kBufferSize));
   if (n < 0) {
     int code = 0;
     const char* msg = gzerror(static_cast<gzFile>(gz_), &code);
@@ -41,7 +42,8 @@ bool TextReader::refill() {
     gzerror(static_cast<gzFile>(gz_), &code);
     // A truncated gzip stream ends with Z_BUF_ERROR rather than a clean end of file.
     if (code == Z_BUF_ERROR) {
-      throw DataError(path_, line_number_ + 1, "", "unexpected end of compressed data (truncated .gz?)");
+      throw DataError(path_, line_number_ + 1, "",
+                      "unexpected end of compressed data (truncated .gz?)");
     }
     eof_ = true;
     return false;

@@ -115,12 +115,15 @@ bool build_map(const std::vector<std::string>& raw, IdMap& map) {
 
 std::string default_cache_dir() {
   if (const char* d = std::getenv("RECPRESS_CACHE_DIR"); d != nullptr && *d) return d;
-  if (const char* x = std::getenv("XDG_CACHE_HOME"); x != nullptr && *x) return std::string(x) + "/recpress";
-  if (const char* h = std::getenv("HOME"); h != nullptr && *h) return std::string(h) + "/.cache/recpress";
+  if (const char* x = std::getenv("XDG_CACHE_HOME"); x != nullptr && *x)
+    return std::string(x) + "/recpress";
+  if (const char* h = std::getenv("HOME"); h != nullptr && *h)
+    return std::string(h) + "/.cache/recpress";
   return ".recpress-cache";
 }
 
-std::string serialize_dataset(const Dataset& data, const LoadReport& report, const std::string& key) {
+std::string serialize_dataset(const Dataset& data, const LoadReport& report,
+                              const std::string& key) {
   Writer w;
   w.bytes().append(kMagic, sizeof kMagic);
   w.str(key);
@@ -196,10 +199,10 @@ std::string cache_key(const std::string& path, const LoadOptions& options) {
   }
   std::sort(parts.begin(), parts.end());
   std::string key = "path=" + p.string() + ";format=" + options.format +
-                    ";lenient=" + (options.lenient ? "1" : "0") + ";columns=" + options.columns.user +
-                    "," + options.columns.item + "," + options.columns.rating + "," +
-                    options.columns.timestamp + "," + options.columns.delimiter +
-                    (options.columns.header ? ",h" : ",n");
+                    ";lenient=" + (options.lenient ? "1" : "0") +
+                    ";columns=" + options.columns.user + "," + options.columns.item + "," +
+                    options.columns.rating + "," + options.columns.timestamp + "," +
+                    options.columns.delimiter + (options.columns.header ? ",h" : ",n");
   for (const auto& s : parts) key += ";" + s;
   return key;
 }

@@ -16,7 +16,8 @@ namespace recpress {
 std::string default_cache_dir();
 
 // Serialise / parse the binary form (used by the cache, exposed for tests).
-std::string serialize_dataset(const Dataset& data, const LoadReport& report, const std::string& key);
+std::string serialize_dataset(const Dataset& data, const LoadReport& report,
+                              const std::string& key);
 // Returns nullopt if the bytes are not a valid cache entry for `key`.
 std::optional<Dataset> deserialize_dataset(const std::string& bytes, const std::string& key,
                                            LoadReport& report);

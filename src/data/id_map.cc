@@ -29,7 +29,8 @@ std::vector<std::int32_t> IdMap::compact(const std::vector<char>& keep) {
   raw_ = std::move(kept);
   index_.clear();
   index_.reserve(raw_.size());
-  for (std::size_t i = 0; i < raw_.size(); ++i) index_.emplace(raw_[i], static_cast<std::int32_t>(i));
+  for (std::size_t i = 0; i < raw_.size(); ++i)
+    index_.emplace(raw_[i], static_cast<std::int32_t>(i));
   return remap;
 }
 

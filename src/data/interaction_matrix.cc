@@ -12,7 +12,8 @@ InteractionMatrix::InteractionMatrix(std::span<const Interaction> xs, std::int32
   for (std::size_t u = 1; u < counts.size(); ++u) counts[u] += counts[u - 1];
   std::vector<std::int32_t> items(xs.size());
   std::vector<std::int64_t> cursor(counts.begin(), counts.end() - 1);
-  for (const auto& x : xs) items[static_cast<std::size_t>(cursor[static_cast<std::size_t>(x.user)]++)] = x.item;
+  for (const auto& x : xs)
+    items[static_cast<std::size_t>(cursor[static_cast<std::size_t>(x.user)]++)] = x.item;
   offsets_.assign(1, 0);
   offsets_.reserve(counts.size());
   items_.reserve(items.size());

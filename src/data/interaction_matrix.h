@@ -14,7 +14,8 @@ class InteractionMatrix {
  public:
   InteractionMatrix() = default;
   // Distinct (user, item) pairs of `xs`; num_users/num_items give the shape.
-  InteractionMatrix(std::span<const Interaction> xs, std::int32_t num_users, std::int32_t num_items);
+  InteractionMatrix(std::span<const Interaction> xs, std::int32_t num_users,
+                    std::int32_t num_items);
 
   std::span<const std::int32_t> row(std::int32_t user) const {
     const auto u = static_cast<std::size_t>(user);

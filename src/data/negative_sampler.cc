@@ -52,7 +52,8 @@ NegativeSampler::NegativeSampler(const InteractionMatrix& positives, Kind kind, 
     if (counts.size() != num_items_) throw Error("negative sampler: popularity size != item count");
     std::vector<double> w(counts.size());
     // +1 smoothing: an item never seen in training can still be drawn as a negative.
-    for (std::size_t i = 0; i < counts.size(); ++i) w[i] = std::pow(static_cast<double>(counts[i]) + 1.0, alpha);
+    for (std::size_t i = 0; i < counts.size(); ++i)
+      w[i] = std::pow(static_cast<double>(counts[i]) + 1.0, alpha);
     alias_ = AliasTable(w);
   }
 }
@@ -98,7 +99,8 @@ std::int32_t NegativeSampler::sample_slow(std::int32_t user, Rng& rng) const {
     if (k < row.size() && row[k] == i) continue;
     complement.push_back(i);
   }
-  if (kind_ == Kind::kUniform) return complement[rng.below(static_cast<std::uint32_t>(complement.size()))];
+  if (kind_ == Kind::kUniform)
+    return complement[rng.below(static_cast<std::uint32_t>(complement.size()))];
   // Popularity: rejection on the alias table already failed 64 times; keep drawing from it,
   // accepting only complement members (their relative weights are preserved).
   for (;;) {
@@ -110,7 +112,9 @@ std::int32_t NegativeSampler::sample_slow(std::int32_t user, Rng& rng) const {
 void NegativeSampler::sample_many(const std::int32_t* users, std::size_t n, int per_user,
                                   std::int32_t* out, Rng& rng) const {
   for (std::size_t i = 0; i < n; ++i) {
-    for (int j = 0; j < per_user; ++j) out[i * static_cast<std::size_t>(per_user) + static_cast<std::size_t>(j)] = sample(users[i], rng);
+    for (int j = 0; j < per_user; ++j)
+      out[i * static_cast<std::size_t>(per_user) + static_cast<std::size_t>(j)] =
+          sample(users[i], rng);
   }
 }
 

@@ -37,13 +37,15 @@ std::string detect_format(const std::string& path) {
       if (name.rfind("ratings", 0) == 0 && name.find(".dat") != std::string::npos) return "ml-dat";
       if (name.find(".inter") != std::string::npos) return "atomic";
     }
-    throw Error("cannot tell the format of folder '" + path +
-                "': expected u.data, ratings.dat, ratings.csv or a RecBole .inter file (or pass --format)");
+    throw Error(
+        "cannot tell the format of folder '" + path +
+        "': expected u.data, ratings.dat, ratings.csv or a RecBole .inter file (or pass --format)");
   }
   std::string name = fs::path(path).filename().string();
   if (name.size() > 3 && name.substr(name.size() - 3) == ".gz") name.resize(name.size() - 3);
   const auto ends = [&](const std::string& suffix) {
-    return name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+    return name.size() >= suffix.size() &&
+           name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
   };
   if (name == "u.data") return "ml-100k";
   if (ends(".dat") && name.rfind("ratings", 0) == 0) return "ml-dat";
@@ -52,7 +54,8 @@ std::string detect_format(const std::string& path) {
   if (ends(".inter")) return "atomic";
   if (ends(".txt")) return "sequence";
   if (ends(".csv") || ends(".tsv")) return "csv";
-  throw Error("cannot tell the format of '" + path + "' from its name; pass --format (one of: ml-100k, "
+  throw Error("cannot tell the format of '" + path +
+              "' from its name; pass --format (one of: ml-100k, "
               "ml-dat, ml-csv, ncf, atomic, sequence, csv)");
 }
 
@@ -60,7 +63,8 @@ Dataset load_path(const std::string& path, const LoadOptions& options, LoadRepor
   const std::string format = options.format.empty() ? detect_format(path) : options.format;
   if (!std::filesystem::exists(path)) throw DataError(path, 0, "", "no such file or folder");
   if (format == "ml-100k") {
-    const std::string dir = directory_exists(path) ? path : std::filesystem::path(path).parent_path().string();
+    const std::string dir =
+        directory_exists(path) ? path : std::filesystem::path(path).parent_path().string();
     return load_movielens_100k(dir.empty() ? "." : dir, options, report);
   }
   if (format == "ml-dat") return load_movielens_dat(path, options, report);
@@ -71,7 +75,8 @@ Dataset load_path(const std::string& path, const LoadOptions& options, LoadRepor
   if (format == "csv") {
     LoadOptions o = options;
     const std::string name = std::filesystem::path(path).filename().string();
-    if (name.find(".tsv") != std::string::npos && o.columns.delimiter == ',') o.columns.delimiter = '\t';
+    if (name.find(".tsv") != std::string::npos && o.columns.delimiter == ',')
+      o.columns.delimiter = '\t';
     return load_generic_csv(path, o, report);
   }
   std::string known;
@@ -113,19 +118,22 @@ Dataset open_dataset(const std::string& spec, const OpenOptions& options, LoadRe
     if (root.empty()) {
       throw Error("dataset '" + spec +
                   "' is looked up under the data root, but none was found: set RECPRESS_DATA or "
-                  "--data-root to the folder holding " + folder);
+                  "--data-root to the folder holding " +
+                  folder);
     }
     path = root + "/" + folder;
-    if (!std::filesystem::exists(path)) throw DataError(path, 0, "", "dataset '" + spec + "' not found here");
+    if (!std::filesystem::exists(path))
+      throw DataError(path, 0, "", "dataset '" + spec + "' not found here");
     name = known;
   }
   if (!std::filesystem::exists(path)) {
-    throw DataError(path, 0, "", "no such file or folder (and not a known dataset name or 'synthetic')");
+    throw DataError(path, 0, "",
+                    "no such file or folder (and not a known dataset name or 'synthetic')");
   }
-  Dataset data = options.use_cache
-                     ? load_cached(path, options.load, report,
-                                   options.cache_dir.empty() ? default_cache_dir() : options.cache_dir)
-                     : load_path(path, options.load, report);
+  Dataset data = options.use_cache ? load_cached(path, options.load, report,
+                                                 options.cache_dir.empty() ? default_cache_dir()
+                                                                           : options.cache_dir)
+                                   : load_path(path, options.load, report);
   if (!name.empty()) data.name = name;
   return data;
 }

@@ -21,7 +21,8 @@ void parse_ratios(const std::string& text, SplitConfig& c, const std::string& sp
   if (parts.size() == 1) c.valid_ratio = c.validation ? (1.0 - c.train_ratio) / 2.0 : 0.0;
   const double test = 1.0 - c.train_ratio - (c.validation ? c.valid_ratio : 0.0);
   if (c.train_ratio <= 0 || c.valid_ratio < 0 || test <= 1e-9) {
-    throw Error("bad split '" + spec + "': train and validation ratios must leave room for a test part");
+    throw Error("bad split '" + spec +
+                "': train and validation ratios must leave room for a test part");
   }
 }
 

@@ -15,7 +15,8 @@ Distribution describe(std::vector<std::int64_t> v) {
   if (v.empty()) return d;
   std::sort(v.begin(), v.end());
   auto at = [&](double q) {
-    return static_cast<double>(v[static_cast<std::size_t>(q * static_cast<double>(v.size() - 1) + 0.5)]);
+    return static_cast<double>(
+        v[static_cast<std::size_t>(q * static_cast<double>(v.size() - 1) + 0.5)]);
   };
   d.min = static_cast<double>(v.front());
   d.max = static_cast<double>(v.back());
@@ -57,9 +58,11 @@ DatasetStats compute_stats(const Dataset& data) {
   InteractionMatrix m(data.interactions, data.num_users(), data.num_items());
   s.duplicate_pairs = s.interactions - static_cast<std::int64_t>(m.nnz());
   s.density = s.users > 0 && s.items > 0
-                  ? static_cast<double>(m.nnz()) / (static_cast<double>(s.users) * static_cast<double>(s.items))
+                  ? static_cast<double>(m.nnz()) /
+                        (static_cast<double>(s.users) * static_cast<double>(s.items))
                   : 0.0;
-  std::vector<std::int64_t> per_user(static_cast<std::size_t>(s.users), 0), per_item(static_cast<std::size_t>(s.items), 0);
+  std::vector<std::int64_t> per_user(static_cast<std::size_t>(s.users), 0),
+      per_item(static_cast<std::size_t>(s.items), 0);
   s.first_time = data.interactions.empty() ? 0 : data.interactions.front().timestamp;
   s.last_time = s.first_time;
   for (const auto& x : data.interactions) {
@@ -80,9 +83,10 @@ std::string format_stats(const DatasetStats& s, const Dataset& data) {
   o << s.name << ": " << with_commas(s.interactions) << " interactions / " << with_commas(s.users)
     << " users / " << with_commas(s.items) << " items\n";
   o << "  source: " << data.source << "\n";
-  o << "  density: " << fixed(100.0 * s.density, 3) << "% (sparsity " << fixed(100.0 * (1 - s.density), 3)
-    << "%)";
-  if (s.duplicate_pairs > 0) o << ", repeated (user, item) pairs: " << with_commas(s.duplicate_pairs);
+  o << "  density: " << fixed(100.0 * s.density, 3) << "% (sparsity "
+    << fixed(100.0 * (1 - s.density), 3) << "%)";
+  if (s.duplicate_pairs > 0)
+    o << ", repeated (user, item) pairs: " << with_commas(s.duplicate_pairs);
   o << "\n";
   o << row("interactions per user", s.per_user);
   o << row("interactions per item", s.per_item);
@@ -91,7 +95,8 @@ std::string format_stats(const DatasetStats& s, const Dataset& data) {
     for (const auto& [r, n] : s.ratings) o << "  " << r << ": " << with_commas(n);
     o << "\n";
   }
-  if (data.has_timestamps) o << "  time: " << date(s.first_time) << " .. " << date(s.last_time) << "\n";
+  if (data.has_timestamps)
+    o << "  time: " << date(s.first_time) << " .. " << date(s.last_time) << "\n";
   auto list_fields = [&](const char* who, const FeatureTable& t) {
     if (t.fields.empty()) return;
     o << "  " << who << " features:";

@@ -10,10 +10,7 @@
 #include "core/text_reader.h"
 
 namespace recpress {
-namespace {
-
-
-}  // namespace
+namespace {}  // namespace
 
 SyntheticConfig SyntheticConfig::parse(const std::string& spec) {
   SyntheticConfig c;
@@ -25,27 +22,42 @@ SyntheticConfig SyntheticConfig::parse(const std::string& spec) {
   for (auto pair : pairs) {
     if (trim(pair).empty()) continue;
     const auto eq = pair.find('=');
-    if (eq == std::string_view::npos) throw Error("synthetic: expected key=value, got '" + std::string(pair) + "'");
+    if (eq == std::string_view::npos)
+      throw Error("synthetic: expected key=value, got '" + std::string(pair) + "'");
     const std::string key(trim(pair.substr(0, eq)));
     const std::string_view value = trim(pair.substr(eq + 1));
     double v = 0;
-    if (!parse_double(value, v)) throw Error("synthetic: " + key + " must be a number, got '" + std::string(value) + "'");
+    if (!parse_double(value, v))
+      throw Error("synthetic: " + key + " must be a number, got '" + std::string(value) + "'");
     auto as_int = [&]() {
-      if (v != std::floor(v) || std::abs(v) > 2e9) throw Error("synthetic: " + key + " must be an integer");
+      if (v != std::floor(v) || std::abs(v) > 2e9)
+        throw Error("synthetic: " + key + " must be an integer");
       return static_cast<std::int32_t>(v);
     };
-    if (key == "users") c.users = as_int();
-    else if (key == "items") c.items = as_int();
-    else if (key == "mean") c.mean_interactions = v;
-    else if (key == "min") c.min_interactions = as_int();
-    else if (key == "zipf") c.zipf = v;
-    else if (key == "activity_sigma") c.activity_sigma = v;
-    else if (key == "clusters") c.clusters = as_int();
-    else if (key == "dim") c.dim = as_int();
-    else if (key == "sharpness") c.sharpness = v;
-    else if (key == "markov") c.markov = v;
-    else if (key == "successors") c.successors = as_int();
-    else if (key == "seed") c.seed = static_cast<std::uint64_t>(as_int());
+    if (key == "users")
+      c.users = as_int();
+    else if (key == "items")
+      c.items = as_int();
+    else if (key == "mean")
+      c.mean_interactions = v;
+    else if (key == "min")
+      c.min_interactions = as_int();
+    else if (key == "zipf")
+      c.zipf = v;
+    else if (key == "activity_sigma")
+      c.activity_sigma = v;
+    else if (key == "clusters")
+      c.clusters = as_int();
+    else if (key == "dim")
+      c.dim = as_int();
+    else if (key == "sharpness")
+      c.sharpness = v;
+    else if (key == "markov")
+      c.markov = v;
+    else if (key == "successors")
+      c.successors = as_int();
+    else if (key == "seed")
+      c.seed = static_cast<std::uint64_t>(as_int());
     else {
       throw Error("synthetic: unknown key '" + key +
                   "' (known: users, items, mean, min, zipf, activity_sigma, clusters, dim, "
@@ -62,7 +74,8 @@ void SyntheticConfig::validate() const {
   if (min_interactions < 1) throw Error("synthetic: min must be >= 1");
   if (min_interactions > items / 2) throw Error("synthetic: min must be <= items/2");
   if (mean_interactions < min_interactions) throw Error("synthetic: mean must be >= min");
-  if (zipf < 0 || activity_sigma < 0 || sharpness < 0) throw Error("synthetic: zipf, activity_sigma, sharpness must be >= 0");
+  if (zipf < 0 || activity_sigma < 0 || sharpness < 0)
+    throw Error("synthetic: zipf, activity_sigma, sharpness must be >= 0");
   if (clusters < 1 || dim < 1) throw Error("synthetic: clusters and dim must be >= 1");
   if (markov < 0 || markov > 1) throw Error("synthetic: markov must be in [0, 1]");
   if (successors < 1) throw Error("synthetic: successors must be >= 1");
@@ -83,8 +96,8 @@ namespace {
 std::int32_t draw_cumulative(const std::vector<double>& cumulative, Rng& rng) {
   const double r = rng.uniform() * cumulative.back();
   const auto it = std::upper_bound(cumulative.begin(), cumulative.end(), r);
-  return static_cast<std::int32_t>(std::min<std::ptrdiff_t>(it - cumulative.begin(),
-                                                            static_cast<std::ptrdiff_t>(cumulative.size()) - 1));
+  return static_cast<std::int32_t>(std::min<std::ptrdiff_t>(
+      it - cumulative.begin(), static_cast<std::ptrdiff_t>(cumulative.size()) - 1));
 }
 
 }  // namespace
@@ -108,13 +121,15 @@ Dataset generate_synthetic(const SyntheticConfig& c) {
   for (std::size_t i = 0; i < n_items; ++i) {
     item_cluster[i] = static_cast<std::int32_t>(rng.below(static_cast<std::uint32_t>(n_clusters)));
     for (std::size_t k = 0; k < d; ++k) {
-      item_vec[i * d + k] = centres[static_cast<std::size_t>(item_cluster[i]) * d + k] + 0.6 * rng.normal();
+      item_vec[i * d + k] =
+          centres[static_cast<std::size_t>(item_cluster[i]) * d + k] + 0.6 * rng.normal();
     }
     popularity[i] = 1.0 / std::pow(static_cast<double>(rank[i]) + 1.0, c.zipf);
   }
   // Successors: a few same-cluster items per item (popularity-weighted), for Markov structure.
   std::vector<std::vector<std::int32_t>> members(n_clusters);
-  for (std::size_t i = 0; i < n_items; ++i) members[static_cast<std::size_t>(item_cluster[i])].push_back(static_cast<std::int32_t>(i));
+  for (std::size_t i = 0; i < n_items; ++i)
+    members[static_cast<std::size_t>(item_cluster[i])].push_back(static_cast<std::int32_t>(i));
   std::vector<std::vector<std::int32_t>> successors(n_items);
   for (std::size_t i = 0; i < n_items; ++i) {
     const auto& pool = members[static_cast<std::size_t>(item_cluster[i])];
@@ -139,7 +154,8 @@ Dataset generate_synthetic(const SyntheticConfig& c) {
     const std::size_t main = rng.below(static_cast<std::uint32_t>(n_clusters));
     const std::size_t second = rng.below(static_cast<std::uint32_t>(n_clusters));
     for (std::size_t k = 0; k < d; ++k) {
-      user_vec[k] = 0.75 * centres[main * d + k] + 0.35 * centres[second * d + k] + 0.5 * rng.normal();
+      user_vec[k] =
+          0.75 * centres[main * d + k] + 0.35 * centres[second * d + k] + 0.5 * rng.normal();
     }
     double total = 0, mean_aff = 0, sq_aff = 0;
     for (std::size_t i = 0; i < n_items; ++i) {
@@ -153,11 +169,13 @@ Dataset generate_synthetic(const SyntheticConfig& c) {
       cumulative[i] = total;
     }
     mean_aff /= static_cast<double>(n_items);
-    const double sd_aff = std::sqrt(std::max(1e-12, sq_aff / static_cast<double>(n_items) - mean_aff * mean_aff));
-    const double activity = c.mean_interactions *
-                            std::exp(c.activity_sigma * rng.normal() - 0.5 * c.activity_sigma * c.activity_sigma);
-    const auto count = static_cast<std::int32_t>(std::clamp<double>(std::round(activity), c.min_interactions,
-                                                                  static_cast<double>(c.items) / 2));
+    const double sd_aff =
+        std::sqrt(std::max(1e-12, sq_aff / static_cast<double>(n_items) - mean_aff * mean_aff));
+    const double activity =
+        c.mean_interactions *
+        std::exp(c.activity_sigma * rng.normal() - 0.5 * c.activity_sigma * c.activity_sigma);
+    const auto count = static_cast<std::int32_t>(std::clamp<double>(
+        std::round(activity), c.min_interactions, static_cast<double>(c.items) / 2));
     sequence.clear();
     bool stale = false;
     while (static_cast<std::int32_t>(sequence.size()) < count) {
@@ -209,15 +227,21 @@ Dataset generate_synthetic(const SyntheticConfig& c) {
     }
     const std::int32_t uidx = data.users.intern(uid);
     // Features agree with the latent taste most of the time, so they carry real signal.
-    const std::size_t shown = rng.uniform() < 0.8 ? main : rng.below(static_cast<std::uint32_t>(n_clusters));
+    const std::size_t shown =
+        rng.uniform() < 0.8 ? main : rng.below(static_cast<std::uint32_t>(n_clusters));
     segment.set(uidx, {"s" + std::to_string(shown)});
     age.set(uidx, {"a" + std::to_string((main + rng.below(2)) % 5)});
   }
   for (std::int32_t idx = 0; idx < data.num_items(); ++idx) {
     const std::size_t i = static_cast<std::size_t>(std::stoi(data.items.raw(idx).substr(1)) - 1);
-    const std::int32_t shown = rng.uniform() < 0.9 ? item_cluster[i] : static_cast<std::int32_t>(rng.below(static_cast<std::uint32_t>(n_clusters)));
+    const std::int32_t shown =
+        rng.uniform() < 0.9
+            ? item_cluster[i]
+            : static_cast<std::int32_t>(rng.below(static_cast<std::uint32_t>(n_clusters)));
     category.set(idx, {"c" + std::to_string(shown)});
-    pop_band.set(idx, {"p" + std::to_string(static_cast<int>(std::log2(static_cast<double>(rank[i]) + 1.0)))});
+    pop_band.set(
+        idx,
+        {"p" + std::to_string(static_cast<int>(std::log2(static_cast<double>(rank[i]) + 1.0)))});
   }
   data.user_features.fields.push_back(segment.finish(data.num_users()));
   data.user_features.fields.push_back(age.finish(data.num_users()));

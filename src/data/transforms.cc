@@ -100,8 +100,8 @@ void compact_features(FeatureTable& table, const std::vector<std::int32_t>& rema
     std::vector<std::vector<std::int32_t>> per(static_cast<std::size_t>(new_count));
     for (std::size_t old = 0; old + 1 < field.offsets.size() && old < remap.size(); ++old) {
       if (remap[old] < 0) continue;
-      per[static_cast<std::size_t>(remap[old])].assign(field.values.begin() + field.offsets[old],
-                                                        field.values.begin() + field.offsets[old + 1]);
+      per[static_cast<std::size_t>(remap[old])].assign(
+          field.values.begin() + field.offsets[old], field.values.begin() + field.offsets[old + 1]);
     }
     field.values.clear();
     for (std::size_t e = 0; e < per.size(); ++e) {
@@ -132,7 +132,8 @@ void compact(Dataset& data) {
   if (!data.item_titles.empty()) {
     std::vector<std::string> titles(static_cast<std::size_t>(data.num_items()));
     for (std::size_t old = 0; old < item_map.size() && old < data.item_titles.size(); ++old) {
-      if (item_map[old] >= 0) titles[static_cast<std::size_t>(item_map[old])] = data.item_titles[old];
+      if (item_map[old] >= 0)
+        titles[static_cast<std::size_t>(item_map[old])] = data.item_titles[old];
     }
     data.item_titles = std::move(titles);
   }

@@ -22,7 +22,8 @@ void check_labels(std::span<const float> labels) {
 double auc_unchecked(std::span<const float> labels, std::span<const float> scores,
                      std::span<const std::size_t> index) {
   std::vector<std::size_t> order(index.begin(), index.end());
-  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return scores[a] < scores[b]; });
+  std::sort(order.begin(), order.end(),
+            [&](std::size_t a, std::size_t b) { return scores[a] < scores[b]; });
   double rank_sum = 0;  // sum of 1-based average ranks of the positives
   std::int64_t pos = 0;
   for (std::size_t i = 0; i < order.size();) {
@@ -59,7 +60,8 @@ double auc(std::span<const float> labels, std::span<const float> scores) {
 }
 
 double log_loss(std::span<const float> labels, std::span<const float> probabilities, double eps) {
-  if (labels.size() != probabilities.size()) throw Error("log_loss: labels and probabilities differ in size");
+  if (labels.size() != probabilities.size())
+    throw Error("log_loss: labels and probabilities differ in size");
   if (labels.empty()) throw Error("log_loss: no samples");
   check_labels(labels);
   double sum = 0;
@@ -71,8 +73,10 @@ double log_loss(std::span<const float> labels, std::span<const float> probabilit
   return sum / static_cast<double>(labels.size());
 }
 
-double gauc(std::span<const std::int64_t> groups, std::span<const float> labels, std::span<const float> scores) {
-  if (groups.size() != labels.size() || labels.size() != scores.size()) throw Error("gauc: inputs differ in size");
+double gauc(std::span<const std::int64_t> groups, std::span<const float> labels,
+            std::span<const float> scores) {
+  if (groups.size() != labels.size() || labels.size() != scores.size())
+    throw Error("gauc: inputs differ in size");
   check_labels(labels);
   std::unordered_map<std::int64_t, std::vector<std::size_t>> by_group;
   std::vector<std::int64_t> order_of_groups;

@@ -13,8 +13,10 @@ namespace recpress {
 
 // Throws Error if sizes differ, or if the labels are all of one class (AUC undefined).
 double auc(std::span<const float> labels, std::span<const float> scores);
-double log_loss(std::span<const float> labels, std::span<const float> probabilities, double eps = 1e-7);
+double log_loss(std::span<const float> labels, std::span<const float> probabilities,
+                double eps = 1e-7);
 // Throws Error if no group has both classes.
-double gauc(std::span<const std::int64_t> groups, std::span<const float> labels, std::span<const float> scores);
+double gauc(std::span<const std::int64_t> groups, std::span<const float> labels,
+            std::span<const float> scores);
 
 }  // namespace recpress

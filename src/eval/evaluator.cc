@@ -15,15 +15,18 @@ void Scorer::score_all(std::span<const std::int32_t> users, std::span<float> out
   for (std::size_t k = 0; k < users.size(); ++k) score(users[k], all, out.subspan(k * n, n));
 }
 
-void MatrixScorer::score(std::int32_t user, std::span<const std::int32_t> items, std::span<float> out) const {
-  const float* row = scores_ + static_cast<std::size_t>(user) * static_cast<std::size_t>(num_items_);
+void MatrixScorer::score(std::int32_t user, std::span<const std::int32_t> items,
+                         std::span<float> out) const {
+  const float* row =
+      scores_ + static_cast<std::size_t>(user) * static_cast<std::size_t>(num_items_);
   for (std::size_t j = 0; j < items.size(); ++j) out[j] = row[items[j]];
 }
 
 void MatrixScorer::score_all(std::span<const std::int32_t> users, std::span<float> out) const {
   const auto n = static_cast<std::size_t>(num_items_);
   for (std::size_t k = 0; k < users.size(); ++k) {
-    std::copy_n(scores_ + static_cast<std::size_t>(users[k]) * n, n, out.begin() + static_cast<std::ptrdiff_t>(k * n));
+    std::copy_n(scores_ + static_cast<std::size_t>(users[k]) * n, n,
+                out.begin() + static_cast<std::ptrdiff_t>(k * n));
   }
 }
 
@@ -44,8 +47,8 @@ void check_target(const Split& split, EvalTarget target) {
 
 }  // namespace
 
-Evaluator::Evaluator(const Dataset& data, const Split& split, EvalTarget target, const Protocol& protocol,
-                     std::vector<MetricSpec> metrics, std::uint64_t seed)
+Evaluator::Evaluator(const Dataset& data, const Split& split, EvalTarget target,
+                     const Protocol& protocol, std::vector<MetricSpec> metrics, std::uint64_t seed)
     : data_(&data),
       split_name_(split.config.to_string()),
       seed_(seed),
@@ -70,8 +73,8 @@ Evaluator::Evaluator(const Dataset& data, const Split& split, EvalTarget target,
   }
 }
 
-Evaluator::Evaluator(const Dataset& data, const Split& split, EvalTarget target, CandidateSet candidates,
-                     std::vector<MetricSpec> metrics)
+Evaluator::Evaluator(const Dataset& data, const Split& split, EvalTarget target,
+                     CandidateSet candidates, std::vector<MetricSpec> metrics)
     : data_(&data),
       split_name_(split.config.to_string()),
       seed_(candidates.seed),
@@ -82,7 +85,8 @@ Evaluator::Evaluator(const Dataset& data, const Split& split, EvalTarget target,
       candidates_(std::move(candidates)) {
   check_target(split, target);
   if (candidates_.target != to_string(target)) {
-    throw Error("candidates were drawn for the " + candidates_.target + " part, not " + to_string(target));
+    throw Error("candidates were drawn for the " + candidates_.target + " part, not " +
+                to_string(target));
   }
 }
 
@@ -96,7 +100,8 @@ EvalResult Evaluator::evaluate(const Scorer& scorer) const {
                 " items but the dataset has " + std::to_string(data_->num_items()));
   }
   const auto start = std::chrono::steady_clock::now();
-  EvalResult r = protocol_.kind == Protocol::Kind::kFull ? evaluate_full(scorer) : evaluate_sampled(scorer);
+  EvalResult r =
+      protocol_.kind == Protocol::Kind::kFull ? evaluate_full(scorer) : evaluate_sampled(scorer);
   r.scorer = scorer.name();
   r.protocol = protocol_.to_string();
   r.split = split_name_;

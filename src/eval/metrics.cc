@@ -13,12 +13,24 @@ namespace recpress {
 std::string MetricSpec::name() const {
   const char* base = "";
   switch (kind) {
-    case MetricKind::kHitRatio: base = "HR"; break;
-    case MetricKind::kNdcg: base = "NDCG"; break;
-    case MetricKind::kMrr: base = "MRR"; break;
-    case MetricKind::kMap: base = "MAP"; break;
-    case MetricKind::kPrecision: base = "Precision"; break;
-    case MetricKind::kRecall: base = "Recall"; break;
+    case MetricKind::kHitRatio:
+      base = "HR";
+      break;
+    case MetricKind::kNdcg:
+      base = "NDCG";
+      break;
+    case MetricKind::kMrr:
+      base = "MRR";
+      break;
+    case MetricKind::kMap:
+      base = "MAP";
+      break;
+    case MetricKind::kPrecision:
+      base = "Precision";
+      break;
+    case MetricKind::kRecall:
+      base = "Recall";
+      break;
   }
   return std::string(base) + "@" + std::to_string(k);
 }
@@ -26,22 +38,33 @@ std::string MetricSpec::name() const {
 std::vector<MetricSpec> parse_metrics(const std::string& text) {
   std::vector<MetricSpec> out;
   std::string normalized;
-  for (char c : text) normalized += (c == ';' || c == '\t') ? ' ' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char c : text)
+    normalized += (c == ';' || c == '\t')
+                      ? ' '
+                      : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   std::vector<std::string_view> words;
   split_fields(normalized, ' ', words);
   for (auto word : words) {
     if (word.empty()) continue;
     const auto at = word.find('@');
-    if (at == std::string_view::npos) throw Error("metric '" + std::string(word) + "' needs a cut-off, e.g. ndcg@10");
+    if (at == std::string_view::npos)
+      throw Error("metric '" + std::string(word) + "' needs a cut-off, e.g. ndcg@10");
     const std::string name(word.substr(0, at));
     MetricKind kind;
-    if (name == "hr" || name == "hit" || name == "hitratio") kind = MetricKind::kHitRatio;
-    else if (name == "ndcg") kind = MetricKind::kNdcg;
-    else if (name == "mrr") kind = MetricKind::kMrr;
-    else if (name == "map") kind = MetricKind::kMap;
-    else if (name == "precision" || name == "p") kind = MetricKind::kPrecision;
-    else if (name == "recall" || name == "r") kind = MetricKind::kRecall;
-    else throw Error("unknown metric '" + name + "' (known: hr, ndcg, mrr, map, precision, recall)");
+    if (name == "hr" || name == "hit" || name == "hitratio")
+      kind = MetricKind::kHitRatio;
+    else if (name == "ndcg")
+      kind = MetricKind::kNdcg;
+    else if (name == "mrr")
+      kind = MetricKind::kMrr;
+    else if (name == "map")
+      kind = MetricKind::kMap;
+    else if (name == "precision" || name == "p")
+      kind = MetricKind::kPrecision;
+    else if (name == "recall" || name == "r")
+      kind = MetricKind::kRecall;
+    else
+      throw Error("unknown metric '" + name + "' (known: hr, ndcg, mrr, map, precision, recall)");
     std::vector<std::string_view> ks;
     split_fields(word.substr(at + 1), ',', ks);
     for (auto k : ks) {
@@ -109,19 +132,27 @@ double map_at(std::span<const std::int64_t> ranks, std::int64_t num_relevant, in
   return sum / static_cast<double>(std::min<std::int64_t>(num_relevant, k));
 }
 
-double metric_value(const MetricSpec& spec, std::span<const std::int64_t> ranks, std::int64_t num_relevant) {
+double metric_value(const MetricSpec& spec, std::span<const std::int64_t> ranks,
+                    std::int64_t num_relevant) {
   switch (spec.kind) {
-    case MetricKind::kHitRatio: return hit_ratio_at(ranks, spec.k);
-    case MetricKind::kNdcg: return ndcg_at(ranks, num_relevant, spec.k);
-    case MetricKind::kMrr: return mrr_at(ranks, spec.k);
-    case MetricKind::kMap: return map_at(ranks, num_relevant, spec.k);
-    case MetricKind::kPrecision: return precision_at(ranks, spec.k);
-    case MetricKind::kRecall: return recall_at(ranks, num_relevant, spec.k);
+    case MetricKind::kHitRatio:
+      return hit_ratio_at(ranks, spec.k);
+    case MetricKind::kNdcg:
+      return ndcg_at(ranks, num_relevant, spec.k);
+    case MetricKind::kMrr:
+      return mrr_at(ranks, spec.k);
+    case MetricKind::kMap:
+      return map_at(ranks, num_relevant, spec.k);
+    case MetricKind::kPrecision:
+      return precision_at(ranks, spec.k);
+    case MetricKind::kRecall:
+      return recall_at(ranks, num_relevant, spec.k);
   }
   return 0.0;
 }
 
-std::vector<std::int64_t> pessimistic_ranks(std::span<const float> scores, std::span<const std::uint8_t> relevant,
+std::vector<std::int64_t> pessimistic_ranks(std::span<const float> scores,
+                                            std::span<const std::uint8_t> relevant,
                                             std::span<const std::uint8_t> mask) {
   const std::size_t n = scores.size();
   const float neg_inf = -std::numeric_limits<float>::infinity();
@@ -164,7 +195,8 @@ std::vector<std::int64_t> pessimistic_ranks(std::span<const float> scores, std::
       return x.first != y.first ? x.first > y.first : x.second < y.second;
     });
     for (std::size_t a = 0; a < rs.size(); ++a) {
-      const auto not_below = others.end() - std::lower_bound(others.begin(), others.end(), rs[a].first);
+      const auto not_below =
+          others.end() - std::lower_bound(others.begin(), others.end(), rs[a].first);
       ranks.push_back(static_cast<std::int64_t>(a) + static_cast<std::int64_t>(not_below));
     }
   }
@@ -173,7 +205,8 @@ std::vector<std::int64_t> pessimistic_ranks(std::span<const float> scores, std::
 }
 
 void MetricAccumulator::add(std::span<const std::int64_t> ranks, std::int64_t num_relevant) {
-  for (std::size_t m = 0; m < specs_.size(); ++m) sums_[m] += metric_value(specs_[m], ranks, num_relevant);
+  for (std::size_t m = 0; m < specs_.size(); ++m)
+    sums_[m] += metric_value(specs_[m], ranks, num_relevant);
   ++users_;
 }
 

@@ -1,5 +1,6 @@
 // Top-N ranking metrics, computed from the 0-based positions ("ranks") that a user's relevant
-// items take in the ranked list. Binary relevance. For a user with R relevant items and a cut-off K:
+// items take in the ranked list. Binary relevance. For a user with R relevant items and a cut-off
+// K:
 //   HR@K        1 if any relevant item is in the top K
 //   Precision@K hits / K
 //   Recall@K    hits / R
@@ -54,7 +55,8 @@ std::vector<std::int64_t> pessimistic_ranks(std::span<const float> scores,
 // Averages metrics over users.
 class MetricAccumulator {
  public:
-  explicit MetricAccumulator(std::vector<MetricSpec> specs) : specs_(std::move(specs)), sums_(specs_.size(), 0.0) {}
+  explicit MetricAccumulator(std::vector<MetricSpec> specs)
+      : specs_(std::move(specs)), sums_(specs_.size(), 0.0) {}
   void add(std::span<const std::int64_t> ranks, std::int64_t num_relevant);
   void merge(const MetricAccumulator& other);
   std::int64_t users() const { return users_; }

@@ -34,13 +34,18 @@ Protocol Protocol::parse(const std::string& text) {
 
 std::string Protocol::to_string() const {
   switch (kind) {
-    case Kind::kFull: return "full";
-    case Kind::kSampled: return "sampled:" + sampler + ":" + std::to_string(negatives);
-    case Kind::kFile: return "file:" + path;
+    case Kind::kFull:
+      return "full";
+    case Kind::kSampled:
+      return "sampled:" + sampler + ":" + std::to_string(negatives);
+    case Kind::kFile:
+      return "file:" + path;
   }
   return "?";
 }
 
-const char* to_string(EvalTarget target) { return target == EvalTarget::kValid ? "valid" : "test"; }
+const char* to_string(EvalTarget target) {
+  return target == EvalTarget::kValid ? "valid" : "test";
+}
 
 }  // namespace recpress

@@ -17,9 +17,9 @@ namespace recpress {
 struct Protocol {
   enum class Kind { kFull, kSampled, kFile };
   Kind kind = Kind::kFull;
-  std::string sampler;          // sampled: "uniform" | "popularity"
-  std::int32_t negatives = 0;   // sampled: N
-  std::string path;             // file
+  std::string sampler;         // sampled: "uniform" | "popularity"
+  std::int32_t negatives = 0;  // sampled: N
+  std::string path;            // file
 
   static Protocol parse(const std::string& text);  // throws Error with the accepted forms
   std::string to_string() const;

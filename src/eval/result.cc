@@ -32,13 +32,16 @@ std::string results_table(const std::vector<EvalResult>& results) {
     return s;
   };
   o << pad("model", width);
-  for (const auto& [name, _] : results.front().metrics) o << "  " << pad(name, std::max<std::size_t>(name.size(), 7));
+  for (const auto& [name, _] : results.front().metrics)
+    o << "  " << pad(name, std::max<std::size_t>(name.size(), 7));
   o << "\n";
   for (const auto& r : results) {
     o << pad(r.scorer, width);
     for (const auto& [name, _] : results.front().metrics) {
       const auto it = r.metrics.find(name);
-      o << "  " << pad(it == r.metrics.end() ? "-" : fixed(it->second, 4), std::max<std::size_t>(name.size(), 7));
+      o << "  "
+        << pad(it == r.metrics.end() ? "-" : fixed(it->second, 4),
+               std::max<std::size_t>(name.size(), 7));
     }
     o << "\n";
   }

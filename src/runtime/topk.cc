@@ -6,7 +6,8 @@
 
 namespace recpress::runtime {
 
-std::vector<std::int32_t> top_k(std::span<const float> scores, std::size_t k, std::span<const std::uint8_t> exclude) {
+std::vector<std::int32_t> top_k(std::span<const float> scores, std::size_t k,
+                                std::span<const std::uint8_t> exclude) {
   // "a before b" in the final order: higher score, then lower index.
   auto better = [&](std::int32_t a, std::int32_t b) {
     const float sa = scores[static_cast<std::size_t>(a)], sb = scores[static_cast<std::size_t>(b)];

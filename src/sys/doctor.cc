@@ -30,8 +30,8 @@ std::string mapped_blas() {
     if (slash == std::string::npos) continue;
     const std::string path = line.substr(slash);
     const std::string name = std::filesystem::path(path).filename().string();
-    if (name.rfind("libblas", 0) == 0 || name.rfind("libopenblas", 0) == 0 || name.rfind("libblis", 0) == 0 ||
-        name.rfind("libmkl", 0) == 0) {
+    if (name.rfind("libblas", 0) == 0 || name.rfind("libopenblas", 0) == 0 ||
+        name.rfind("libblis", 0) == 0 || name.rfind("libmkl", 0) == 0) {
       if (found.find(path) == std::string::npos) found += (found.empty() ? "" : ", ") + path;
     }
   }
@@ -62,7 +62,8 @@ double measure_gemm(std::int64_t m, std::int64_t k, std::int64_t n, torch::Dtype
   const auto b = torch::randn({k, n}).to(dtype);
   // Into a preallocated output: a fresh 3.8 MB result per call would measure page faults.
   auto c = torch::mm(a, b);  // warm-up
-  const double flop = 2.0 * static_cast<double>(m) * static_cast<double>(k) * static_cast<double>(n);
+  const double flop =
+      2.0 * static_cast<double>(m) * static_cast<double>(k) * static_cast<double>(n);
   int reps = 1;
   double seconds = 0;
   for (;;) {
@@ -89,8 +90,8 @@ std::string cpu_model() {
 DoctorReport run_doctor() {
   DoctorReport r;
   r.recpress_version = "0.1.0";
-  r.torch_version = std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +
-                    std::to_string(TORCH_VERSION_PATCH);
+  r.torch_version = std::to_string(TORCH_VERSION_MAJOR) + "." +
+                    std::to_string(TORCH_VERSION_MINOR) + "." + std::to_string(TORCH_VERSION_PATCH);
   r.gemm_gflops = measure_gemm(3706, 128, 256, torch::kFloat32);
   r.small_gemm_gflops = measure_gemm(256, 64, 32, torch::kFloat32);
   try {
@@ -108,29 +109,35 @@ DoctorReport run_doctor() {
   r.omp_wait_policy = env_or("OMP_WAIT_POLICY", "(unset)");
   r.openblas_coretype = env_or("OPENBLAS_CORETYPE", "(unset)");
   r.cpu_model = cpu_model();
-  for (const char* f : {"avx2", "fma", "avx512f", "avx512bw", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_tile"}) {
+  for (const char* f : {"avx2", "fma", "avx512f", "avx512bw", "avx512_vnni", "avx512_bf16",
+                        "amx_bf16", "amx_tile"}) {
     if (cpu_has(f)) r.cpu_features.emplace_back(f);
   }
   if (r.blas_library.find("/blas/libblas") != std::string::npos) {  // Debian's reference BLAS
-    r.warnings.push_back("the reference BLAS (libblas3) is in use: training is 7-17x slower; install "
-                         "libopenblas0-serial (the setup script does)");
+    r.warnings.push_back(
+        "the reference BLAS (libblas3) is in use: training is 7-17x slower; install "
+        "libopenblas0-serial (the setup script does)");
   }
   if (r.gemm_gflops < 20) {
     r.warnings.push_back("fp32 GEMM runs at " + fixed(r.gemm_gflops, 1) +
                          " GFLOP/s, below 20: the BLAS is slow or mis-detects this CPU");
   }
   if (!r.blas_core.empty() && (r.blas_core == "Prescott" || r.blas_core == "prescott")) {
-    r.warnings.push_back("OpenBLAS uses its Prescott kernels on this CPU; set OPENBLAS_CORETYPE=SkylakeX "
-                         "(or Haswell) before starting");
+    r.warnings.push_back(
+        "OpenBLAS uses its Prescott kernels on this CPU; set OPENBLAS_CORETYPE=SkylakeX "
+        "(or Haswell) before starting");
   }
-  if (r.openblas_coretype == "Haswell" && cpu_has("avx512f") && r.blas_library.find("openblas") != std::string::npos) {
-    r.notes.push_back("OPENBLAS_CORETYPE=Haswell was set before start and is kept; this CPU has AVX-512, "
-                      "where OpenBLAS's SkylakeX kernels measured ~2x faster (bench/blas_candidates.sh)");
+  if (r.openblas_coretype == "Haswell" && cpu_has("avx512f") &&
+      r.blas_library.find("openblas") != std::string::npos) {
+    r.notes.push_back(
+        "OPENBLAS_CORETYPE=Haswell was set before start and is kept; this CPU has AVX-512, "
+        "where OpenBLAS's SkylakeX kernels measured ~2x faster (bench/blas_candidates.sh)");
   }
   if (r.torch_threads > 1 && r.omp_wait_policy != "PASSIVE" && r.omp_wait_policy != "passive") {
-    r.warnings.push_back(std::to_string(r.torch_threads) +
-                         " compute threads with OMP_WAIT_POLICY not PASSIVE: spinning OpenMP threads "
-                         "make LibTorch 10-60x slower here");
+    r.warnings.push_back(
+        std::to_string(r.torch_threads) +
+        " compute threads with OMP_WAIT_POLICY not PASSIVE: spinning OpenMP threads "
+        "make LibTorch 10-60x slower here");
   }
   return r;
 }
@@ -141,14 +148,18 @@ std::string format_doctor(const DoctorReport& r) {
   o << "LibTorch:          " << r.torch_version << "\n";
   o << "BLAS (sgemm_):     " << (r.blas_library.empty() ? "(not found)" : r.blas_library) << "\n";
   o << "BLAS mapped:       " << r.blas_mapped << "\n";
-  if (!r.blas_core.empty()) o << "OpenBLAS core:     " << r.blas_core << "  (" << r.blas_config << ")\n";
+  if (!r.blas_core.empty())
+    o << "OpenBLAS core:     " << r.blas_core << "  (" << r.blas_config << ")\n";
   o << "OPENBLAS_CORETYPE: " << r.openblas_coretype << "\n";
   o << "GEMM fp32 3706x128x256: " << fixed(r.gemm_gflops, 1) << " GFLOP/s\n";
   o << "GEMM fp32 256x64x32:    " << fixed(r.small_gemm_gflops, 1) << " GFLOP/s\n";
   o << "GEMM bf16 3706x128x256: "
-    << (r.bf16_gemm_gflops > 0 ? fixed(r.bf16_gemm_gflops, 1) + " GFLOP/s" : std::string("unsupported")) << "\n";
+    << (r.bf16_gemm_gflops > 0 ? fixed(r.bf16_gemm_gflops, 1) + " GFLOP/s"
+                               : std::string("unsupported"))
+    << "\n";
   o << "threads:           torch " << r.torch_threads << ", inter-op " << r.torch_interop_threads
-    << ", OMP_NUM_THREADS " << r.omp_num_threads << ", OMP_WAIT_POLICY " << r.omp_wait_policy << "\n";
+    << ", OMP_NUM_THREADS " << r.omp_num_threads << ", OMP_WAIT_POLICY " << r.omp_wait_policy
+    << "\n";
   o << "CPU:               " << r.cpu_model << "\n";
   o << "CPU features:     ";
   for (const auto& f : r.cpu_features) o << " " << f;

@@ -9,11 +9,11 @@ namespace recpress {
 struct DoctorReport {
   std::string recpress_version;
   std::string torch_version;
-  std::string blas_library;   // the shared object that provides sgemm_, resolved through symlinks
-  std::string blas_mapped;    // every BLAS-like shared object mapped into the process
-  std::string blas_core;      // OpenBLAS: the kernel family in use (openblas_get_corename)
-  std::string blas_config;    // OpenBLAS: build configuration
-  double gemm_gflops = 0;     // fp32 3706x128 @ 128x256 (a NeuMF-sized item-tower GEMM)
+  std::string blas_library;  // the shared object that provides sgemm_, resolved through symlinks
+  std::string blas_mapped;   // every BLAS-like shared object mapped into the process
+  std::string blas_core;     // OpenBLAS: the kernel family in use (openblas_get_corename)
+  std::string blas_config;   // OpenBLAS: build configuration
+  double gemm_gflops = 0;    // fp32 3706x128 @ 128x256 (a NeuMF-sized item-tower GEMM)
   double small_gemm_gflops = 0;  // fp32 256x64 @ 64x32 (one MLP layer at batch 256)
   double bf16_gemm_gflops = 0;   // the large GEMM in bf16 through LibTorch (0 if unsupported)
   int torch_threads = 0;

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# CLI tests: run `recpress` as a user would and check exit codes and the one-line errors.
+# Needs $RECPRESS (the binary). Prints "N passed, N failed" at the end.
+set -u
+bin="${RECPRESS:?set RECPRESS to the recpress binary}"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+export RECPRESS_CACHE_DIR="$work/cache"
+passed=0
+failed=0
+
+# expect CODE FRAGMENT -- ARGS...: exit code must be CODE and stdout+stderr must contain FRAGMENT.
+expect() {
+  local code="$1" fragment="$2"  # CODE "nz": any non-zero exit
+  shift 3
+  local out rc
+  out="$("$bin" "$@" 2>&1)"
+  rc=$?
+  if { [ "$rc" = "$code" ] || { [ "$code" = nz ] && [ "$rc" -ne 0 ]; }; } && [[ "$out" == *"$fragment"* ]]; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    echo "FAIL: recpress $* -> exit $rc (want $code), output lacks '$fragment':"
+    echo "$out" | head -5 | sed 's/^/    /'
+  fi
+}
+
+# --- happy paths
+expect 0 "synthetic: " -- data stats "synthetic:users=300,items=200"
+expect 0 "HR@10" -- evaluate --data "synthetic:users=300,items=200" --protocol sampled:uniform:99 \
+  --candidates "$work/cand.tsv" -o "$work/r1.json"
+expect 0 "HR@10" -- evaluate --data "synthetic:users=300,items=200" --protocol sampled:uniform:99 \
+  --candidates "$work/cand.tsv" -o "$work/r2.json"
+if cmp -s <(grep -v seconds "$work/r1.json") <(grep -v seconds "$work/r2.json"); then
+  passed=$((passed + 1))
+else
+  failed=$((failed + 1)); echo "FAIL: reusing saved candidates changed the result"
+fi
+expect 0 "full" -- evaluate --data "synthetic:users=300,items=200" --protocol full --split temporal:0.8,0.1
+expect 0 "wrote" -- demo -o "$work/demo"
+[ -s "$work/demo/results.json" ] && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: demo wrote no results.json"; }
+expect 0 "GEMM fp32" -- doctor
+
+# --- bad input: one line naming file, line and field; non-zero exit
+printf '1\t2\t5\t100\n1\t3\tfive\t101\n' > "$work/bad.rating"
+expect 2 "bad.rating:2: field 'rating'" -- data stats "$work/bad.rating"
+expect 0 "skipped 1 malformed" -- data stats "$work/bad.rating" --lenient
+printf '1\t2\t5\n' > "$work/short.rating"
+expect 2 "short.rating:1: expected 4 columns" -- data stats "$work/short.rating"
+: > "$work/empty.rating"
+expect 2 "no interactions" -- data stats "$work/empty.rating"
+expect 2 "no such file" -- data stats "$work/missing.csv"
+printf 'x' > "$work/data.parquet"
+expect 2 "--format" -- data stats "$work/data.parquet"
+expect 2 "unknown format 'parquet'" -- data stats "$work/bad.rating" --format parquet
+expect 2 "unknown protocol" -- evaluate --data synthetic:users=50,items=60 --protocol loo
+expect 2 "unknown metric" -- evaluate --data synthetic:users=50,items=60 --metrics auc@10
+expect 2 "unknown split" -- evaluate --data synthetic:users=50,items=60 --split kfold
+expect 2 "unknown key 'colour'" -- data stats synthetic:colour=3
+expect 2 "unknown model" -- evaluate --data synthetic:users=50,items=60 --model neumf
+printf '1\t2\t5\t100\n1\t3\t5\t101\n2\t2\t5\t100\n' > "$work/few.rating"
+expect 2 "user '1' has 2 interaction(s); leave-one-out with validation needs at least 3" -- evaluate --data "$work/few.rating"
+printf '(1,3)\t2\n' > "$work/x.negative"
+expect 2 "x.negative:1: field 'negative 1'" -- evaluate --data "$work/few.rating" --split loo+novalid \
+  --min-user-interactions 2 --protocol "file:$work/x.negative"
+expect nz "data is required" -- data stats
+expect nz "subcommand is required" -- frobnicate
+
+echo "cli: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

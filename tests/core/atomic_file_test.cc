@@ -36,7 +36,9 @@ TEST(AtomicFile, UnwritableTargetThrowsAndKeepsOldContent) {
   EXPECT_EQ(read_file(path), "precious");
 }
 
-TEST(AtomicFile, ReadMissingFileThrows) { EXPECT_THROW(read_file("/nonexistent/file"), DataError); }
+TEST(AtomicFile, ReadMissingFileThrows) {
+  EXPECT_THROW(read_file("/nonexistent/file"), DataError);
+}
 
 }  // namespace
 }  // namespace recpress

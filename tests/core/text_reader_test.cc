@@ -55,7 +55,8 @@ TEST(TextReader, MissingFileNamesThePath) {
 TEST(TextReader, TruncatedGzipIsAnError) {
   const auto dir = testing::scratch_dir("text_reader_trunc");
   std::string content;
-  for (int i = 0; i < 20000; ++i) content += std::to_string(i * 7919 % 100003) + "::" + std::to_string(i) + "\n";
+  for (int i = 0; i < 20000; ++i)
+    content += std::to_string(i * 7919 % 100003) + "::" + std::to_string(i) + "\n";
   const auto path = testing::write_gz(dir, "t.gz", content);
   const std::string bytes = [&] {
     std::ifstream in(path, std::ios::binary);

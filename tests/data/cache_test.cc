@@ -12,7 +12,8 @@ namespace recpress {
 namespace {
 
 TEST(Cache, RoundTripIsExact) {
-  const Dataset d = generate_synthetic(SyntheticConfig::parse("synthetic:users=50,items=40,mean=10,min=5"));
+  const Dataset d =
+      generate_synthetic(SyntheticConfig::parse("synthetic:users=50,items=40,mean=10,min=5"));
   LoadReport report;
   report.skipped_lines = 3;
   report.notes = {"n"};
@@ -29,7 +30,8 @@ TEST(Cache, RoundTripIsExact) {
 }
 
 TEST(Cache, CorruptTruncatedOrForeignEntriesAreRejected) {
-  const Dataset d = generate_synthetic(SyntheticConfig::parse("synthetic:users=20,items=30,mean=8,min=5"));
+  const Dataset d =
+      generate_synthetic(SyntheticConfig::parse("synthetic:users=20,items=30,mean=8,min=5"));
   const std::string bytes = serialize_dataset(d, {}, "k");
   LoadReport r;
   EXPECT_FALSE(deserialize_dataset(bytes, "other-key", r).has_value());
@@ -57,7 +59,8 @@ TEST(Cache, HitMissAndInvalidationOnChange) {
   EXPECT_FALSE(hit);
   EXPECT_EQ(c.size(), 3u);
   // A corrupted cache file is ignored and rebuilt.
-  for (const auto& e : std::filesystem::directory_iterator(cache)) write_file_atomic(e.path().string(), "garbage");
+  for (const auto& e : std::filesystem::directory_iterator(cache))
+    write_file_atomic(e.path().string(), "garbage");
   Dataset e = load_cached(path, {}, r, cache, &hit);
   EXPECT_FALSE(hit);
   EXPECT_EQ(e.size(), 3u);

@@ -25,21 +25,27 @@ void expect_error(const std::function<void()>& f, std::vector<std::string> fragm
     FAIL() << "expected an error mentioning " << fragments.front();
   } catch (const Error& e) {
     const std::string msg = e.what();
-    for (const auto& frag : fragments) EXPECT_NE(msg.find(frag), std::string::npos) << "message: " << msg;
+    for (const auto& frag : fragments)
+      EXPECT_NE(msg.find(frag), std::string::npos) << "message: " << msg;
   }
 }
 
 TEST(MovieLens100K, RatingsUsersItemsAndLatin1Titles) {
   const auto dir = testing::scratch_dir("ml100k");
-  testing::write_text(dir, "u.data", "196\t242\t3\t881250949\n186\t302\t3\t891717742\n196\t302\t5\t881250950\n");
-  testing::write_text(dir, "u.user", "196|49|M|writer|55105\n186|39|F|executive|00000\n999|20|M|none|0\n");
-  testing::write_text(dir, "u.genre", "unknown|0\nAction|1\nAdventure|2\nAnimation|3\nChildren's|4\nComedy|5\nCrime|6\n"
-                                      "Documentary|7\nDrama|8\nFantasy|9\nFilm-Noir|10\nHorror|11\nMusical|12\n"
-                                      "Mystery|13\nRomance|14\nSci-Fi|15\nThriller|16\nWar|17\nWestern|18\n");
-  testing::write_text(dir, "u.item",
-                      "242|Kolya (1996)|24-Jan-1997||http://x|0|0|0|0|0|1|0|0|0|0|0|0|0|0|0|0|0|0|0\n"
-                      "302|L.A. Confidential (1997)|01-Jan-1997||http://x|0|0|0|0|0|0|1|0|0|0|1|0|0|1|0|0|1|0|0\n"
-                      "1|Bient\xf4t|01-Jan-1995||http://x|0|0|0|0|0|0|0|0|1|0|0|0|0|0|0|0|0|0|0\n");
+  testing::write_text(dir, "u.data",
+                      "196\t242\t3\t881250949\n186\t302\t3\t891717742\n196\t302\t5\t881250950\n");
+  testing::write_text(dir, "u.user",
+                      "196|49|M|writer|55105\n186|39|F|executive|00000\n999|20|M|none|0\n");
+  testing::write_text(
+      dir, "u.genre",
+      "unknown|0\nAction|1\nAdventure|2\nAnimation|3\nChildren's|4\nComedy|5\nCrime|6\n"
+      "Documentary|7\nDrama|8\nFantasy|9\nFilm-Noir|10\nHorror|11\nMusical|12\n"
+      "Mystery|13\nRomance|14\nSci-Fi|15\nThriller|16\nWar|17\nWestern|18\n");
+  testing::write_text(
+      dir, "u.item",
+      "242|Kolya (1996)|24-Jan-1997||http://x|0|0|0|0|0|1|0|0|0|0|0|0|0|0|0|0|0|0|0\n"
+      "302|L.A. Confidential (1997)|01-Jan-1997||http://x|0|0|0|0|0|0|1|0|0|0|1|0|0|1|0|0|1|0|0\n"
+      "1|Bient\xf4t|01-Jan-1995||http://x|0|0|0|0|0|0|0|0|1|0|0|0|0|0|0|0|0|0|0\n");
   const Dataset d = load(dir);
   EXPECT_EQ(d.size(), 3u);
   EXPECT_EQ(d.num_users(), 2);
@@ -52,7 +58,8 @@ TEST(MovieLens100K, RatingsUsersItemsAndLatin1Titles) {
   const FeatureField* genre = d.item_features.find("genre");
   ASSERT_NE(genre, nullptr);
   const auto lac = static_cast<std::size_t>(*d.items.find("302"));
-  EXPECT_EQ(genre->offsets[lac + 1] - genre->offsets[lac], 4);  // Crime, Film-Noir, Mystery, Thriller
+  EXPECT_EQ(genre->offsets[lac + 1] - genre->offsets[lac],
+            4);  // Crime, Film-Noir, Mystery, Thriller
   EXPECT_NE(d.user_features.find("occupation"), nullptr);
 }
 
@@ -83,14 +90,19 @@ TEST(MovieLens100K, LenientModeSkipsAndCounts) {
 
 TEST(MovieLensDat, RatingsGzUsersMovies) {
   const auto dir = testing::scratch_dir("ml1m");
-  testing::write_gz(dir, "ratings.dat.gz", "1::1193::5::978300760\n1::661::3::978302109\n2::1193::4::978298413\n");
+  testing::write_gz(dir, "ratings.dat.gz",
+                    "1::1193::5::978300760\n1::661::3::978302109\n2::1193::4::978298413\n");
   testing::write_text(dir, "users.dat", "1::F::1::10::48067\n2::M::56::16::70072\n");
-  testing::write_text(dir, "movies.dat", "1193::One Flew Over the Cuckoo's Nest (1975)::Drama\n661::James and the Giant Peach (1996)::Animation|Children's|Musical\n3::Caf\xe9 (1999)::Drama\n");
+  testing::write_text(
+      dir, "movies.dat",
+      "1193::One Flew Over the Cuckoo's Nest (1975)::Drama\n661::James and the Giant Peach "
+      "(1996)::Animation|Children's|Musical\n3::Caf\xe9 (1999)::Drama\n");
   const Dataset d = load(dir);
   EXPECT_EQ(d.size(), 3u);
   EXPECT_EQ(d.num_users(), 2);
   EXPECT_EQ(d.num_items(), 2);
-  EXPECT_EQ(d.item_titles[static_cast<std::size_t>(*d.items.find("661"))], "James and the Giant Peach (1996)");
+  EXPECT_EQ(d.item_titles[static_cast<std::size_t>(*d.items.find("661"))],
+            "James and the Giant Peach (1996)");
   const auto* g = d.item_features.find("genre");
   ASSERT_NE(g, nullptr);
   EXPECT_EQ(g->vocabulary.size(), 4);
@@ -109,14 +121,16 @@ TEST(MovieLensDat, MalformedLines) {
 
 TEST(MovieLensCsv, HeaderQuotedTitlesHalfStars) {
   const auto dir = testing::scratch_dir("mlcsv");
-  testing::write_text(dir, "ratings.csv", "userId,movieId,rating,timestamp\n1,1,4.0,964982703\n1,3,3.5,964981247\n");
+  testing::write_text(dir, "ratings.csv",
+                      "userId,movieId,rating,timestamp\n1,1,4.0,964982703\n1,3,3.5,964981247\n");
   testing::write_text(dir, "movies.csv",
                       "movieId,title,genres\n1,Toy Story (1995),Adventure|Animation\n"
                       "3,\"Grumpier Old Men, The (1995)\",Comedy|Romance\n");
   const Dataset d = load(dir);
   EXPECT_EQ(d.size(), 2u);
   EXPECT_FLOAT_EQ(d.interactions[1].rating, 3.5f);
-  EXPECT_EQ(d.item_titles[static_cast<std::size_t>(*d.items.find("3"))], "Grumpier Old Men, The (1995)");
+  EXPECT_EQ(d.item_titles[static_cast<std::size_t>(*d.items.find("3"))],
+            "Grumpier Old Men, The (1995)");
 }
 
 TEST(MovieLensCsv, WrongHeaderIsAnError) {
@@ -127,24 +141,30 @@ TEST(MovieLensCsv, WrongHeaderIsAnError) {
 
 TEST(Ncf, RatingFileAndNegatives) {
   const auto dir = testing::scratch_dir("ncf");
-  const auto path = testing::write_text(dir, "x.test.rating", "0\t25\t5\t978824351\n1\t133\t3\t978300174\n");
+  const auto path =
+      testing::write_text(dir, "x.test.rating", "0\t25\t5\t978824351\n1\t133\t3\t978300174\n");
   const Dataset d = load(path);
   EXPECT_EQ(d.size(), 2u);
-  const auto neg = testing::write_text(dir, "x.test.negative", "(0,25)\t1064\t174\n(1,133)\t1\t2\n");
+  const auto neg =
+      testing::write_text(dir, "x.test.negative", "(0,25)\t1064\t174\n(1,133)\t1\t2\n");
   const auto rows = read_ncf_negatives(neg);
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(rows[0].positive, "25");
   EXPECT_EQ(rows[1].negatives, (std::vector<std::string>{"1", "2"}));
   testing::write_text(dir, "bad.negative", "(0,25)\t1\n0,25\t1\n");
-  expect_error([&] { read_ncf_negatives(dir + "/bad.negative"); }, {"bad.negative:2", "(user,item)"});
+  expect_error([&] { read_ncf_negatives(dir + "/bad.negative"); },
+               {"bad.negative:2", "(user,item)"});
 }
 
 TEST(Atomic, TypedHeaderAndSideFiles) {
   const auto dir = testing::scratch_dir("atomic") + "/shop";
   std::filesystem::create_directories(dir);
-  testing::write_text(dir, "shop.inter", "user_id:token\titem_id:token\trating:float\ttimestamp:float\n"
-                                         "u1\ti1\t4\t100.0\nu2\ti1\t2\t101\nu1\ti2\t5\t99\n");
-  testing::write_text(dir, "shop.item", "item_id:token\tcategories:token_seq\tprice:float\ni1\tshoes sport\t9.5\ni2\tbags\t20\n");
+  testing::write_text(dir, "shop.inter",
+                      "user_id:token\titem_id:token\trating:float\ttimestamp:float\n"
+                      "u1\ti1\t4\t100.0\nu2\ti1\t2\t101\nu1\ti2\t5\t99\n");
+  testing::write_text(
+      dir, "shop.item",
+      "item_id:token\tcategories:token_seq\tprice:float\ni1\tshoes sport\t9.5\ni2\tbags\t20\n");
   const Dataset d = load(dir);
   EXPECT_EQ(d.name, "shop");
   EXPECT_EQ(d.size(), 3u);
@@ -152,7 +172,8 @@ TEST(Atomic, TypedHeaderAndSideFiles) {
   const auto* cats = d.item_features.find("categories");
   ASSERT_NE(cats, nullptr);
   EXPECT_EQ(cats->vocabulary.size(), 3);
-  EXPECT_EQ(d.item_features.find("price"), nullptr);  // numeric columns are not categorical features
+  EXPECT_EQ(d.item_features.find("price"),
+            nullptr);  // numeric columns are not categorical features
 }
 
 TEST(Atomic, BadHeaders) {
@@ -163,7 +184,8 @@ TEST(Atomic, BadHeaders) {
   expect_error([&] { load(p2); }, {"b.inter:1", "unknown type 'int'"});
   const auto p3 = testing::write_text(dir, "c.inter", "user_id:token\tscore:float\nu\t1\n");
   expect_error([&] { load(p3); }, {"c.inter:1", "item_id"});
-  const auto p4 = testing::write_text(dir, "d.inter", "user_id:token\titem_id:token\nu\ti\textra\n");
+  const auto p4 =
+      testing::write_text(dir, "d.inter", "user_id:token\titem_id:token\nu\ti\textra\n");
   expect_error([&] { load(p4); }, {"d.inter:2", "columns"});
 }
 
@@ -175,7 +197,8 @@ TEST(SequenceText, PairsAndWholeLines) {
   const Dataset b = load(testing::write_text(dir, "b.txt", "1 10 11 12\n2 10\n"));
   EXPECT_EQ(b.size(), 4u);
   EXPECT_EQ(b.items.raw(b.interactions[2].item), "12");
-  expect_error([&] { load(testing::write_text(dir, "c.txt", "1 10\n7\n")); }, {"c.txt:2", "user item"});
+  expect_error([&] { load(testing::write_text(dir, "c.txt", "1 10\n7\n")); },
+               {"c.txt:2", "user item"});
 }
 
 TEST(GenericCsv, MappingByNameAndIndex) {
@@ -185,7 +208,8 @@ TEST(GenericCsv, MappingByNameAndIndex) {
   o.columns.item = "sku";
   o.columns.rating = "stars";
   o.columns.delimiter = ';';
-  const Dataset d = load(testing::write_text(dir, "orders.csv", "sku;customer;stars\nA;c1;5\nB;c1;3\n"), o);
+  const Dataset d =
+      load(testing::write_text(dir, "orders.csv", "sku;customer;stars\nA;c1;5\nB;c1;3\n"), o);
   EXPECT_EQ(d.size(), 2u);
   EXPECT_EQ(d.users.raw(0), "c1");
   EXPECT_EQ(d.items.raw(1), "B");
@@ -197,9 +221,11 @@ TEST(GenericCsv, MappingByNameAndIndex) {
   EXPECT_EQ(e.num_users(), 2);
   LoadOptions missing = o;
   missing.columns.user = "client";
-  expect_error([&] { load(dir + "/orders.csv", missing); }, {"orders.csv:1", "'client' not in header"});
-  expect_error([&] { load(testing::write_text(dir, "short.csv", "sku;customer;stars\nA;c1\n"), o); },
-               {"short.csv:2", "columns"});
+  expect_error([&] { load(dir + "/orders.csv", missing); },
+               {"orders.csv:1", "'client' not in header"});
+  expect_error(
+      [&] { load(testing::write_text(dir, "short.csv", "sku;customer;stars\nA;c1\n"), o); },
+      {"short.csv:2", "columns"});
 }
 
 TEST(Detect, UnknownFormatAndMissingPath) {
@@ -208,7 +234,8 @@ TEST(Detect, UnknownFormatAndMissingPath) {
   expect_error([&] { load(dir + "/nope.csv"); }, {"nope.csv", "no such file"});
   LoadOptions o;
   o.format = "parquet";
-  expect_error([&] { load(testing::write_text(dir, "x.csv", "user,item\n1,2\n"), o); }, {"unknown format 'parquet'"});
+  expect_error([&] { load(testing::write_text(dir, "x.csv", "user,item\n1,2\n"), o); },
+               {"unknown format 'parquet'"});
   expect_error([&] { load(dir); }, {"cannot tell the format"});
 }
 

@@ -3,8 +3,8 @@
 #include <gtest/gtest.h>
 
 #include "data/registry.h"
-#include "data/stats.h"
 #include "data/split.h"
+#include "data/stats.h"
 #include "eval/candidates.h"
 #include "eval/evaluator.h"
 #include "eval/popularity.h"
@@ -32,14 +32,16 @@ class SharedData : public ::testing::Test {
 TEST_F(SharedData, MovieLens100K) {
   const Dataset d = open("ml-100k");
   const std::string first = format_stats(compute_stats(d), d).substr(0, 60);
-  EXPECT_EQ(first.substr(0, first.find('\n')), "ml-100k: 100,000 interactions / 943 users / 1,682 items");
+  EXPECT_EQ(first.substr(0, first.find('\n')),
+            "ml-100k: 100,000 interactions / 943 users / 1,682 items");
   EXPECT_EQ(d.item_titles.size(), 1682u);
 }
 
 TEST_F(SharedData, MovieLensLatestSmall) {
   const Dataset d = open("ml-latest-small");
   const std::string s = format_stats(compute_stats(d), d);
-  EXPECT_EQ(s.substr(0, s.find('\n')), "ml-latest-small: 100,836 interactions / 610 users / 9,724 items");
+  EXPECT_EQ(s.substr(0, s.find('\n')),
+            "ml-latest-small: 100,836 interactions / 610 users / 9,724 items");
 }
 
 TEST_F(SharedData, MovieLens1MPartial) {

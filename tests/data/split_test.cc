@@ -59,7 +59,8 @@ TEST(Split, TooFewInteractionsNamesTheUser) {
 }
 
 TEST(Split, RandomLeaveOneOutIsSeeded) {
-  const Dataset d = generate_synthetic(SyntheticConfig::parse("synthetic:users=50,items=40,mean=10,min=5"));
+  const Dataset d =
+      generate_synthetic(SyntheticConfig::parse("synthetic:users=50,items=40,mean=10,min=5"));
   const Split a = make_split(d, SplitConfig::parse("loo_random", 7));
   const Split b = make_split(d, SplitConfig::parse("loo_random", 7));
   const Split c = make_split(d, SplitConfig::parse("loo_random", 8));
@@ -74,7 +75,8 @@ TEST(Split, RandomLeaveOneOutIsSeeded) {
 }
 
 TEST(Split, RatiosTemporalAndRandom) {
-  const Dataset d = generate_synthetic(SyntheticConfig::parse("synthetic:users=60,items=50,mean=10,min=5"));
+  const Dataset d =
+      generate_synthetic(SyntheticConfig::parse("synthetic:users=60,items=50,mean=10,min=5"));
   const Split t = make_split(d, SplitConfig::parse("temporal:0.8,0.1", 1));
   const double n = static_cast<double>(d.size());
   EXPECT_NEAR(static_cast<double>(t.train.size()) / n, 0.8, 0.01);

@@ -23,7 +23,8 @@ TEST(Synthetic, DeterministicBySeed) {
 }
 
 TEST(Synthetic, ShapeZipfAndLongTail) {
-  const Dataset d = generate_synthetic(SyntheticConfig::parse("synthetic:users=800,items=400,mean=30,min=5"));
+  const Dataset d =
+      generate_synthetic(SyntheticConfig::parse("synthetic:users=800,items=400,mean=30,min=5"));
   EXPECT_EQ(d.num_users(), 800);
   EXPECT_GT(d.num_items(), 350);
   std::vector<std::int64_t> per_user(800, 0);
@@ -35,7 +36,7 @@ TEST(Synthetic, ShapeZipfAndLongTail) {
   auto counts = m.item_counts();
   std::sort(counts.rbegin(), counts.rend());
   EXPECT_GT(counts[0], 3 * counts[counts.size() / 2]);  // popular head (uniform would be ~1.2x)
-  EXPECT_EQ(m.nnz(), d.size());                          // no repeated pairs
+  EXPECT_EQ(m.nnz(), d.size());                         // no repeated pairs
 }
 
 TEST(Synthetic, SequencesCarryMarkovStructure) {
@@ -62,12 +63,14 @@ TEST(Synthetic, SequencesCarryMarkovStructure) {
     return static_cast<double>(top) / transitions;
   };
   const double ordered = top_successor_share(0.9), unordered = top_successor_share(0.0);
-  std::cerr << "top-successor share: markov 0.9 -> " << ordered << ", markov 0 -> " << unordered << "\n";
+  std::cerr << "top-successor share: markov 0.9 -> " << ordered << ", markov 0 -> " << unordered
+            << "\n";
   EXPECT_GT(ordered, 2.0 * unordered);
 }
 
 TEST(Synthetic, FeaturesCorrelateWithTaste) {
-  const Dataset d = generate_synthetic(SyntheticConfig::parse("synthetic:users=400,items=200,mean=20,min=5"));
+  const Dataset d =
+      generate_synthetic(SyntheticConfig::parse("synthetic:users=400,items=200,mean=20,min=5"));
   const FeatureField* seg = d.user_features.find("segment");
   const FeatureField* cat = d.item_features.find("category");
   ASSERT_NE(seg, nullptr);

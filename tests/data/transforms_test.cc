@@ -48,8 +48,14 @@ TEST(Transforms, DedupFirstLastKeep) {
 TEST(Transforms, KcoreIsIterativeAndCompacts) {
   // Item "c" has 1 interaction; dropping it leaves user "w" with 1, which must then go too,
   // which in turn leaves item "b" with 1 (from "u")... until stable.
-  Dataset d = make({{"u", "a", 1, 1}, {"u", "b", 1, 2}, {"v", "a", 1, 3}, {"v", "d", 1, 4}, {"x", "a", 1, 5},
-                    {"x", "d", 1, 6}, {"w", "b", 1, 7}, {"w", "c", 1, 8}});
+  Dataset d = make({{"u", "a", 1, 1},
+                    {"u", "b", 1, 2},
+                    {"v", "a", 1, 3},
+                    {"v", "d", 1, 4},
+                    {"x", "a", 1, 5},
+                    {"x", "d", 1, 6},
+                    {"w", "b", 1, 7},
+                    {"w", "c", 1, 8}});
   const auto removed = kcore_filter(d, 2, 2);
   EXPECT_EQ(removed, 4u);
   EXPECT_EQ(d.num_users(), 2);  // v, x

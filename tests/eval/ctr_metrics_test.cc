@@ -11,7 +11,8 @@ namespace recpress {
 namespace {
 
 TEST(Auc, HandComputedWithTies) {
-  // Positives 0.9 and 0.4; negatives 0.1 and 0.4. Pairs: (0.9>0.1) (0.9>0.4) (0.4>0.1) (0.4=0.4: 1/2)
+  // Positives 0.9 and 0.4; negatives 0.1 and 0.4. Pairs: (0.9>0.1) (0.9>0.4) (0.4>0.1) (0.4=0.4:
+  // 1/2)
   const std::vector<float> y = {1, 0, 1, 0};
   const std::vector<float> s = {0.9f, 0.1f, 0.4f, 0.4f};
   EXPECT_NEAR(auc(y, s), 3.5 / 4, 1e-12);
@@ -38,7 +39,8 @@ TEST(Gauc, WeightsGroupsBySizeAndSkipsSingleClassGroups) {
   const std::vector<float> y = {1, 0, 1, 0, 0, 1};
   const std::vector<float> s = {0.9f, 0.1f, 0.2f, 0.5f, 0.1f, 0.3f};
   EXPECT_NEAR(gauc(g, y, s), (1.0 * 2 + 0.5 * 3) / 5, 1e-12);
-  EXPECT_THROW(gauc(std::vector<std::int64_t>{1}, std::vector<float>{1}, std::vector<float>{0.2f}), Error);
+  EXPECT_THROW(gauc(std::vector<std::int64_t>{1}, std::vector<float>{1}, std::vector<float>{0.2f}),
+               Error);
 }
 
 }  // namespace

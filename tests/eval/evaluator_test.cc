@@ -13,7 +13,8 @@
 namespace recpress {
 namespace {
 
-// Scores held-out items 1, training items 2 (they must be masked by `full`), the rest 0 or a constant.
+// Scores held-out items 1, training items 2 (they must be masked by `full`), the rest 0 or a
+// constant.
 class RuleScorer : public Scorer {
  public:
   RuleScorer(const Dataset& d, const Split& s, float held, float train, float other)
@@ -25,9 +26,12 @@ class RuleScorer : public Scorer {
         other_(other) {}
   std::string name() const override { return "rule"; }
   std::int32_t num_items() const override { return n_; }
-  void score(std::int32_t u, std::span<const std::int32_t> items, std::span<float> out) const override {
+  void score(std::int32_t u, std::span<const std::int32_t> items,
+             std::span<float> out) const override {
     for (std::size_t j = 0; j < items.size(); ++j) {
-      out[j] = held_.contains(u, items[j]) ? held_score_ : train_.contains(u, items[j]) ? train_score_ : other_;
+      out[j] = held_.contains(u, items[j])    ? held_score_
+               : train_.contains(u, items[j]) ? train_score_
+                                              : other_;
     }
   }
 
@@ -40,10 +44,12 @@ class RuleScorer : public Scorer {
 class EvaluatorTest : public ::testing::Test {
  protected:
   EvaluatorTest()
-      : data_(generate_synthetic(SyntheticConfig::parse("synthetic:users=300,items=200,mean=20,min=5"))),
+      : data_(generate_synthetic(
+            SyntheticConfig::parse("synthetic:users=300,items=200,mean=20,min=5"))),
         split_(make_split(data_, SplitConfig::parse("loo", 2))) {}
   EvalResult run(const std::string& protocol, const Scorer& s) {
-    return Evaluator(data_, split_, EvalTarget::kTest, Protocol::parse(protocol), parse_metrics("hr@1,10 ndcg@10"), 4)
+    return Evaluator(data_, split_, EvalTarget::kTest, Protocol::parse(protocol),
+                     parse_metrics("hr@1,10 ndcg@10"), 4)
         .evaluate(s);
   }
   Dataset data_;
@@ -95,7 +101,8 @@ TEST_F(EvaluatorTest, PopularityBeatsChanceAndResultCarriesProvenance) {
 TEST_F(EvaluatorTest, MatrixScorerAndWrongItemCount) {
   const auto n = static_cast<std::size_t>(data_.num_items());
   std::vector<float> m(static_cast<std::size_t>(data_.num_users()) * n, 0.0f);
-  for (const auto& x : split_.test) m[static_cast<std::size_t>(x.user) * n + static_cast<std::size_t>(x.item)] = 1.0f;
+  for (const auto& x : split_.test)
+    m[static_cast<std::size_t>(x.user) * n + static_cast<std::size_t>(x.item)] = 1.0f;
   const MatrixScorer ms(m.data(), data_.num_users(), data_.num_items());
   EXPECT_EQ(run("full", ms).metrics.at("HR@1"), 1.0);
   const MatrixScorer wrong(m.data(), data_.num_users(), data_.num_items() - 1);
@@ -104,7 +111,8 @@ TEST_F(EvaluatorTest, MatrixScorerAndWrongItemCount) {
 
 TEST_F(EvaluatorTest, ValidationTargetNeedsAValidationPart) {
   const Split novalid = make_split(data_, SplitConfig::parse("loo+novalid", 2));
-  EXPECT_THROW(Evaluator(data_, novalid, EvalTarget::kValid, Protocol::parse("full"), parse_metrics("hr@10"), 1),
+  EXPECT_THROW(Evaluator(data_, novalid, EvalTarget::kValid, Protocol::parse("full"),
+                         parse_metrics("hr@10"), 1),
                Error);
 }
 

@@ -59,16 +59,23 @@ TEST(Metrics, IdealDcgStopsAtTheNumberOfRelevantItems) {
 }
 
 TEST(PessimisticRanks, TiesPutTheRelevantItemLast) {
-  EXPECT_EQ(pessimistic_ranks(std::vector<float>{1, 1, 1}, std::vector<std::uint8_t>{0, 1, 0}), R{2});
-  EXPECT_EQ(pessimistic_ranks(std::vector<float>{3, 2, 2, 1}, std::vector<std::uint8_t>{0, 1, 0, 0}), R{2});
-  EXPECT_EQ(pessimistic_ranks(std::vector<float>{3, 2, 2, 1}, std::vector<std::uint8_t>{1, 0, 0, 0}), R{0});
+  EXPECT_EQ(pessimistic_ranks(std::vector<float>{1, 1, 1}, std::vector<std::uint8_t>{0, 1, 0}),
+            R{2});
+  EXPECT_EQ(
+      pessimistic_ranks(std::vector<float>{3, 2, 2, 1}, std::vector<std::uint8_t>{0, 1, 0, 0}),
+      R{2});
+  EXPECT_EQ(
+      pessimistic_ranks(std::vector<float>{3, 2, 2, 1}, std::vector<std::uint8_t>{1, 0, 0, 0}),
+      R{0});
   // Two relevant items tied with each other: they take consecutive places, below tied negatives.
-  EXPECT_EQ(pessimistic_ranks(std::vector<float>{5, 5, 5}, std::vector<std::uint8_t>{1, 0, 1}), (R{1, 2}));
+  EXPECT_EQ(pessimistic_ranks(std::vector<float>{5, 5, 5}, std::vector<std::uint8_t>{1, 0, 1}),
+            (R{1, 2}));
 }
 
 TEST(PessimisticRanks, NaNIsWorstAndMaskedIsAbsent) {
   const float nan = std::numeric_limits<float>::quiet_NaN();
-  EXPECT_EQ(pessimistic_ranks(std::vector<float>{nan, 0, -5}, std::vector<std::uint8_t>{1, 0, 0}), R{2});
+  EXPECT_EQ(pessimistic_ranks(std::vector<float>{nan, 0, -5}, std::vector<std::uint8_t>{1, 0, 0}),
+            R{2});
   EXPECT_EQ(pessimistic_ranks(std::vector<float>{1, 9, 8, 0}, std::vector<std::uint8_t>{1, 0, 0, 0},
                               std::vector<std::uint8_t>{0, 1, 0, 0}),
             R{1});

@@ -60,7 +60,8 @@ void add_interaction(Dataset& data, std::string_view user, std::string_view item
 }
 
 void require_non_empty(const Dataset& data, const std::string& path) {
-  if (data.interactions.empty()) throw DataError(path, 0, "", "no interactions found (empty file?)");
+  if (data.interactions.empty())
+    throw DataError(path, 0, "", "no interactions found (empty file?)");
 }
 
 bool split_csv(std::string_view line, char delimiter, std::vector<std::string>& out) {

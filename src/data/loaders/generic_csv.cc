@@ -27,8 +27,9 @@ int resolve_column(const std::string& spec, const std::vector<std::string>& head
   }
   std::string names;
   for (const auto& h : header) names += (names.empty() ? "" : ", ") + h;
-  throw DataError(path, 1, role,
-                  "column '" + spec + "' not in header" + (names.empty() ? "" : " (" + names + ")"));
+  throw DataError(
+      path, 1, role,
+      "column '" + spec + "' not in header" + (names.empty() ? "" : " (" + names + ")"));
 }
 
 }  // namespace
@@ -45,7 +46,8 @@ Dataset load_generic_csv(const std::string& path, const LoadOptions& options, Lo
   } else {
     for (const auto* spec : {&m.user, &m.item, &m.rating, &m.timestamp}) {
       if (!spec->empty() && !all_digits(*spec)) {
-        throw Error("--columns: '" + *spec + "' must be a 0-based column index when the file has no header");
+        throw Error("--columns: '" + *spec +
+                    "' must be a 0-based column index when the file has no header");
       }
     }
   }
@@ -72,10 +74,10 @@ Dataset load_generic_csv(const std::string& path, const LoadOptions& options, Lo
       const auto item = parse.token(f[static_cast<std::size_t>(item_col)], "item");
       const double rating =
           rating_col >= 0 ? parse.number(f[static_cast<std::size_t>(rating_col)], "rating") : 1.0;
-      const std::int64_t ts =
-          time_col >= 0 ? static_cast<std::int64_t>(
-                              parse.number(f[static_cast<std::size_t>(time_col)], "timestamp"))
-                        : static_cast<std::int64_t>(reader.line_number());
+      const std::int64_t ts = time_col >= 0
+                                  ? static_cast<std::int64_t>(parse.number(
+                                        f[static_cast<std::size_t>(time_col)], "timestamp"))
+                                  : static_cast<std::int64_t>(reader.line_number());
       loaders::add_interaction(data, user, item, static_cast<float>(rating), ts);
     } catch (const LineProblem& p) {
       loaders::handle_problem(p, options, report);

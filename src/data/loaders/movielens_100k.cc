@@ -82,7 +82,8 @@ void read_items(Dataset& data, const std::string& dir, const std::string& path,
       std::vector<std::string> tokens;
       for (std::size_t g = 0; g < 19; ++g) {
         const std::int64_t flag = parse.integer(f[5 + g], "genre flag " + std::to_string(g));
-        if (flag != 0 && flag != 1) parse.fail("genre flag " + std::to_string(g), "expected 0 or 1");
+        if (flag != 0 && flag != 1)
+          parse.fail("genre flag " + std::to_string(g), "expected 0 or 1");
         if (flag == 1) {
           tokens.push_back(g < genre_names.size() ? genre_names[g] : "genre" + std::to_string(g));
         }

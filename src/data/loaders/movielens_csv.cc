@@ -29,7 +29,8 @@ void read_movies(Dataset& data, const std::string& path, const LoadOptions& opti
     try {
       if (!loaders::split_csv(line, ',', f)) parse.fail("title", "unterminated quote");
       if (f.size() != 3) {
-        parse.fail("", "expected 3 columns (movieId,title,genres), found " + std::to_string(f.size()));
+        parse.fail("",
+                   "expected 3 columns (movieId,title,genres), found " + std::to_string(f.size()));
       }
       const auto id = data.items.find(parse.token(f[0], "movieId"));
       if (!id) continue;
@@ -54,7 +55,8 @@ Dataset load_movielens_csv(const std::string& path, const LoadOptions& options,
   const bool is_dir = directory_exists(path);
   const std::string dir = is_dir ? path : std::filesystem::path(path).parent_path().string();
   const std::string ratings = is_dir ? loaders::find_with_gz(path, "ratings.csv") : path;
-  if (ratings.empty()) throw DataError(loaders::join_path(dir, "ratings.csv"), 0, "", "file not found");
+  if (ratings.empty())
+    throw DataError(loaders::join_path(dir, "ratings.csv"), 0, "", "file not found");
   Dataset data;
   data.name = std::filesystem::path(is_dir ? path : dir).filename().string();
   data.source = ratings;
@@ -67,8 +69,9 @@ Dataset load_movielens_csv(const std::string& path, const LoadOptions& options,
   if (!reader.next_line(line)) throw DataError(ratings, 0, "", "empty file");
   split_fields(line, ',', f);
   if (f.size() != 4 || trim(f[0]) != "userId" || trim(f[1]) != "movieId") {
-    throw DataError(ratings, 1, "", "expected header 'userId,movieId,rating,timestamp', got " +
-                                        quote_excerpt(line));
+    throw DataError(
+        ratings, 1, "",
+        "expected header 'userId,movieId,rating,timestamp', got " + quote_excerpt(line));
   }
   while (reader.next_line(line)) {
     if (trim(line).empty()) continue;

@@ -92,7 +92,8 @@ Dataset load_movielens_dat(const std::string& path, const LoadOptions& options,
   const bool is_dir = directory_exists(path);
   const std::string dir = is_dir ? path : std::filesystem::path(path).parent_path().string();
   const std::string ratings = is_dir ? find_ratings_file(path) : path;
-  if (ratings.empty()) throw DataError(loaders::join_path(dir, "ratings.dat"), 0, "", "file not found");
+  if (ratings.empty())
+    throw DataError(loaders::join_path(dir, "ratings.dat"), 0, "", "file not found");
   Dataset data;
   data.name = std::filesystem::path(is_dir ? path : dir).filename().string();
   data.source = ratings;

@@ -1,5 +1,7 @@
-// The NCF paper's files (He et al., WWW 2017, github.com/hexiangnan/neural_collaborative_filtering):
-// "*.rating": "user\titem\trating\ttimestamp" (0-based ids); "*.negative": "(user,item)\tneg1\t...".
+// The NCF paper's files (He et al., WWW 2017,
+// github.com/hexiangnan/neural_collaborative_filtering):
+// "*.rating": "user\titem\trating\ttimestamp" (0-based ids); "*.negative":
+// "(user,item)\tneg1\t...".
 #include "data/loaders/csv_util.h"
 
 namespace recpress {
@@ -50,7 +52,8 @@ std::vector<RawNegativeRow> read_ncf_negatives(const std::string& path) {
       parse.fail("(user,item)", "expected '(user,item)', got " + quote_excerpt(head));
     }
     split_fields(head.substr(1, head.size() - 2), ',', pair);
-    if (pair.size() != 2) parse.fail("(user,item)", "expected '(user,item)', got " + quote_excerpt(head));
+    if (pair.size() != 2)
+      parse.fail("(user,item)", "expected '(user,item)', got " + quote_excerpt(head));
     RawNegativeRow row;
     row.line = reader.line_number();
     row.user = std::string(parse.token(pair[0], "user"));
