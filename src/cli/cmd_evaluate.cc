@@ -10,6 +10,8 @@
 #include "eval/evaluator.h"
 #include "eval/popularity.h"
 #include "eval/result.h"
+#include "models/topn/scorer.h"
+#include "train/trainer.h"
 
 namespace recpress::cli {
 namespace {
@@ -27,8 +29,11 @@ struct EvaluateArgs {
 
 int run_evaluate(const EvaluateArgs& a, const GlobalOptions& g) {
   // Check every option before loading data, so a typo fails in milliseconds.
-  if (a.model != "popularity")
-    throw Error("unknown model '" + a.model + "' (available now: popularity)");
+  const bool is_checkpoint = a.model != "popularity";
+  if (is_checkpoint && !file_exists(a.model)) {
+    throw Error("--model must be 'popularity' or a checkpoint file (run/best.pt); '" + a.model +
+                "' is neither");
+  }
   const SplitConfig split_config = SplitConfig::parse(a.split, g.seed);
   const auto metrics = parse_metrics(a.metrics);
   const EvalTarget target = a.target == "valid" ? EvalTarget::kValid : EvalTarget::kTest;
@@ -51,8 +56,13 @@ int run_evaluate(const EvaluateArgs& a, const GlobalOptions& g) {
       save_candidates(evaluator->candidates(), data, a.candidates);
     }
   }
-  const PopularityScorer model(split.train, data.num_items());
-  const EvalResult result = evaluator->evaluate(model);
+  std::unique_ptr<Scorer> model;
+  if (is_checkpoint) {
+    model = std::make_unique<TopNScorer>(load_topn_checkpoint(a.model, &data));
+  } else {
+    model = std::make_unique<PopularityScorer>(split.train, data.num_items());
+  }
+  const EvalResult result = evaluator->evaluate(*model);
   std::cout << results_table({result});
   std::cout << "(" << result.users << " users, protocol " << result.protocol << ", split "
             << result.split << ", " << result.target << ", seed " << result.seed << ", data "
@@ -68,7 +78,7 @@ void add_evaluate_command(CLI::App& app, GlobalOptions& global, Action& action) 
   auto* cmd =
       app.add_subcommand("evaluate", "evaluate a model on a dataset split under a protocol");
   add_data_options(cmd, args.data, false);
-  cmd->add_option("--model", args.model, "model to evaluate (popularity)");
+  cmd->add_option("--model", args.model, "popularity, or a checkpoint (run/best.pt)");
   cmd->add_option("--split", args.split,
                   "loo, loo_random, temporal[:train,valid], random[:train,valid] [+novalid]");
   cmd->add_option("--protocol", args.protocol,

@@ -43,5 +43,6 @@ void add_demo_command(CLI::App& app, GlobalOptions& global, Action& action);
 void add_doctor_command(CLI::App& app, GlobalOptions& global, Action& action);
 void add_data_command(CLI::App& app, GlobalOptions& global, Action& action);
 void add_evaluate_command(CLI::App& app, GlobalOptions& global, Action& action);
+void add_train_command(CLI::App& app, GlobalOptions& global, Action& action);
 
 }  // namespace recpress::cli

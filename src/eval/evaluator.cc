@@ -15,6 +15,16 @@ void Scorer::score_all(std::span<const std::int32_t> users, std::span<float> out
   for (std::size_t k = 0; k < users.size(); ++k) score(users[k], all, out.subspan(k * n, n));
 }
 
+void Scorer::score_lists(std::span<const std::int32_t> users, std::span<const std::int64_t> offsets,
+                         std::span<const std::int32_t> items, std::span<float> out) const {
+  const auto base = offsets[0];
+  for (std::size_t k = 0; k < users.size(); ++k) {
+    const auto begin = static_cast<std::size_t>(offsets[k] - base);
+    const auto n = static_cast<std::size_t>(offsets[k + 1] - offsets[k]);
+    score(users[k], items.subspan(begin, n), out.subspan(begin, n));
+  }
+}
+
 void MatrixScorer::score(std::int32_t user, std::span<const std::int32_t> items,
                          std::span<float> out) const {
   const float* row =
@@ -147,15 +157,24 @@ EvalResult Evaluator::evaluate_sampled(const Scorer& scorer) const {
   EvalResult r;
   MetricAccumulator acc(metrics_);
   std::vector<float> scores;
-  for (std::size_t k = 0; k < candidates_.size(); ++k) {
-    const auto items = candidates_.items_of(k);
-    const auto rel = candidates_.relevant_of(k);
-    scores.resize(items.size());
-    scorer.score(candidates_.users[k], items, scores);
+  constexpr std::size_t kBatch = 512;  // users scored per call
+  for (std::size_t start = 0; start < candidates_.size(); start += kBatch) {
+    const std::size_t count = std::min(kBatch, candidates_.size() - start);
+    const auto first = static_cast<std::size_t>(candidates_.offsets[start]);
+    const auto last = static_cast<std::size_t>(candidates_.offsets[start + count]);
+    scores.resize(last - first);
+    scorer.score_lists(std::span(candidates_.users).subspan(start, count),
+                       std::span(candidates_.offsets).subspan(start, count + 1),
+                       std::span(candidates_.items).subspan(first, last - first), scores);
     for (float s : scores) r.nan_scores += std::isnan(s) ? 1 : 0;
-    std::int64_t n_rel = 0;
-    for (auto x : rel) n_rel += x;
-    acc.add(pessimistic_ranks(scores, rel), n_rel);
+    for (std::size_t k = start; k < start + count; ++k) {
+      const auto rel = candidates_.relevant_of(k);
+      const auto begin = static_cast<std::size_t>(candidates_.offsets[k]) - first;
+      std::int64_t n_rel = 0;
+      for (auto x : rel) n_rel += x;
+      acc.add(pessimistic_ranks(std::span<const float>(scores).subspan(begin, rel.size()), rel),
+              n_rel);
+    }
   }
   r.metrics = acc.means();
   r.users = acc.users();

@@ -18,6 +18,11 @@ class Scorer {
                      std::span<float> out) const = 0;
   // Scores of every item for each of `users`; `out` is users.size() x num_items(), row-major.
   virtual void score_all(std::span<const std::int32_t> users, std::span<float> out) const;
+  // Scores of candidate lists: user k's items are items[offsets[k] .. offsets[k+1]), relative to
+  // offsets[0]; `out` is aligned with `items`. Models override it to score many users in one call.
+  virtual void score_lists(std::span<const std::int32_t> users,
+                           std::span<const std::int64_t> offsets,
+                           std::span<const std::int32_t> items, std::span<float> out) const;
 };
 
 // Scores read from a dense users x items matrix (benchmarks, tests, externally computed scores).

@@ -57,7 +57,7 @@ expect 2 "unknown protocol" -- evaluate --data synthetic:users=50,items=60 --pro
 expect 2 "unknown metric" -- evaluate --data synthetic:users=50,items=60 --metrics auc@10
 expect 2 "unknown split" -- evaluate --data synthetic:users=50,items=60 --split kfold
 expect 2 "unknown key 'colour'" -- data stats synthetic:colour=3
-expect 2 "unknown model" -- evaluate --data synthetic:users=50,items=60 --model neumf
+expect 2 "--model must be" -- evaluate --data synthetic:users=50,items=60 --model neumf
 printf '1\t2\t5\t100\n1\t3\t5\t101\n2\t2\t5\t100\n' > "$work/few.rating"
 expect 2 "user '1' has 2 interaction(s); leave-one-out with validation needs at least 3" -- evaluate --data "$work/few.rating"
 printf '(1,3)\t2\n' > "$work/x.negative"
@@ -65,6 +65,29 @@ expect 2 "x.negative:1: field 'negative 1'" -- evaluate --data "$work/few.rating
   --min-user-interactions 2 --protocol "file:$work/x.negative"
 expect nz "data is required" -- data stats
 expect nz "subcommand is required" -- frobnicate
+
+# --- training, checkpoints, evaluation of a checkpoint, recipes
+small="synthetic:users=200,items=300,mean=15,min=6"
+expect 0 "wrote $work/gmf/" -- train --data "$small" --model gmf:dim=8 --epochs 2 -o "$work/gmf" -q
+expect 0 "HR@10" -- evaluate --data "$small" --model "$work/gmf/best.pt" --protocol full
+expect 2 "not on this data" -- evaluate --data "synthetic:users=200,items=300,mean=15,min=6,seed=3" \
+  --model "$work/gmf/best.pt"
+head -c 300 "$work/gmf/best.pt" > "$work/trunc.pt"
+expect 2 "trunc.pt: not a usable checkpoint" -- evaluate --data "$small" --model "$work/trunc.pt"
+expect 0 "test (" -- train --data "$small" --resume "$work/gmf/last.pt" --epochs 3 --patience 0 -o "$work/gmf" -q
+if [ "$(grep -c '"epoch"' "$work/gmf/history.json")" = 3 ]; then
+  passed=$((passed + 1))
+else
+  failed=$((failed + 1)); echo "FAIL: resumed run's history.json does not have 3 epochs"
+fi
+expect 2 "unknown model 'transformer'" -- train --data "$small" --model transformer
+expect 2 "dim must be >= 1" -- train --data "$small" --model mf:dim=0
+expect 2 "unknown optimizer" -- train --data "$small" --model mf --optimizer lion
+printf 'model: mlp:dim=8\nepochs: 1\nbogus: 3\n' > "$work/bad.yaml"
+expect 2 "bad.yaml:3: field 'bogus': unknown recipe key" -- train --data "$small" --recipe "$work/bad.yaml"
+printf 'model: mlp:dim=8\nepochs: 1\noutput: %s\n' "$work/mlp" > "$work/ok.yaml"
+expect 0 "mlp:dim=8" -- train --data "$small" --recipe "$work/ok.yaml" -q
+expect 2 "not a GMF model" -- train --data "$small" --model neumf:dim=8 --pretrain "$work/mlp/best.pt,$work/mlp/best.pt"
 
 echo "cli: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

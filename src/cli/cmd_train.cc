@@ -1,0 +1,224 @@
+// recpress train: train a top-N model (teacher or student alone) with early stopping, checkpoints
+// and resume. Everything can also come from a YAML recipe (--recipe); command-line options win.
+//
+//   recpress train --model neumf:dim=32 --data ml-1m --protocol sampled:uniform:99 --epochs 20 -o
+//   run/ recpress train --resume run/last.pt -o run/ recpress train --model neumf:dim=32 --pretrain
+//   run-gmf/best.pt,run-mlp/best.pt --optimizer sgd ...
+#include <yaml-cpp/yaml.h>
+
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "core/atomic_file.h"
+#include "core/errors.h"
+#include "core/format.h"
+#include "core/text_reader.h"
+#include "data/split.h"
+#include "eval/popularity.h"
+#include "eval/result.h"
+#include "models/topn/neumf.h"
+#include "train/checkpoint.h"
+#include "train/trainer.h"
+
+namespace recpress::cli {
+namespace {
+
+struct TrainArgs {
+  DataArgs data;
+  std::string model = "neumf:dim=32";
+  std::string split = "loo";
+  std::string output = "runs/train";
+  std::string resume;
+  std::string pretrain;  // GMF.pt,MLP.pt
+  double alpha = 0.5;
+  std::string recipe;
+  TrainConfig config;
+};
+
+// Apply a recipe's keys (the long option names, with '-' or '_') to the arguments. Keys set on the
+// command line are not overwritten.
+void apply_recipe(const std::string& path, TrainArgs& a, const CLI::App& cmd) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::Exception& e) {
+    throw DataError(path, e.mark.line + 1, "", std::string("bad YAML: ") + e.msg);
+  }
+  if (!root.IsMap())
+    throw DataError(path, 0, "", "a recipe is a mapping of option names to values");
+  for (const auto& kv : root) {
+    std::string key = kv.first.as<std::string>();
+    for (auto& ch : key) ch = ch == '_' ? '-' : ch;
+    const auto* opt = cmd.get_option_no_throw("--" + key);
+    if (opt == nullptr) throw DataError(path, kv.first.Mark().line + 1, key, "unknown recipe key");
+    if (opt->count() > 0) continue;  // given on the command line
+    const std::string v = kv.second.as<std::string>();
+    auto number = [&](auto& field) {
+      double d = 0;
+      if (!parse_double(v, d))
+        throw DataError(path, kv.second.Mark().line + 1, key, "expected a number, got '" + v + "'");
+      field = static_cast<std::remove_reference_t<decltype(field)>>(d);
+    };
+    if (key == "data")
+      a.data.spec = v;
+    else if (key == "model")
+      a.model = v;
+    else if (key == "split")
+      a.split = v;
+    else if (key == "output")
+      a.output = v;
+    else if (key == "pretrain")
+      a.pretrain = v;
+    else if (key == "alpha")
+      number(a.alpha);
+    else if (key == "loss")
+      a.config.loss = v;
+    else if (key == "negatives")
+      number(a.config.negatives);
+    else if (key == "sampler")
+      a.config.sampler = v;
+    else if (key == "batch-size")
+      number(a.config.batch_size);
+    else if (key == "epochs")
+      number(a.config.epochs);
+    else if (key == "optimizer")
+      a.config.optimizer = v;
+    else if (key == "lr")
+      number(a.config.lr);
+    else if (key == "weight-decay")
+      number(a.config.weight_decay);
+    else if (key == "schedule")
+      a.config.schedule = v;
+    else if (key == "patience")
+      number(a.config.patience);
+    else if (key == "monitor")
+      a.config.monitor = v;
+    else if (key == "protocol")
+      a.config.protocol = v;
+    else if (key == "metrics")
+      a.config.metrics = v;
+    else if (key == "threshold")
+      number(a.data.threshold);
+    else if (key == "min-user-interactions")
+      number(a.data.min_user);
+    else if (key == "min-item-interactions")
+      number(a.data.min_item);
+    else
+      throw DataError(path, kv.first.Mark().line + 1, key, "this key cannot be set from a recipe");
+  }
+}
+
+int run_train(TrainArgs a, const GlobalOptions& g, const CLI::App& cmd) {
+  if (!a.recipe.empty()) apply_recipe(a.recipe, a, cmd);
+  if (!a.resume.empty()) {
+    // A resumed run continues the same run: its configuration comes from the checkpoint.
+    const Checkpoint ck = read_checkpoint(a.resume);
+    if (!ck.header.contains("config"))
+      throw DataError(a.resume, 0, "config", "checkpoint has no training configuration");
+    const int epochs = a.config.epochs;
+    const bool epochs_given = cmd.get_option("--epochs")->count() > 0;
+    a.config = TrainConfig::from_json(ck.header.at("config"));
+    if (epochs_given) a.config.epochs = epochs;
+    a.model = ck.header.at("model").get<std::string>();
+  }
+  a.config.seed = g.seed;
+  a.config.show_progress = !g.quiet;
+  a.config.validate();
+  const ModelSpec spec = ModelSpec::parse(a.model);
+  const SplitConfig split_config = SplitConfig::parse(a.split, g.seed);
+
+  const Dataset data = load_data(a.data, g);
+  const Split split = make_split(data, split_config);
+  torch::manual_seed(g.seed);
+  TopNModelPtr model = create_topn_model(spec, data.num_users(), data.num_items());
+  if (!a.pretrain.empty()) {
+    auto* neumf = dynamic_cast<NeuMFImpl*>(model.get());
+    if (neumf == nullptr) throw Error("--pretrain applies to neumf only");
+    std::vector<std::string_view> paths;
+    split_fields(a.pretrain, ',', paths);
+    if (paths.size() != 2) throw Error("--pretrain expects GMF.pt,MLP.pt");
+    const auto gmf = load_topn_checkpoint(std::string(paths[0]), &data);
+    const auto mlp = load_topn_checkpoint(std::string(paths[1]), &data);
+    const auto* g_ptr = dynamic_cast<const GMFImpl*>(gmf.get());
+    const auto* m_ptr = dynamic_cast<const MLPImpl*>(mlp.get());
+    if (g_ptr == nullptr)
+      throw Error("--pretrain: " + std::string(paths[0]) + " is not a GMF model");
+    if (m_ptr == nullptr)
+      throw Error("--pretrain: " + std::string(paths[1]) + " is not an MLP model");
+    neumf->load_pretrained(*g_ptr, *m_ptr, a.alpha);
+  }
+  std::cerr << "model " << spec.to_string() << ": " << with_commas(model->parameter_count())
+            << " parameters, " << human_bytes(static_cast<double>(model->byte_size())) << "; data "
+            << data.name << " (" << with_commas(static_cast<std::int64_t>(split.train.size()))
+            << " training interactions)\n";
+
+  Trainer trainer(data, split, model, a.config);
+  const TrainResult r = trainer.fit(a.output, a.resume);
+  const PopularityScorer popularity(split.train, data.num_items());
+  const Evaluator test(data, split, EvalTarget::kTest, Protocol::parse(a.config.protocol),
+                       parse_metrics(a.config.metrics), g.seed);
+  EvalResult pop = test.evaluate(popularity);
+  EvalResult mine = r.test;
+  mine.scorer = spec.to_string();
+  std::cout << "test (" << mine.protocol << ", best epoch " << r.best_epoch << "):\n"
+            << results_table({mine, pop});
+  nlohmann::ordered_json out;
+  out["model"] = spec.to_string();
+  out["parameters"] = model->parameter_count();
+  out["bytes"] = model->byte_size();
+  out["best_epoch"] = r.best_epoch;
+  out["epochs_run"] = r.epochs_run;
+  out["seconds_per_epoch"] = r.seconds_per_epoch;
+  out["samples_per_second"] = r.samples_per_second;
+  out["config"] = a.config.to_json();
+  out["test"] = nlohmann::ordered_json::parse(result_to_json(mine));
+  out["best_valid"] = nlohmann::ordered_json::parse(result_to_json(r.best_valid));
+  out["popularity_test"] = nlohmann::ordered_json::parse(result_to_json(pop));
+  if (!a.output.empty()) {
+    write_file_atomic(a.output + "/results.json", out.dump(2) + "\n");
+    std::cout << "wrote " << a.output << "/{best.pt,last.pt,history.json,results.json}\n";
+  }
+  return 0;
+}
+
+}  // namespace
+
+void add_train_command(CLI::App& app, GlobalOptions& global, Action& action) {
+  static TrainArgs args;
+  auto* cmd =
+      app.add_subcommand("train", "train a top-N model with early stopping and checkpoints");
+  add_data_options(cmd, args.data, false);
+  std::string models;
+  for (const auto& [n, h] : topn_models()) models += "\n  " + n + ": " + h;
+  cmd->add_option("--model", args.model, "model spec NAME[:key=value,...]; models:" + models);
+  cmd->add_option("--split", args.split,
+                  "loo, loo_random, temporal[:train,valid], random[:train,valid]");
+  cmd->add_option("--protocol", args.config.protocol,
+                  "validation/test protocol (sampled:uniform:99, full, ...)");
+  cmd->add_option("--metrics", args.config.metrics, "metrics to report");
+  cmd->add_option("--monitor", args.config.monitor,
+                  "validation metric for early stopping / best model");
+  cmd->add_option("--loss", args.config.loss,
+                  "bce (pointwise, with --negatives per positive) or bpr");
+  cmd->add_option("--negatives", args.config.negatives, "sampled negatives per positive");
+  cmd->add_option("--sampler", args.config.sampler, "uniform or popularity[:alpha]");
+  cmd->add_option("--batch-size", args.config.batch_size, "mini-batch size");
+  cmd->add_option("--epochs", args.config.epochs, "maximum epochs");
+  cmd->add_option("--optimizer", args.config.optimizer, "adam, sgd or adagrad");
+  cmd->add_option("--lr", args.config.lr, "learning rate");
+  cmd->add_option("--weight-decay", args.config.weight_decay, "L2 weight decay");
+  cmd->add_option("--schedule", args.config.schedule, "constant, cosine or step:EVERY,GAMMA");
+  cmd->add_option("--patience", args.config.patience, "early-stopping patience in epochs (0: off)");
+  cmd->add_option("-o,--output", args.output, "run folder for checkpoints and results");
+  cmd->add_option("--resume", args.resume, "continue the run saved in this last.pt");
+  cmd->add_option("--pretrain", args.pretrain,
+                  "NeuMF: initialise from GMF.pt,MLP.pt (NCF Sec. 3.4.1)");
+  cmd->add_option("--alpha", args.alpha, "NeuMF pre-training head mix (default 0.5)");
+  cmd->add_option("--recipe", args.recipe, "YAML file with any of these options as keys");
+  cmd->callback([&action, &global, cmd] {
+    action = [&global, cmd] { return run_train(args, global, *cmd); };
+  });
+}
+
+}  // namespace recpress::cli

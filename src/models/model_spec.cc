@@ -1,0 +1,69 @@
+#include "models/model_spec.h"
+
+#include "core/errors.h"
+#include "core/text_reader.h"
+
+namespace recpress {
+
+ModelSpec ModelSpec::parse(const std::string& text) {
+  ModelSpec s;
+  const auto colon = text.find(':');
+  s.name = std::string(trim(std::string_view(text).substr(0, colon)));
+  if (s.name.empty()) throw Error("model spec '" + text + "': missing model name");
+  if (colon == std::string::npos) return s;
+  std::vector<std::string_view> pairs;
+  split_fields(std::string_view(text).substr(colon + 1), ',', pairs);
+  for (auto p : pairs) {
+    if (trim(p).empty()) continue;
+    const auto eq = p.find('=');
+    if (eq == std::string_view::npos) {
+      throw Error("model spec '" + text + "': expected key=value, got '" + std::string(p) + "'");
+    }
+    s.params[std::string(trim(p.substr(0, eq)))] = std::string(trim(p.substr(eq + 1)));
+  }
+  return s;
+}
+
+std::string ModelSpec::to_string() const {
+  std::string out = name;
+  char sep = ':';
+  for (const auto& [k, v] : params) {
+    out += sep + k + "=" + v;
+    sep = ',';
+  }
+  return out;
+}
+
+std::int64_t ModelSpec::get_int(const std::string& key, std::int64_t fallback,
+                                std::int64_t min) const {
+  const auto it = params.find(key);
+  if (it == params.end()) return fallback;
+  long long v = 0;
+  if (!parse_int64(it->second, v))
+    throw Error("model '" + name + "': " + key + " must be an integer, got '" + it->second + "'");
+  if (v < min)
+    throw Error("model '" + name + "': " + key + " must be >= " + std::to_string(min) + ", got " +
+                it->second);
+  return v;
+}
+
+double ModelSpec::get_double(const std::string& key, double fallback) const {
+  const auto it = params.find(key);
+  if (it == params.end()) return fallback;
+  double v = 0;
+  if (!parse_double(it->second, v))
+    throw Error("model '" + name + "': " + key + " must be a number, got '" + it->second + "'");
+  return v;
+}
+
+void ModelSpec::allow_only(const std::set<std::string>& known) const {
+  for (const auto& [k, _] : params) {
+    if (known.count(k) == 0) {
+      std::string list;
+      for (const auto& n : known) list += (list.empty() ? "" : ", ") + n;
+      throw Error("model '" + name + "': unknown parameter '" + k + "' (known: " + list + ")");
+    }
+  }
+}
+
+}  // namespace recpress

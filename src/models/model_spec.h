@@ -1,0 +1,28 @@
+// A model's name and hyper-parameters as written in a recipe or on the command line:
+// "neumf:dim=32,layers=3". Parsing, typed access with defaults, and validation in one place.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+
+namespace recpress {
+
+struct ModelSpec {
+  std::string name;
+  std::map<std::string, std::string> params;
+
+  // "name" or "name:key=value,key=value". Throws Error on malformed text.
+  static ModelSpec parse(const std::string& text);
+  std::string to_string() const;
+
+  // Typed getters; throw Error naming the model and key when the value is malformed or out of
+  // range.
+  std::int64_t get_int(const std::string& key, std::int64_t fallback, std::int64_t min = 1) const;
+  double get_double(const std::string& key, double fallback) const;
+  // Throws Error if a parameter is not in `known` (catches typos such as "dimm=32").
+  void allow_only(const std::set<std::string>& known) const;
+};
+
+}  // namespace recpress

@@ -1,0 +1,33 @@
+#include "models/topn/mf.h"
+
+namespace recpress {
+
+MFImpl::MFImpl(const ModelSpec& spec, std::int64_t num_users, std::int64_t num_items)
+    : TopNModel(spec, num_users, num_items) {
+  spec.allow_only({"dim"});
+  const auto dim = spec.get_int("dim", 32);
+  user_embedding = make_embedding("user_embedding", num_users, dim);
+  item_embedding = make_embedding("item_embedding", num_items, dim);
+}
+
+torch::Tensor MFImpl::forward(const torch::Tensor& users, const torch::Tensor& items) {
+  return (user_embedding(users) * item_embedding(items)).sum(1);
+}
+
+torch::Tensor MFImpl::score_all(const torch::Tensor& users) {
+  return torch::mm(user_embedding(users), item_embedding->weight.t());
+}
+
+std::vector<std::pair<std::string, torch::Tensor>> MFImpl::representations(
+    const torch::Tensor& users, const torch::Tensor& items) {
+  return {{"user", user_embedding(users)}, {"item", item_embedding(items)}};
+}
+
+namespace {
+TopNModelPtr make_mf(const ModelSpec& s, std::int64_t u, std::int64_t i) {
+  return MF(s, u, i).ptr();
+}
+}  // namespace
+RECPRESS_REGISTER_TOPN_MODEL("mf", "matrix factorisation, <p_u, q_i> (dim)", make_mf);
+
+}  // namespace recpress

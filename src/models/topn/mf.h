@@ -1,0 +1,20 @@
+// Matrix factorisation: score(u, i) = <p_u, q_i> (Koren et al. 2009; trained with BPR, Rendle et
+// al. 2009, or pointwise BCE). Parameters: dim (default 32).
+#pragma once
+
+#include "models/topn/model.h"
+
+namespace recpress {
+
+class MFImpl : public TopNModel {
+ public:
+  MFImpl(const ModelSpec& spec, std::int64_t num_users, std::int64_t num_items);
+  torch::Tensor forward(const torch::Tensor& users, const torch::Tensor& items) override;
+  torch::Tensor score_all(const torch::Tensor& users) override;
+  std::vector<std::pair<std::string, torch::Tensor>> representations(
+      const torch::Tensor& users, const torch::Tensor& items) override;
+  torch::nn::Embedding user_embedding{nullptr}, item_embedding{nullptr};
+};
+TORCH_MODULE(MF);
+
+}  // namespace recpress

@@ -1,0 +1,80 @@
+#include "models/topn/model.h"
+
+#include <map>
+
+#include "core/errors.h"
+
+namespace recpress {
+namespace {
+
+struct Entry {
+  std::string help;
+  TopNFactory factory;
+};
+
+std::map<std::string, Entry>& registry() {
+  static std::map<std::string, Entry> r;
+  return r;
+}
+
+}  // namespace
+
+TopNModel::TopNModel(ModelSpec spec, std::int64_t num_users, std::int64_t num_items)
+    : spec_(std::move(spec)), num_users_(num_users), num_items_(num_items) {
+  if (num_users <= 0 || num_items <= 0)
+    throw Error("model '" + spec_.name + "': needs at least one user and one item");
+}
+
+torch::nn::Embedding TopNModel::make_embedding(const std::string& name, std::int64_t rows,
+                                               std::int64_t dim) {
+  auto e = register_module(name, torch::nn::Embedding(rows, dim));
+  torch::NoGradGuard guard;
+  e->weight.normal_(0.0, 0.01);
+  return e;
+}
+
+torch::Tensor TopNModel::score_all(const torch::Tensor& users) {
+  const auto b = users.size(0);
+  const auto items = torch::arange(num_items_, torch::kLong);
+  std::vector<torch::Tensor> rows;
+  rows.reserve(static_cast<std::size_t>(b));
+  for (std::int64_t k = 0; k < b; ++k) {
+    rows.push_back(forward(users[k].expand({num_items_}), items));
+  }
+  return torch::stack(rows);
+}
+
+std::int64_t TopNModel::parameter_count() const {
+  std::int64_t n = 0;
+  for (const auto& p : parameters()) n += p.numel();
+  return n;
+}
+
+std::int64_t TopNModel::byte_size() const {
+  std::int64_t n = 0;
+  for (const auto& p : parameters()) n += p.numel() * static_cast<std::int64_t>(p.element_size());
+  return n;
+}
+
+void register_topn_model(const std::string& name, const std::string& help, TopNFactory factory) {
+  registry()[name] = Entry{help, std::move(factory)};
+}
+
+TopNModelPtr create_topn_model(const ModelSpec& spec, std::int64_t num_users,
+                               std::int64_t num_items) {
+  const auto it = registry().find(spec.name);
+  if (it == registry().end()) {
+    std::string known;
+    for (const auto& [n, _] : registry()) known += (known.empty() ? "" : ", ") + n;
+    throw Error("unknown model '" + spec.name + "' (known: " + known + ")");
+  }
+  return it->second.factory(spec, num_users, num_items);
+}
+
+std::vector<std::pair<std::string, std::string>> topn_models() {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& [n, e] : registry()) out.emplace_back(n, e.help);
+  return out;
+}
+
+}  // namespace recpress

@@ -1,0 +1,72 @@
+// Top-N (implicit feedback) models: the common interface, and the registry by name.
+//
+// A model maps (user, item) index pairs to a logit (higher = more likely to interact). It also
+// scores a user against the whole catalog (`score_all`, batched over users) and exposes named
+// intermediate representations that feature/relation distillers read.
+//
+// Add a model by adding one file under src/models/topn/ with a FooImpl : TopNModel, its
+// TORCH_MODULE(Foo), and RECPRESS_REGISTER_TOPN_MODEL("foo", factory).
+#pragma once
+
+#include <torch/torch.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "models/model_spec.h"
+
+namespace recpress {
+
+class TopNModel : public torch::nn::Module {
+ public:
+  // Logits for pairs: users, items are int64 [B]; returns [B].
+  virtual torch::Tensor forward(const torch::Tensor& users, const torch::Tensor& items) = 0;
+  // Logits of every item for each user: users int64 [B] -> [B, num_items]. The default evaluates
+  // forward() on all pairs in chunks; dot-product models override it with one GEMM.
+  virtual torch::Tensor score_all(const torch::Tensor& users);
+  // Named intermediate representations for pairs, e.g. {"user", [B, d]}, {"item", [B, d]},
+  // {"hidden1", [B, h]}. Feature-based distillers pick layers by these names.
+  virtual std::vector<std::pair<std::string, torch::Tensor>> representations(
+      const torch::Tensor& users, const torch::Tensor& items) = 0;
+
+  const ModelSpec& spec() const { return spec_; }
+  std::int64_t num_users() const { return num_users_; }
+  std::int64_t num_items() const { return num_items_; }
+  std::int64_t parameter_count() const;
+  // Bytes of the parameters as stored (fp32).
+  std::int64_t byte_size() const;
+
+ protected:
+  TopNModel(ModelSpec spec, std::int64_t num_users, std::int64_t num_items);
+  // N(0, 0.01) embeddings, as the NCF paper (He et al. 2017, Sec. 4.1).
+  torch::nn::Embedding make_embedding(const std::string& name, std::int64_t rows, std::int64_t dim);
+
+ private:
+  ModelSpec spec_;
+  std::int64_t num_users_;
+  std::int64_t num_items_;
+};
+
+using TopNModelPtr = std::shared_ptr<TopNModel>;
+using TopNFactory =
+    std::function<TopNModelPtr(const ModelSpec&, std::int64_t users, std::int64_t items)>;
+
+// Registry. create_topn_model throws Error for an unknown name (listing the known ones) or bad
+// hyper-parameters (e.g. dim <= 0).
+void register_topn_model(const std::string& name, const std::string& help, TopNFactory factory);
+TopNModelPtr create_topn_model(const ModelSpec& spec, std::int64_t num_users,
+                               std::int64_t num_items);
+std::vector<std::pair<std::string, std::string>> topn_models();  // name, help
+
+struct TopNRegistrar {
+  TopNRegistrar(const std::string& name, const std::string& help, TopNFactory factory) {
+    register_topn_model(name, help, std::move(factory));
+  }
+};
+#define RECPRESS_REGISTER_TOPN_MODEL(name, help, factory) \
+  static const ::recpress::TopNRegistrar recpress_topn_registrar_##factory(name, help, factory)
+
+}  // namespace recpress

@@ -1,0 +1,75 @@
+// The training loop shared by every top-N model (and, later, every distiller).
+//
+// Per epoch: sample negatives for every training positive (BCE: N per positive, labels 0; BPR: N
+// triples per positive) with a generator seeded by (seed, epoch), shuffle, run mini-batches through
+// preallocated tensors, step the optimiser, evaluate the validation hold-out on candidates drawn
+// once, keep the best model (early stopping with patience on a chosen metric), and write
+// last.pt / best.pt / history.json atomically. Because the data order depends only on
+// (seed, epoch), a run resumed from last.pt ends with exactly the numbers of an uninterrupted run.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "data/dataset.h"
+#include "data/split.h"
+#include "eval/evaluator.h"
+#include "models/topn/model.h"
+#include "train/checkpoint.h"
+
+namespace recpress {
+
+struct TrainConfig {
+  std::string loss = "bce";         // bce | bpr
+  int negatives = 4;                // per positive (NCF uses 4)
+  std::string sampler = "uniform";  // uniform | popularity[:alpha]
+  std::int64_t batch_size = 256;
+  int epochs = 20;
+  std::string optimizer = "adam";  // adam | sgd | adagrad
+  double lr = 1e-3;
+  double weight_decay = 0.0;
+  std::string schedule = "constant";  // constant | step:EVERY,GAMMA | cosine
+  int patience = 5;                   // epochs without improvement before stopping (0: never)
+  std::string monitor = "NDCG@10";    // validation metric that picks the best epoch
+  std::string protocol = "sampled:uniform:99";
+  std::string metrics = "hr@5,10 ndcg@5,10 mrr@10";
+  std::uint64_t seed = 42;
+  bool show_progress = true;
+
+  void validate() const;  // throws Error naming the bad field
+  nlohmann::json to_json() const;
+  static TrainConfig from_json(const nlohmann::json& j);
+};
+
+struct TrainResult {
+  nlohmann::json history = nlohmann::json::array();
+  int best_epoch = 0;
+  int epochs_run = 0;
+  EvalResult best_valid;
+  EvalResult test;
+  double seconds_per_epoch = 0;   // training only, without evaluation
+  double samples_per_second = 0;  // training samples (positives + negatives) per second
+};
+
+class Trainer {
+ public:
+  Trainer(const Dataset& data, const Split& split, TopNModelPtr model, TrainConfig config);
+  // Train into `output_dir` (may be empty: nothing written). `resume_from`: a last.pt to continue.
+  TrainResult fit(const std::string& output_dir, const std::string& resume_from = "");
+
+ private:
+  const Dataset& data_;
+  const Split& split_;
+  TopNModelPtr model_;
+  TrainConfig config_;
+};
+
+// Header fields identifying a model and its data, shared by checkpoints of every kind.
+nlohmann::json model_identity(const TopNModel& model, const Dataset& data);
+// Serialise / restore just the model parameters.
+std::string save_model_archive(TopNModel& model);
+// A model rebuilt from a checkpoint; if `data` is given, it must be the data the model was trained
+// on (same checksum), else Error says which file was trained on what.
+TopNModelPtr load_topn_checkpoint(const std::string& path, const Dataset* data = nullptr);
+
+}  // namespace recpress

@@ -1,0 +1,140 @@
+// Top-N models: gradients against finite differences, the all-items fast paths against forward(),
+// NeuMF pre-training as the paper's linear head mix, the loss values by hand, and bad specs.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "core/errors.h"
+#include "models/topn/model.h"
+#include "models/topn/neumf.h"
+#include "train/losses.h"
+
+namespace recpress {
+namespace {
+
+const std::vector<std::string> kModels = {"mf:dim=4", "gmf:dim=4", "mlp:dim=4,layers=2",
+                                          "neumf:dim=4,layers=2"};
+
+TopNModelPtr make(const std::string& spec, std::int64_t users = 5, std::int64_t items = 7) {
+  torch::manual_seed(3);
+  auto m = create_topn_model(ModelSpec::parse(spec), users, items);
+  // Larger than the paper's N(0, 0.01) so the finite differences are not lost in rounding, and
+  // biases off zero so no ReLU sits exactly at its kink.
+  torch::NoGradGuard g;
+  for (auto& p : m->parameters()) p.uniform_(-0.8, 0.8);
+  return m;
+}
+
+torch::Tensor pair_loss(TopNModel& m) {
+  const auto users = torch::tensor({0, 1, 2, 4, 3, 0}, torch::kLong);
+  const auto items = torch::tensor({1, 6, 2, 0, 5, 3}, torch::kLong);
+  const auto labels = torch::tensor({1.0, 0.0, 1.0, 0.0, 1.0, 0.0}, torch::kDouble);
+  return pointwise_bce_loss(m.forward(users, items), labels);
+}
+
+TEST(TopNModels, GradientsMatchFiniteDifferences) {
+  for (const auto& spec : kModels) {
+    auto m = make(spec);
+    m->to(torch::kDouble);
+    m->zero_grad();
+    pair_loss(*m).backward();
+    int checked = 0;
+    for (auto& p : m->parameters()) {
+      const auto grad = p.grad().clone();
+      auto flat = p.data().view({-1});
+      for (std::int64_t k = 0; k < flat.size(0); k += std::max<std::int64_t>(1, flat.size(0) / 6)) {
+        const double eps = 1e-6;
+        const double orig = flat[k].item<double>();
+        torch::NoGradGuard g;
+        flat[k] = orig + eps;
+        const double up = pair_loss(*m).item<double>();
+        flat[k] = orig - eps;
+        const double down = pair_loss(*m).item<double>();
+        flat[k] = orig;
+        const double numeric = (up - down) / (2 * eps);
+        EXPECT_NEAR(grad.view({-1})[k].item<double>(), numeric, 1e-6 + 1e-4 * std::abs(numeric))
+            << spec;
+        ++checked;
+      }
+    }
+    EXPECT_GT(checked, 8) << spec;
+  }
+}
+
+TEST(TopNModels, ScoreAllEqualsForwardOnEveryPair) {
+  for (const auto& spec : kModels) {
+    auto m = make(spec);
+    torch::NoGradGuard g;
+    const auto users = torch::tensor({4, 0, 2}, torch::kLong);
+    const auto all = m->score_all(users);
+    ASSERT_EQ(all.size(0), 3);
+    ASSERT_EQ(all.size(1), 7);
+    for (std::int64_t b = 0; b < 3; ++b) {
+      const auto f = m->forward(users[b].expand({7}), torch::arange(7, torch::kLong));
+      EXPECT_TRUE(torch::allclose(all[b], f, 1e-5, 1e-5)) << spec;
+    }
+  }
+}
+
+TEST(TopNModels, RepresentationsAndSizes) {
+  auto mf = make("mf:dim=4");
+  EXPECT_EQ(mf->parameter_count(), (5 + 7) * 4);
+  EXPECT_EQ(mf->byte_size(), (5 + 7) * 4 * 4);
+  auto mlp = make("mlp:dim=4,layers=2");
+  // embeddings 12*4 + layer 8->4 (36) + 4->2 (10) + head 2->1 (3)
+  EXPECT_EQ(mlp->parameter_count(), 48 + 36 + 10 + 3);
+  const auto reps = mlp->representations(torch::tensor({0, 1}, torch::kLong),
+                                         torch::tensor({2, 3}, torch::kLong));
+  std::vector<std::string> names;
+  for (const auto& [n, t] : reps) names.push_back(n);
+  EXPECT_EQ(names, (std::vector<std::string>{"user", "item", "hidden1", "hidden2"}));
+  EXPECT_EQ(reps[3].second.size(1), 2);
+}
+
+TEST(TopNModels, NeuMFPretrainingMixesTheHeads) {
+  auto gmf = make("gmf:dim=4");
+  auto mlp = make("mlp:dim=4,layers=2");
+  auto neumf = make("neumf:dim=4,layers=2");
+  auto* n = dynamic_cast<NeuMFImpl*>(neumf.get());
+  n->load_pretrained(dynamic_cast<GMFImpl&>(*gmf), dynamic_cast<MLPImpl&>(*mlp), 0.3);
+  torch::NoGradGuard g;
+  const auto u = torch::tensor({0, 3, 4}, torch::kLong), i = torch::tensor({6, 1, 2}, torch::kLong);
+  EXPECT_TRUE(torch::allclose(neumf->forward(u, i),
+                              0.3 * gmf->forward(u, i) + 0.7 * mlp->forward(u, i), 1e-5, 1e-6));
+  auto other = make("mlp:dim=8,layers=2");
+  EXPECT_THROW(n->load_pretrained(dynamic_cast<GMFImpl&>(*gmf), dynamic_cast<MLPImpl&>(*other)),
+               Error);
+}
+
+TEST(TopNModels, BadSpecs) {
+  EXPECT_THROW(create_topn_model(ModelSpec::parse("transformer"), 5, 5), Error);
+  EXPECT_THROW(create_topn_model(ModelSpec::parse("mf:dim=0"), 5, 5), Error);
+  EXPECT_THROW(create_topn_model(ModelSpec::parse("mf:dim=-3"), 5, 5), Error);
+  EXPECT_THROW(create_topn_model(ModelSpec::parse("mf:dimm=3"), 5, 5), Error);
+  EXPECT_THROW(create_topn_model(ModelSpec::parse("mlp:layers=x"), 5, 5), Error);
+  EXPECT_THROW(create_topn_model(ModelSpec::parse("gmf"), 0, 5), Error);
+  EXPECT_THROW(ModelSpec::parse(":dim=3"), Error);
+}
+
+TEST(Losses, HandComputedValuesAndGradients) {
+  auto logits = torch::tensor({0.0, 2.0}, torch::dtype(torch::kDouble).requires_grad(true));
+  const auto labels = torch::tensor({1.0, 0.0}, torch::kDouble);
+  auto bce = pointwise_bce_loss(logits, labels);
+  EXPECT_NEAR(bce.item<double>(), (std::log(2.0) + std::log(1.0 + std::exp(2.0))) / 2, 1e-12);
+  bce.backward();
+  // d/dx = (sigmoid(x) - y) / n
+  EXPECT_NEAR(logits.grad()[0].item<double>(), (0.5 - 1.0) / 2, 1e-12);
+  EXPECT_NEAR(logits.grad()[1].item<double>(), (1.0 / (1.0 + std::exp(-2.0))) / 2, 1e-12);
+  auto pos = torch::tensor({1.0, 50.0}, torch::dtype(torch::kDouble).requires_grad(true));
+  auto neg = torch::tensor({0.0, -50.0}, torch::dtype(torch::kDouble).requires_grad(true));
+  auto bpr = bpr_loss(pos, neg);
+  EXPECT_NEAR(bpr.item<double>(),
+              (std::log(1.0 + std::exp(-1.0)) + std::log1p(std::exp(-100.0))) / 2, 1e-12);
+  bpr.backward();
+  // d/dpos = -sigmoid(neg - pos) / n
+  EXPECT_NEAR(pos.grad()[0].item<double>(), -(1.0 / (1.0 + std::exp(1.0))) / 2, 1e-12);
+  EXPECT_THROW(parse_loss("hinge"), Error);
+}
+
+}  // namespace
+}  // namespace recpress
