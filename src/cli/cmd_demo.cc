@@ -1,6 +1,7 @@
 // recpress demo: the main job on the embedded default data. Today: generate the synthetic dataset,
-// split it, print its statistics and evaluate the popularity baseline under the NCF protocol and
-// full ranking. Later issues grow it into teacher -> student -> shipped model.
+// split it, print its statistics, train a NeuMF teacher and a small MF alone, and compare them with
+// the popularity baseline under the NCF protocol and full ranking. Later issues add distillation
+// and the shipped model.
 #include <chrono>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -15,6 +16,8 @@
 #include "eval/evaluator.h"
 #include "eval/popularity.h"
 #include "eval/result.h"
+#include "models/topn/scorer.h"
+#include "train/trainer.h"
 
 namespace recpress::cli {
 namespace {
@@ -42,16 +45,38 @@ int run_demo(const DemoArgs& a, const GlobalOptions& g) {
             << with_commas(static_cast<std::int64_t>(split.valid.size())) << ", test "
             << with_commas(static_cast<std::int64_t>(split.test.size())) << ")\n";
 
+  // A large teacher and a small model trained alone: the gap that distillation will close.
+  std::vector<std::pair<std::string, TopNModelPtr>> models;
+  for (const std::string spec : {"neumf:dim=32,layers=3", "mf:dim=4"}) {
+    TrainConfig c;
+    c.epochs = 12;
+    c.patience = 3;
+    c.lr = 0.002;
+    c.seed = g.seed;
+    c.show_progress = !g.quiet;
+    if (spec.rfind("mf", 0) == 0) c.loss = "bpr";
+    torch::manual_seed(static_cast<std::uint64_t>(g.seed));
+    auto model = create_topn_model(ModelSpec::parse(spec), data.num_users(), data.num_items());
+    std::cout << "\n== train " << spec << " (" << with_commas(model->parameter_count())
+              << " parameters, " << human_bytes(static_cast<double>(model->byte_size()))
+              << ", loss " << c.loss << ")\n"
+              << std::flush;
+    Trainer(data, split, model, c).fit(a.output + "/" + ModelSpec::parse(spec).name);
+    models.emplace_back(spec, model);
+  }
+
   const PopularityScorer popularity(split.train, data.num_items());
   nlohmann::ordered_json results = nlohmann::ordered_json::array();
   for (const std::string protocol : {"sampled:uniform:99", "full"}) {
     const Evaluator evaluator(data, split, EvalTarget::kTest, Protocol::parse(protocol),
                               parse_metrics("hr@5,10 ndcg@5,10 mrr@10 map@10 recall@20"), g.seed);
-    const EvalResult r = evaluator.evaluate(popularity);
-    std::cout << "\n== test, protocol " << protocol << " (" << r.users << " users, "
-              << fixed(r.seconds * 1000, 1) << " ms)\n"
-              << results_table({r});
-    results.push_back(nlohmann::ordered_json::parse(result_to_json(r)));
+    std::vector<EvalResult> rows;
+    for (const auto& [spec, model] : models)
+      rows.push_back(evaluator.evaluate(TopNScorer(model, spec)));
+    rows.push_back(evaluator.evaluate(popularity));
+    std::cout << "\n== test, protocol " << protocol << " (" << rows.back().users << " users)\n"
+              << results_table(rows);
+    for (const auto& r : rows) results.push_back(nlohmann::ordered_json::parse(result_to_json(r)));
   }
   nlohmann::ordered_json out;
   out["dataset"] = data.name;

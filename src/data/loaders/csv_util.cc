@@ -49,6 +49,38 @@ void handle_problem(const LineProblem& problem, const LoadOptions& options, Load
   if (report.problems.size() < kMaxRecordedProblems) report.problems.push_back(problem.what());
 }
 
+void for_each_line(TextReader& reader, const LoadOptions& options, LoadReport& report,
+                   const std::function<void(std::string_view line)>& parse_line) {
+  std::string_view line;
+  while (reader.next_line(line)) {
+    if (trim(line).empty()) continue;
+    try {
+      parse_line(line);
+    } catch (const LineProblem& p) {
+      handle_problem(p, options, report);
+    }
+  }
+}
+
+void read_rating_lines(TextReader& reader, std::string_view separator, const RatingColumns& c,
+                       Dataset& data, const LoadOptions& options, LoadReport& report) {
+  LineParser parse(reader);
+  std::vector<std::string_view> f;
+  for_each_line(reader, options, report, [&](std::string_view line) {
+    if (separator.size() == 1) {
+      split_fields(line, separator[0], f);
+    } else {
+      split_fields(line, separator, f);
+    }
+    parse.expect_columns(f, 4, c.layout);
+    const auto user = parse.token(f[0], c.user);
+    const auto item = parse.token(f[1], c.item);
+    const double rating = parse.number(f[2], c.rating);
+    const std::int64_t ts = parse.integer(f[3], c.timestamp);
+    add_interaction(data, user, item, static_cast<float>(rating), ts);
+  });
+}
+
 void add_interaction(Dataset& data, std::string_view user, std::string_view item, float rating,
                      std::int64_t timestamp) {
   Interaction x;

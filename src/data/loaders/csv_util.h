@@ -2,6 +2,7 @@
 // mode bookkeeping, RFC 4180 quoted CSV splitting.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,6 +39,24 @@ class LineParser {
 
 // Strict mode rethrows; lenient mode records the problem and returns so the line is skipped.
 void handle_problem(const LineProblem& problem, const LoadOptions& options, LoadReport& report);
+
+// Calls `parse_line` for every non-blank line; a LineProblem it throws fails the load (strict) or
+// skips the line and is counted (lenient).
+void for_each_line(TextReader& reader, const LoadOptions& options, LoadReport& report,
+                   const std::function<void(std::string_view line)>& parse_line);
+
+// The four columns most rating files have, in this order, with their names as the format's
+// documentation spells them (they appear in error messages).
+struct RatingColumns {
+  const char* user;
+  const char* item;
+  const char* rating;
+  const char* timestamp;
+  const char* layout;  // e.g. "UserID::MovieID::Rating::Timestamp"
+};
+// Reads "user SEP item SEP rating SEP timestamp" lines into `data`.
+void read_rating_lines(TextReader& reader, std::string_view separator, const RatingColumns& columns,
+                       Dataset& data, const LoadOptions& options, LoadReport& report);
 
 // Appends one interaction, interning raw ids.
 void add_interaction(Dataset& data, std::string_view user, std::string_view item, float rating,

@@ -108,23 +108,10 @@ Dataset load_movielens_100k(const std::string& dir, const LoadOptions& options,
   data.has_ratings = true;
   data.has_timestamps = true;
   TextReader reader(ratings);
-  LineParser parse(reader);
-  std::vector<std::string_view> f;
-  std::string_view line;
-  while (reader.next_line(line)) {
-    if (trim(line).empty()) continue;
-    try {
-      split_fields(line, '\t', f);
-      parse.expect_columns(f, 4, "user, item, rating, timestamp separated by tabs");
-      const auto user = parse.token(f[0], "user_id");
-      const auto item = parse.token(f[1], "item_id");
-      const double rating = parse.number(f[2], "rating");
-      const std::int64_t ts = parse.integer(f[3], "timestamp");
-      loaders::add_interaction(data, user, item, static_cast<float>(rating), ts);
-    } catch (const LineProblem& p) {
-      loaders::handle_problem(p, options, report);
-    }
-  }
+  loaders::read_rating_lines(reader, "\t",
+                             {"user_id", "item_id", "rating", "timestamp",
+                              "user, item, rating, timestamp separated by tabs"},
+                             data, options, report);
   loaders::require_non_empty(data, ratings);
   if (const auto users = loaders::find_with_gz(dir, "u.user"); !users.empty()) {
     read_users(data, users, options, report);

@@ -63,7 +63,6 @@ Dataset load_movielens_csv(const std::string& path, const LoadOptions& options,
   data.has_ratings = true;
   data.has_timestamps = true;
   TextReader reader(ratings);
-  LineParser parse(reader);
   std::vector<std::string_view> f;
   std::string_view line;
   if (!reader.next_line(line)) throw DataError(ratings, 0, "", "empty file");
@@ -73,20 +72,9 @@ Dataset load_movielens_csv(const std::string& path, const LoadOptions& options,
         ratings, 1, "",
         "expected header 'userId,movieId,rating,timestamp', got " + quote_excerpt(line));
   }
-  while (reader.next_line(line)) {
-    if (trim(line).empty()) continue;
-    try {
-      split_fields(line, ',', f);
-      parse.expect_columns(f, 4, "userId,movieId,rating,timestamp");
-      const auto user = parse.token(f[0], "userId");
-      const auto item = parse.token(f[1], "movieId");
-      const double rating = parse.number(f[2], "rating");
-      const std::int64_t ts = parse.integer(f[3], "timestamp");
-      loaders::add_interaction(data, user, item, static_cast<float>(rating), ts);
-    } catch (const LineProblem& p) {
-      loaders::handle_problem(p, options, report);
-    }
-  }
+  loaders::read_rating_lines(
+      reader, ",", {"userId", "movieId", "rating", "timestamp", "userId,movieId,rating,timestamp"},
+      data, options, report);
   loaders::require_non_empty(data, ratings);
   if (auto movies = loaders::find_with_gz(dir, "movies.csv"); !movies.empty()) {
     read_movies(data, movies, options, report);

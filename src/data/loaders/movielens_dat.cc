@@ -100,23 +100,10 @@ Dataset load_movielens_dat(const std::string& path, const LoadOptions& options,
   data.has_ratings = true;
   data.has_timestamps = true;
   TextReader reader(ratings);
-  LineParser parse(reader);
-  std::vector<std::string_view> f;
-  std::string_view line;
-  while (reader.next_line(line)) {
-    if (trim(line).empty()) continue;
-    try {
-      split_fields(line, std::string_view("::"), f);
-      parse.expect_columns(f, 4, "UserID::MovieID::Rating::Timestamp");
-      const auto user = parse.token(f[0], "UserID");
-      const auto item = parse.token(f[1], "MovieID");
-      const double rating = parse.number(f[2], "Rating");
-      const std::int64_t ts = parse.integer(f[3], "Timestamp");
-      loaders::add_interaction(data, user, item, static_cast<float>(rating), ts);
-    } catch (const LineProblem& p) {
-      loaders::handle_problem(p, options, report);
-    }
-  }
+  loaders::read_rating_lines(
+      reader,
+      "::", {"UserID", "MovieID", "Rating", "Timestamp", "UserID::MovieID::Rating::Timestamp"},
+      data, options, report);
   loaders::require_non_empty(data, ratings);
   if (auto users = loaders::find_with_gz(dir, "users.dat"); !users.empty()) {
     read_users(data, users, options, report);

@@ -16,23 +16,10 @@ Dataset load_ncf_rating(const std::string& path, const LoadOptions& options, Loa
   data.has_ratings = true;
   data.has_timestamps = true;
   TextReader reader(path);
-  LineParser parse(reader);
-  std::vector<std::string_view> f;
-  std::string_view line;
-  while (reader.next_line(line)) {
-    if (trim(line).empty()) continue;
-    try {
-      split_fields(line, '\t', f);
-      parse.expect_columns(f, 4, "user, item, rating, timestamp separated by tabs");
-      const auto user = parse.token(f[0], "user");
-      const auto item = parse.token(f[1], "item");
-      const double rating = parse.number(f[2], "rating");
-      const std::int64_t ts = parse.integer(f[3], "timestamp");
-      loaders::add_interaction(data, user, item, static_cast<float>(rating), ts);
-    } catch (const LineProblem& p) {
-      loaders::handle_problem(p, options, report);
-    }
-  }
+  loaders::read_rating_lines(
+      reader, "\t",
+      {"user", "item", "rating", "timestamp", "user, item, rating, timestamp separated by tabs"},
+      data, options, report);
   loaders::require_non_empty(data, path);
   return data;
 }
