@@ -1,9 +1,10 @@
-// recpress train: train a top-N model (teacher or student alone) with early stopping, checkpoints
-// and resume. Everything can also come from a YAML recipe (--recipe); command-line options win.
-//
-//   recpress train --model neumf:dim=32 --data ml-1m --protocol sampled:uniform:99 --epochs 20 -o
-//   run/ recpress train --resume run/last.pt -o run/ recpress train --model neumf:dim=32 --pretrain
-//   run-gmf/best.pt,run-mlp/best.pt --optimizer sgd ...
+// recpress train / distill: train a top-N model (a teacher, or a student alone), or a student from
+// a trained teacher, with early stopping, checkpoints and resume. Everything can also come from a
+// YAML recipe (--recipe); command-line options win. Examples:
+//   recpress train --model neumf:dim=32 --data ml-1m --epochs 20 -o runs/neumf
+//   recpress train --resume runs/neumf/last.pt -o runs/neumf
+//   recpress train --model neumf:dim=32 --pretrain gmf/best.pt,mlp/best.pt --optimizer sgd
+//   recpress distill --teacher runs/neumf/best.pt --student mf:dim=4 --method kd -o runs/kd
 #include <yaml-cpp/yaml.h>
 
 #include <iostream>
@@ -34,6 +35,10 @@ struct TrainArgs {
   double alpha = 0.5;
   std::string recipe;
   TrainConfig config;
+  // distill
+  std::string teacher;
+  std::vector<std::string>
+      methods;  // "kd:temperature=2" or "kd:temperature=2@0.5" (weight after @)
 };
 
 // Apply a recipe's keys (the long option names, with '-' or '_') to the arguments. Keys set on the
@@ -132,7 +137,7 @@ int run_train(TrainArgs a, const GlobalOptions& g, const CLI::App& cmd) {
   const Split split = make_split(data, split_config);
   torch::manual_seed(g.seed);
   TopNModelPtr model = create_topn_model(spec, data.num_users(), data.num_items());
-  if (!a.pretrain.empty()) {
+  if (!a.pretrain.empty() && cmd.get_option_no_throw("--pretrain") != nullptr) {
     auto* neumf = dynamic_cast<NeuMFImpl*>(model.get());
     if (neumf == nullptr) throw Error("--pretrain applies to neumf only");
     std::vector<std::string_view> paths;
@@ -154,12 +159,35 @@ int run_train(TrainArgs a, const GlobalOptions& g, const CLI::App& cmd) {
             << " training interactions)\n";
 
   Trainer trainer(data, split, model, a.config);
+  TopNModelPtr teacher;
+  if (!a.teacher.empty()) {
+    Distillation d;
+    teacher = load_topn_checkpoint(a.teacher, &data);
+    d.teacher = teacher;
+    for (const auto& m : a.methods) {
+      const auto at = m.rfind('@');
+      double weight = 1.0;
+      if (at != std::string::npos && !parse_double(m.substr(at + 1), weight)) {
+        throw Error("--method '" + m + "': the weight after '@' must be a number");
+      }
+      d.terms.emplace_back(create_distiller(ModelSpec::parse(m.substr(0, at))), weight);
+    }
+    if (d.terms.empty()) throw Error("distill: give at least one --method");
+    std::cerr << "teacher " << teacher->spec().to_string() << ": "
+              << with_commas(teacher->parameter_count()) << " parameters (student: "
+              << fixed(100.0 * static_cast<double>(model->parameter_count()) /
+                           static_cast<double>(teacher->parameter_count()),
+                       1)
+              << "% of it)\n";
+    trainer.distill_from(std::move(d));
+  }
   const TrainResult r = trainer.fit(a.output, a.resume);
   const PopularityScorer popularity(split.train, data.num_items());
   const Evaluator test(data, split, EvalTarget::kTest, Protocol::parse(a.config.protocol),
                        parse_metrics(a.config.metrics), g.seed);
   EvalResult pop = test.evaluate(popularity);
   EvalResult mine = r.test;
+  nlohmann::ordered_json out_teacher;
   mine.scorer = spec.to_string();
   std::cout << "test (" << mine.protocol << ", best epoch " << r.best_epoch << "):\n"
             << results_table({mine, pop});
@@ -175,6 +203,12 @@ int run_train(TrainArgs a, const GlobalOptions& g, const CLI::App& cmd) {
   out["test"] = nlohmann::ordered_json::parse(result_to_json(mine));
   out["best_valid"] = nlohmann::ordered_json::parse(result_to_json(r.best_valid));
   out["popularity_test"] = nlohmann::ordered_json::parse(result_to_json(pop));
+  if (teacher) {
+    out["teacher"] = a.teacher;
+    out["methods"] = a.methods;
+    out["teacher_test"] = out_teacher;
+    out["teacher_parameters"] = teacher->parameter_count();
+  }
   if (!a.output.empty()) {
     write_file_atomic(a.output + "/results.json", out.dump(2) + "\n");
     std::cout << "wrote " << a.output << "/{best.pt,last.pt,history.json,results.json}\n";
@@ -184,14 +218,10 @@ int run_train(TrainArgs a, const GlobalOptions& g, const CLI::App& cmd) {
 
 }  // namespace
 
-void add_train_command(CLI::App& app, GlobalOptions& global, Action& action) {
-  static TrainArgs args;
-  auto* cmd =
-      app.add_subcommand("train", "train a top-N model with early stopping and checkpoints");
+namespace {
+
+void add_training_options(CLI::App* cmd, TrainArgs& args) {
   add_data_options(cmd, args.data, false);
-  std::string models;
-  for (const auto& [n, h] : topn_models()) models += "\n  " + n + ": " + h;
-  cmd->add_option("--model", args.model, "model spec NAME[:key=value,...]; models:" + models);
   cmd->add_option("--split", args.split,
                   "loo, loo_random, temporal[:train,valid], random[:train,valid]");
   cmd->add_option("--protocol", args.config.protocol,
@@ -205,19 +235,52 @@ void add_train_command(CLI::App& app, GlobalOptions& global, Action& action) {
   cmd->add_option("--sampler", args.config.sampler, "uniform or popularity[:alpha]");
   cmd->add_option("--batch-size", args.config.batch_size, "mini-batch size");
   cmd->add_option("--epochs", args.config.epochs, "maximum epochs");
-  cmd->add_option("--optimizer", args.config.optimizer, "adam, sgd or adagrad");
+  cmd->add_option(
+      "--optimizer", args.config.optimizer,
+      "adam, lazyadam (row-wise updates of sparse embedding gradients; faster), sgd or adagrad");
   cmd->add_option("--lr", args.config.lr, "learning rate");
   cmd->add_option("--weight-decay", args.config.weight_decay, "L2 weight decay");
   cmd->add_option("--schedule", args.config.schedule, "constant, cosine or step:EVERY,GAMMA");
   cmd->add_option("--patience", args.config.patience, "early-stopping patience in epochs (0: off)");
   cmd->add_option("-o,--output", args.output, "run folder for checkpoints and results");
   cmd->add_option("--resume", args.resume, "continue the run saved in this last.pt");
+  cmd->add_option("--recipe", args.recipe, "YAML file with any of these options as keys");
+}
+
+}  // namespace
+
+void add_train_command(CLI::App& app, GlobalOptions& global, Action& action) {
+  static TrainArgs args;
+  auto* cmd =
+      app.add_subcommand("train", "train a top-N model with early stopping and checkpoints");
+  add_training_options(cmd, args);
+  std::string models;
+  for (const auto& [n, h] : topn_models()) models += "\n  " + n + ": " + h;
+  cmd->add_option("--model", args.model, "model spec NAME[:key=value,...]; models:" + models);
   cmd->add_option("--pretrain", args.pretrain,
                   "NeuMF: initialise from GMF.pt,MLP.pt (NCF Sec. 3.4.1)");
   cmd->add_option("--alpha", args.alpha, "NeuMF pre-training head mix (default 0.5)");
-  cmd->add_option("--recipe", args.recipe, "YAML file with any of these options as keys");
   cmd->callback([&action, &global, cmd] {
     action = [&global, cmd] { return run_train(args, global, *cmd); };
+  });
+
+  static TrainArgs dargs;
+  dargs.model = "mf:dim=8";
+  dargs.output = "runs/distill";
+  auto* dcmd =
+      app.add_subcommand("distill", "train a small student from a trained teacher (offline KD)");
+  add_training_options(dcmd, dargs);
+  dcmd->add_option("--teacher", dargs.teacher, "the teacher's checkpoint (run/best.pt)")
+      ->required();
+  dcmd->add_option("--student", dargs.model, "student model spec, e.g. mf:dim=8");
+  std::string methods;
+  for (const auto& [n, h] : distillers()) methods += "\n  " + n + ": " + h;
+  dcmd->add_option(
+          "--method", dargs.methods,
+          "method[:key=value,...][@weight], repeatable to combine methods; methods:" + methods)
+      ->required();
+  dcmd->callback([&action, &global, dcmd] {
+    action = [&global, dcmd] { return run_train(dargs, global, *dcmd); };
   });
 }
 

@@ -16,6 +16,7 @@
 #include "data/interaction_matrix.h"
 #include "data/negative_sampler.h"
 #include "models/topn/scorer.h"
+#include "train/lazy_adam.h"
 #include "train/losses.h"
 
 namespace recpress {
@@ -27,8 +28,9 @@ void TrainConfig::validate() const {
   if (negatives < 1) throw Error("train: negatives must be >= 1");
   if (batch_size < 1) throw Error("train: batch size must be >= 1");
   if (epochs < 1) throw Error("train: epochs must be >= 1");
-  if (optimizer != "adam" && optimizer != "sgd" && optimizer != "adagrad") {
-    throw Error("train: unknown optimizer '" + optimizer + "' (adam, sgd, adagrad)");
+  if (optimizer != "adam" && optimizer != "lazyadam" && optimizer != "sgd" &&
+      optimizer != "adagrad") {
+    throw Error("train: unknown optimizer '" + optimizer + "' (adam, lazyadam, sgd, adagrad)");
   }
   if (!(lr > 0)) throw Error("train: learning rate must be > 0");
   if (weight_decay < 0) throw Error("train: weight decay must be >= 0");
@@ -152,6 +154,9 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainConfig& c,
     return std::make_unique<torch::optim::Adam>(
         params, torch::optim::AdamOptions(c.lr).weight_decay(c.weight_decay));
   }
+  if (c.optimizer == "lazyadam") {
+    return std::make_unique<LazyAdam>(params, LazyAdamOptions(c.lr).weight_decay(c.weight_decay));
+  }
   if (c.optimizer == "sgd") {
     return std::make_unique<torch::optim::SGD>(
         params, torch::optim::SGDOptions(c.lr).weight_decay(c.weight_decay));
@@ -220,6 +225,17 @@ Trainer::Trainer(const Dataset& data, const Split& split, TopNModelPtr model, Tr
     throw Error("training needs a validation hold-out (use a split without +novalid)");
 }
 
+void Trainer::distill_from(Distillation distillation) {
+  if (!distillation.teacher) throw Error("distillation needs a teacher model");
+  if (distillation.teacher->num_users() != model_->num_users() ||
+      distillation.teacher->num_items() != model_->num_items()) {
+    throw Error("teacher has " + std::to_string(distillation.teacher->num_users()) + " users x " +
+                std::to_string(distillation.teacher->num_items()) + " items, the student " +
+                std::to_string(model_->num_users()) + " x " + std::to_string(model_->num_items()));
+  }
+  distillation_ = std::move(distillation);
+}
+
 TrainResult Trainer::fit(const std::string& output_dir, const std::string& resume_from) {
   const TrainConfig& c = config_;
   const LossKind loss_kind = parse_loss(c.loss);
@@ -228,7 +244,18 @@ TrainResult Trainer::fit(const std::string& output_dir, const std::string& resum
                         c.seed);
   const InteractionMatrix train_matrix(split_.train, data_.num_users(), data_.num_items());
   const NegativeSampler sampler = NegativeSampler::from_spec(train_matrix, c.sampler);
-  auto optimizer = make_optimizer(c, model_->parameters());
+  // Lazy Adam updates only the embedding rows a batch touched: it needs sparse gradients.
+  use_sparse_embedding_gradients(*model_, c.optimizer == "lazyadam");
+  std::vector<torch::Tensor> trainable = model_->parameters();
+  if (distillation_.teacher) {
+    distillation_.teacher->eval();
+    for (auto& p : distillation_.teacher->parameters()) p.set_requires_grad(false);
+    for (auto& [d, w] : distillation_.terms) {
+      d->prepare(*distillation_.teacher, train_matrix);
+      for (auto& p : d->parameters()) trainable.push_back(p);
+    }
+  }
+  auto optimizer = make_optimizer(c, trainable);
   const nlohmann::json identity = model_identity(*model_, data_);
 
   TrainResult result;
@@ -344,6 +371,13 @@ TrainResult Trainer::fit(const std::string& output_dir, const std::string& resum
         const auto users = t_users.narrow(0, 0, n);
         loss = bpr_loss(model_->forward(users, t_items.narrow(0, 0, n)),
                         model_->forward(users, t_negs.narrow(0, 0, n)));
+      }
+      if (distillation_.teacher) {
+        // Each user once per batch: a BCE batch repeats a user for the positive and its negatives.
+        const DistillBatch db{std::get<0>(torch::_unique(t_users.narrow(0, 0, n), /*sorted=*/true)),
+                              &rng};
+        for (auto& [d, w] : distillation_.terms)
+          loss = loss + w * d->loss(*distillation_.teacher, *model_, db);
       }
       optimizer->zero_grad();
       loss.backward();

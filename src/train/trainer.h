@@ -13,6 +13,7 @@
 
 #include "data/dataset.h"
 #include "data/split.h"
+#include "distill/distiller.h"
 #include "eval/evaluator.h"
 #include "models/topn/model.h"
 #include "train/checkpoint.h"
@@ -51,9 +52,17 @@ struct TrainResult {
   double samples_per_second = 0;  // training samples (positives + negatives) per second
 };
 
+// Offline distillation: a frozen teacher and weighted distillation terms added to the loss.
+struct Distillation {
+  TopNModelPtr teacher;
+  std::vector<std::pair<DistillerPtr, double>> terms;  // method, weight
+};
+
 class Trainer {
  public:
   Trainer(const Dataset& data, const Split& split, TopNModelPtr model, TrainConfig config);
+  // Train the model as a student of `teacher` (checked: same users and items).
+  void distill_from(Distillation distillation);
   // Train into `output_dir` (may be empty: nothing written). `resume_from`: a last.pt to continue.
   TrainResult fit(const std::string& output_dir, const std::string& resume_from = "");
 
@@ -62,6 +71,7 @@ class Trainer {
   const Split& split_;
   TopNModelPtr model_;
   TrainConfig config_;
+  Distillation distillation_;
 };
 
 // Header fields identifying a model and its data, shared by checkpoints of every kind.

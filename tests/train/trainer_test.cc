@@ -58,10 +58,12 @@ TEST_F(TrainerTest, EveryModelBeatsPopularity) {
                 parse_metrics("ndcg@10"), 7)
           .evaluate(pop)
           .metrics.at("NDCG@10");
-  for (const std::string spec : {"mf:dim=16", "gmf:dim=16", "mlp:dim=16", "neumf:dim=16"}) {
+  for (const std::string spec :
+       {"mf:dim=16", "gmf:dim=16", "mlp:dim=16", "neumf:dim=16", "neumf:dim=16,lazy"}) {
     TrainConfig c = config(8);
+    if (spec == "neumf:dim=16,lazy") c.optimizer = "lazyadam";
     if (spec == "mf:dim=16") c.loss = "bpr";
-    const auto r = train(spec, c);
+    const auto r = train(spec.substr(0, spec.find(",lazy")), c);
     const double ndcg = r.test.metrics.at("NDCG@10");
     std::cerr << spec << ": NDCG@10 " << ndcg << " vs popularity " << pop_ndcg << "\n";
     EXPECT_GT(ndcg, pop_ndcg + 0.05) << spec;
@@ -94,6 +96,17 @@ TEST_F(TrainerTest, ResumeEndsWhereAnUninterruptedRunEnds) {
                 parse_metrics(config(1).metrics), 7)
           .evaluate(TopNScorer(best));
   EXPECT_EQ(again.metrics, full.test.metrics);
+}
+
+TEST_F(TrainerTest, ResumeWithLazyAdamIsExactToo) {
+  const auto dir_a = testing::scratch_dir("lazy_a"), dir_b = testing::scratch_dir("lazy_b");
+  TrainConfig c4 = config(4), c2 = config(2);
+  c4.optimizer = c2.optimizer = "lazyadam";
+  const auto full = train("neumf:dim=8", c4, dir_a);
+  train("neumf:dim=8", c2, dir_b);
+  const auto resumed = train("neumf:dim=8", c4, dir_b, dir_b + "/last.pt");
+  EXPECT_EQ(resumed.history[3]["loss"], full.history[3]["loss"]);
+  EXPECT_EQ(resumed.test.metrics, full.test.metrics);
 }
 
 TEST_F(TrainerTest, BadCheckpointsAreRefused) {
