@@ -88,6 +88,13 @@ expect 2 "bad.yaml:3: field 'bogus': unknown recipe key" -- train --data "$small
 printf 'model: mlp:dim=8\nepochs: 1\noutput: %s\n' "$work/mlp" > "$work/ok.yaml"
 expect 0 "mlp:dim=8" -- train --data "$small" --recipe "$work/ok.yaml" -q
 expect 2 "not a GMF model" -- train --data "$small" --model neumf:dim=8 --pretrain "$work/mlp/best.pt,$work/mlp/best.pt"
+expect 0 "teacher gmf:dim=8" -- distill --data "$small" --teacher "$work/gmf/best.pt" --student mf:dim=2 \
+  --method kd:temperature=2@0.5 --epochs 1 -o "$work/kd" -q
+expect 2 "unknown distillation method 'telepathy'" -- distill --data "$small" --teacher "$work/gmf/best.pt" \
+  --method telepathy --epochs 1 -o "$work/kd2" -q
+expect 2 "not on this data" -- distill --data "synthetic:users=200,items=300,mean=15,min=6,seed=3" \
+  --teacher "$work/gmf/best.pt" --method kd --epochs 1 -o "$work/kd3" -q
+expect nz "--teacher is required" -- distill --data "$small" --method kd
 
 echo "cli: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
