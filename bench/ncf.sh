@@ -4,6 +4,9 @@
 # HR@10 / NDCG@10), pointwise BCE with 4 negatives, Adam lr 0.001, batch 256.
 #   bash bench/ncf.sh [BUILD_DIR] [DATASET] [FACTORS] [EPOCHS]
 #   e.g. bash bench/ncf.sh build ml-1m "8 16 32 64" 20
+# MLP_MULT=4 sizes the MLP as the paper counts "predictive factors" f: the MLP's last layer is f,
+# so its embeddings are 4f (tower 8f-4f-2f-f); NeuMF-f is then neumf:dim=f,mlp_dim=4f. Default 1:
+# `dim` is the MLP's embedding size (tower 2f-f-f/2-f/4).
 # Prints a table and writes results/bench/ncf-DATASET.json. Needs ../shared/data (or RECPRESS_DATA).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,7 +15,9 @@ dataset="${2:-ml-100k}"
 factors="${3:-8 16 32 64}"
 epochs="${4:-20}"
 bin="$build/recpress"
-out="results/bench/ncf-$dataset"
+mult="${MLP_MULT:-1}"
+suffix=""; [ "$mult" != 1 ] && suffix="-mlpx$mult"
+out="results/bench/ncf-$dataset$suffix"
 mkdir -p "$out"
 common=(--data "$dataset" --split loo --protocol sampled:uniform:99 --metrics "hr@10 ndcg@10"
         --monitor NDCG@10 --loss bce --negatives 4 --batch-size 256 --epochs "$epochs" --patience 4 -q)
@@ -33,13 +38,14 @@ PY
 printf '%-22s %-6s  %-7s  %4s  %4s  %7s  %10s  %7s  %10s\n' model HR@10 NDCG@10 best ran "s/epoch" "samples/s" "RSS MiB" params
 for f in $factors; do
   run "GMF-$f" "$out/gmf-$f" --model "gmf:dim=$f" --optimizer adam --lr 0.001
-  run "MLP-$f" "$out/mlp-$f" --model "mlp:dim=$f,layers=3" --optimizer adam --lr 0.001
-  run "NeuMF-$f" "$out/neumf-$f" --model "neumf:dim=$f,layers=3" --optimizer adam --lr 0.001
+  m=$((f * mult))
+  run "MLP-$f" "$out/mlp-$f" --model "mlp:dim=$m,layers=3" --optimizer adam --lr 0.001
+  run "NeuMF-$f" "$out/neumf-$f" --model "neumf:dim=$f,layers=3,mlp_dim=$m" --optimizer adam --lr 0.001
   # NCF Sec. 3.4.1: initialise from the trained GMF and MLP, then plain SGD.
-  run "NeuMF-$f pre-trained" "$out/neumf-pre-$f" --model "neumf:dim=$f,layers=3" \
+  run "NeuMF-$f pre-trained" "$out/neumf-pre-$f" --model "neumf:dim=$f,layers=3,mlp_dim=$m" \
     --pretrain "$out/gmf-$f/best.pt,$out/mlp-$f/best.pt" --optimizer sgd --lr 0.001
 done
-python3 - "$out" > "results/bench/ncf-$dataset.json" <<'PY'
+python3 - "$out" > "results/bench/ncf-$dataset$suffix.json" <<'PY'
 import json, os, sys
 rows = {}
 for d in sorted(os.listdir(sys.argv[1])):
@@ -47,4 +53,4 @@ for d in sorted(os.listdir(sys.argv[1])):
     if os.path.exists(p): rows[d] = json.load(open(p))
 print(json.dumps(rows, indent=1))
 PY
-echo "(wrote results/bench/ncf-$dataset.json)"
+echo "(wrote results/bench/ncf-$dataset$suffix.json)"

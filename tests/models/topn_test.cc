@@ -101,6 +101,14 @@ TEST(TopNModels, NeuMFPretrainingMixesTheHeads) {
   const auto u = torch::tensor({0, 3, 4}, torch::kLong), i = torch::tensor({6, 1, 2}, torch::kLong);
   EXPECT_TRUE(torch::allclose(neumf->forward(u, i),
                               0.3 * gmf->forward(u, i) + 0.7 * mlp->forward(u, i), 1e-5, 1e-6));
+  // The paper's shape: GMF factors 4, MLP embeddings 16 (tower 32-16-8-4).
+  auto gmf4 = make("gmf:dim=4");
+  auto mlp16 = make("mlp:dim=16,layers=3");
+  auto paper = make("neumf:dim=4,layers=3,mlp_dim=16");
+  dynamic_cast<NeuMFImpl&>(*paper).load_pretrained(dynamic_cast<GMFImpl&>(*gmf4),
+                                                   dynamic_cast<MLPImpl&>(*mlp16));
+  EXPECT_TRUE(torch::allclose(paper->forward(u, i),
+                              0.5 * gmf4->forward(u, i) + 0.5 * mlp16->forward(u, i), 1e-5, 1e-6));
   auto other = make("mlp:dim=8,layers=2");
   EXPECT_THROW(n->load_pretrained(dynamic_cast<GMFImpl&>(*gmf), dynamic_cast<MLPImpl&>(*other)),
                Error);

@@ -6,14 +6,15 @@ namespace recpress {
 
 NeuMFImpl::NeuMFImpl(const ModelSpec& spec, std::int64_t num_users, std::int64_t num_items)
     : TopNModel(spec, num_users, num_items) {
-  spec.allow_only({"dim", "layers"});
+  spec.allow_only({"dim", "layers", "mlp_dim"});
   const auto dim = spec.get_int("dim", 32);
   const auto n_layers = spec.get_int("layers", 3);
+  const auto mlp_dim = spec.get_int("mlp_dim", dim);
   gmf_user = make_embedding("gmf_user", num_users, dim);
   gmf_item = make_embedding("gmf_item", num_items, dim);
-  mlp_user = make_embedding("mlp_user", num_users, dim);
-  mlp_item = make_embedding("mlp_item", num_items, dim);
-  tower = register_module("tower", Tower(dim, n_layers));
+  mlp_user = make_embedding("mlp_user", num_users, mlp_dim);
+  mlp_item = make_embedding("mlp_item", num_items, mlp_dim);
+  tower = register_module("tower", Tower(mlp_dim, n_layers));
   predict = register_module("predict", torch::nn::Linear(dim + tower->output_size(), 1));
 }
 
