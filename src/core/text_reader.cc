@@ -85,17 +85,7 @@ bool TextReader::next_line(std::string_view& line) {
 }
 
 void split_fields(std::string_view line, char delimiter, std::vector<std::string_view>& out) {
-  out.clear();
-  std::size_t pos = 0;
-  for (;;) {
-    const std::size_t next = line.find(delimiter, pos);
-    if (next == std::string_view::npos) {
-      out.push_back(line.substr(pos));
-      return;
-    }
-    out.push_back(line.substr(pos, next - pos));
-    pos = next + 1;
-  }
+  split_fields(line, std::string_view(&delimiter, 1), out);
 }
 
 void split_fields(std::string_view line, std::string_view delimiter,

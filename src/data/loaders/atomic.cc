@@ -62,32 +62,26 @@ void read_side_file(const std::string& path, const std::string& id_field, const 
   }
   LineParser parse(reader);
   std::vector<std::string_view> f, seq;
-  std::string_view line;
-  while (reader.next_line(line)) {
-    if (trim(line).empty()) continue;
-    try {
-      split_fields(line, '\t', f);
-      parse.expect_columns(f, cols.size(), "as many as the header");
-      const auto id = ids.find(parse.token(f[static_cast<std::size_t>(id_col)], id_field));
-      if (!id) continue;
-      for (std::size_t k = 0; k < feature_cols.size(); ++k) {
-        const auto& col = cols[static_cast<std::size_t>(feature_cols[k])];
-        const std::string_view value = f[static_cast<std::size_t>(feature_cols[k])];
-        std::vector<std::string> tokens;
-        if (col.type == "token_seq") {
-          split_fields(value, ' ', seq);
-          for (auto t : seq) {
-            if (!trim(t).empty()) tokens.emplace_back(trim(t));
-          }
-        } else if (!trim(value).empty()) {
-          tokens.emplace_back(trim(value));
+  loaders::for_each_line(reader, options, report, [&](std::string_view line) {
+    split_fields(line, '\t', f);
+    parse.expect_columns(f, cols.size(), "as many as the header");
+    const auto id = ids.find(parse.token(f[static_cast<std::size_t>(id_col)], id_field));
+    if (!id) return;
+    for (std::size_t k = 0; k < feature_cols.size(); ++k) {
+      const auto& col = cols[static_cast<std::size_t>(feature_cols[k])];
+      const std::string_view value = f[static_cast<std::size_t>(feature_cols[k])];
+      std::vector<std::string> tokens;
+      if (col.type == "token_seq") {
+        split_fields(value, ' ', seq);
+        for (auto t : seq) {
+          if (!trim(t).empty()) tokens.emplace_back(trim(t));
         }
-        builders[k].set(*id, tokens);
+      } else if (!trim(value).empty()) {
+        tokens.emplace_back(trim(value));
       }
-    } catch (const LineProblem& p) {
-      loaders::handle_problem(p, options, report);
+      builders[k].set(*id, tokens);
     }
-  }
+  });
   for (auto& b : builders) table.fields.push_back(b.finish(ids.size()));
 }
 
@@ -120,25 +114,19 @@ Dataset load_atomic(const std::string& path, const LoadOptions& options, LoadRep
   data.has_timestamps = time_col >= 0;
   LineParser parse(reader);
   std::vector<std::string_view> f;
-  std::string_view line;
-  while (reader.next_line(line)) {
-    if (trim(line).empty()) continue;
-    try {
-      split_fields(line, '\t', f);
-      parse.expect_columns(f, cols.size(), "as many as the header");
-      const auto user = parse.token(f[static_cast<std::size_t>(user_col)], "user_id");
-      const auto item = parse.token(f[static_cast<std::size_t>(item_col)], "item_id");
-      const double rating =
-          rating_col >= 0 ? parse.number(f[static_cast<std::size_t>(rating_col)], "rating") : 1.0;
-      const double ts = time_col >= 0
-                            ? parse.number(f[static_cast<std::size_t>(time_col)], "timestamp")
-                            : static_cast<double>(reader.line_number());
-      loaders::add_interaction(data, user, item, static_cast<float>(rating),
-                               static_cast<std::int64_t>(ts));
-    } catch (const LineProblem& p) {
-      loaders::handle_problem(p, options, report);
-    }
-  }
+  loaders::for_each_line(reader, options, report, [&](std::string_view line) {
+    split_fields(line, '\t', f);
+    parse.expect_columns(f, cols.size(), "as many as the header");
+    const auto user = parse.token(f[static_cast<std::size_t>(user_col)], "user_id");
+    const auto item = parse.token(f[static_cast<std::size_t>(item_col)], "item_id");
+    const double rating =
+        rating_col >= 0 ? parse.number(f[static_cast<std::size_t>(rating_col)], "rating") : 1.0;
+    const double ts = time_col >= 0
+                          ? parse.number(f[static_cast<std::size_t>(time_col)], "timestamp")
+                          : static_cast<double>(reader.line_number());
+    loaders::add_interaction(data, user, item, static_cast<float>(rating),
+                             static_cast<std::int64_t>(ts));
+  });
   loaders::require_non_empty(data, inter);
   const std::string dir = std::filesystem::path(inter).parent_path().string();
   if (auto u = loaders::find_with_gz(dir, stem + ".user"); !u.empty()) {

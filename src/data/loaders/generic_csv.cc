@@ -39,10 +39,10 @@ Dataset load_generic_csv(const std::string& path, const LoadOptions& options, Lo
   TextReader reader(path);
   LineParser parse(reader);
   std::vector<std::string> header, f;
-  std::string_view line;
   if (m.header) {
-    if (!reader.next_line(line)) throw DataError(path, 0, "", "empty file");
-    loaders::split_csv(line, m.delimiter, header);
+    std::string_view header_line;
+    if (!reader.next_line(header_line)) throw DataError(path, 0, "", "empty file");
+    loaders::split_csv(header_line, m.delimiter, header);
   } else {
     for (const auto* spec : {&m.user, &m.item, &m.rating, &m.timestamp}) {
       if (!spec->empty() && !all_digits(*spec)) {
@@ -62,27 +62,21 @@ Dataset load_generic_csv(const std::string& path, const LoadOptions& options, Lo
   data.source = path;
   data.has_ratings = rating_col >= 0;
   data.has_timestamps = time_col >= 0;
-  while (reader.next_line(line)) {
-    if (trim(line).empty()) continue;
-    try {
-      if (!loaders::split_csv(line, m.delimiter, f)) parse.fail("", "unterminated quote");
-      if (static_cast<int>(f.size()) < needed) {
-        parse.fail("", "expected at least " + std::to_string(needed) + " columns, found " +
-                           std::to_string(f.size()));
-      }
-      const auto user = parse.token(f[static_cast<std::size_t>(user_col)], "user");
-      const auto item = parse.token(f[static_cast<std::size_t>(item_col)], "item");
-      const double rating =
-          rating_col >= 0 ? parse.number(f[static_cast<std::size_t>(rating_col)], "rating") : 1.0;
-      const std::int64_t ts = time_col >= 0
-                                  ? static_cast<std::int64_t>(parse.number(
-                                        f[static_cast<std::size_t>(time_col)], "timestamp"))
-                                  : static_cast<std::int64_t>(reader.line_number());
-      loaders::add_interaction(data, user, item, static_cast<float>(rating), ts);
-    } catch (const LineProblem& p) {
-      loaders::handle_problem(p, options, report);
+  loaders::for_each_line(reader, options, report, [&](std::string_view line) {
+    if (!loaders::split_csv(line, m.delimiter, f)) parse.fail("", "unterminated quote");
+    if (static_cast<int>(f.size()) < needed) {
+      parse.fail("", "expected at least " + std::to_string(needed) + " columns, found " +
+                         std::to_string(f.size()));
     }
-  }
+    const auto user = parse.token(f[static_cast<std::size_t>(user_col)], "user");
+    const auto item = parse.token(f[static_cast<std::size_t>(item_col)], "item");
+    const double rating =
+        rating_col >= 0 ? parse.number(f[static_cast<std::size_t>(rating_col)], "rating") : 1.0;
+    const std::int64_t ts = time_col >= 0 ? static_cast<std::int64_t>(parse.number(
+                                                f[static_cast<std::size_t>(time_col)], "timestamp"))
+                                          : static_cast<std::int64_t>(reader.line_number());
+    loaders::add_interaction(data, user, item, static_cast<float>(rating), ts);
+  });
   loaders::require_non_empty(data, path);
   return data;
 }

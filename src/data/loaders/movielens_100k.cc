@@ -26,22 +26,16 @@ void read_users(Dataset& data, const std::string& path, const LoadOptions& optio
   LineParser parse(reader);
   FeatureBuilder age("age"), gender("gender"), occupation("occupation");
   std::vector<std::string_view> f;
-  std::string_view line;
-  while (reader.next_line(line)) {
-    if (trim(line).empty()) continue;
-    try {
-      split_fields(line, '|', f);
-      parse.expect_columns(f, 5, "id|age|gender|occupation|zip");
-      const auto id = data.users.find(parse.token(f[0], "user_id"));
-      const std::int64_t years = parse.integer(f[1], "age");
-      if (!id) continue;  // a user without ratings is not part of the interaction data
-      age.set(*id, {age_bucket(years)});
-      gender.set(*id, {std::string(trim(f[2]))});
-      occupation.set(*id, {std::string(trim(f[3]))});
-    } catch (const LineProblem& p) {
-      loaders::handle_problem(p, options, report);
-    }
-  }
+  loaders::for_each_line(reader, options, report, [&](std::string_view line) {
+    split_fields(line, '|', f);
+    parse.expect_columns(f, 5, "id|age|gender|occupation|zip");
+    const auto id = data.users.find(parse.token(f[0], "user_id"));
+    const std::int64_t years = parse.integer(f[1], "age");
+    if (!id) return;  // a user without ratings is not part of the interaction data
+    age.set(*id, {age_bucket(years)});
+    gender.set(*id, {std::string(trim(f[2]))});
+    occupation.set(*id, {std::string(trim(f[3]))});
+  });
   data.user_features.fields.push_back(age.finish(data.num_users()));
   data.user_features.fields.push_back(gender.finish(data.num_users()));
   data.user_features.fields.push_back(occupation.finish(data.num_users()));
@@ -70,29 +64,22 @@ void read_items(Dataset& data, const std::string& dir, const std::string& path,
   FeatureBuilder genres("genre");
   data.item_titles.assign(static_cast<std::size_t>(data.num_items()), "");
   std::vector<std::string_view> f;
-  std::string_view line;
-  while (reader.next_line(line)) {
-    if (trim(line).empty()) continue;
-    try {
-      split_fields(line, '|', f);
-      parse.expect_columns(f, 24, "id|title|release|video|url + 19 genre flags");
-      const auto id = data.items.find(parse.token(f[0], "item_id"));
-      if (!id) continue;
-      data.item_titles[static_cast<std::size_t>(*id)] = latin1_to_utf8(f[1]);
-      std::vector<std::string> tokens;
-      for (std::size_t g = 0; g < 19; ++g) {
-        const std::int64_t flag = parse.integer(f[5 + g], "genre flag " + std::to_string(g));
-        if (flag != 0 && flag != 1)
-          parse.fail("genre flag " + std::to_string(g), "expected 0 or 1");
-        if (flag == 1) {
-          tokens.push_back(g < genre_names.size() ? genre_names[g] : "genre" + std::to_string(g));
-        }
+  loaders::for_each_line(reader, options, report, [&](std::string_view line) {
+    split_fields(line, '|', f);
+    parse.expect_columns(f, 24, "id|title|release|video|url + 19 genre flags");
+    const auto id = data.items.find(parse.token(f[0], "item_id"));
+    if (!id) return;
+    data.item_titles[static_cast<std::size_t>(*id)] = latin1_to_utf8(f[1]);
+    std::vector<std::string> tokens;
+    for (std::size_t g = 0; g < 19; ++g) {
+      const std::int64_t flag = parse.integer(f[5 + g], "genre flag " + std::to_string(g));
+      if (flag != 0 && flag != 1) parse.fail("genre flag " + std::to_string(g), "expected 0 or 1");
+      if (flag == 1) {
+        tokens.push_back(g < genre_names.size() ? genre_names[g] : "genre" + std::to_string(g));
       }
-      genres.set(*id, tokens);
-    } catch (const LineProblem& p) {
-      loaders::handle_problem(p, options, report);
     }
-  }
+    genres.set(*id, tokens);
+  });
   data.item_features.fields.push_back(genres.finish(data.num_items()));
 }
 

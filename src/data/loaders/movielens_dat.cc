@@ -34,23 +34,17 @@ void read_users(Dataset& data, const std::string& path, const LoadOptions& optio
   LineParser parse(reader);
   FeatureBuilder gender("gender"), age("age"), occupation("occupation");
   std::vector<std::string_view> f;
-  std::string_view line;
-  while (reader.next_line(line)) {
-    if (trim(line).empty()) continue;
-    try {
-      split_fields(line, std::string_view("::"), f);
-      parse.expect_columns(f, 5, "UserID::Gender::Age::Occupation::Zip-code");
-      const auto id = data.users.find(parse.token(f[0], "UserID"));
-      parse.integer(f[2], "Age");
-      parse.integer(f[3], "Occupation");
-      if (!id) continue;
-      gender.set(*id, {std::string(trim(f[1]))});
-      age.set(*id, {std::string(trim(f[2]))});
-      occupation.set(*id, {std::string(trim(f[3]))});
-    } catch (const LineProblem& p) {
-      loaders::handle_problem(p, options, report);
-    }
-  }
+  loaders::for_each_line(reader, options, report, [&](std::string_view line) {
+    split_fields(line, std::string_view("::"), f);
+    parse.expect_columns(f, 5, "UserID::Gender::Age::Occupation::Zip-code");
+    const auto id = data.users.find(parse.token(f[0], "UserID"));
+    parse.integer(f[2], "Age");
+    parse.integer(f[3], "Occupation");
+    if (!id) return;
+    gender.set(*id, {std::string(trim(f[1]))});
+    age.set(*id, {std::string(trim(f[2]))});
+    occupation.set(*id, {std::string(trim(f[3]))});
+  });
   data.user_features.fields.push_back(gender.finish(data.num_users()));
   data.user_features.fields.push_back(age.finish(data.num_users()));
   data.user_features.fields.push_back(occupation.finish(data.num_users()));
@@ -63,25 +57,19 @@ void read_movies(Dataset& data, const std::string& path, const LoadOptions& opti
   FeatureBuilder genres("genre");
   data.item_titles.assign(static_cast<std::size_t>(data.num_items()), "");
   std::vector<std::string_view> f, g;
-  std::string_view line;
-  while (reader.next_line(line)) {
-    if (trim(line).empty()) continue;
-    try {
-      split_fields(line, std::string_view("::"), f);
-      parse.expect_columns(f, 3, "MovieID::Title::Genres");
-      const auto id = data.items.find(parse.token(f[0], "MovieID"));
-      if (!id) continue;
-      data.item_titles[static_cast<std::size_t>(*id)] = latin1_to_utf8(f[1]);
-      split_fields(f[2], '|', g);
-      std::vector<std::string> tokens;
-      for (auto t : g) {
-        if (!trim(t).empty()) tokens.emplace_back(trim(t));
-      }
-      genres.set(*id, tokens);
-    } catch (const LineProblem& p) {
-      loaders::handle_problem(p, options, report);
+  loaders::for_each_line(reader, options, report, [&](std::string_view line) {
+    split_fields(line, std::string_view("::"), f);
+    parse.expect_columns(f, 3, "MovieID::Title::Genres");
+    const auto id = data.items.find(parse.token(f[0], "MovieID"));
+    if (!id) return;
+    data.item_titles[static_cast<std::size_t>(*id)] = latin1_to_utf8(f[1]);
+    split_fields(f[2], '|', g);
+    std::vector<std::string> tokens;
+    for (auto t : g) {
+      if (!trim(t).empty()) tokens.emplace_back(trim(t));
     }
-  }
+    genres.set(*id, tokens);
+  });
   data.item_features.fields.push_back(genres.finish(data.num_items()));
 }
 

@@ -18,25 +18,19 @@ Dataset load_sequence_text(const std::string& path, const LoadOptions& options,
   TextReader reader(path);
   LineParser parse(reader);
   std::vector<std::string_view> f;
-  std::string_view line;
   std::int64_t order = 0;
-  while (reader.next_line(line)) {
-    if (trim(line).empty()) continue;
-    try {
-      std::string_view t = trim(line);
-      split_fields(t, t.find('\t') != std::string_view::npos ? '\t' : ' ', f);
-      std::vector<std::string_view> tokens;
-      for (auto x : f) {
-        if (!trim(x).empty()) tokens.push_back(trim(x));
-      }
-      if (tokens.size() < 2) parse.fail("item", "expected 'user item' (at least 2 columns)");
-      for (std::size_t k = 1; k < tokens.size(); ++k) {
-        loaders::add_interaction(data, tokens[0], tokens[k], 1.0f, order++);
-      }
-    } catch (const LineProblem& p) {
-      loaders::handle_problem(p, options, report);
+  loaders::for_each_line(reader, options, report, [&](std::string_view line) {
+    std::string_view t = trim(line);
+    split_fields(t, t.find('\t') != std::string_view::npos ? '\t' : ' ', f);
+    std::vector<std::string_view> tokens;
+    for (auto x : f) {
+      if (!trim(x).empty()) tokens.push_back(trim(x));
     }
-  }
+    if (tokens.size() < 2) parse.fail("item", "expected 'user item' (at least 2 columns)");
+    for (std::size_t k = 1; k < tokens.size(); ++k) {
+      loaders::add_interaction(data, tokens[0], tokens[k], 1.0f, order++);
+    }
+  });
   loaders::require_non_empty(data, path);
   return data;
 }
