@@ -16,9 +16,11 @@
 #include "core/format.h"
 #include "core/text_reader.h"
 #include "data/split.h"
+#include "distill/ensemble.h"
 #include "eval/popularity.h"
 #include "eval/result.h"
 #include "models/topn/neumf.h"
+#include "models/topn/scorer.h"
 #include "train/checkpoint.h"
 #include "train/trainer.h"
 
@@ -36,7 +38,9 @@ struct TrainArgs {
   std::string recipe;
   TrainConfig config;
   // distill
-  std::string teacher;
+  std::vector<std::string> teachers;  // "run/best.pt" or "run/best.pt@0.7"; several: an ensemble
+  std::string scheme = "offline";     // offline | online | self
+  int generations = 2;                // self (born-again) distillation
   std::vector<std::string>
       methods;  // "kd:temperature=2" or "kd:temperature=2@0.5" (weight after @)
 };
@@ -58,7 +62,18 @@ void apply_recipe(const std::string& path, TrainArgs& a, const CLI::App& cmd) {
     const auto* opt = cmd.get_option_no_throw("--" + key);
     if (opt == nullptr) throw DataError(path, kv.first.Mark().line + 1, key, "unknown recipe key");
     if (opt->count() > 0) continue;  // given on the command line
-    const std::string v = kv.second.as<std::string>();
+    // A list (teachers, methods) or a scalar.
+    std::vector<std::string> list;
+    if (kv.second.IsSequence()) {
+      for (const auto& item : kv.second) list.push_back(item.as<std::string>());
+    } else if (kv.second.IsScalar()) {
+      list.push_back(kv.second.as<std::string>());
+    } else {
+      throw DataError(path, kv.second.Mark().line + 1, key, "expected a value or a list");
+    }
+    if (list.size() != 1 && key != "teacher" && key != "method")
+      throw DataError(path, kv.second.Mark().line + 1, key, "expected a single value");
+    const std::string v = list.empty() ? "" : list.front();
     auto number = [&](auto& field) {
       double d = 0;
       if (!parse_double(v, d))
@@ -67,8 +82,16 @@ void apply_recipe(const std::string& path, TrainArgs& a, const CLI::App& cmd) {
     };
     if (key == "data")
       a.data.spec = v;
-    else if (key == "model")
+    else if (key == "model" || key == "student")
       a.model = v;
+    else if (key == "teacher")
+      a.teachers = list;
+    else if (key == "method")
+      a.methods = list;
+    else if (key == "scheme")
+      a.scheme = v;
+    else if (key == "generations")
+      number(a.generations);
     else if (key == "split")
       a.split = v;
     else if (key == "output")
@@ -114,8 +137,85 @@ void apply_recipe(const std::string& path, TrainArgs& a, const CLI::App& cmd) {
   }
 }
 
+// One teacher, or an ensemble of several ("path@weight"; without weights, the mean).
+TopNModelPtr load_teachers(const std::vector<std::string>& specs, const Dataset& data) {
+  std::vector<TopNModelPtr> members;
+  std::vector<double> weights;
+  for (const auto& t : specs) {
+    const auto at = t.rfind('@');
+    double w = 1.0;
+    if (at != std::string::npos && !parse_double(t.substr(at + 1), w))
+      throw Error("--teacher '" + t + "': the weight after '@' must be a number");
+    if (at != std::string::npos) weights.push_back(w);
+    members.push_back(load_topn_checkpoint(t.substr(0, at), &data));
+  }
+  if (!weights.empty() && weights.size() != members.size())
+    throw Error("--teacher: give a weight (@w) to every teacher or to none");
+  if (members.size() == 1) return members.front();
+  return EnsembleTeacher(std::move(members), std::move(weights)).ptr();
+}
+
+Distillation make_distillation(const TrainArgs& a, const TopNModelPtr& teacher) {
+  if (a.scheme != "offline" && a.scheme != "online" && a.scheme != "self")
+    throw Error("--scheme must be offline, online or self, not '" + a.scheme + "'");
+  Distillation d;
+  d.teacher = teacher;
+  d.online = a.scheme == "online";
+  for (const auto& m : a.methods) {
+    const auto at = m.rfind('@');
+    double weight = 1.0;
+    if (at != std::string::npos && !parse_double(m.substr(at + 1), weight)) {
+      throw Error("--method '" + m + "': the weight after '@' must be a number");
+    }
+    d.terms.emplace_back(create_distiller(ModelSpec::parse(m.substr(0, at))), weight);
+  }
+  if (d.terms.empty()) throw Error("distill: give at least one --method");
+  return d;
+}
+
+// Born-again networks (Furlanello et al., ICML 2018): generation k is a model of the teacher's
+// architecture trained from generation k-1 (generation 0 = the teacher), each in output/genK.
+int run_born_again(const TrainArgs& a, const GlobalOptions& g, const Dataset& data,
+                   const Split& split, TopNModelPtr teacher) {
+  if (a.generations < 1) throw Error("--generations must be >= 1");
+  nlohmann::ordered_json gens = nlohmann::ordered_json::array();
+  std::vector<EvalResult> rows;
+  for (int k = 1; k <= a.generations; ++k) {
+    torch::manual_seed(g.seed + static_cast<std::uint64_t>(k));
+    auto student = create_topn_model(teacher->spec(), data.num_users(), data.num_items());
+    Trainer trainer(data, split, student, a.config);
+    trainer.distill_from(make_distillation(a, teacher));
+    const std::string dir = a.output.empty() ? "" : a.output + "/gen" + std::to_string(k);
+    std::cerr << "born-again generation " << k << "/" << a.generations << "\n";
+    const TrainResult r = trainer.fit(dir, "");
+    EvalResult row = r.test;
+    row.scorer = "generation " + std::to_string(k);
+    rows.push_back(row);
+    gens.push_back({{"generation", k},
+                    {"best_epoch", r.best_epoch},
+                    {"test", nlohmann::ordered_json::parse(result_to_json(r.test))}});
+    teacher = student;
+  }
+  std::cout << "test (" << rows.front().protocol << "):\n" << results_table(rows);
+  if (!a.output.empty()) {
+    nlohmann::ordered_json out = {{"scheme", "self"},
+                                  {"model", teacher->spec().to_string()},
+                                  {"teacher", a.teachers},
+                                  {"methods", a.methods},
+                                  {"generations", gens}};
+    write_file_atomic(a.output + "/results.json", out.dump(2) + "\n");
+    std::cout << "wrote " << a.output << "/gen*/ and results.json\n";
+  }
+  return 0;
+}
+
 int run_train(TrainArgs a, const GlobalOptions& g, const CLI::App& cmd) {
   if (!a.recipe.empty()) apply_recipe(a.recipe, a, cmd);
+  if (cmd.get_name() == "distill") {
+    if (a.teachers.empty())
+      throw Error("distill: --teacher is required (or teacher: in the recipe)");
+    if (a.methods.empty()) throw Error("distill: --method is required (or method: in the recipe)");
+  }
   if (!a.resume.empty()) {
     // A resumed run continues the same run: its configuration comes from the checkpoint.
     const Checkpoint ck = read_checkpoint(a.resume);
@@ -160,26 +260,16 @@ int run_train(TrainArgs a, const GlobalOptions& g, const CLI::App& cmd) {
 
   Trainer trainer(data, split, model, a.config);
   TopNModelPtr teacher;
-  if (!a.teacher.empty()) {
-    Distillation d;
-    teacher = load_topn_checkpoint(a.teacher, &data);
-    d.teacher = teacher;
-    for (const auto& m : a.methods) {
-      const auto at = m.rfind('@');
-      double weight = 1.0;
-      if (at != std::string::npos && !parse_double(m.substr(at + 1), weight)) {
-        throw Error("--method '" + m + "': the weight after '@' must be a number");
-      }
-      d.terms.emplace_back(create_distiller(ModelSpec::parse(m.substr(0, at))), weight);
-    }
-    if (d.terms.empty()) throw Error("distill: give at least one --method");
+  if (!a.teachers.empty()) {
+    teacher = load_teachers(a.teachers, data);
     std::cerr << "teacher " << teacher->spec().to_string() << ": "
               << with_commas(teacher->parameter_count()) << " parameters (student: "
               << fixed(100.0 * static_cast<double>(model->parameter_count()) /
                            static_cast<double>(teacher->parameter_count()),
                        1)
-              << "% of it)\n";
-    trainer.distill_from(std::move(d));
+              << "% of it), " << a.scheme << " distillation\n";
+    if (a.scheme == "self") return run_born_again(a, g, data, split, teacher);
+    trainer.distill_from(make_distillation(a, teacher));
   }
   const TrainResult r = trainer.fit(a.output, a.resume);
   const PopularityScorer popularity(split.train, data.num_items());
@@ -187,7 +277,6 @@ int run_train(TrainArgs a, const GlobalOptions& g, const CLI::App& cmd) {
                        parse_metrics(a.config.metrics), g.seed);
   EvalResult pop = test.evaluate(popularity);
   EvalResult mine = r.test;
-  nlohmann::ordered_json out_teacher;
   mine.scorer = spec.to_string();
   std::cout << "test (" << mine.protocol << ", best epoch " << r.best_epoch << "):\n"
             << results_table({mine, pop});
@@ -204,9 +293,13 @@ int run_train(TrainArgs a, const GlobalOptions& g, const CLI::App& cmd) {
   out["best_valid"] = nlohmann::ordered_json::parse(result_to_json(r.best_valid));
   out["popularity_test"] = nlohmann::ordered_json::parse(result_to_json(pop));
   if (teacher) {
-    out["teacher"] = a.teacher;
+    EvalResult t = test.evaluate(TopNScorer(teacher));
+    t.scorer = "teacher " + teacher->spec().to_string();
+    std::cout << "teacher on the same test:\n" << results_table({t});
+    out["teacher"] = a.teachers;
+    out["scheme"] = a.scheme;
     out["methods"] = a.methods;
-    out["teacher_test"] = out_teacher;
+    out["teacher_test"] = nlohmann::ordered_json::parse(result_to_json(t));
     out["teacher_parameters"] = teacher->parameter_count();
   }
   if (!a.output.empty()) {
@@ -270,15 +363,19 @@ void add_train_command(CLI::App& app, GlobalOptions& global, Action& action) {
   auto* dcmd =
       app.add_subcommand("distill", "train a small student from a trained teacher (offline KD)");
   add_training_options(dcmd, dargs);
-  dcmd->add_option("--teacher", dargs.teacher, "the teacher's checkpoint (run/best.pt)")
-      ->required();
+  dcmd->add_option("--teacher", dargs.teachers,
+                   "the teacher's checkpoint (run/best.pt); repeat for an ensemble of teachers "
+                   "(path@weight; without weights their mean)");
+  dcmd->add_option("--scheme", dargs.scheme,
+                   "offline (frozen teacher), online (mutual learning: the teacher trains too) or "
+                   "self (born-again: the student has the teacher's architecture)");
+  dcmd->add_option("--generations", dargs.generations, "self: born-again generations (2)");
   dcmd->add_option("--student", dargs.model, "student model spec, e.g. mf:dim=8");
   std::string methods;
   for (const auto& [n, h] : distillers()) methods += "\n  " + n + ": " + h;
   dcmd->add_option(
-          "--method", dargs.methods,
-          "method[:key=value,...][@weight], repeatable to combine methods; methods:" + methods)
-      ->required();
+      "--method", dargs.methods,
+      "method[:key=value,...][@weight], repeatable to combine methods; methods:" + methods);
   dcmd->callback([&action, &global, dcmd] {
     action = [&global, dcmd] { return run_train(dargs, global, *dcmd); };
   });

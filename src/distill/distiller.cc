@@ -1,8 +1,11 @@
 #include "distill/distiller.h"
 
+#include <cmath>
+#include <limits>
 #include <map>
 
 #include "core/errors.h"
+#include "distill/experts.h"
 
 namespace recpress {
 namespace {
@@ -38,6 +41,50 @@ std::vector<std::pair<std::string, std::string>> distillers() {
   std::vector<std::pair<std::string, std::string>> out;
   for (const auto& [n, e] : registry()) out.emplace_back(n, e.help);
   return out;
+}
+
+torch::Tensor teacher_top_items(TopNModel& teacher, const InteractionMatrix& train,
+                                std::int64_t k) {
+  const std::int64_t users = teacher.num_users(), items = teacher.num_items();
+  if (k <= 0 || k > items)
+    throw Error("teacher ranking: k must be in [1, " + std::to_string(items) + "], got " +
+                std::to_string(k));
+  torch::NoGradGuard guard;
+  auto out = torch::empty({users, k}, torch::kLong);
+  constexpr std::int64_t kChunk = 256;
+  for (std::int64_t u0 = 0; u0 < users; u0 += kChunk) {
+    const auto n = std::min(kChunk, users - u0);
+    auto scores = teacher.score_all(torch::arange(u0, u0 + n, torch::kLong)).contiguous();
+    auto* s = scores.data_ptr<float>();
+    for (std::int64_t r = 0; r < n; ++r)
+      for (const auto i : train.row(static_cast<std::int32_t>(u0 + r)))
+        s[r * items + i] = -std::numeric_limits<float>::infinity();
+    out.narrow(0, u0, n).copy_(std::get<1>(scores.topk(k, 1, /*largest=*/true, /*sorted=*/true)));
+  }
+  return out;
+}
+
+torch::Tensor entity_representation(TopNModel& model, const std::string& kind,
+                                    const torch::Tensor& index) {
+  // representations() works on pairs; the other side of the pair is any valid index (0).
+  const auto other = torch::zeros_like(index);
+  const bool user = kind == "user";
+  for (auto& [name, t] :
+       user ? model.representations(index, other) : model.representations(other, index)) {
+    if (name == kind) return t;
+  }
+  throw Error("model " + model.spec().to_string() + " exposes no '" + kind + "' representation");
+}
+
+torch::Tensor sample_without_replacement(const torch::Tensor& weights, std::int64_t m, Rng& rng) {
+  // Gumbel top-m: argtop-m of log w + G with G ~ Gumbel(0, 1) is a draw of m items without
+  // replacement with probabilities proportional to w (Kool, van Hoof & Welling, ICML 2019).
+  auto w = weights.to(torch::kFloat).contiguous();
+  if (m > w.size(1))
+    throw Error("cannot draw " + std::to_string(m) + " of " + std::to_string(w.size(1)) +
+                " without replacement");
+  return std::get<1>(
+      (w.log() + gumbel_noise(w.sizes(), rng)).topk(m, 1, /*largest=*/true, /*sorted=*/false));
 }
 
 torch::Tensor sample_candidates(std::int64_t batch, std::int64_t n, std::int64_t num_items,

@@ -21,16 +21,24 @@
 namespace recpress {
 
 struct DistillBatch {
-  torch::Tensor users;  // int64 [B], the users of the student's mini-batch
+  torch::Tensor users;  // int64 [B], the distinct users of the student's mini-batch
+  torch::Tensor items;  // int64 [I], the distinct items (positives and negatives) of the batch
   Rng* rng = nullptr;   // the epoch's generator: candidates drawn here keep runs reproducible
+  double progress = 0;  // fraction of training done, in [0, 1): drives annealing schedules
 };
 
 class Distiller {
  public:
   virtual ~Distiller() = default;
   virtual std::string name() const = 0;
-  // Called once before training with the frozen teacher and the training interactions.
-  virtual void prepare(TopNModel& teacher, const InteractionMatrix& train) {}
+  // Called once before training with the frozen teacher, the student and the training
+  // interactions: precompute what the teacher knows (top-K lists), create projections sized by
+  // both models' dimensions (throwing Error for incompatible shapes).
+  virtual void prepare(TopNModel& teacher, TopNModel& student, const InteractionMatrix& train) {}
+  // Online (mutual) training calls loss() both ways, with the roles of the two models swapped.
+  // Only methods that neither cache the teacher's rankings nor own shape-specific parameters
+  // (projections from the student's to the teacher's space) can do that.
+  virtual bool supports_online() const { return false; }
   // The distillation loss for this batch (a scalar that backpropagates into the student).
   virtual torch::Tensor loss(TopNModel& teacher, TopNModel& student, const DistillBatch& batch) = 0;
   // Trainable parts of the method itself (e.g. projections, experts), optimised with the student.
@@ -54,6 +62,19 @@ struct DistillerRegistrar {
 #define RECPRESS_REGISTER_DISTILLER(name, help, factory)                                         \
   static const ::recpress::DistillerRegistrar recpress_distiller_registrar_##factory(name, help, \
                                                                                      factory)
+
+// The teacher's `k` best items for every user, excluding the user's training items: int64
+// [num_users, k], best first. Computed in batches of users through score_all.
+torch::Tensor teacher_top_items(TopNModel& teacher, const InteractionMatrix& train, std::int64_t k);
+
+// The representation `kind` ("user" or "item") of the given entities, as the model's
+// representations() names them. Throws Error if the model exposes no such representation.
+torch::Tensor entity_representation(TopNModel& model, const std::string& kind,
+                                    const torch::Tensor& index);
+
+// Indices drawn from a categorical distribution per row: probs [B, n] (rows sum to anything
+// positive) -> int64 [B, m], without replacement (Gumbel top-m; Kool et al. 2019).
+torch::Tensor sample_without_replacement(const torch::Tensor& weights, std::int64_t m, Rng& rng);
 
 // Uniformly drawn item candidates for each user of a batch: int64 [B, n] (may include positives;
 // for response-based KD the teacher's opinion of every item is informative).

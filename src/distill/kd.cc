@@ -20,6 +20,7 @@ class KnowledgeDistillation : public Distiller {
     if (!(temperature_ > 0)) throw Error("kd: temperature must be > 0");
   }
   std::string name() const override { return "kd"; }
+  bool supports_online() const override { return true; }
 
   torch::Tensor loss(TopNModel& teacher, TopNModel& student, const DistillBatch& batch) override {
     const auto b = batch.users.size(0);

@@ -247,11 +247,25 @@ TrainResult Trainer::fit(const std::string& output_dir, const std::string& resum
   // Lazy Adam updates only the embedding rows a batch touched: it needs sparse gradients.
   use_sparse_embedding_gradients(*model_, c.optimizer == "lazyadam");
   std::vector<torch::Tensor> trainable = model_->parameters();
-  if (distillation_.teacher) {
-    distillation_.teacher->eval();
-    for (auto& p : distillation_.teacher->parameters()) p.set_requires_grad(false);
+  std::unique_ptr<torch::optim::Optimizer> teacher_optimizer;
+  TopNModel* teacher = distillation_.teacher.get();
+  if (teacher) {
+    if (distillation_.online) {
+      use_sparse_embedding_gradients(*teacher, c.optimizer == "lazyadam");
+      teacher->train();
+      for (auto& p : teacher->parameters()) p.set_requires_grad(true);
+      teacher_optimizer = make_optimizer(c, teacher->parameters());
+    } else {
+      teacher->eval();
+      for (auto& p : teacher->parameters()) p.set_requires_grad(false);
+    }
     for (auto& [d, w] : distillation_.terms) {
-      d->prepare(*distillation_.teacher, train_matrix);
+      if (distillation_.online && !d->supports_online())
+        throw Error("method '" + d->name() +
+                    "' needs a frozen teacher (it caches the teacher's rankings or projects into "
+                    "the teacher's space): it cannot be used for online distillation (use kd or "
+                    "rkd)");
+      d->prepare(*teacher, *model_, train_matrix);
       for (auto& p : d->parameters()) trainable.push_back(p);
     }
   }
@@ -357,31 +371,46 @@ TrainResult Trainer::fit(const std::string& output_dir, const std::string& resum
         u[b] = ep_users[s];
         it[b] = ep_items[s];
       }
-      torch::Tensor loss;
       if (loss_kind == LossKind::kBce) {
         auto* y = t_labels.data_ptr<float>();
         for (std::int64_t b = 0; b < n; ++b)
           y[b] = ep_labels[order[start + static_cast<std::size_t>(b)]];
-        loss = pointwise_bce_loss(model_->forward(t_users.narrow(0, 0, n), t_items.narrow(0, 0, n)),
-                                  t_labels.narrow(0, 0, n));
       } else {
         auto* ng = t_negs.data_ptr<std::int64_t>();
         for (std::int64_t b = 0; b < n; ++b)
           ng[b] = ep_negs[order[start + static_cast<std::size_t>(b)]];
-        const auto users = t_users.narrow(0, 0, n);
-        loss = bpr_loss(model_->forward(users, t_items.narrow(0, 0, n)),
-                        model_->forward(users, t_negs.narrow(0, 0, n)));
       }
-      if (distillation_.teacher) {
-        // Each user once per batch: a BCE batch repeats a user for the positive and its negatives.
-        const DistillBatch db{std::get<0>(torch::_unique(t_users.narrow(0, 0, n), /*sorted=*/true)),
-                              &rng};
-        for (auto& [d, w] : distillation_.terms)
-          loss = loss + w * d->loss(*distillation_.teacher, *model_, db);
+      const auto users = t_users.narrow(0, 0, n), items = t_items.narrow(0, 0, n);
+      auto own_loss = [&](TopNModel& m) {
+        return loss_kind == LossKind::kBce
+                   ? pointwise_bce_loss(m.forward(users, items), t_labels.narrow(0, 0, n))
+                   : bpr_loss(m.forward(users, items), m.forward(users, t_negs.narrow(0, 0, n)));
+      };
+      torch::Tensor loss = own_loss(*model_), teacher_loss;
+      if (teacher) {
+        // Each user and item once per batch: a BCE batch repeats a user for the positive and its
+        // negatives.
+        const auto batch_items =
+            loss_kind == LossKind::kBce ? items : torch::cat({items, t_negs.narrow(0, 0, n)});
+        const DistillBatch db{
+            std::get<0>(torch::_unique(users, /*sorted=*/true)),
+            std::get<0>(torch::_unique(batch_items, /*sorted=*/true)), &rng,
+            (epoch - 1 + static_cast<double>(start) / static_cast<double>(samples)) / c.epochs};
+        for (auto& [d, w] : distillation_.terms) loss = loss + w * d->loss(*teacher, *model_, db);
+        if (teacher_optimizer) {
+          teacher_loss = own_loss(*teacher);
+          for (auto& [d, w] : distillation_.terms)
+            teacher_loss = teacher_loss + w * d->loss(*model_, *teacher, db);
+          teacher_optimizer->zero_grad();
+        }
       }
       optimizer->zero_grad();
       loss.backward();
       optimizer->step();
+      if (teacher_optimizer) {
+        teacher_loss.backward();
+        teacher_optimizer->step();
+      }
       loss_sum += loss.item<double>();
       ++batches;
       const double elapsed =

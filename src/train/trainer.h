@@ -52,10 +52,14 @@ struct TrainResult {
   double samples_per_second = 0;  // training samples (positives + negatives) per second
 };
 
-// Offline distillation: a frozen teacher and weighted distillation terms added to the loss.
+// Distillation: a teacher and weighted distillation terms added to the student's loss.
+// Offline (default): the teacher is frozen and methods may cache what it knows.
+// Online: deep mutual learning (Zhang et al., CVPR 2018): the teacher trains too, on its own loss
+// plus the same terms with the roles swapped, so each model learns from the other.
 struct Distillation {
   TopNModelPtr teacher;
   std::vector<std::pair<DistillerPtr, double>> terms;  // method, weight
+  bool online = false;
 };
 
 class Trainer {

@@ -95,6 +95,34 @@ expect 2 "unknown distillation method 'telepathy'" -- distill --data "$small" --
 expect 2 "not on this data" -- distill --data "synthetic:users=200,items=300,mean=15,min=6,seed=3" \
   --teacher "$work/gmf/best.pt" --method kd --epochs 1 -o "$work/kd3" -q
 expect nz "--teacher is required" -- distill --data "$small" --method kd
+# Every method runs end to end from the CLI, combined with weights.
+expect 0 "teacher on the same test" -- distill --data "$small" --teacher "$work/gmf/best.pt" \
+  --student mf:dim=2 --method derrd --method hint@0.5 --method rkd@0.1 --epochs 1 -o "$work/mix" -q
+expect 0 "mf:dim=2" -- distill --data "$small" --teacher "$work/gmf/best.pt" --student mf:dim=2 \
+  --method rd --method cd --method htd --epochs 1 -o "$work/mix2" -q
+# Multi-teacher, online, self (born-again).
+expect 0 "ensemble" -- distill --data "$small" --teacher "$work/gmf/best.pt" \
+  --teacher "$work/mlp/best.pt" --method kd --epochs 1 -o "$work/multi" -q
+expect 2 "give a weight (@w) to every teacher or to none" -- distill --data "$small" \
+  --teacher "$work/gmf/best.pt@0.7" --teacher "$work/mlp/best.pt" --method kd --epochs 1 -q
+expect 0 "online distillation" -- distill --data "$small" --teacher "$work/gmf/best.pt" \
+  --student mf:dim=2 --scheme online --method kd --epochs 1 -o "$work/online"
+expect 2 "cannot be used for online distillation" -- distill --data "$small" \
+  --teacher "$work/gmf/best.pt" --scheme online --method rrd --epochs 1 -q
+expect 0 "generation 2" -- distill --data "$small" --teacher "$work/gmf/best.pt" --scheme self \
+  --generations 2 --method kd --epochs 1 -o "$work/self" -q
+[ -s "$work/self/gen2/best.pt" ] && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: no gen2/best.pt"; }
+expect 2 "--scheme must be offline, online or self" -- distill --data "$small" \
+  --teacher "$work/gmf/best.pt" --scheme sideways --method kd --epochs 1 -q
+expect 2 "hint: the teacher's 'user' has 8 dimensions" -- distill --data "$small" \
+  --teacher "$work/gmf/best.pt" --student mf:dim=2 --method hint:projection=0 --epochs 1 -q
+# The same through a recipe, with lists of teachers and methods.
+printf 'teacher: [%s]\nstudent: mf:dim=2\nmethod:\n  - rrd\n  - de@0.1\nepochs: 1\noutput: %s\n' \
+  "$work/gmf/best.pt" "$work/recipe-kd" > "$work/distill.yaml"
+expect 0 "mf:dim=2" -- distill --data "$small" --recipe "$work/distill.yaml" -q
+printf 'teacher: x\nstudent: [mf, gmf]\n' > "$work/bad-distill.yaml"
+expect 2 "bad-distill.yaml:2: field 'student': expected a single value" -- distill --data "$small" \
+  --recipe "$work/bad-distill.yaml"
 
 echo "cli: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Top-N distillation benchmark, the DE-RRD paper's setting (Kang et al., CIKM 2020): a BPR-MF
+# teacher of dim 200, MF students of dim 20 (phi = 0.1), leave-one-out, trained and selected under
+# sampled:uniform:499 (DE-RRD's protocol); the best student is then also evaluated under NCF's
+# sampled:uniform:99 and under full ranking. One row per method, mean +- std over the seeds.
+#   bash bench/distill.sh [BUILD_DIR] [DATASET] [SEEDS] [ROWS]
+#   e.g. bash bench/distill.sh build ml-100k "1 2 3"
+#        bash bench/distill.sh build ml-1m "1" "alone kd rrd derrd"
+# ROWS (default: all): alone kd rd cd de rrd derrd htd hint rkd online self multi.
+# The teacher is trained once per seed and reused; finished runs are skipped (delete the folder
+# to redo one). Prints a table and writes results/bench/distill-DATASET.json.
+# Environment: TEACHER (mf:dim=200), STUDENT (mf:dim=20), EPOCHS (40), PATIENCE (3).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build="${1:-build}"
+dataset="${2:-ml-100k}"
+seeds="${3:-1 2 3}"
+rows="${4:-alone kd rd cd de rrd derrd htd hint rkd online self multi}"
+bin="$build/recpress"
+teacher="${TEACHER:-mf:dim=200}"
+student="${STUDENT:-mf:dim=20}"
+out="results/bench/distill-$dataset"
+mkdir -p "$out"
+common=(--data "$dataset" --split loo --protocol sampled:uniform:499 --metrics "hr@5,10 ndcg@5,10"
+        --monitor NDCG@10 --loss bpr --optimizer lazyadam --lr 0.001 --batch-size 1024
+        --epochs "${EPOCHS:-40}" --patience "${PATIENCE:-3}" -q)
+
+# method spec per row (distill rows); "alone" trains the student without a teacher.
+declare -A method=(
+  [kd]="kd" [rd]="rd:lambda=5" [cd]="cd" [de]="de" [rrd]="rrd" [derrd]="derrd" [htd]="htd"
+  [hint]="hint" [rkd]="rkd" [online]="kd" [self]="kd" [multi]="kd")
+
+evaluate_more() {  # run folder: the best model under uniform:99 and full
+  for p in sampled:uniform:99 full; do
+    local f="$1/test-${p//:/-}.json"
+    [ -s "$f" ] || "$bin" -q --seed "$2" evaluate --data "$dataset" --split loo --model "$1/best.pt" \
+      --protocol "$p" --metrics "hr@5,10 ndcg@5,10" -o "$f" > /dev/null
+  done
+}
+
+for seed in $seeds; do
+  t="$out/teacher-s$seed"
+  if [ ! -s "$t/results.json" ]; then
+    echo "seed $seed: teacher $teacher" >&2
+    "$bin" --seed "$seed" train "${common[@]}" --model "$teacher" -o "$t" > "$t.log" 2>&1
+  fi
+  evaluate_more "$t" "$seed"
+  for row in $rows; do
+    d="$out/$row-s$seed"
+    [ -s "$d/results.json" ] && continue
+    echo "seed $seed: $row" >&2
+    case "$row" in
+      alone) "$bin" --seed "$seed" train "${common[@]}" --model "$student" -o "$d" > "$d.log" 2>&1 ;;
+      online) "$bin" --seed "$seed" distill "${common[@]}" --student "$student" --teacher "$t/best.pt" \
+                --scheme online --method kd -o "$d" > "$d.log" 2>&1 ;;
+      self) "$bin" --seed "$seed" distill "${common[@]}" --teacher "$t/best.pt" --scheme self \
+              --generations 1 --method kd -o "$d" > "$d.log" 2>&1
+            cp "$d/gen1/best.pt" "$d/best.pt"
+            python3 - "$d" <<'PY'
+import json, sys
+d = sys.argv[1]
+r = json.load(open(f"{d}/results.json")); g = r["generations"][-1]
+h = json.load(open(f"{d}/gen1/history.json"))
+json.dump({"model": r["model"], "test": g["test"], "best_epoch": g["best_epoch"],
+           "epochs_run": len(h), "seconds_per_epoch": sum(x["train_seconds"] for x in h) / len(h),
+           "parameters": None, "generations": r["generations"]}, open(f"{d}/results.json", "w"))
+PY
+            ;;
+      multi)  # NeuMF-64 trained here + the MF-200 teacher, mean of their logits
+        n="$out/neumf64-s$seed"
+        [ -s "$n/results.json" ] || "$bin" --seed "$seed" train "${common[@]}" --loss bce --negatives 4 \
+          --optimizer adam --batch-size 256 --model neumf:dim=64 -o "$n" > "$n.log" 2>&1
+        "$bin" --seed "$seed" distill "${common[@]}" --student "$student" --teacher "$t/best.pt" \
+          --teacher "$n/best.pt" --method kd -o "$d" > "$d.log" 2>&1 ;;
+      *) "$bin" --seed "$seed" distill "${common[@]}" --student "$student" --teacher "$t/best.pt" \
+           --method "${method[$row]}" -o "$d" > "$d.log" 2>&1 ;;
+    esac
+    evaluate_more "$d" "$seed"
+  done
+done
+
+python3 - "$out" "$dataset" "$seeds" "teacher $rows" > "results/bench/distill-$dataset.json" <<'PY'
+import json, os, statistics, sys
+out, dataset, seeds, rows = sys.argv[1], sys.argv[2], sys.argv[3].split(), sys.argv[4].split()
+def stats(xs):
+    return (statistics.mean(xs), statistics.stdev(xs) if len(xs) > 1 else 0.0) if xs else (float("nan"), 0.0)
+table, summary = [], {}
+for row in rows:
+    runs = [os.path.join(out, f"{row}-s{s}") for s in seeds]
+    runs = [r for r in runs if os.path.exists(os.path.join(r, "results.json"))]
+    if not runs: continue
+    res = [json.load(open(os.path.join(r, "results.json"))) for r in runs]
+    entry = {"runs": len(runs), "method": res[0].get("methods"), "model": res[0].get("model")}
+    for proto, name in [("sampled:uniform:499", None), ("sampled:uniform:99", "test-sampled-uniform-99.json"),
+                        ("full", "test-full.json")]:
+        ms = [x["test"]["metrics"] for x in res] if name is None else \
+             [json.load(open(os.path.join(r, name)))["metrics"] for r in runs if os.path.exists(os.path.join(r, name))]
+        entry[proto] = {k: stats([m[k] for m in ms]) for k in ["HR@5", "HR@10", "NDCG@5", "NDCG@10"]} if ms else {}
+    entry["parameters"] = res[0].get("parameters")
+    entry["seconds_per_epoch"] = stats([x.get("seconds_per_epoch", 0) for x in res])
+    entry["best_epoch"] = stats([x.get("best_epoch", 0) for x in res])
+    summary[row] = entry
+teacher = summary.get("teacher", {}).get("sampled:uniform:499", {}).get("NDCG@10", (float("nan"),))[0]
+alone = summary.get("alone", {}).get("sampled:uniform:499", {}).get("NDCG@10", (float("nan"),))[0]
+fmt = lambda ms: f"{ms[0]:.4f}±{ms[1]:.4f}"
+lines = [f"{'row':<8} {'HR@5':>15} {'HR@10':>15} {'NDCG@5':>15} {'NDCG@10':>15} {'%teacher':>8} {'vs alone':>8} "
+         f"{'N@10 u99':>8} {'N@10 full':>9} {'params':>9} {'s/epoch':>7} {'best ep':>7} seeds"]
+for row, e in summary.items():
+    m = e["sampled:uniform:499"]; n = m["NDCG@10"][0]
+    u99 = e["sampled:uniform:99"].get("NDCG@10", (float("nan"),))[0]
+    full = e["full"].get("NDCG@10", (float("nan"),))[0]
+    lines.append(f"{row:<8} {fmt(m['HR@5']):>15} {fmt(m['HR@10']):>15} {fmt(m['NDCG@5']):>15} {fmt(m['NDCG@10']):>15} "
+                 f"{100*n/teacher:7.1f}% {100*(n/alone-1):+7.1f}% {u99:8.4f} {full:9.4f} "
+                 f"{e['parameters'] or 0:>9,} {e['seconds_per_epoch'][0]:7.1f} {e['best_epoch'][0]:7.1f} {e['runs']}")
+print("\n".join(lines), file=sys.stderr)
+print(json.dumps({"dataset": dataset, "seeds": seeds, "protocol_train": "sampled:uniform:499", "rows": summary}, indent=1))
+PY
+echo "(wrote results/bench/distill-$dataset.json)"

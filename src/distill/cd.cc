@@ -1,0 +1,101 @@
+// `cd`: Collaborative Distillation (Lee et al., "Collaborative
+// Distillation for Top-N Recommendation", ICDM 2019).
+//
+// The teacher's opinion of *unobserved* items is the knowledge: for each user, a few unobserved
+// items are sampled and the student fits the teacher's soft label on them,
+//   L_CD = mean BCE( sigma(s_ui), sigma(t_ui / T) ),
+// rather than the hard 0 of a sampled negative. Which items to sample matters: CD's
+// rank-discrepancy-aware sampling favours items the teacher ranks high but the student ranks
+// low. We draw from the teacher's top-`pool` unobserved items with probability
+//   (1 - beta) * exp(-rank_t / lambda) / Z_1 + beta * tanh(max(mu (rank_s - rank_t), 0)) / Z_2,
+// where rank_s is the student's rank within the pool and beta anneals from 0 to 1 over training
+// (teacher-rank sampling while the student is untrained, discrepancy sampling once its ranking
+// means something) -- our reading of the paper's annealed schedule.
+// Parameters: samples (10), pool (100), t (1), lambda (10), mu (0.1).
+#include "core/errors.h"
+#include "distill/distiller.h"
+
+namespace recpress {
+namespace {
+
+class CollaborativeDistillation : public Distiller {
+ public:
+  explicit CollaborativeDistillation(const ModelSpec& spec) {
+    spec.allow_only({"samples", "pool", "t", "lambda", "mu"});
+    samples_ = spec.get_int("samples", 10, 1);
+    pool_ = spec.get_int("pool", 100, 1);
+    temperature_ = spec.get_double("t", 1.0);
+    lambda_ = spec.get_double("lambda", 10.0);
+    mu_ = spec.get_double("mu", 0.1);
+    if (samples_ > pool_) throw Error("cd: samples must be <= pool");
+    if (!(temperature_ > 0 && lambda_ > 0 && mu_ > 0)) throw Error("cd: t, lambda, mu must be > 0");
+  }
+  std::string name() const override { return "cd"; }
+
+  void prepare(TopNModel& teacher, TopNModel& student, const InteractionMatrix& train) override {
+    pool_ = std::min<std::int64_t>(pool_, teacher.num_items());
+    if (samples_ > pool_) throw Error("cd: the catalog is smaller than `samples`");
+    top_ = teacher_top_items(teacher, train, pool_);
+    // The teacher's soft labels on its pool, cached with it.
+    torch::NoGradGuard guard;
+    const auto users = torch::arange(teacher.num_users(), torch::kLong)
+                           .unsqueeze(1)
+                           .expand({teacher.num_users(), pool_})
+                           .reshape({-1});
+    soft_labels_ = torch::empty({teacher.num_users(), pool_});
+    constexpr std::int64_t kChunk = 1 << 16;
+    const auto flat_items = top_.reshape({-1});
+    auto flat_labels = soft_labels_.view({-1});
+    for (std::int64_t k = 0; k < users.size(0); k += kChunk) {
+      const auto n = std::min(kChunk, users.size(0) - k);
+      flat_labels.narrow(0, k, n).copy_(torch::sigmoid(
+          teacher.forward(users.narrow(0, k, n), flat_items.narrow(0, k, n)) / temperature_));
+    }
+    rank_weights_ = torch::exp(-torch::arange(1, pool_ + 1, torch::kFloat) / lambda_);
+    rank_weights_ /= rank_weights_.sum();
+  }
+
+  torch::Tensor loss(TopNModel& teacher, TopNModel& student, const DistillBatch& batch) override {
+    const auto b = batch.users.size(0);
+    const auto pool = top_.index_select(0, batch.users);  // [B, P], teacher's order
+    const auto flat_users = batch.users.unsqueeze(1).expand({b, pool_}).reshape({-1});
+    torch::Tensor weights = rank_weights_.unsqueeze(0).expand({b, pool_});
+    const double beta = batch.progress;
+    if (beta > 0) {
+      torch::NoGradGuard guard;
+      const auto s = student.forward(flat_users, pool.reshape({-1})).view({b, pool_});
+      // Student's rank (1-based) of each pool item within the pool.
+      const auto rank_s = s.argsort(1, /*descending=*/true).argsort(1, false).to(torch::kFloat) + 1;
+      const auto rank_t = torch::arange(1, pool_ + 1, torch::kFloat).unsqueeze(0);
+      auto discrepancy = torch::tanh(torch::clamp_min(mu_ * (rank_s - rank_t), 0.0)) + 1e-6;
+      discrepancy = discrepancy / discrepancy.sum(1, true);
+      weights = (1 - beta) * weights + beta * discrepancy;
+    }
+    const auto picked = sample_without_replacement(weights, samples_, *batch.rng);  // [B, S]
+    const auto items = pool.gather(1, picked);
+    const auto labels = soft_labels_.index_select(0, batch.users).gather(1, picked);
+    const auto logits = student
+                            .forward(batch.users.unsqueeze(1).expand({b, samples_}).reshape({-1}),
+                                     items.reshape({-1}))
+                            .view({b, samples_});
+    return torch::binary_cross_entropy_with_logits(logits, labels);
+  }
+
+ private:
+  std::int64_t samples_, pool_;
+  double temperature_, lambda_, mu_;
+  torch::Tensor top_, soft_labels_, rank_weights_;
+};
+
+DistillerPtr make_cd(const ModelSpec& spec) {
+  return std::make_shared<CollaborativeDistillation>(spec);
+}
+
+}  // namespace
+
+RECPRESS_REGISTER_DISTILLER("cd",
+                            "Collaborative Distillation, teacher soft labels on rank-discrepancy-"
+                            "sampled unobserved items (samples, pool, t, lambda, mu)",
+                            make_cd);
+
+}  // namespace recpress

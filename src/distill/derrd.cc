@@ -1,0 +1,59 @@
+// `derrd`: DE + RRD trained together, as the DE-RRD paper (Kang et al., CIKM 2020, eq. 9):
+//   L = L_base + lambda_DE * L_DE + lambda_RRD * L_RRD.
+// The two parts are the registered `de` and `rrd` methods; their parameters pass through with a
+// prefix (de.experts=5, rrd.interesting=10, ...), and `de` / `rrd` are the two lambdas.
+#include "core/errors.h"
+#include "distill/distiller.h"
+
+namespace recpress {
+namespace {
+
+class DeRrd : public Distiller {
+ public:
+  explicit DeRrd(const ModelSpec& spec) {
+    ModelSpec de{"de", {}}, rrd{"rrd", {}};
+    for (const auto& [key, value] : spec.params) {
+      if (key == "de") {
+        de_weight_ = spec.get_double("de", 1.0);
+      } else if (key == "rrd") {
+        rrd_weight_ = spec.get_double("rrd", 1.0);
+      } else if (key.rfind("de.", 0) == 0) {
+        de.params[key.substr(3)] = value;
+      } else if (key.rfind("rrd.", 0) == 0) {
+        rrd.params[key.substr(4)] = value;
+      } else {
+        throw Error("derrd: unknown parameter '" + key +
+                    "' (known: de, rrd, de.<de parameter>, rrd.<rrd parameter>)");
+      }
+    }
+    de_ = create_distiller(de);
+    rrd_ = create_distiller(rrd);
+  }
+  std::string name() const override { return "derrd"; }
+
+  void prepare(TopNModel& teacher, TopNModel& student, const InteractionMatrix& train) override {
+    de_->prepare(teacher, student, train);
+    rrd_->prepare(teacher, student, train);
+  }
+  torch::Tensor loss(TopNModel& teacher, TopNModel& student, const DistillBatch& batch) override {
+    return de_weight_ * de_->loss(teacher, student, batch) +
+           rrd_weight_ * rrd_->loss(teacher, student, batch);
+  }
+  std::vector<torch::Tensor> parameters() override { return de_->parameters(); }
+
+ private:
+  double de_weight_ = 1.0, rrd_weight_ = 1.0;
+  DistillerPtr de_, rrd_;
+};
+
+DistillerPtr make_derrd(const ModelSpec& spec) {
+  return std::make_shared<DeRrd>(spec);
+}
+
+}  // namespace
+
+RECPRESS_REGISTER_DISTILLER("derrd",
+                            "DE + RRD (de, rrd weights; de.<param>, rrd.<param> pass through)",
+                            make_derrd);
+
+}  // namespace recpress

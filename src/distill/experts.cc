@@ -1,0 +1,65 @@
+#include "distill/experts.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/errors.h"
+
+namespace recpress {
+
+ExpertProjectionImpl::ExpertProjectionImpl(std::int64_t student_dim, std::int64_t teacher_dim,
+                                           std::int64_t experts)
+    : count_(experts), hidden_dim_((student_dim + teacher_dim) / 2) {
+  if (student_dim <= 0 || teacher_dim <= 0 || experts <= 0)
+    throw Error("distillation experts: dimensions and expert count must be > 0");
+  // All experts in two batched layers: expert m is rows [m*h, (m+1)*h) of `hidden_` and the m-th
+  // block of `out_`, with h = (d_s + d_t) / 2 as the paper's two-layer experts.
+  const std::int64_t h = hidden_dim_;
+  hidden_ = register_module("hidden", torch::nn::Linear(student_dim, experts * h));
+  // One output layer per expert, stored as a [M, h, d_t] weight.
+  out_weight_ = register_parameter(
+      "out_weight", torch::randn({experts, h, teacher_dim}) / std::sqrt(static_cast<double>(h)));
+  out_bias_ = register_parameter("out_bias", torch::zeros({experts, 1, teacher_dim}));
+  selector_ = register_module("selector", torch::nn::Linear(teacher_dim, experts));
+}
+
+torch::Tensor ExpertProjectionImpl::select(const torch::Tensor& teacher_rep, double tau, Rng& rng) {
+  const auto log_alpha = torch::log_softmax(selector_(teacher_rep), 1);
+  return torch::softmax(
+      (log_alpha + gumbel_noise(log_alpha.sizes(), rng).to(log_alpha.dtype())) / tau, 1);
+}
+
+torch::Tensor ExpertProjectionImpl::experts(const torch::Tensor& student_rep) {
+  const auto n = student_rep.size(0);
+  // [N, M*h] -> [M, N, h] -> bmm with [M, h, d_t] -> [M, N, d_t] -> [N, M, d_t]
+  const auto h = torch::relu(hidden_(student_rep)).view({n, count_, hidden_dim_}).transpose(0, 1);
+  return (torch::bmm(h, out_weight_) + out_bias_).transpose(0, 1);
+}
+
+torch::Tensor ExpertProjectionImpl::project(const torch::Tensor& student_rep,
+                                            const torch::Tensor& selection) {
+  return (experts(student_rep) * selection.unsqueeze(2)).sum(1);
+}
+
+torch::Tensor gumbel_noise(torch::IntArrayRef shape, Rng& rng) {
+  auto g = torch::empty(shape, torch::kFloat);
+  auto* gp = g.data_ptr<float>();
+  for (std::int64_t k = 0; k < g.numel(); ++k) {
+    double u = rng.uniform();
+    while (u <= 0.0) u = rng.uniform();
+    gp[k] = static_cast<float>(-std::log(-std::log(u)));
+  }
+  return g;
+}
+
+double annealed_temperature(double progress, double start, double end) {
+  const double p = std::clamp(progress, 0.0, 1.0);
+  return start * std::pow(end / start, p);
+}
+
+torch::Tensor de_reconstruction_loss(const torch::Tensor& teacher_rep,
+                                     const torch::Tensor& projected) {
+  return (teacher_rep - projected).pow(2).sum(1).mean();
+}
+
+}  // namespace recpress

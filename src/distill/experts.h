@@ -1,0 +1,43 @@
+// Distillation experts (Kang et al., "DE-RRD", CIKM 2020, Sec. 3.1), shared by `de` and `htd`:
+// M small networks map a student representation into the teacher's space, and a selection
+// network reads the teacher's representation of an entity and picks one expert for it through a
+// Gumbel-softmax whose temperature is annealed towards a one-hot choice.
+#pragma once
+
+#include <torch/torch.h>
+
+#include "core/rng.h"
+
+namespace recpress {
+
+class ExpertProjectionImpl : public torch::nn::Module {
+ public:
+  ExpertProjectionImpl(std::int64_t student_dim, std::int64_t teacher_dim, std::int64_t experts);
+  // Gumbel-softmax selection [N, M]: softmax((log alpha + g) / tau), alpha = softmax(W h_t)
+  // (DE-RRD eq. 4-5). The Gumbel noise comes from `rng` so runs are reproducible.
+  torch::Tensor select(const torch::Tensor& teacher_rep, double tau, Rng& rng);
+  // Every expert's image of the student representation: [N, M, d_t].
+  torch::Tensor experts(const torch::Tensor& student_rep);
+  // sum_m s_m E_m(h_s): [N, d_t].
+  torch::Tensor project(const torch::Tensor& student_rep, const torch::Tensor& selection);
+  std::int64_t count() const { return count_; }
+
+ private:
+  std::int64_t count_;
+  std::int64_t hidden_dim_;
+  torch::nn::Linear hidden_{nullptr}, selector_{nullptr};
+  torch::Tensor out_weight_, out_bias_;  // expert m's output layer: [m] of [M, h, d_t], [M, 1, d_t]
+};
+TORCH_MODULE(ExpertProjection);
+
+// Standard Gumbel(0, 1) draws from `rng`: float of the given shape.
+torch::Tensor gumbel_noise(torch::IntArrayRef shape, Rng& rng);
+
+// Geometric annealing from `start` (progress 0) to `end` (progress 1).
+double annealed_temperature(double progress, double start, double end);
+
+// DE's reconstruction loss (eq. 6): ||h_t - projection||^2 summed over dimensions, mean over rows.
+torch::Tensor de_reconstruction_loss(const torch::Tensor& teacher_rep,
+                                     const torch::Tensor& projected);
+
+}  // namespace recpress

@@ -1,0 +1,95 @@
+// `hint`: feature-based distillation (Romero et al., "FitNets: Hints for Thin Deep Nets", ICLR
+// 2015). A learned regressor r maps the student's "guided" layer to the teacher's "hint" layer:
+//   L_hint = 1/2 || h_teacher - r(h_student) ||^2     (eq. 3; r linear here, the paper's
+//   convolutional
+// regressor being for images), summed over dimensions and averaged over the batch's entities.
+// `layer` names the teacher representation (user, item, or any name the model exposes, such as
+// hidden1); `student_layer` the student's (default: the same name). For user / item layers the
+// batch's users / items are used; for pair layers, each batch user with a batch item.
+// Without a projection (projection=0) the two layers must have the same width.
+// Parameters: layer (user), student_layer (= layer), projection (1).
+#include "core/errors.h"
+#include "distill/distiller.h"
+
+namespace recpress {
+namespace {
+
+class HintDistillation : public Distiller {
+ public:
+  explicit HintDistillation(const ModelSpec& spec) {
+    spec.allow_only({"layer", "student_layer", "projection"});
+    const auto get = [&](const std::string& key, const std::string& fallback) {
+      const auto it = spec.params.find(key);
+      return it == spec.params.end() ? fallback : it->second;
+    };
+    layer_ = get("layer", "user");
+    student_layer_ = get("student_layer", layer_);
+    projection_ = spec.get_int("projection", 1, 0) != 0;
+  }
+  std::string name() const override { return "hint"; }
+
+  void prepare(TopNModel& teacher, TopNModel& student, const InteractionMatrix& train) override {
+    torch::NoGradGuard guard;
+    const auto probe = torch::zeros({2}, torch::kLong);
+    const auto t = layer_of(teacher, layer_, probe, probe).size(1);
+    const auto s = layer_of(student, student_layer_, probe, probe).size(1);
+    if (projection_) {
+      regressor_ = torch::nn::Linear(s, t);
+    } else if (s != t) {
+      throw Error("hint: the teacher's '" + layer_ + "' has " + std::to_string(t) +
+                  " dimensions, the student's '" + student_layer_ + "' " + std::to_string(s) +
+                  ": use projection=1 (a learned regressor) or layers of equal width");
+    }
+  }
+
+  torch::Tensor loss(TopNModel& teacher, TopNModel& student, const DistillBatch& batch) override {
+    // Pair each user with an item of the batch (cycled) for layers defined on pairs.
+    const auto n = batch.users.size(0);
+    const auto items =
+        batch.items.index_select(0, torch::arange(n, torch::kLong).remainder(batch.items.size(0)));
+    torch::Tensor t;
+    {
+      torch::NoGradGuard guard;
+      t = layer_of(teacher, layer_, batch.users, items, batch.items);
+    }
+    auto s = layer_of(student, student_layer_, batch.users, items, batch.items);
+    if (regressor_) s = regressor_(s);
+    return 0.5 * (t - s).pow(2).sum(1).mean();
+  }
+
+  std::vector<torch::Tensor> parameters() override {
+    return regressor_ ? regressor_->parameters() : std::vector<torch::Tensor>{};
+  }
+
+ private:
+  static torch::Tensor layer_of(TopNModel& m, const std::string& layer, const torch::Tensor& users,
+                                const torch::Tensor& items, const torch::Tensor& batch_items = {}) {
+    if (layer == "user") return entity_representation(m, "user", users);
+    if (layer == "item")
+      return entity_representation(m, "item", batch_items.defined() ? batch_items : items);
+    std::string known;
+    for (auto& [name, t] : m.representations(users, items)) {
+      if (name == layer) return t;
+      known += (known.empty() ? "" : ", ") + name;
+    }
+    throw Error("hint: model " + m.spec().to_string() + " has no layer '" + layer +
+                "' (it has: " + known + ")");
+  }
+
+  std::string layer_, student_layer_;
+  bool projection_;
+  torch::nn::Linear regressor_{nullptr};
+};
+
+DistillerPtr make_hint(const ModelSpec& spec) {
+  return std::make_shared<HintDistillation>(spec);
+}
+
+}  // namespace
+
+RECPRESS_REGISTER_DISTILLER("hint",
+                            "FitNets hint: regress a teacher layer from a student layer "
+                            "(layer, student_layer, projection)",
+                            make_hint);
+
+}  // namespace recpress

@@ -1,0 +1,128 @@
+// `htd`: Hierarchical Topology Distillation (Kang, Hwang, Kweon & Yu, "Topology Distillation for
+// Recommender System", KDD 2021, Sec. 4).
+//
+// Rather than each representation alone, the student learns the teacher's *topology*: the
+// similarities between entities. Full topology (all pairs) over-constrains a small student, so
+// HTD splits the teacher's space into K groups and transfers it at two levels:
+//   group level:  cos(P_k, P_l) between group prototypes (the mean representation of a group);
+//   entity level: cos(h_i, h_j) for entities of the same group, and cos(h_i, P_k) between each
+//                 entity and the prototypes of the other groups.
+// As in the paper, the groups are found by DE's selection network on the teacher's
+// representation (Gumbel-softmax, annealed to one-hot) and the student's representation enters
+// the teacher's space through one small expert per group. Relations are compared with the
+// squared difference, weighted by the (soft) group memberships, for the batch's users and items.
+// L = alpha * L_group + (1 - alpha) * L_entity.
+// Parameters: groups (K, 5), alpha (0.5), tau (1), tau_end (1e-4).
+#include "distill/htd.h"
+
+#include "core/errors.h"
+#include "distill/distiller.h"
+#include "distill/experts.h"
+
+namespace recpress {
+namespace {
+
+torch::Tensor cosine_matrix(const torch::Tensor& a, const torch::Tensor& b) {
+  return torch::mm(
+      torch::nn::functional::normalize(a, torch::nn::functional::NormalizeFuncOptions().dim(1)),
+      torch::nn::functional::normalize(b, torch::nn::functional::NormalizeFuncOptions().dim(1))
+          .t());
+}
+
+torch::Tensor weighted_mean(const torch::Tensor& values, const torch::Tensor& weights) {
+  return (values * weights).sum() / weights.sum().clamp_min(1e-8);
+}
+
+}  // namespace
+
+torch::Tensor htd_topology_loss(const torch::Tensor& t, const torch::Tensor& s,
+                                const torch::Tensor& a, double alpha) {
+  const auto groups = a.size(1);
+  const auto mass = a.sum(0).clamp_min(1e-8);                    // [K]
+  const auto proto_t = torch::mm(a.t(), t) / mass.unsqueeze(1);  // [K, d_t]
+  const auto proto_s = torch::mm(a.t(), s) / mass.unsqueeze(1);
+  // Group level: prototype-prototype similarities, weighted by how populated both groups are.
+  const auto present = (mass / mass.sum()).unsqueeze(1);
+  const auto off_diagonal = 1 - torch::eye(groups, t.options());
+  const auto group_loss =
+      weighted_mean((cosine_matrix(proto_t, proto_t) - cosine_matrix(proto_s, proto_s)).pow(2),
+                    present * present.t() * off_diagonal);
+  // Entity level, within a group: entity-entity similarities weighted by shared membership.
+  const auto n = t.size(0);
+  const auto same_group = torch::mm(a, a.t()) * (1 - torch::eye(n, t.options()));
+  const auto intra = weighted_mean((cosine_matrix(t, t) - cosine_matrix(s, s)).pow(2), same_group);
+  // Entity level, across groups: entity-prototype similarities for the groups it is not in.
+  const auto inter =
+      weighted_mean((cosine_matrix(t, proto_t) - cosine_matrix(s, proto_s)).pow(2), 1 - a);
+  return alpha * group_loss + (1 - alpha) * (intra + inter);
+}
+
+namespace {
+
+class HierarchicalTopologyDistillation : public Distiller {
+ public:
+  explicit HierarchicalTopologyDistillation(const ModelSpec& spec) {
+    spec.allow_only({"groups", "alpha", "tau", "tau_end"});
+    groups_ = spec.get_int("groups", 5, 1);
+    alpha_ = spec.get_double("alpha", 0.5);
+    tau_ = spec.get_double("tau", 1.0);
+    tau_end_ = spec.get_double("tau_end", 1e-4);
+    if (!(alpha_ >= 0 && alpha_ <= 1)) throw Error("htd: alpha must be in [0, 1]");
+    if (!(tau_ > 0 && tau_end_ > 0)) throw Error("htd: tau and tau_end must be > 0");
+  }
+  std::string name() const override { return "htd"; }
+
+  void prepare(TopNModel& teacher, TopNModel& student, const InteractionMatrix& train) override {
+    const auto probe = torch::zeros({1}, torch::kLong);
+    torch::NoGradGuard guard;
+    for (const char* kind : {"user", "item"}) {
+      const auto t = entity_representation(teacher, kind, probe).size(1);
+      const auto s = entity_representation(student, kind, probe).size(1);
+      experts_of_.push_back(ExpertProjection(s, t, groups_));
+    }
+  }
+
+  torch::Tensor loss(TopNModel& teacher, TopNModel& student, const DistillBatch& batch) override {
+    const double tau = annealed_temperature(batch.progress, tau_, tau_end_);
+    return term(teacher, student, "user", batch.users, experts_of_[0], tau, *batch.rng) +
+           term(teacher, student, "item", batch.items, experts_of_[1], tau, *batch.rng);
+  }
+
+  std::vector<torch::Tensor> parameters() override {
+    std::vector<torch::Tensor> out;
+    for (auto& e : experts_of_)
+      for (auto& p : e->parameters()) out.push_back(p);
+    return out;
+  }
+
+ private:
+  torch::Tensor term(TopNModel& teacher, TopNModel& student, const char* kind,
+                     const torch::Tensor& index, ExpertProjection& experts, double tau,
+                     Rng& rng) const {
+    torch::Tensor t;
+    {
+      torch::NoGradGuard guard;
+      t = entity_representation(teacher, kind, index);
+    }
+    const auto a = experts->select(t, tau, rng);  // [N, K] group memberships
+    const auto s = experts->project(entity_representation(student, kind, index), a);
+    return htd_topology_loss(t, s, a, alpha_);
+  }
+
+  std::int64_t groups_;
+  double alpha_, tau_, tau_end_;
+  std::vector<ExpertProjection> experts_of_;  // users, items
+};
+
+DistillerPtr make_htd(const ModelSpec& spec) {
+  return std::make_shared<HierarchicalTopologyDistillation>(spec);
+}
+
+}  // namespace
+
+RECPRESS_REGISTER_DISTILLER("htd",
+                            "Hierarchical Topology Distillation, group- and entity-level "
+                            "similarity structure (groups, alpha, tau, tau_end)",
+                            make_htd);
+
+}  // namespace recpress

@@ -1,0 +1,14 @@
+// `htd` (Kang et al., KDD 2021); see htd.cc. The topology loss is exposed for hand-computed tests.
+#pragma once
+
+#include <torch/torch.h>
+
+namespace recpress {
+
+// Teacher representations t [N, d], the student's projected into the teacher's space s [N, d],
+// group memberships a [N, K] (rows sum to 1): alpha * group-level + (1 - alpha) * entity-level
+// squared differences of cosine similarities.
+torch::Tensor htd_topology_loss(const torch::Tensor& t, const torch::Tensor& s,
+                                const torch::Tensor& a, double alpha);
+
+}  // namespace recpress

@@ -1,0 +1,122 @@
+// `rrd`: Relaxed Ranking Distillation (Kang, Hwang, Kweon & Yu, "DE-RRD: A Knowledge Distillation
+// Framework for Recommender System", CIKM 2020, Sec. 3.2).
+//
+// For each user, K "interesting" items are drawn from the teacher's top-`pool` ranking with
+// probability ~ exp(-rank / T) (eq. 7) and kept in the teacher's order; L "uninteresting" items are
+// drawn uniformly from the rest of the unobserved items. The relaxed permutation probability (eq. 8)
+//   p(pi | s) = prod_{k=1..K} exp(s_k) / ( sum_{j=k..K} exp(s_j) + sum_{l=1..L} exp(s_l) )
+// asks the student to keep the order of the interesting items and to put all of them above the
+// uninteresting ones, without ordering the latter among themselves; the loss is -log p.
+// The teacher's ranking is computed once (offline); the draws are new every batch.
+// Parameters: interesting (K, 10), uninteresting (L, 40), pool (100), t (10).
+#include "distill/rrd.h"
+
+#include <algorithm>
+
+#include "core/errors.h"
+#include "distill/distiller.h"
+
+namespace recpress {
+
+torch::Tensor rrd_loss(const torch::Tensor& interesting, const torch::Tensor& uninteresting) {
+  // log( sum_{j>=k} exp(s_j) ) by a reversed cumulative logsumexp over the interesting items.
+  const auto rev = interesting.flip({1});
+  const auto suffix = torch::logcumsumexp(rev, 1).flip({1});  // [B, K]
+  const auto below = torch::logsumexp(uninteresting, 1, /*keepdim=*/true);
+  const auto denominators = torch::logaddexp(suffix, below);
+  return (denominators - interesting).sum(1).mean();
+}
+
+namespace {
+
+class RelaxedRankingDistillation : public Distiller {
+ public:
+  explicit RelaxedRankingDistillation(const ModelSpec& spec) {
+    spec.allow_only({"interesting", "uninteresting", "pool", "t"});
+    interesting_ = spec.get_int("interesting", 10, 1);
+    uninteresting_ = spec.get_int("uninteresting", 40, 1);
+    pool_ = spec.get_int("pool", 100, 1);
+    temperature_ = spec.get_double("t", 10.0);
+    if (interesting_ > pool_) throw Error("rrd: interesting must be <= pool");
+    if (!(temperature_ > 0)) throw Error("rrd: t must be > 0");
+  }
+  std::string name() const override { return "rrd"; }
+
+  void prepare(TopNModel& teacher, TopNModel& student, const InteractionMatrix& train) override {
+    // Leave room for the uninteresting draws outside the pool.
+    pool_ = std::min<std::int64_t>(pool_, teacher.num_items() / 2);
+    if (interesting_ > pool_) throw Error("rrd: the catalog is smaller than `interesting`");
+    top_ = teacher_top_items(teacher, train, pool_);
+    rank_weights_ = torch::exp(-torch::arange(1, pool_ + 1, torch::kFloat) / temperature_);
+    num_items_ = teacher.num_items();
+    train_ = train;
+  }
+
+  torch::Tensor loss(TopNModel& teacher, TopNModel& student, const DistillBatch& batch) override {
+    const auto b = batch.users.size(0);
+    Rng& rng = *batch.rng;
+    // Interesting: rank-weighted draws without replacement, sorted back into the teacher's order.
+    auto picked = std::get<0>(
+        sample_without_replacement(rank_weights_.unsqueeze(0).expand({b, pool_}), interesting_, rng)
+            .sort(1));
+    const auto pool = top_.index_select(0, batch.users);
+    const auto good = pool.gather(1, picked);
+    const auto bad = draw_outside_pool(batch.users, pool, rng);
+    const auto s_good = score(student, batch.users, good);
+    const auto s_bad = score(student, batch.users, bad);
+    return rrd_loss(s_good, s_bad);
+  }
+
+ private:
+  static torch::Tensor score(TopNModel& m, const torch::Tensor& users, const torch::Tensor& items) {
+    const auto b = items.size(0), n = items.size(1);
+    return m.forward(users.unsqueeze(1).expand({b, n}).reshape({-1}), items.reshape({-1}))
+        .view({b, n});
+  }
+
+  // Uniform items neither among the user's top-`pool` nor the user's training items (rejection:
+  // both are a small share of the catalog).
+  torch::Tensor draw_outside_pool(const torch::Tensor& users, const torch::Tensor& pool, Rng& rng) {
+    const auto b = users.size(0);
+    auto out = torch::empty({b, uninteresting_}, torch::kLong);
+    auto* o = out.data_ptr<std::int64_t>();
+    const auto* p = pool.data_ptr<std::int64_t>();
+    const auto* users_ptr = users.data_ptr<std::int64_t>();
+    const auto items = static_cast<std::uint32_t>(num_items_);
+    for (std::int64_t r = 0; r < b; ++r) {
+      const auto* row = p + r * pool_;
+      const auto user = static_cast<std::int32_t>(users_ptr[r]);
+      // A user who has nearly every item outside the pool: draw among all of them (no loop).
+      const bool skip_own =
+          num_items_ - pool_ - static_cast<std::int64_t>(train_.row(user).size()) >= 1;
+      for (std::int64_t k = 0; k < uninteresting_; ++k) {
+        std::int64_t j;
+        do {
+          j = rng.below(items);
+        } while (std::find(row, row + pool_, j) != row + pool_ ||
+                 (skip_own && train_.contains(user, static_cast<std::int32_t>(j))));
+        o[r * uninteresting_ + k] = j;
+      }
+    }
+    return out;
+  }
+
+  std::int64_t interesting_, uninteresting_, pool_;
+  std::int64_t num_items_ = 0;
+  double temperature_;
+  torch::Tensor top_, rank_weights_;
+  InteractionMatrix train_;  // the uninteresting draws skip the user's own items
+};
+
+DistillerPtr make_rrd(const ModelSpec& spec) {
+  return std::make_shared<RelaxedRankingDistillation>(spec);
+}
+
+}  // namespace
+
+RECPRESS_REGISTER_DISTILLER("rrd",
+                            "Relaxed Ranking Distillation, listwise over the teacher's ranking "
+                            "(interesting, uninteresting, pool, t)",
+                            make_rrd);
+
+}  // namespace recpress

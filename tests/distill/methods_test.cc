@@ -1,0 +1,262 @@
+// Each distillation loss against a hand-computed case, finite-difference gradient checks, and the
+// methods' bad inputs.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <functional>
+
+#include "core/errors.h"
+#include "distill/distiller.h"
+#include "distill/ensemble.h"
+#include "distill/experts.h"
+#include "distill/htd.h"
+#include "distill/rd.h"
+#include "distill/rkd.h"
+#include "distill/rrd.h"
+
+namespace recpress {
+namespace {
+
+torch::Tensor dbl(std::initializer_list<std::initializer_list<double>> rows) {
+  std::vector<torch::Tensor> r;
+  for (const auto& row : rows) r.push_back(torch::tensor(std::vector<double>(row), torch::kDouble));
+  return torch::stack(r);
+}
+
+// Autograd's gradient of f at x against central finite differences (double precision).
+void expect_gradient_matches(const std::function<torch::Tensor(const torch::Tensor&)>& f,
+                             torch::Tensor x) {
+  x = x.detach().clone().to(torch::kDouble).requires_grad_(true);
+  f(x).backward();
+  const auto analytic = x.grad().clone();
+  auto flat = x.detach().clone().view({-1});
+  const double h = 1e-6;
+  for (std::int64_t k = 0; k < flat.numel(); ++k) {
+    const double v = flat[k].item<double>();
+    flat[k] = v + h;
+    const double up = f(flat.view(x.sizes())).item<double>();
+    flat[k] = v - h;
+    const double down = f(flat.view(x.sizes())).item<double>();
+    flat[k] = v;
+    EXPECT_NEAR(analytic.view({-1})[k].item<double>(), (up - down) / (2 * h), 1e-6)
+        << "coordinate " << k;
+  }
+}
+
+TEST(RankingDistillation, HandComputedWeightsAndLoss) {
+  // w^a_r ~ exp(-r): (e^-1, e^-2, e^-3) / sum.
+  const double z = std::exp(-1.0) + std::exp(-2.0) + std::exp(-3.0);
+  const auto w = rd_position_weights(3, 1.0);
+  EXPECT_NEAR(w[0].item<double>(), std::exp(-1.0) / z, 1e-6);
+  EXPECT_NEAR(w[2].item<double>(), std::exp(-3.0) / z, 1e-6);
+  // Student ranks (1, 12, 2) of the teacher's ranks (1, 2, 3), mu = 0.1:
+  // tanh(max(0.1 * (1-1), 0)) = 0, tanh(0.1 * 10) = tanh 1, tanh(max(-0.1, 0)) = 0.
+  const auto d = rd_discrepancy_weights(torch::tensor({{1.0f, 12.0f, 2.0f}}), 0.1);
+  EXPECT_NEAR(d[0][0].item<double>(), 0.0, 1e-7);
+  EXPECT_NEAR(d[0][1].item<double>(), std::tanh(1.0), 1e-6);
+  EXPECT_NEAR(d[0][2].item<double>(), 0.0, 1e-7);
+  // Logits (0, ln 3), weights (1/2, 1/2): 1/2 (-log 1/2) + 1/2 (-log 3/4).
+  const auto l = rd_loss(dbl({{0.0, std::log(3.0)}}), dbl({{0.5, 0.5}}));
+  EXPECT_NEAR(l.item<double>(), 0.5 * std::log(2.0) + 0.5 * std::log(4.0 / 3.0), 1e-12);
+}
+
+TEST(RankingDistillation, Gradient) {
+  const auto w = dbl({{0.6, 0.3, 0.1}, {0.2, 0.2, 0.6}});
+  expect_gradient_matches([&](const torch::Tensor& s) { return rd_loss(s, w); },
+                          dbl({{0.5, -1.0, 2.0}, {0.0, 0.3, -0.7}}));
+}
+
+TEST(RelaxedRankingDistillation, HandComputedPlackettLuce) {
+  // Interesting (2, 1) in the teacher's order, uninteresting (0):
+  // -log[ e^2 / (e^2 + e^1 + e^0) ] - log[ e^1 / (e^1 + e^0) ].
+  const double e = std::exp(1.0);
+  const double expected = std::log(e * e + e + 1) - 2 + std::log(e + 1) - 1;
+  EXPECT_NEAR(rrd_loss(dbl({{2.0, 1.0}}), dbl({{0.0}})).item<double>(), expected, 1e-12);
+  // The uninteresting items are not ordered among themselves: permuting them changes nothing.
+  EXPECT_NEAR(rrd_loss(dbl({{2.0, 1.0}}), dbl({{0.5, -1.0}})).item<double>(),
+              rrd_loss(dbl({{2.0, 1.0}}), dbl({{-1.0, 0.5}})).item<double>(), 1e-12);
+  // ...but the interesting ones are: reversing them costs.
+  EXPECT_GT(rrd_loss(dbl({{1.0, 2.0}}), dbl({{0.0}})).item<double>(), expected);
+}
+
+TEST(RelaxedRankingDistillation, Gradient) {
+  const auto bad = dbl({{0.1, -0.4, 0.3}, {1.0, 0.0, -2.0}});
+  expect_gradient_matches([&](const torch::Tensor& s) { return rrd_loss(s, bad); },
+                          dbl({{1.5, 0.5}, {-0.2, 0.4}}));
+  const auto good = dbl({{1.5, 0.5}, {-0.2, 0.4}});
+  expect_gradient_matches([&](const torch::Tensor& s) { return rrd_loss(good, s); }, bad);
+}
+
+TEST(RelationalDistillation, HandComputedDistanceLoss) {
+  // Points on a line: teacher 0, 1, 2 (distances 1, 2, 1; mean 4/3), student 0, 1, 3 (1, 3, 2;
+  // mean 2). Normalised: (3/4, 3/2, 3/4) vs (1/2, 3/2, 1). Huber of 1/4, 0, 1/4 is 1/32, 0, 1/32,
+  // over the 6 ordered pairs: 4/32 / 6.
+  const auto t = dbl({{0.0}, {1.0}, {2.0}}), s = dbl({{0.0}, {1.0}, {3.0}});
+  EXPECT_NEAR(rkd_distance_loss(t, s).item<double>(), (4.0 / 32.0) / 6.0, 1e-9);
+  // Relations are invariant to scale and rotation: a scaled, rotated copy costs nothing.
+  const auto x = dbl({{0.3, 1.0}, {-1.0, 0.2}, {0.5, -0.7}, {2.0, 0.1}});
+  const auto rot = dbl({{0.0, -1.0}, {1.0, 0.0}});
+  EXPECT_NEAR(rkd_distance_loss(x, 3.0 * torch::mm(x, rot)).item<double>(), 0.0, 1e-9);
+  EXPECT_NEAR(rkd_angle_loss(x, 3.0 * torch::mm(x, rot)).item<double>(), 0.0, 1e-9);
+}
+
+TEST(RelationalDistillation, AngleLossMatchesTheNaiveTripleLoop) {
+  const auto t = dbl({{0.0, 0.0}, {1.0, 0.0}, {0.0, 1.0}});
+  const auto s = dbl({{0.0, 0.0}, {1.0, 0.0}, {1.0, 1.0}});
+  auto cosine_at = [](const torch::Tensor& x, int i, int j, int k) {
+    if (i == j || k == j) return 0.0;  // a zero vector has no direction
+    const auto a = x[i] - x[j], b = x[k] - x[j];
+    return (a.dot(b) / (a.norm() * b.norm())).item<double>();
+  };
+  double sum = 0;
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 3; ++j)
+      for (int k = 0; k < 3; ++k) {
+        const double d = std::abs(cosine_at(s, i, j, k) - cosine_at(t, i, j, k));
+        sum += d < 1 ? 0.5 * d * d : d - 0.5;
+      }
+  EXPECT_NEAR(rkd_angle_loss(t, s).item<double>(), sum / 27, 1e-9);
+}
+
+TEST(RelationalDistillation, Gradient) {
+  const auto t = dbl({{0.3, 1.0}, {-1.0, 0.2}, {0.5, -0.7}, {2.0, 0.1}});
+  const auto s0 = dbl({{0.1, 0.2, 0.3}, {-0.5, 0.1, 0.9}, {0.4, -0.3, 0.0}, {1.0, 1.0, -1.0}});
+  expect_gradient_matches([&](const torch::Tensor& s) { return rkd_distance_loss(t, s); }, s0);
+  expect_gradient_matches([&](const torch::Tensor& s) { return rkd_angle_loss(t, s); }, s0);
+}
+
+TEST(TopologyDistillation, HandComputedSingleGroup) {
+  // One group: no group-level pairs, no other groups; entity level = the entity-entity term.
+  // Teacher (1,0), (0,1): cosine 0. Student (1,0), (1,1): cosine 1/sqrt 2. Squared difference
+  // 1/2 on both off-diagonal entries -> 1/2; times (1 - alpha) = 1/2.
+  const auto t = dbl({{1.0, 0.0}, {0.0, 1.0}}), s = dbl({{1.0, 0.0}, {1.0, 1.0}});
+  const auto a = dbl({{1.0}, {1.0}});
+  EXPECT_NEAR(htd_topology_loss(t, s, a, 0.5).item<double>(), 0.25, 1e-9);
+  // Identical topology costs nothing, whatever the grouping.
+  const auto x = dbl({{0.3, 1.0}, {-1.0, 0.2}, {0.5, -0.7}});
+  const auto soft = dbl({{0.7, 0.3}, {0.1, 0.9}, {0.5, 0.5}});
+  EXPECT_NEAR(htd_topology_loss(x, 2.0 * x, soft, 0.5).item<double>(), 0.0, 1e-9);
+}
+
+TEST(TopologyDistillation, Gradient) {
+  const auto t = dbl({{0.3, 1.0}, {-1.0, 0.2}, {0.5, -0.7}});
+  const auto a = dbl({{0.7, 0.3}, {0.1, 0.9}, {0.5, 0.5}});
+  expect_gradient_matches([&](const torch::Tensor& s) { return htd_topology_loss(t, s, a, 0.3); },
+                          dbl({{0.2, 0.4}, {-0.3, 0.9}, {1.0, 0.1}}));
+}
+
+TEST(DistillationExperts, ColdSelectionPicksOneExpert) {
+  torch::manual_seed(1);
+  ExpertProjection experts(3, 4, 5);
+  Rng rng(7);
+  const auto teacher = torch::randn({6, 4}), student = torch::randn({6, 3});
+  const auto sel = experts->select(teacher, 1e-4, rng);
+  // Near-zero temperature: one-hot rows.
+  EXPECT_TRUE(torch::allclose(sel.sum(1), torch::ones({6}), 1e-5, 1e-5));
+  EXPECT_TRUE(torch::allclose(std::get<0>(sel.max(1)), torch::ones({6}), 1e-4, 1e-4));
+  // The projection is the chosen expert's output.
+  const auto all = experts->experts(student);  // [6, 5, 4]
+  const auto chosen = std::get<1>(sel.max(1));
+  const auto proj = experts->project(student, sel);
+  for (int r = 0; r < 6; ++r)
+    EXPECT_TRUE(torch::allclose(proj[r], all[r][chosen[r].item<std::int64_t>()], 1e-4, 1e-5));
+  // Same generator state, same draw.
+  Rng a(3), b(3);
+  EXPECT_TRUE(torch::equal(experts->select(teacher, 0.5, a), experts->select(teacher, 0.5, b)));
+  EXPECT_NEAR(annealed_temperature(0.0, 1.0, 1e-4), 1.0, 1e-12);
+  EXPECT_NEAR(annealed_temperature(0.5, 1.0, 1e-4), 1e-2, 1e-12);
+  EXPECT_NEAR(annealed_temperature(1.0, 1.0, 1e-4), 1e-4, 1e-12);
+}
+
+TEST(DistillationExperts, GradientOfTheReconstructionLoss) {
+  torch::manual_seed(2);
+  ExpertProjection experts(2, 3, 2);
+  experts->to(torch::kDouble);
+  const auto teacher = torch::randn({4, 3}, torch::kDouble);
+  Rng rng(5);
+  const auto sel = experts->select(teacher, 0.7, rng).detach();
+  // d L / d h_s through the experts.
+  expect_gradient_matches(
+      [&](const torch::Tensor& s) {
+        return de_reconstruction_loss(teacher, experts->project(s, sel));
+      },
+      torch::randn({4, 2}, torch::kDouble));
+  // Hand value: ||(1, 2) - (0, 0)||^2 = 5 and ||(0, 1) - (0, 1)||^2 = 0 -> mean 2.5.
+  EXPECT_NEAR(de_reconstruction_loss(dbl({{1.0, 2.0}, {0.0, 1.0}}), dbl({{0.0, 0.0}, {0.0, 1.0}}))
+                  .item<double>(),
+              2.5, 1e-12);
+}
+
+TEST(Distillers, SamplingWithoutReplacementFollowsTheWeights) {
+  Rng rng(11);
+  // Weight 0 never drawn; draws are distinct; a heavy item is drawn almost always.
+  const auto w = torch::tensor({{0.0f, 1.0f, 1.0f, 50.0f}}).expand({2000, 4}).contiguous();
+  const auto d = sample_without_replacement(w, 2, rng);
+  EXPECT_EQ((d == 0).sum().item<std::int64_t>(), 0);
+  EXPECT_EQ((d.select(1, 0) == d.select(1, 1)).sum().item<std::int64_t>(), 0);
+  const double heavy = (d == 3).sum().item<double>() / 2000.0;
+  EXPECT_GT(heavy, 0.95);
+  EXPECT_THROW(sample_without_replacement(w, 5, rng), Error);
+}
+
+TEST(Distillers, EveryMethodIsRegisteredAndValidatesItsParameters) {
+  for (const char* name : {"kd", "rd", "cd", "de", "rrd", "derrd", "htd", "hint", "rkd"})
+    EXPECT_EQ(create_distiller(ModelSpec::parse(name))->name(), name);
+  EXPECT_THROW(create_distiller(ModelSpec::parse("rd:lambda=0")), Error);
+  EXPECT_THROW(create_distiller(ModelSpec::parse("rrd:interesting=20,pool=10")), Error);
+  EXPECT_THROW(create_distiller(ModelSpec::parse("cd:samples=0")), Error);
+  EXPECT_THROW(create_distiller(ModelSpec::parse("derrd:lambda=3")), Error);
+  EXPECT_THROW(create_distiller(ModelSpec::parse("derrd:rrd.pool=x")), Error);
+  EXPECT_THROW(create_distiller(ModelSpec::parse("htd:alpha=2")), Error);
+  EXPECT_THROW(create_distiller(ModelSpec::parse("de:tau=-1")), Error);
+}
+
+TEST(Distillers, HintWithoutProjectionNeedsEqualWidths) {
+  auto t = create_topn_model(ModelSpec::parse("mf:dim=8"), 5, 6);
+  auto s = create_topn_model(ModelSpec::parse("mf:dim=2"), 5, 6);
+  const InteractionMatrix train({}, 5, 6);
+  auto hint = create_distiller(ModelSpec::parse("hint:projection=0"));
+  EXPECT_THROW(hint->prepare(*t, *s, train), Error);
+  auto unknown_layer = create_distiller(ModelSpec::parse("hint:layer=hidden9"));
+  EXPECT_THROW(unknown_layer->prepare(*t, *s, train), Error);
+  auto ok = create_distiller(ModelSpec::parse("hint"));
+  ok->prepare(*t, *s, train);
+  EXPECT_EQ(ok->parameters().size(), 2u);  // the regressor's weight and bias
+}
+
+TEST(Distillers, TeacherTopItemsSkipTrainingItems) {
+  torch::manual_seed(4);
+  auto t = create_topn_model(ModelSpec::parse("mf:dim=4"), 3, 6);
+  const std::vector<Interaction> xs = {{0, 1, 1, 0}, {0, 2, 1, 0}, {2, 5, 1, 0}};
+  const InteractionMatrix train(xs, 3, 6);
+  const auto top = teacher_top_items(*t, train, 4);
+  const auto all = t->score_all(torch::arange(3, torch::kLong));
+  for (int u = 0; u < 3; ++u) {
+    for (int k = 0; k < 4; ++k) {
+      const auto i = static_cast<std::int32_t>(top[u][k].item<std::int64_t>());
+      EXPECT_FALSE(train.contains(u, i));
+      if (k > 0) {
+        EXPECT_GE(all[u][top[u][k - 1].item<std::int64_t>()].item<float>(),
+                  all[u][i].item<float>());
+      }
+    }
+  }
+  EXPECT_THROW(teacher_top_items(*t, train, 7), Error);
+}
+
+TEST(EnsembleTeacher, MeanOfMembersAndConcatenatedRepresentations) {
+  torch::manual_seed(5);
+  auto a = create_topn_model(ModelSpec::parse("mf:dim=3"), 4, 5);
+  auto b = create_topn_model(ModelSpec::parse("gmf:dim=2"), 4, 5);
+  EnsembleTeacher e(std::vector<TopNModelPtr>{a, b}, std::vector<double>{});
+  const auto u = torch::tensor({0, 3}, torch::kLong), i = torch::tensor({4, 1}, torch::kLong);
+  EXPECT_TRUE(torch::allclose(e->forward(u, i), 0.5 * (a->forward(u, i) + b->forward(u, i))));
+  EXPECT_TRUE(torch::allclose(e->score_all(u), 0.5 * (a->score_all(u) + b->score_all(u))));
+  EXPECT_EQ(entity_representation(*e, "user", u).size(1), 5);
+  auto other = create_topn_model(ModelSpec::parse("mf:dim=3"), 4, 6);
+  EXPECT_THROW(EnsembleTeacher(std::vector<TopNModelPtr>{a, other}, std::vector<double>{}), Error);
+  EXPECT_THROW(EnsembleTeacher(std::vector<TopNModelPtr>{a, b}, std::vector<double>{1.0}), Error);
+}
+
+}  // namespace
+}  // namespace recpress
