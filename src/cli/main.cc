@@ -8,6 +8,7 @@
 int main(int argc, char** argv) {
   const int threads = recpress::requested_threads(argc, argv);
   recpress::prepare_environment(argc, argv, threads);
+  recpress::reuse_freed_memory();
 
   CLI::App app{"RecPress: knowledge distillation for recommender systems"};
   app.require_subcommand(1);

@@ -1,5 +1,6 @@
 #include "sys/launch.h"
 
+#include <malloc.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -57,6 +58,11 @@ void prepare_environment(int argc, char** argv, int threads) {
   setenv("RECPRESS_ENV_READY", "1", 1);
   execv("/proc/self/exe", argv);
   // exec failed: carry on with what we have (doctor will report it)
+}
+
+void reuse_freed_memory() {
+  mallopt(M_MMAP_THRESHOLD, 1 << 30);  // serve blocks up to 1 GiB from the heap (reused on free)
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);  // and keep up to 1 GiB of free heap instead of trimming
 }
 
 void apply_threads(int threads) {

@@ -20,6 +20,12 @@ int requested_threads(int argc, char** argv);
 // Apply the thread count to LibTorch (intra- and inter-op).
 void apply_threads(int threads);
 
+// Keep freed memory in the heap instead of returning it to the system. Training allocates and
+// frees the same large tensors every mini-batch (embedding gathers of tens of MB); glibc serves
+// them with fresh mmap()s by default, and the page faults that follow cost more than the compute
+// on these virtual machines (measured: 60-85 s/epoch -> see docs/design.md). Call first in main().
+void reuse_freed_memory();
+
 // CPU feature flags from /proc/cpuinfo (empty if unavailable).
 bool cpu_has(const char* flag);
 
