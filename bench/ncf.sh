@@ -7,6 +7,8 @@
 # MLP_MULT=4 sizes the MLP as the paper counts "predictive factors" f: the MLP's last layer is f,
 # so its embeddings are 4f (tower 8f-4f-2f-f); NeuMF-f is then neumf:dim=f,mlp_dim=4f. Default 1:
 # `dim` is the MLP's embedding size (tower 2f-f-f/2-f/4).
+# SEED=S (default 42) sets the run's seed (split candidates, sampling, initialisation); a non-default
+# seed adds -sS to the output names, so several seeds can be compared.
 # Prints a table and writes results/bench/ncf-DATASET.json. Needs ../shared/data (or RECPRESS_DATA).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,11 +18,14 @@ factors="${3:-8 16 32 64}"
 epochs="${4:-20}"
 bin="$build/recpress"
 mult="${MLP_MULT:-1}"
+seed="${SEED:-42}"
 suffix=""; [ "$mult" != 1 ] && suffix="-mlpx$mult"
+[ "$seed" != 42 ] && suffix="$suffix-s$seed"
 out="results/bench/ncf-$dataset$suffix"
 mkdir -p "$out"
 common=(--data "$dataset" --split loo --protocol sampled:uniform:99 --metrics "hr@10 ndcg@10"
-        --monitor NDCG@10 --loss bce --negatives 4 --batch-size 256 --epochs "$epochs" --patience 4 -q)
+        --monitor NDCG@10 --loss bce --negatives 4 --batch-size 256 --epochs "$epochs" --patience 4 -q
+        --seed "$seed")
 peak_rss() { sed -n 's/^\s*Maximum resident set size (kbytes): //p' "$1"; }
 run() {  # name, folder, args...
   local name="$1" dir="$2"; shift 2

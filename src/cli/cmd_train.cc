@@ -137,8 +137,10 @@ void apply_recipe(const std::string& path, TrainArgs& a, const CLI::App& cmd) {
   }
 }
 
-// One teacher, or an ensemble of several ("path@weight"; without weights, the mean).
-TopNModelPtr load_teachers(const std::vector<std::string>& specs, const Dataset& data) {
+// One teacher, or an ensemble of several ("path@weight"; without weights, the mean). "new:SPEC"
+// is an untrained model of that spec (online training only).
+TopNModelPtr load_teachers(const std::vector<std::string>& specs, const std::string& scheme,
+                           const Dataset& data) {
   std::vector<TopNModelPtr> members;
   std::vector<double> weights;
   for (const auto& t : specs) {
@@ -147,7 +149,18 @@ TopNModelPtr load_teachers(const std::vector<std::string>& specs, const Dataset&
     if (at != std::string::npos && !parse_double(t.substr(at + 1), w))
       throw Error("--teacher '" + t + "': the weight after '@' must be a number");
     if (at != std::string::npos) weights.push_back(w);
-    members.push_back(load_topn_checkpoint(t.substr(0, at), &data));
+    const std::string source = t.substr(0, at);
+    if (source.rfind("new:", 0) == 0) {
+      // A peer trained from scratch alongside the student (deep mutual learning).
+      if (scheme != "online")
+        throw Error("--teacher " + source +
+                    ": an untrained teacher only makes sense with "
+                    "--scheme online");
+      members.push_back(create_topn_model(ModelSpec::parse(source.substr(4)), data.num_users(),
+                                          data.num_items()));
+    } else {
+      members.push_back(load_topn_checkpoint(source, &data));
+    }
   }
   if (!weights.empty() && weights.size() != members.size())
     throw Error("--teacher: give a weight (@w) to every teacher or to none");
@@ -261,7 +274,7 @@ int run_train(TrainArgs a, const GlobalOptions& g, const CLI::App& cmd) {
   Trainer trainer(data, split, model, a.config);
   TopNModelPtr teacher;
   if (!a.teachers.empty()) {
-    teacher = load_teachers(a.teachers, data);
+    teacher = load_teachers(a.teachers, a.scheme, data);
     std::cerr << "teacher " << teacher->spec().to_string() << ": "
               << with_commas(teacher->parameter_count()) << " parameters (student: "
               << fixed(100.0 * static_cast<double>(model->parameter_count()) /
@@ -365,7 +378,8 @@ void add_train_command(CLI::App& app, GlobalOptions& global, Action& action) {
   add_training_options(dcmd, dargs);
   dcmd->add_option("--teacher", dargs.teachers,
                    "the teacher's checkpoint (run/best.pt); repeat for an ensemble of teachers "
-                   "(path@weight; without weights their mean)");
+                   "(path@weight; without weights their mean); new:SPEC with --scheme online "
+                   "for a peer trained from scratch (deep mutual learning)");
   dcmd->add_option("--scheme", dargs.scheme,
                    "offline (frozen teacher), online (mutual learning: the teacher trains too) or "
                    "self (born-again: the student has the teacher's architecture)");

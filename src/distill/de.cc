@@ -19,7 +19,7 @@ class DistillationExperts : public Distiller {
  public:
   explicit DistillationExperts(const ModelSpec& spec) {
     spec.allow_only({"experts", "tau", "tau_end"});
-    experts_ = spec.get_int("experts", 5, 1);
+    count_ = spec.get_int("experts", 5, 1);
     tau_ = spec.get_double("tau", 1.0);
     tau_end_ = spec.get_double("tau_end", 1e-4);
     if (!(tau_ > 0 && tau_end_ > 0)) throw Error("de: tau and tau_end must be > 0");
@@ -27,44 +27,27 @@ class DistillationExperts : public Distiller {
   std::string name() const override { return "de"; }
 
   void prepare(TopNModel& teacher, TopNModel& student, const InteractionMatrix& train) override {
-    const auto probe = torch::zeros({1}, torch::kLong);
-    torch::NoGradGuard guard;
-    for (const char* kind : {"user", "item"}) {
-      const auto t = entity_representation(teacher, kind, probe).size(1);
-      const auto s = entity_representation(student, kind, probe).size(1);
-      experts_of_.push_back(ExpertProjection(s, t, experts_));
-    }
+    experts_.create(teacher, student, count_);
   }
 
   torch::Tensor loss(TopNModel& teacher, TopNModel& student, const DistillBatch& batch) override {
     const double tau = annealed_temperature(batch.progress, tau_, tau_end_);
-    return term(teacher, student, "user", batch.users, experts_of_[0], tau, *batch.rng) +
-           term(teacher, student, "item", batch.items, experts_of_[1], tau, *batch.rng);
-  }
-
-  std::vector<torch::Tensor> parameters() override {
-    std::vector<torch::Tensor> out;
-    for (auto& e : experts_of_)
-      for (auto& p : e->parameters()) out.push_back(p);
+    torch::Tensor out;
+    for (const auto& [kind, index] : {std::pair{"user", batch.users}, {"item", batch.items}}) {
+      const auto [t, s] = representation_pair(teacher, student, kind, index);
+      auto& e = experts_.of(kind);
+      const auto l = de_reconstruction_loss(t, e->project(s, e->select(t, tau, *batch.rng)));
+      out = out.defined() ? out + l : l;
+    }
     return out;
   }
 
- private:
-  static torch::Tensor term(TopNModel& teacher, TopNModel& student, const char* kind,
-                            const torch::Tensor& index, ExpertProjection& experts, double tau,
-                            Rng& rng) {
-    torch::Tensor t;
-    {
-      torch::NoGradGuard guard;
-      t = entity_representation(teacher, kind, index);
-    }
-    const auto s = entity_representation(student, kind, index);
-    return de_reconstruction_loss(t, experts->project(s, experts->select(t, tau, rng)));
-  }
+  std::vector<torch::Tensor> parameters() override { return experts_.parameters(); }
 
-  std::int64_t experts_;
+ private:
+  std::int64_t count_;
   double tau_, tau_end_;
-  std::vector<ExpertProjection> experts_of_;  // users, items
+  EntityExperts experts_;
 };
 
 DistillerPtr make_de(const ModelSpec& spec) {

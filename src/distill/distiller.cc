@@ -76,6 +76,17 @@ torch::Tensor entity_representation(TopNModel& model, const std::string& kind,
   throw Error("model " + model.spec().to_string() + " exposes no '" + kind + "' representation");
 }
 
+RepresentationPair representation_pair(TopNModel& teacher, TopNModel& student,
+                                       const std::string& kind, const torch::Tensor& index) {
+  RepresentationPair out;
+  {
+    torch::NoGradGuard guard;
+    out.teacher = entity_representation(teacher, kind, index);
+  }
+  out.student = entity_representation(student, kind, index);
+  return out;
+}
+
 torch::Tensor sample_without_replacement(const torch::Tensor& weights, std::int64_t m, Rng& rng) {
   // Gumbel top-m: argtop-m of log w + G with G ~ Gumbel(0, 1) is a draw of m items without
   // replacement with probabilities proportional to w (Kool, van Hoof & Welling, ICML 2019).

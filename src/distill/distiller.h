@@ -72,6 +72,14 @@ torch::Tensor teacher_top_items(TopNModel& teacher, const InteractionMatrix& tra
 torch::Tensor entity_representation(TopNModel& model, const std::string& kind,
                                     const torch::Tensor& index);
 
+// The teacher's (computed without gradient) and the student's representation `kind` of the same
+// entities.
+struct RepresentationPair {
+  torch::Tensor teacher, student;
+};
+RepresentationPair representation_pair(TopNModel& teacher, TopNModel& student,
+                                       const std::string& kind, const torch::Tensor& index);
+
 // Indices drawn from a categorical distribution per row: probs [B, n] (rows sum to anything
 // positive) -> int64 [B, m], without replacement (Gumbel top-m; Kool et al. 2019).
 torch::Tensor sample_without_replacement(const torch::Tensor& weights, std::int64_t m, Rng& rng);

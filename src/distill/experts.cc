@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "core/errors.h"
+#include "distill/distiller.h"
 
 namespace recpress {
 
@@ -39,6 +40,22 @@ torch::Tensor ExpertProjectionImpl::experts(const torch::Tensor& student_rep) {
 torch::Tensor ExpertProjectionImpl::project(const torch::Tensor& student_rep,
                                             const torch::Tensor& selection) {
   return (experts(student_rep) * selection.unsqueeze(2)).sum(1);
+}
+
+void EntityExperts::create(TopNModel& teacher, TopNModel& student, std::int64_t experts) {
+  const auto probe = torch::zeros({1}, torch::kLong);
+  torch::NoGradGuard guard;
+  const auto width = [&](TopNModel& m, const char* kind) {
+    return entity_representation(m, kind, probe).size(1);
+  };
+  users_ = ExpertProjection(width(student, "user"), width(teacher, "user"), experts);
+  items_ = ExpertProjection(width(student, "item"), width(teacher, "item"), experts);
+}
+
+std::vector<torch::Tensor> EntityExperts::parameters() {
+  auto out = users_->parameters();
+  for (auto& p : items_->parameters()) out.push_back(p);
+  return out;
 }
 
 torch::Tensor gumbel_noise(torch::IntArrayRef shape, Rng& rng) {

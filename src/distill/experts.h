@@ -6,7 +6,11 @@
 
 #include <torch/torch.h>
 
+#include <string>
+#include <vector>
+
 #include "core/rng.h"
+#include "models/topn/model.h"
 
 namespace recpress {
 
@@ -29,6 +33,18 @@ class ExpertProjectionImpl : public torch::nn::Module {
   torch::Tensor out_weight_, out_bias_;  // expert m's output layer: [m] of [M, h, d_t], [M, 1, d_t]
 };
 TORCH_MODULE(ExpertProjection);
+
+// The experts of a method for users and for items, each sized from the two models' "user" /
+// "item" representations.
+class EntityExperts {
+ public:
+  void create(TopNModel& teacher, TopNModel& student, std::int64_t experts);
+  ExpertProjection& of(const std::string& kind) { return kind == "user" ? users_ : items_; }
+  std::vector<torch::Tensor> parameters();
+
+ private:
+  ExpertProjection users_{nullptr}, items_{nullptr};
+};
 
 // Standard Gumbel(0, 1) draws from `rng`: float of the given shape.
 torch::Tensor gumbel_noise(torch::IntArrayRef shape, Rng& rng);

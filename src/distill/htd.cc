@@ -73,45 +73,28 @@ class HierarchicalTopologyDistillation : public Distiller {
   std::string name() const override { return "htd"; }
 
   void prepare(TopNModel& teacher, TopNModel& student, const InteractionMatrix& train) override {
-    const auto probe = torch::zeros({1}, torch::kLong);
-    torch::NoGradGuard guard;
-    for (const char* kind : {"user", "item"}) {
-      const auto t = entity_representation(teacher, kind, probe).size(1);
-      const auto s = entity_representation(student, kind, probe).size(1);
-      experts_of_.push_back(ExpertProjection(s, t, groups_));
-    }
+    experts_.create(teacher, student, groups_);
   }
 
   torch::Tensor loss(TopNModel& teacher, TopNModel& student, const DistillBatch& batch) override {
     const double tau = annealed_temperature(batch.progress, tau_, tau_end_);
-    return term(teacher, student, "user", batch.users, experts_of_[0], tau, *batch.rng) +
-           term(teacher, student, "item", batch.items, experts_of_[1], tau, *batch.rng);
-  }
-
-  std::vector<torch::Tensor> parameters() override {
-    std::vector<torch::Tensor> out;
-    for (auto& e : experts_of_)
-      for (auto& p : e->parameters()) out.push_back(p);
+    torch::Tensor out;
+    for (const auto& [kind, index] : {std::pair{"user", batch.users}, {"item", batch.items}}) {
+      const auto [t, s] = representation_pair(teacher, student, kind, index);
+      auto& e = experts_.of(kind);
+      const auto groups = e->select(t, tau, *batch.rng);  // [N, K] memberships
+      const auto l = htd_topology_loss(t, e->project(s, groups), groups, alpha_);
+      out = out.defined() ? out + l : l;
+    }
     return out;
   }
 
- private:
-  torch::Tensor term(TopNModel& teacher, TopNModel& student, const char* kind,
-                     const torch::Tensor& index, ExpertProjection& experts, double tau,
-                     Rng& rng) const {
-    torch::Tensor t;
-    {
-      torch::NoGradGuard guard;
-      t = entity_representation(teacher, kind, index);
-    }
-    const auto a = experts->select(t, tau, rng);  // [N, K] group memberships
-    const auto s = experts->project(entity_representation(student, kind, index), a);
-    return htd_topology_loss(t, s, a, alpha_);
-  }
+  std::vector<torch::Tensor> parameters() override { return experts_.parameters(); }
 
+ private:
   std::int64_t groups_;
   double alpha_, tau_, tau_end_;
-  std::vector<ExpertProjection> experts_of_;  // users, items
+  EntityExperts experts_;
 };
 
 DistillerPtr make_htd(const ModelSpec& spec) {

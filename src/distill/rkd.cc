@@ -74,12 +74,7 @@ class RelationalDistillation : public Distiller {
   torch::Tensor term(TopNModel& teacher, TopNModel& student, const char* kind,
                      const torch::Tensor& index, Rng& rng) const {
     if (index.size(0) < 3) return torch::zeros({}, torch::kFloat);
-    torch::Tensor t;
-    {
-      torch::NoGradGuard guard;
-      t = entity_representation(teacher, kind, index);
-    }
-    const auto s = entity_representation(student, kind, index);
+    const auto [t, s] = representation_pair(teacher, student, kind, index);
     auto out = distance_weight_ * rkd_distance_loss(t, s);
     if (angle_weight_ > 0) {
       // A random subset of the batch for the cubic angle term.

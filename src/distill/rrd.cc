@@ -2,8 +2,9 @@
 // Framework for Recommender System", CIKM 2020, Sec. 3.2).
 //
 // For each user, K "interesting" items are drawn from the teacher's top-`pool` ranking with
-// probability ~ exp(-rank / T) (eq. 7) and kept in the teacher's order; L "uninteresting" items are
-// drawn uniformly from the rest of the unobserved items. The relaxed permutation probability (eq. 8)
+// probability ~ exp(-rank / T) (eq. 7) and kept in the teacher's order; L "uninteresting" items
+// are drawn uniformly from the rest of the unobserved items. The relaxed permutation
+// probability (eq. 8)
 //   p(pi | s) = prod_{k=1..K} exp(s_k) / ( sum_{j=k..K} exp(s_j) + sum_{l=1..L} exp(s_l) )
 // asks the student to keep the order of the interesting items and to put all of them above the
 // uninteresting ones, without ordering the latter among themselves; the loss is -log p.

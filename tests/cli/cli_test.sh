@@ -107,6 +107,10 @@ expect 2 "give a weight (@w) to every teacher or to none" -- distill --data "$sm
   --teacher "$work/gmf/best.pt@0.7" --teacher "$work/mlp/best.pt" --method kd --epochs 1 -q
 expect 0 "online distillation" -- distill --data "$small" --teacher "$work/gmf/best.pt" \
   --student mf:dim=2 --scheme online --method kd --epochs 1 -o "$work/online"
+expect 0 "online distillation" -- distill --data "$small" --teacher new:neumf:dim=8 \
+  --student mf:dim=2 --scheme online --method kd --epochs 1 -o "$work/dml"
+expect 2 "only makes sense with --scheme online" -- distill --data "$small" --teacher new:mf:dim=8 \
+  --method kd --epochs 1 -q
 expect 2 "cannot be used for online distillation" -- distill --data "$small" \
   --teacher "$work/gmf/best.pt" --scheme online --method rrd --epochs 1 -q
 expect 0 "generation 2" -- distill --data "$small" --teacher "$work/gmf/best.pt" --scheme self \
