@@ -25,9 +25,9 @@ common=(--data "$dataset" --split loo --protocol sampled:uniform:499 --metrics "
         --monitor NDCG@10 --loss bpr --optimizer lazyadam --lr 0.001 --batch-size 1024
         --epochs "${EPOCHS:-40}" --patience "${PATIENCE:-3}" -q)
 
-# method spec per row (distill rows); "alone" trains the student without a teacher.
+# methods per row (distill rows); "alone" trains the student without a teacher.
 declare -A method=(
-  [kd]="kd" [rd]="rd:lambda=5" [cd]="cd" [de]="de" [rrd]="rrd" [derrd]="derrd" [htd]="htd"
+  [kd]="kd" [rd]="rd:lambda=5" [cd]="cd" [de]="de@0.1" [rrd]="rrd" [derrd]="derrd" [htd]="htd"
   [hint]="hint" [rkd]="rkd" [online]="kd" [self]="kd" [multi]="kd")
 
 evaluate_more() {  # run folder: the best model under uniform:99 and full

@@ -12,10 +12,18 @@
 // (teacher-rank sampling while the student is untrained, discrepancy sampling once its ranking
 // means something) -- our reading of the paper's annealed schedule.
 // Parameters: samples (10), pool (100), t (1), lambda (10), mu (0.1).
+#include "distill/cd.h"
+
 #include "core/errors.h"
 #include "distill/distiller.h"
 
 namespace recpress {
+
+torch::Tensor cd_soft_label_loss(const torch::Tensor& student_logits,
+                                 const torch::Tensor& soft_labels) {
+  return torch::binary_cross_entropy_with_logits(student_logits, soft_labels);
+}
+
 namespace {
 
 class CollaborativeDistillation : public Distiller {
@@ -78,7 +86,7 @@ class CollaborativeDistillation : public Distiller {
                             .forward(batch.users.unsqueeze(1).expand({b, samples_}).reshape({-1}),
                                      items.reshape({-1}))
                             .view({b, samples_});
-    return torch::binary_cross_entropy_with_logits(logits, labels);
+    return cd_soft_label_loss(logits, labels);
   }
 
  private:

@@ -8,10 +8,17 @@
 // batch's users / items are used; for pair layers, each batch user with a batch item.
 // Without a projection (projection=0) the two layers must have the same width.
 // Parameters: layer (user), student_layer (= layer), projection (1).
+#include "distill/hint.h"
+
 #include "core/errors.h"
 #include "distill/distiller.h"
 
 namespace recpress {
+
+torch::Tensor hint_loss(const torch::Tensor& teacher_layer, const torch::Tensor& regressed) {
+  return 0.5 * (teacher_layer - regressed).pow(2).sum(1).mean();
+}
+
 namespace {
 
 class HintDistillation : public Distiller {
@@ -54,7 +61,7 @@ class HintDistillation : public Distiller {
     }
     auto s = layer_of(student, student_layer_, batch.users, items, batch.items);
     if (regressor_) s = regressor_(s);
-    return 0.5 * (t - s).pow(2).sum(1).mean();
+    return hint_loss(t, s);
   }
 
   std::vector<torch::Tensor> parameters() override {

@@ -6,9 +6,11 @@
 #include <functional>
 
 #include "core/errors.h"
+#include "distill/cd.h"
 #include "distill/distiller.h"
 #include "distill/ensemble.h"
 #include "distill/experts.h"
+#include "distill/hint.h"
 #include "distill/htd.h"
 #include "distill/rd.h"
 #include "distill/rkd.h"
@@ -85,6 +87,27 @@ TEST(RelaxedRankingDistillation, Gradient) {
                           dbl({{1.5, 0.5}, {-0.2, 0.4}}));
   const auto good = dbl({{1.5, 0.5}, {-0.2, 0.4}});
   expect_gradient_matches([&](const torch::Tensor& s) { return rrd_loss(good, s); }, bad);
+}
+
+TEST(CollaborativeDistillation, HandComputedSoftLabelLoss) {
+  // Student logit 0 (p = 1/2) against soft label 3/4: -(3/4 log 1/2 + 1/4 log 1/2) = log 2; logit
+  // ln 3 (p = 3/4) against 1/4: -(1/4 log 3/4 + 3/4 log 1/4).
+  const auto l = cd_soft_label_loss(dbl({{0.0, std::log(3.0)}}), dbl({{0.75, 0.25}}));
+  const double expected = (std::log(2.0) - (0.25 * std::log(0.75) + 0.75 * std::log(0.25))) / 2.0;
+  EXPECT_NEAR(l.item<double>(), expected, 1e-12);
+  const auto q = dbl({{0.9, 0.2, 0.5}});
+  expect_gradient_matches([&](const torch::Tensor& s) { return cd_soft_label_loss(s, q); },
+                          dbl({{0.3, -1.2, 2.0}}));
+}
+
+TEST(HintDistillation, HandComputedLoss) {
+  // Rows (1, 2) vs (0, 0) and (3, 0) vs (3, 1): 1/2 (5 + 1) / 2 = 1.5.
+  EXPECT_NEAR(
+      hint_loss(dbl({{1.0, 2.0}, {3.0, 0.0}}), dbl({{0.0, 0.0}, {3.0, 1.0}})).item<double>(), 1.5,
+      1e-12);
+  const auto t = dbl({{1.0, 2.0}, {3.0, 0.0}});
+  expect_gradient_matches([&](const torch::Tensor& s) { return hint_loss(t, s); },
+                          dbl({{0.5, -0.5}, {1.0, 2.0}}));
 }
 
 TEST(RelationalDistillation, HandComputedDistanceLoss) {
