@@ -44,5 +44,6 @@ void add_doctor_command(CLI::App& app, GlobalOptions& global, Action& action);
 void add_data_command(CLI::App& app, GlobalOptions& global, Action& action);
 void add_evaluate_command(CLI::App& app, GlobalOptions& global, Action& action);
 void add_train_command(CLI::App& app, GlobalOptions& global, Action& action);
+void add_export_commands(CLI::App& app, GlobalOptions& global, Action& action);
 
 }  // namespace recpress::cli

@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   recpress::cli::add_data_command(app, global, action);
   recpress::cli::add_evaluate_command(app, global, action);
   recpress::cli::add_train_command(app, global, action);
+  recpress::cli::add_export_commands(app, global, action);
 
   try {
     app.parse(argc, argv);

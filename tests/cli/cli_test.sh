@@ -128,5 +128,21 @@ printf 'teacher: x\nstudent: [mf, gmf]\n' > "$work/bad-distill.yaml"
 expect 2 "bad-distill.yaml:2: field 'student': expected a single value" -- distill --data "$small" \
   --recipe "$work/bad-distill.yaml"
 
+# Ship the student: export to .rpm and query it through the runtime.
+expect 0 "int8, 200 users" -- export "$work/kd/best.pt" --dtype int8 --data "$small" -o "$work/s.rpm"
+expect 0 "user u1" -- recommend "$work/s.rpm" --user u1 -k 3 --exclude-seen
+expect 0 "fp16" -- export "$work/kd/best.pt" --dtype fp16 -o "$work/s16.rpm"
+expect 2 "has no seen-items table" -- recommend "$work/s16.rpm" --user u1 --exclude-seen
+expect 2 "unknown user 'nobody'" -- recommend "$work/s.rpm" --user nobody
+expect 2 "-k must be in [1, 300]" -- recommend "$work/s.rpm" --user u1 -k 0
+expect 2 "--dtype: unknown dtype 'int4'" -- export "$work/kd/best.pt" --dtype int4 -o "$work/x.rpm"
+expect 2 "cannot be exported yet" -- export "$work/mlp/best.pt" -o "$work/x.rpm"
+head -c 1000 "$work/s.rpm" > "$work/cut.rpm"
+expect 2 "cut.rpm: truncated or extended" -- recommend "$work/cut.rpm" --user u1
+cp "$work/s.rpm" "$work/flip.rpm"
+printf '\x55' | dd of="$work/flip.rpm" bs=1 seek=2000 conv=notrunc status=none
+expect 2 "flip.rpm: checksum mismatch" -- recommend "$work/flip.rpm" --user u1
+[ ! -e "$work/x.rpm" ] && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: a refused export left a file"; }
+
 echo "cli: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

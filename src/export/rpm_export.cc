@@ -1,0 +1,86 @@
+#include "export/rpm_export.h"
+
+#include <nlohmann/json.hpp>
+
+#include "core/atomic_file.h"
+#include "core/errors.h"
+#include "models/topn/gmf.h"
+#include "models/topn/mf.h"
+#include "train/checkpoint.h"
+#include "train/trainer.h"
+
+namespace recpress {
+namespace {
+
+runtime::DenseMatrix dense(const torch::Tensor& t) {
+  const auto c = t.detach().to(torch::kFloat).contiguous();
+  runtime::DenseMatrix m;
+  m.rows = static_cast<std::uint32_t>(c.size(0));
+  m.cols = static_cast<std::uint32_t>(c.size(1));
+  m.values.assign(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+  return m;
+}
+
+}  // namespace
+
+runtime::ModelContent export_content(const std::string& checkpoint_path,
+                                     const ExportOptions& options) {
+  const Checkpoint ck = read_checkpoint(checkpoint_path);
+  const TopNModelPtr model = load_topn_checkpoint(checkpoint_path);
+  torch::NoGradGuard guard;
+  runtime::ModelContent c;
+  c.source_model = model->spec().to_string();
+  if (auto* mf = dynamic_cast<MFImpl*>(model.get())) {
+    c.users = dense(mf->user_embedding->weight);
+    c.items = dense(mf->item_embedding->weight);
+  } else if (auto* gmf = dynamic_cast<GMFImpl*>(model.get())) {
+    c.users = dense(gmf->user_embedding->weight * gmf->predict->weight.view({1, -1}));
+    c.items = dense(gmf->item_embedding->weight);
+    if (gmf->predict->bias.defined()) c.bias = gmf->predict->bias.item<float>();
+  } else {
+    throw Error(checkpoint_path + ": the runtime serves dot-product students (mf, gmf); " +
+                c.source_model + " cannot be exported yet");
+  }
+  c.user_ids = ck.header.at("user_ids").get<std::vector<std::string>>();
+  c.item_ids = ck.header.at("item_ids").get<std::vector<std::string>>();
+  if (options.seen_from != nullptr) {
+    const Dataset& d = *options.seen_from;
+    if (d.users.raw_ids() != c.user_ids || d.items.raw_ids() != c.item_ids)
+      throw Error(checkpoint_path + " was trained on other data than " + d.name +
+                  " (the id maps differ)");
+    std::vector<std::vector<std::uint32_t>> rows(c.user_ids.size());
+    for (const auto& x : d.interactions)
+      rows[static_cast<std::size_t>(x.user)].push_back(static_cast<std::uint32_t>(x.item));
+    c.seen_offsets.push_back(0);
+    for (auto& r : rows) {
+      std::sort(r.begin(), r.end());
+      r.erase(std::unique(r.begin(), r.end()), r.end());
+      c.seen_items.insert(c.seen_items.end(), r.begin(), r.end());
+      c.seen_offsets.push_back(static_cast<std::uint32_t>(c.seen_items.size()));
+    }
+  }
+  nlohmann::json meta = {{"source_model", c.source_model},
+                         {"dtype", runtime::dtype_name(options.dtype)},
+                         {"checkpoint", checkpoint_path}};
+  for (const char* key : {"data", "data_checksum"})
+    if (ck.header.contains(key)) meta[key] = ck.header.at(key);
+  if (ck.header.contains("state") && ck.header["state"].contains("history") &&
+      !ck.header["state"]["history"].empty())
+    meta["valid_at_export"] = ck.header["state"]["history"].back().value("valid", nlohmann::json{});
+  c.metadata = meta.dump();
+  return c;
+}
+
+std::size_t export_model(const std::string& checkpoint_path, const std::string& output_path,
+                         const ExportOptions& options) {
+  std::string bytes;
+  try {
+    bytes = runtime::encode_model(export_content(checkpoint_path, options), options.dtype);
+  } catch (const runtime::ModelError& e) {
+    throw Error(checkpoint_path + ": " + e.what());
+  }
+  write_file_atomic(output_path, bytes);
+  return bytes.size();
+}
+
+}  // namespace recpress

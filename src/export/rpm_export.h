@@ -1,0 +1,27 @@
+// Export a trained top-N model to the runtime's .rpm file (schema/recpress_model.fbs).
+#pragma once
+
+#include <string>
+
+#include "data/dataset.h"
+#include "runtime/model.h"
+
+namespace recpress {
+
+struct ExportOptions {
+  runtime::DType dtype = runtime::DType::kF32;
+  // If set, the users' known interactions go into the file (for --exclude-seen); its id maps must
+  // equal the checkpoint's.
+  const Dataset* seen_from = nullptr;
+};
+
+// The runtime content of the checkpoint at `path`: MF as is, GMF with its output weights folded
+// into the user vectors (h . (p * q) + b = <p * h, q> + b). Other models throw Error (the runtime
+// scores dot-product students).
+runtime::ModelContent export_content(const std::string& checkpoint_path,
+                                     const ExportOptions& options);
+// export_content + encode + atomic write. Returns the file's size in bytes.
+std::size_t export_model(const std::string& checkpoint_path, const std::string& output_path,
+                         const ExportOptions& options);
+
+}  // namespace recpress

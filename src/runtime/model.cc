@@ -1,0 +1,378 @@
+#include "runtime/model.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstring>
+
+#include "core/hash.h"
+#include "recpress_model_generated.h"
+#include "runtime/topk.h"
+
+namespace recpress::runtime {
+namespace {
+
+constexpr char kMagic[8] = {'R', 'E', 'C', 'P', 'R', 'E', 'S', 'S'};
+
+std::size_t bytes_of(DType d) {
+  return d == DType::kF32 ? 4 : d == DType::kF16 ? 2 : 1;
+}
+
+std::uint64_t checksum(const std::uint8_t* p, std::size_t n) {
+  Fnv1a h;
+  h.add(p, n);
+  return h.value();
+}
+
+template <typename T>
+T read_le(const std::uint8_t* p) {
+  T v;
+  std::memcpy(&v, p, sizeof v);  // the format is little endian, as every target we build for
+  return v;
+}
+
+const std::array<float, 65536>& half_table() {
+  static const std::array<float, 65536> table = [] {
+    std::array<float, 65536> t{};
+    for (std::uint32_t h = 0; h < 65536; ++h) t[h] = half_to_float(static_cast<std::uint16_t>(h));
+    return t;
+  }();
+  return table;
+}
+
+// Values of one matrix, quantised as `dtype`, with per-row scales for int8.
+struct Encoded {
+  std::vector<std::uint8_t> data;
+  std::vector<float> scales;
+};
+
+Encoded encode_matrix(const DenseMatrix& m, DType dtype) {
+  if (m.values.size() != static_cast<std::size_t>(m.rows) * m.cols)
+    throw ModelError("matrix of " + std::to_string(m.rows) + " x " + std::to_string(m.cols) +
+                     " has " + std::to_string(m.values.size()) + " values");
+  Encoded e;
+  e.data.resize(m.values.size() * bytes_of(dtype));
+  if (dtype == DType::kF32) {
+    std::memcpy(e.data.data(), m.values.data(), e.data.size());
+  } else if (dtype == DType::kF16) {
+    for (std::size_t k = 0; k < m.values.size(); ++k) {
+      const std::uint16_t h = float_to_half(m.values[k]);
+      std::memcpy(e.data.data() + 2 * k, &h, 2);
+    }
+  } else {
+    e.scales.resize(m.rows);
+    for (std::uint32_t r = 0; r < m.rows; ++r) {
+      const float* row = m.values.data() + static_cast<std::size_t>(r) * m.cols;
+      float max_abs = 0;
+      for (std::uint32_t c = 0; c < m.cols; ++c) max_abs = std::max(max_abs, std::fabs(row[c]));
+      const float scale = max_abs > 0 ? max_abs / 127.0f : 1.0f;
+      e.scales[r] = scale;
+      for (std::uint32_t c = 0; c < m.cols; ++c) {
+        const float q = std::clamp(std::nearbyint(row[c] / scale), -127.0f, 127.0f);
+        e.data[static_cast<std::size_t>(r) * m.cols + c] =
+            static_cast<std::uint8_t>(static_cast<std::int8_t>(q));
+      }
+    }
+  }
+  return e;
+}
+
+flatbuffers::Offset<rpm::Matrix> build_matrix(flatbuffers::FlatBufferBuilder& fbb,
+                                              const DenseMatrix& m, DType dtype) {
+  const Encoded e = encode_matrix(m, dtype);
+  fbb.ForceVectorAlignment(e.data.size(), 1, 16);  // aligned values: read in place
+  const auto data = fbb.CreateVector(e.data);
+  const auto scales = e.scales.empty() ? 0 : fbb.CreateVector(e.scales);
+  return rpm::CreateMatrix(fbb, m.rows, m.cols, static_cast<rpm::DType>(dtype), data, scales);
+}
+
+}  // namespace
+
+std::string dtype_name(DType d) {
+  return d == DType::kF32 ? "fp32" : d == DType::kF16 ? "fp16" : "int8";
+}
+
+DType parse_dtype(std::string_view s) {
+  if (s == "fp32") return DType::kF32;
+  if (s == "fp16") return DType::kF16;
+  if (s == "int8") return DType::kI8;
+  throw ModelError("unknown dtype '" + std::string(s) + "' (fp32, fp16, int8)");
+}
+
+std::uint16_t float_to_half(float f) {
+  std::uint32_t x;
+  std::memcpy(&x, &f, 4);
+  const std::uint32_t sign = (x >> 16) & 0x8000u;
+  const std::uint32_t abs = x & 0x7fffffffu;
+  if (abs >= 0x7f800000u)  // inf or NaN
+    return static_cast<std::uint16_t>(sign | 0x7c00u | (abs > 0x7f800000u ? 0x200u : 0u));
+  if (abs >= 0x477ff000u) return static_cast<std::uint16_t>(sign | 0x7c00u);  // overflow -> inf
+  if (abs < 0x38800000u) {  // subnormal half (or zero): value / 2^-24, rounded to nearest even
+    float a;
+    std::memcpy(&a, &abs, 4);
+    const float scaled = a * 16777216.0f;  // 2^24
+    return static_cast<std::uint16_t>(sign | static_cast<std::uint32_t>(std::nearbyint(scaled)));
+  }
+  // Normal: rebias the exponent, round the mantissa to 10 bits (nearest, ties to even).
+  std::uint32_t m = abs + 0xc8000000u;  // exponent - 112 in the float's field
+  m += 0x0fffu + ((m >> 13) & 1u);
+  return static_cast<std::uint16_t>(sign | (m >> 13));
+}
+
+float half_to_float(std::uint16_t h) {
+  const std::uint32_t sign = static_cast<std::uint32_t>(h & 0x8000u) << 16;
+  const std::uint32_t exp = (h >> 10) & 0x1fu, mant = h & 0x3ffu;
+  float out;
+  if (exp == 0) {
+    out = std::ldexp(static_cast<float>(mant), -24);
+    if (sign) out = -out;
+    return out;
+  }
+  std::uint32_t bits;
+  if (exp == 31)
+    bits = sign | 0x7f800000u | (mant << 13);
+  else
+    bits = sign | ((exp + 112) << 23) | (mant << 13);
+  std::memcpy(&out, &bits, 4);
+  return out;
+}
+
+std::string encode_model(const ModelContent& c, DType dtype) {
+  if (c.users.cols != c.items.cols)
+    throw ModelError("user and item vectors differ in width (" + std::to_string(c.users.cols) +
+                     " vs " + std::to_string(c.items.cols) + ")");
+  if (c.user_ids.size() != c.users.rows || c.item_ids.size() != c.items.rows)
+    throw ModelError("id maps do not match the matrices' rows");
+  flatbuffers::FlatBufferBuilder fbb(1 << 16);
+  const auto users = build_matrix(fbb, c.users, dtype);
+  const auto items = build_matrix(fbb, c.items, dtype);
+  const auto user_ids = fbb.CreateVectorOfStrings(c.user_ids);
+  const auto item_ids = fbb.CreateVectorOfStrings(c.item_ids);
+  flatbuffers::Offset<flatbuffers::Vector<std::uint32_t>> offsets = 0, seen = 0;
+  if (!c.seen_offsets.empty()) {
+    offsets = fbb.CreateVector(c.seen_offsets);
+    seen = fbb.CreateVector(c.seen_items);
+  }
+  const auto model = rpm::CreateModel(
+      fbb, fbb.CreateString(c.task), rpm::Kind_DOT, fbb.CreateString(c.source_model), c.users.cols,
+      users, items, c.bias, user_ids, item_ids, offsets, seen, fbb.CreateString(c.metadata));
+  rpm::FinishModelBuffer(fbb, model);
+  const auto* payload = fbb.GetBufferPointer();
+  const std::size_t n = fbb.GetSize();
+  std::string out(kHeaderBytes, '\0');
+  std::memcpy(out.data(), kMagic, 8);
+  const std::uint32_t version = kFormatVersion;
+  std::memcpy(out.data() + 8, &version, 4);
+  const std::uint64_t sum = checksum(payload, n), size = n;
+  std::memcpy(out.data() + 16, &sum, 8);
+  std::memcpy(out.data() + 24, &size, 8);
+  out.append(reinterpret_cast<const char*>(payload), n);
+  return out;
+}
+
+// The bytes of a model: a read-only mapping of the file, or an aligned copy.
+struct Model::Storage {
+  const std::uint8_t* data = nullptr;
+  std::size_t size = 0;
+  void* mapping = nullptr;
+  std::vector<std::uint64_t> owned;  // 8-byte aligned copy for from_bytes
+  ~Storage() {
+    if (mapping != nullptr) munmap(mapping, size);
+  }
+};
+
+std::size_t Model::file_bytes() const {
+  return storage_->size;
+}
+
+Model Model::open(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw ModelError(path + ": cannot open: " + std::strerror(errno));
+  struct stat st {};
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    throw ModelError(path + ": not a regular file");
+  }
+  auto storage = std::make_shared<Storage>();
+  storage->size = static_cast<std::size_t>(st.st_size);
+  if (storage->size > 0) {
+    void* p = mmap(nullptr, storage->size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (p == MAP_FAILED) {
+      ::close(fd);
+      throw ModelError(path + ": cannot map: " + std::strerror(errno));
+    }
+    storage->mapping = p;
+    storage->data = static_cast<const std::uint8_t*>(p);
+  }
+  ::close(fd);
+  return parse(std::move(storage), path);
+}
+
+Model Model::from_bytes(std::string_view bytes, const std::string& name) {
+  auto storage = std::make_shared<Storage>();
+  storage->owned.resize((bytes.size() + 7) / 8);
+  if (!bytes.empty()) std::memcpy(storage->owned.data(), bytes.data(), bytes.size());
+  storage->data = reinterpret_cast<const std::uint8_t*>(storage->owned.data());
+  storage->size = bytes.size();
+  return parse(std::move(storage), name);
+}
+
+Model Model::parse(std::shared_ptr<Storage> storage, const std::string& name) {
+  auto fail = [&](const std::string& why) { return ModelError(name + ": " + why); };
+  const std::uint8_t* base = storage->data;
+  const std::size_t size = storage->size;
+  if (size < kHeaderBytes)
+    throw fail("truncated: " + std::to_string(size) + " bytes, a model file has at least " +
+               std::to_string(kHeaderBytes));
+  if (std::memcmp(base, kMagic, 8) != 0) throw fail("not a RecPress model file (bad magic)");
+  const auto version = read_le<std::uint32_t>(base + 8);
+  if (version != kFormatVersion)
+    throw fail("format version " + std::to_string(version) + ", this runtime reads version " +
+               std::to_string(kFormatVersion));
+  if (read_le<std::uint32_t>(base + 12) != 0) throw fail("malformed header (reserved bytes set)");
+  const auto payload_size = read_le<std::uint64_t>(base + 24);
+  if (payload_size != size - kHeaderBytes)
+    throw fail("truncated or extended: the header announces " + std::to_string(payload_size) +
+               " bytes of model, the file has " + std::to_string(size - kHeaderBytes));
+  const std::uint8_t* payload = base + kHeaderBytes;
+  if (checksum(payload, payload_size) != read_le<std::uint64_t>(base + 16))
+    throw fail("checksum mismatch: the file is corrupted");
+  flatbuffers::Verifier verifier(payload, payload_size);
+  if (!rpm::VerifyModelBuffer(verifier)) throw fail("malformed model structure");
+  const rpm::Model* m = rpm::GetModel(payload);
+
+  Model out;
+  if (m->task() == nullptr || m->task()->str() != "topn")
+    throw fail("task '" + (m->task() ? m->task()->str() : std::string()) +
+               "' is not supported by this runtime (topn)");
+  if (m->kind() != rpm::Kind_DOT) throw fail("unknown model kind");
+  const rpm::Matrix* users = m->users();
+  const rpm::Matrix* items = m->items();
+  if (users == nullptr || items == nullptr || users->data() == nullptr || items->data() == nullptr)
+    throw fail("missing user or item vectors");
+  if (users->dtype() != items->dtype() || users->dtype() > rpm::DType_I8)
+    throw fail("inconsistent or unknown dtype");
+  out.dtype_ = static_cast<DType>(users->dtype());
+  out.dim_ = m->dim();
+  if (out.dim_ == 0 || users->cols() != out.dim_ || items->cols() != out.dim_)
+    throw fail("vector widths disagree with dim " + std::to_string(out.dim_));
+  out.num_users_ = users->rows();
+  out.num_items_ = items->rows();
+  const std::size_t bytes = bytes_of(out.dtype_);
+  for (const rpm::Matrix* x : {users, items}) {
+    if (x->data()->size() != static_cast<std::size_t>(x->rows()) * x->cols() * bytes)
+      throw fail("a matrix holds " + std::to_string(x->data()->size()) + " bytes, its shape " +
+                 std::to_string(x->rows()) + " x " + std::to_string(x->cols()) + " needs " +
+                 std::to_string(static_cast<std::size_t>(x->rows()) * x->cols() * bytes));
+    if (reinterpret_cast<std::uintptr_t>(x->data()->data()) % bytes != 0)
+      throw fail("misaligned values");
+    if (out.dtype_ == DType::kI8 && (x->scales() == nullptr || x->scales()->size() != x->rows()))
+      throw fail("int8 matrix without one scale per row");
+  }
+  out.users_ = users->data()->data();
+  out.items_ = items->data()->data();
+  if (out.dtype_ == DType::kI8) {
+    out.user_scales_ = users->scales()->data();
+    out.item_scales_ = items->scales()->data();
+  }
+  out.bias_ = m->bias();
+  if (m->user_ids() == nullptr || m->user_ids()->size() != out.num_users_ ||
+      m->item_ids() == nullptr || m->item_ids()->size() != out.num_items_)
+    throw fail("the id maps do not match the number of users and items");
+  for (const auto* s : *m->user_ids()) out.user_ids_.emplace_back(s->c_str(), s->size());
+  for (const auto* s : *m->item_ids()) out.item_ids_.emplace_back(s->c_str(), s->size());
+  for (std::uint32_t u = 0; u < out.num_users_; ++u)
+    if (!out.user_index_.emplace(out.user_ids_[u], u).second)
+      throw fail("user id '" + std::string(out.user_ids_[u]) + "' appears twice");
+  if (m->seen_offsets() != nullptr) {
+    const auto* off = m->seen_offsets();
+    const auto* seen = m->seen_items();
+    if (seen == nullptr || off->size() != out.num_users_ + 1 || off->Get(0) != 0 ||
+        off->Get(out.num_users_) != seen->size())
+      throw fail("malformed seen-items table");
+    for (std::uint32_t u = 0; u < out.num_users_; ++u)
+      if (off->Get(u) > off->Get(u + 1)) throw fail("malformed seen-items table");
+    for (const auto i : *seen)
+      if (i >= out.num_items_) throw fail("seen-items table names item " + std::to_string(i));
+    out.seen_offsets_ = off->data();
+    out.seen_items_ = seen->data();
+  }
+  if (m->source_model() != nullptr) out.source_model_ = m->source_model()->str();
+  if (m->metadata() != nullptr) out.metadata_ = m->metadata()->str();
+  out.storage_ = std::move(storage);
+  return out;
+}
+
+std::optional<std::uint32_t> Model::user_index(std::string_view raw_id) const {
+  const auto it = user_index_.find(raw_id);
+  if (it == user_index_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::string_view Model::user_id(std::uint32_t index) const {
+  return user_ids_.at(index);
+}
+std::string_view Model::item_id(std::uint32_t index) const {
+  return item_ids_.at(index);
+}
+
+void Model::score_all(std::uint32_t user, float* out) const {
+  if (user >= num_users_) throw ModelError("user index " + std::to_string(user) + " out of range");
+  const std::size_t d = dim_;
+  if (dtype_ == DType::kF32) {
+    const auto* u = reinterpret_cast<const float*>(users_) + user * d;
+    const auto* q = reinterpret_cast<const float*>(items_);
+    for (std::uint32_t i = 0; i < num_items_; ++i, q += d) {
+      float s = 0;
+      for (std::size_t k = 0; k < d; ++k) s += u[k] * q[k];
+      out[i] = bias_ + s;
+    }
+  } else if (dtype_ == DType::kF16) {
+    const auto& table = half_table();
+    const auto* uh = reinterpret_cast<const std::uint16_t*>(users_) + user * d;
+    std::vector<float> u(d);
+    for (std::size_t k = 0; k < d; ++k) u[k] = table[uh[k]];
+    const auto* q = reinterpret_cast<const std::uint16_t*>(items_);
+    for (std::uint32_t i = 0; i < num_items_; ++i, q += d) {
+      float s = 0;
+      for (std::size_t k = 0; k < d; ++k) s += u[k] * table[q[k]];
+      out[i] = bias_ + s;
+    }
+  } else {
+    // int8 x int8 -> int32, then both rows' scales: s = s_u s_i sum_k q_uk q_ik.
+    const auto* u = reinterpret_cast<const std::int8_t*>(users_) + user * d;
+    const auto* q = reinterpret_cast<const std::int8_t*>(items_);
+    const float su = user_scales_[user];
+    for (std::uint32_t i = 0; i < num_items_; ++i, q += d) {
+      std::int32_t acc = 0;
+      for (std::size_t k = 0; k < d; ++k)
+        acc += static_cast<std::int32_t>(u[k]) * static_cast<std::int32_t>(q[k]);
+      out[i] = bias_ + su * item_scales_[i] * static_cast<float>(acc);
+    }
+  }
+}
+
+std::vector<std::pair<std::uint32_t, float>> Model::recommend(std::uint32_t user, std::size_t k,
+                                                              bool exclude_seen) const {
+  std::vector<float> scores(num_items_);
+  score_all(user, scores.data());
+  std::vector<std::uint8_t> mask;
+  if (exclude_seen) {
+    if (!has_seen())
+      throw ModelError("this model file has no seen-items table (export it with --data)");
+    mask.assign(num_items_, 0);
+    for (std::uint32_t j = seen_offsets_[user]; j < seen_offsets_[user + 1]; ++j)
+      mask[seen_items_[j]] = 1;
+  }
+  std::vector<std::pair<std::uint32_t, float>> out;
+  for (const auto i : top_k(scores, k, mask))
+    out.emplace_back(static_cast<std::uint32_t>(i), scores[static_cast<std::size_t>(i)]);
+  return out;
+}
+
+}  // namespace recpress::runtime

@@ -1,0 +1,102 @@
+// The RecPress model file (.rpm) and its scorer: the LibTorch-free half of RecPress, what an edge
+// device links. schema/recpress_model.fbs defines the format; this file reads it (memory-mapped,
+// zero-copy), validates it completely before use (magic, version, checksum, FlatBuffers verifier,
+// shapes), scores a user against the whole catalog in fp32, fp16 or int8, and returns the top-K
+// with raw ids. encode_model() writes it (an exporter supplies float matrices).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace recpress::runtime {
+
+enum class DType : std::uint8_t { kF32 = 0, kF16 = 1, kI8 = 2 };
+std::string dtype_name(DType d);        // "fp32", "fp16", "int8"
+DType parse_dtype(std::string_view s);  // throws ModelError for anything else
+
+// Every problem with a model file: names the file and what is wrong with it.
+class ModelError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+inline constexpr std::uint32_t kFormatVersion = 1;
+inline constexpr std::size_t kHeaderBytes = 32;
+
+struct DenseMatrix {
+  std::uint32_t rows = 0, cols = 0;
+  std::vector<float> values;  // row-major
+};
+
+// What an exporter hands to encode_model(): a dot-product model, bias + <user, item>.
+struct ModelContent {
+  std::string task = "topn";
+  std::string source_model;  // e.g. "mf:dim=20"
+  DenseMatrix users, items;
+  float bias = 0.0f;
+  std::vector<std::string> user_ids, item_ids;          // raw ids by row
+  std::vector<std::uint32_t> seen_offsets, seen_items;  // optional CSR of known interactions
+  std::string metadata = "{}";                          // JSON
+};
+
+// The file's bytes: header + FlatBuffer. int8 uses symmetric per-row scales (max |x| / 127).
+std::string encode_model(const ModelContent& content, DType dtype);
+
+// half <-> float (IEEE 754 binary16, round to nearest even).
+std::uint16_t float_to_half(float f);
+float half_to_float(std::uint16_t h);
+
+class Model {
+ public:
+  // Memory-maps and validates `path`. Throws ModelError naming the file for a missing, truncated,
+  // corrupted, wrong-version or inconsistent file.
+  static Model open(const std::string& path);
+  // The same from bytes in memory (copied into an aligned buffer); `name` is used in errors.
+  static Model from_bytes(std::string_view bytes, const std::string& name = "<memory>");
+
+  std::uint32_t num_users() const { return num_users_; }
+  std::uint32_t num_items() const { return num_items_; }
+  std::uint32_t dim() const { return dim_; }
+  DType dtype() const { return dtype_; }
+  std::size_t file_bytes() const;
+  const std::string& source_model() const { return source_model_; }
+  const std::string& metadata() const { return metadata_; }
+  bool has_seen() const { return seen_offsets_ != nullptr; }
+
+  std::optional<std::uint32_t> user_index(std::string_view raw_id) const;
+  std::string_view user_id(std::uint32_t index) const;
+  std::string_view item_id(std::uint32_t index) const;
+
+  // Scores of every item for `user` into out[0..num_items).
+  void score_all(std::uint32_t user, float* out) const;
+  // The k best items for `user`, best first, optionally without the items the user already has.
+  std::vector<std::pair<std::uint32_t, float>> recommend(std::uint32_t user, std::size_t k,
+                                                         bool exclude_seen) const;
+
+ private:
+  struct Storage;
+  static Model parse(std::shared_ptr<Storage> storage, const std::string& name);
+
+  std::shared_ptr<Storage> storage_;
+  std::uint32_t num_users_ = 0, num_items_ = 0, dim_ = 0;
+  DType dtype_ = DType::kF32;
+  float bias_ = 0.0f;
+  const std::uint8_t* users_ = nullptr;  // rows x dim values of dtype_
+  const std::uint8_t* items_ = nullptr;
+  const float* user_scales_ = nullptr;  // int8 only
+  const float* item_scales_ = nullptr;
+  const std::uint32_t* seen_offsets_ = nullptr;
+  const std::uint32_t* seen_items_ = nullptr;
+  std::vector<std::string_view> user_ids_, item_ids_;
+  std::unordered_map<std::string_view, std::uint32_t> user_index_;
+  std::string source_model_, metadata_;
+};
+
+}  // namespace recpress::runtime

@@ -1,0 +1,199 @@
+// The .rpm model file: round trips in each dtype, the half-precision conversion, recommendations
+// with raw ids, and the loader's refusal of every kind of broken file (never a crash).
+#include "runtime/model.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <random>
+
+#include "core/hash.h"
+
+namespace recpress::runtime {
+namespace {
+
+ModelContent small_model(std::uint32_t users, std::uint32_t items, std::uint32_t dim,
+                         unsigned seed = 1) {
+  std::mt19937 gen(seed);
+  std::normal_distribution<float> normal(0.0f, 0.5f);
+  ModelContent c;
+  c.source_model = "mf:dim=" + std::to_string(dim);
+  c.users = {users, dim, {}};
+  c.items = {items, dim, {}};
+  for (std::uint32_t k = 0; k < users * dim; ++k) c.users.values.push_back(normal(gen));
+  for (std::uint32_t k = 0; k < items * dim; ++k) c.items.values.push_back(normal(gen));
+  for (std::uint32_t u = 0; u < users; ++u) c.user_ids.push_back("u" + std::to_string(u * 7));
+  for (std::uint32_t i = 0; i < items; ++i) c.item_ids.push_back("item-" + std::to_string(i));
+  c.bias = 0.25f;
+  // user u has seen items u and u+1
+  c.seen_offsets.push_back(0);
+  for (std::uint32_t u = 0; u < users; ++u) {
+    c.seen_items.push_back(u % items);
+    c.seen_items.push_back((u + 1) % items);
+    c.seen_offsets.push_back(static_cast<std::uint32_t>(c.seen_items.size()));
+  }
+  return c;
+}
+
+float exact_score(const ModelContent& c, std::uint32_t u, std::uint32_t i) {
+  float s = 0;
+  for (std::uint32_t k = 0; k < c.users.cols; ++k)
+    s += c.users.values[u * c.users.cols + k] * c.items.values[i * c.items.cols + k];
+  return c.bias + s;
+}
+
+TEST(ModelFile, Fp32RoundTripIsExact) {
+  const auto c = small_model(5, 40, 8);
+  const Model m = Model::from_bytes(encode_model(c, DType::kF32));
+  EXPECT_EQ(m.num_users(), 5u);
+  EXPECT_EQ(m.num_items(), 40u);
+  EXPECT_EQ(m.dim(), 8u);
+  EXPECT_EQ(m.source_model(), "mf:dim=8");
+  std::vector<float> s(40);
+  for (std::uint32_t u = 0; u < 5; ++u) {
+    m.score_all(u, s.data());
+    for (std::uint32_t i = 0; i < 40; ++i) EXPECT_FLOAT_EQ(s[i], exact_score(c, u, i));
+  }
+}
+
+TEST(ModelFile, Fp16AndInt8StayCloseAndKeepTheRanking) {
+  const auto c = small_model(20, 300, 20, 3);
+  for (const DType d : {DType::kF16, DType::kI8}) {
+    const Model m = Model::from_bytes(encode_model(c, d));
+    EXPECT_EQ(m.dtype(), d);
+    std::vector<float> s(300);
+    std::size_t agree = 0;
+    for (std::uint32_t u = 0; u < 20; ++u) {
+      m.score_all(u, s.data());
+      float worst = 0;
+      for (std::uint32_t i = 0; i < 300; ++i)
+        worst = std::max(worst, std::fabs(s[i] - exact_score(c, u, i)));
+      // fp16: relative 2^-11 per value; int8: half a quantisation step per value, |x| <= ~2.
+      EXPECT_LT(worst, d == DType::kF16 ? 5e-3f : 0.12f) << dtype_name(d);
+      const auto top = m.recommend(u, 1, false);
+      std::uint32_t best = 0;
+      for (std::uint32_t i = 1; i < 300; ++i)
+        if (exact_score(c, u, i) > exact_score(c, u, best)) best = i;
+      agree += top[0].first == best;
+    }
+    EXPECT_GE(agree, 17u) << dtype_name(d);  // the top item survives quantisation for most users
+  }
+  // int8 vectors are a quarter of fp32's (the file also holds the raw ids).
+  EXPECT_LT(encode_model(c, DType::kI8).size() * 2, encode_model(c, DType::kF32).size());
+}
+
+TEST(ModelFile, HalfConversion) {
+  EXPECT_EQ(float_to_half(1.0f), 0x3c00);
+  EXPECT_EQ(float_to_half(-2.0f), 0xc000);
+  EXPECT_EQ(float_to_half(65504.0f), 0x7bff);
+  EXPECT_EQ(float_to_half(1e6f), 0x7c00);                   // overflow -> inf
+  EXPECT_EQ(float_to_half(std::ldexp(1.0f, -24)), 0x0001);  // smallest subnormal
+  EXPECT_EQ(float_to_half(1e-9f), 0x0000);
+  EXPECT_EQ(float_to_half(1.0f + std::ldexp(1.0f, -11)), 0x3c00);  // tie -> even
+  EXPECT_EQ(float_to_half(1.0f + 3 * std::ldexp(1.0f, -11)), 0x3c02);
+  EXPECT_TRUE(std::isnan(half_to_float(float_to_half(NAN))));
+  for (std::uint32_t h = 0; h < 65536; ++h) {
+    const float f = half_to_float(static_cast<std::uint16_t>(h));
+    if (!std::isnan(f)) {
+      EXPECT_EQ(float_to_half(f), h) << h;
+    }
+  }
+}
+
+TEST(ModelFile, RecommendsWithRawIdsAndExcludesSeenItems) {
+  const auto c = small_model(4, 10, 4);
+  const Model m = Model::from_bytes(encode_model(c, DType::kF32));
+  ASSERT_TRUE(m.user_index("u14").has_value());
+  EXPECT_EQ(*m.user_index("u14"), 2u);
+  EXPECT_FALSE(m.user_index("nobody").has_value());
+  const auto all = m.recommend(2, 10, false);
+  ASSERT_EQ(all.size(), 10u);
+  for (std::size_t r = 1; r < all.size(); ++r) EXPECT_GE(all[r - 1].second, all[r].second);
+  const auto unseen = m.recommend(2, 10, true);
+  EXPECT_EQ(unseen.size(), 8u);
+  for (const auto& [i, s] : unseen) EXPECT_TRUE(i != 2 && i != 3);
+  EXPECT_EQ(m.item_id(unseen[0].first).substr(0, 5), "item-");
+
+  auto no_seen = c;
+  no_seen.seen_offsets.clear();
+  no_seen.seen_items.clear();
+  const Model plain = Model::from_bytes(encode_model(no_seen, DType::kF32));
+  EXPECT_FALSE(plain.has_seen());
+  EXPECT_THROW(plain.recommend(0, 3, true), ModelError);
+  EXPECT_THROW(plain.score_all(4, nullptr), ModelError);
+}
+
+std::string error_of(const std::string& bytes) {
+  try {
+    Model::from_bytes(bytes, "bad.rpm");
+  } catch (const ModelError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(ModelFile, RejectsBrokenFilesWithClearErrors) {
+  const std::string good = encode_model(small_model(3, 12, 4), DType::kI8);
+  EXPECT_NE(error_of(good.substr(0, 10)).find("bad.rpm: truncated"), std::string::npos);
+  EXPECT_NE(error_of(good.substr(0, good.size() - 1)).find("truncated or extended"),
+            std::string::npos);
+  std::string magic = good;
+  magic[0] = 'X';
+  EXPECT_NE(error_of(magic).find("not a RecPress model file"), std::string::npos);
+  std::string version = good;
+  version[8] = 2;
+  EXPECT_NE(error_of(version).find("format version 2, this runtime reads version 1"),
+            std::string::npos);
+  std::string flipped = good;
+  flipped[good.size() / 2] ^= 0x10;
+  EXPECT_NE(error_of(flipped).find("checksum mismatch"), std::string::npos);
+  EXPECT_THROW(Model::open("/nonexistent/student.rpm"), ModelError);
+}
+
+// Every prefix and every single-byte change is refused; and changes whose checksum was forged
+// (what a fuzzer would find) either load a well-formed model or are refused: never a crash.
+TEST(ModelFile, SurvivesTruncationAndForgedCorruption) {
+  const std::string good = encode_model(small_model(3, 9, 4), DType::kF16);
+  for (std::size_t n = 0; n < good.size(); ++n) EXPECT_FALSE(error_of(good.substr(0, n)).empty());
+  for (std::size_t k = 0; k < good.size(); k += 3) {
+    std::string bad = good;
+    bad[k] = static_cast<char>(bad[k] ^ 0x41);
+    EXPECT_FALSE(error_of(bad).empty()) << k;
+  }
+  std::mt19937 gen(7);
+  int loaded = 0;
+  for (int trial = 0; trial < 3000; ++trial) {
+    std::string bad = good;
+    const int edits = 1 + static_cast<int>(gen() % 4);
+    for (int e = 0; e < edits; ++e)
+      bad[kHeaderBytes + gen() % (good.size() - kHeaderBytes)] = static_cast<char>(gen());
+    Fnv1a h;
+    h.add(bad.data() + kHeaderBytes, bad.size() - kHeaderBytes);
+    const std::uint64_t sum = h.value();
+    std::memcpy(bad.data() + 16, &sum, 8);
+    try {
+      const Model m = Model::from_bytes(bad);
+      std::vector<float> s(m.num_items());
+      for (std::uint32_t u = 0; u < m.num_users(); ++u) m.score_all(u, s.data());
+      ++loaded;
+    } catch (const ModelError&) {
+    }
+  }
+  EXPECT_GT(loaded, 0);  // some edits only touch values: those models load and score
+}
+
+TEST(ModelFile, OpensAMappedFile) {
+  const std::string path = ::testing::TempDir() + "/student.rpm";
+  const std::string bytes = encode_model(small_model(2, 5, 3), DType::kF32);
+  std::ofstream(path, std::ios::binary) << bytes;
+  const Model m = Model::open(path);
+  EXPECT_EQ(m.file_bytes(), bytes.size());
+  EXPECT_EQ(m.recommend(1, 2, false).size(), 2u);
+  std::remove(path.c_str());
+}
+
+}  // namespace
+}  // namespace recpress::runtime
