@@ -1,0 +1,59 @@
+// Runtime benchmarks (Google Benchmark): full-catalog top-10 for one user with the LibTorch-free
+// runtime, for an ML-1M-sized catalog (2,999 users x 3,706 items), per dtype and dimension, and
+// model loading (mmap + validation). Issue 5's target: dim-20 int8 MF <= 5 us per query.
+// Run through bench/run.sh, which writes JSON next to the console table.
+#include <benchmark/benchmark.h>
+
+#include <cstdio>
+#include <fstream>
+#include <random>
+
+#include "runtime/model.h"
+
+namespace recpress::runtime {
+namespace {
+
+constexpr std::uint32_t kUsers = 2999, kItems = 3706;
+
+std::string model_bytes(std::uint32_t dim, DType dtype) {
+  std::mt19937 gen(1);
+  std::normal_distribution<float> normal(0.0f, 0.3f);
+  ModelContent c;
+  c.users = {kUsers, dim, {}};
+  c.items = {kItems, dim, {}};
+  for (std::size_t k = 0; k < std::size_t{kUsers} * dim; ++k) c.users.values.push_back(normal(gen));
+  for (std::size_t k = 0; k < std::size_t{kItems} * dim; ++k) c.items.values.push_back(normal(gen));
+  for (std::uint32_t u = 0; u < kUsers; ++u) c.user_ids.push_back(std::to_string(u + 1));
+  for (std::uint32_t i = 0; i < kItems; ++i) c.item_ids.push_back(std::to_string(i + 1));
+  return encode_model(c, dtype);
+}
+
+// args: dim, dtype
+void BM_RecommendTop10(benchmark::State& state) {
+  const auto dtype = static_cast<DType>(state.range(1));
+  const Model m = Model::from_bytes(model_bytes(static_cast<std::uint32_t>(state.range(0)), dtype));
+  std::uint32_t user = 0;
+  for (auto _ : state) {
+    auto top = m.recommend(user, 10, false);
+    benchmark::DoNotOptimize(top.data());
+    user = (user + 1) % kUsers;
+  }
+  state.SetLabel(dtype_name(dtype) + ", " + std::to_string(m.file_bytes() / 1024) + " KiB");
+}
+BENCHMARK(BM_RecommendTop10)->ArgsProduct({{8, 20, 64}, {0, 1, 2}})->Unit(benchmark::kMicrosecond);
+
+void BM_OpenModel(benchmark::State& state) {
+  const std::string path = "/tmp/recpress-bench-model.rpm";
+  std::ofstream(path, std::ios::binary) << model_bytes(20, DType::kI8);
+  for (auto _ : state) {
+    const Model m = Model::open(path);
+    benchmark::DoNotOptimize(m.num_items());
+  }
+  std::remove(path.c_str());
+}
+BENCHMARK(BM_OpenModel)->Unit(benchmark::kMicrosecond);
+
+}  // namespace
+}  // namespace recpress::runtime
+
+BENCHMARK_MAIN();
