@@ -53,6 +53,13 @@ std::string encode_model(const ModelContent& content, DType dtype);
 std::uint16_t float_to_half(float f);
 float half_to_float(std::uint16_t h);
 
+// Scoring kernels (exposed for tests and benchmarks): one user row against a column-major item
+// matrix of n items and d dimensions.
+void score_f32(const float* user, const float* items, std::size_t d, std::size_t n, float bias,
+               float* out);
+void score_i8(const std::int8_t* user, const std::int8_t* items, std::size_t d, std::size_t n,
+              float bias, float user_scale, const float* item_scales, float* out);
+
 class Model {
  public:
   // Memory-maps and validates `path`. Throws ModelError naming the file for a missing, truncated,

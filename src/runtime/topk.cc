@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <queue>
 
 namespace recpress::runtime {
@@ -16,8 +17,13 @@ std::vector<std::int32_t> top_k(std::span<const float> scores, std::size_t k,
   // A min-heap of size k (worst on top) keeps this O(n log k) with no full sort.
   std::priority_queue<std::int32_t, std::vector<std::int32_t>, decltype(better)> heap(better);
   if (k == 0) return {};
+  // Once the heap is full, most items lose to its worst score: one comparison rejects them
+  // (NaN fails it too).
+  float worst = -std::numeric_limits<float>::infinity();
   for (std::size_t i = 0; i < scores.size(); ++i) {
-    if ((!exclude.empty() && exclude[i]) || std::isnan(scores[i])) continue;
+    const float s = scores[i];
+    if (heap.size() == k && !(s >= worst)) continue;
+    if ((!exclude.empty() && exclude[i]) || std::isnan(s)) continue;
     const auto idx = static_cast<std::int32_t>(i);
     if (heap.size() < k) {
       heap.push(idx);
@@ -25,6 +31,7 @@ std::vector<std::int32_t> top_k(std::span<const float> scores, std::size_t k,
       heap.pop();
       heap.push(idx);
     }
+    if (heap.size() == k) worst = scores[static_cast<std::size_t>(heap.top())];
   }
   std::vector<std::int32_t> out;
   out.reserve(heap.size());
