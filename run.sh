@@ -64,6 +64,13 @@ case "$mode" in
       -DRECPRESS_WERROR=$werror >/dev/null
     cmake --build "$build_dir/runtime-only" -j "$jobs"
     ctest --test-dir "$build_dir/runtime-only" --output-on-failure
+    # ...and install as a package another program finds (examples/ builds against it).
+    build_abs="$(cd "$build_dir" && pwd)"
+    cmake --install "$build_dir/runtime-only" --prefix "$build_abs/runtime-install" >/dev/null
+    cmake -S examples -B "$build_abs/example" -G Ninja \
+      -DCMAKE_PREFIX_PATH="$build_abs/runtime-install" >/dev/null
+    cmake --build "$build_abs/example"
+    export RECPRESS_EXAMPLE="$build_abs/example/recommend_example"  # run by tests/cli
     exec ctest --test-dir "$build_dir" --output-on-failure "$@" ;;
   bench) exec bash bench/run.sh "$build_dir" "$@" ;;
   build) ;;

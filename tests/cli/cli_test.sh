@@ -142,6 +142,13 @@ expect 2 "cut.rpm: truncated or extended" -- recommend "$work/cut.rpm" --user u1
 cp "$work/s.rpm" "$work/flip.rpm"
 printf '\x55' | dd of="$work/flip.rpm" bs=1 seek=2000 conv=notrunc status=none
 expect 2 "flip.rpm: checksum mismatch" -- recommend "$work/flip.rpm" --user u1
+if [ -n "${RECPRESS_EXAMPLE:-}" ]; then  # the find_package example program, LibTorch-free
+  if [ "$("$RECPRESS_EXAMPLE" "$work/s.rpm" u1 3 | wc -l)" = 3 ]; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1)); echo "FAIL: examples/recommend.cc did not print 3 items"
+  fi
+fi
 [ ! -e "$work/x.rpm" ] && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: a refused export left a file"; }
 
 echo "cli: $passed passed, $failed failed"
