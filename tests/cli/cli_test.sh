@@ -142,6 +142,11 @@ expect 2 "cut.rpm: truncated or extended" -- recommend "$work/cut.rpm" --user u1
 cp "$work/s.rpm" "$work/flip.rpm"
 printf '\x55' | dd of="$work/flip.rpm" bs=1 seek=2000 conv=notrunc status=none
 expect 2 "flip.rpm: checksum mismatch" -- recommend "$work/flip.rpm" --user u1
+expect 0 "the student keeps" -- compare --data "$small" --teacher "$work/gmf/best.pt" \
+  --student "$work/s.rpm" --users 50 -o "$work/compare.json"
+grep -q '"speedup_p50"' "$work/compare.json" && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: compare.json"; }
+expect 2 "id maps would not match" -- compare --data "synthetic:users=200,items=300,mean=15,min=6,seed=3" \
+  --teacher "$work/gmf/best.pt" --student "$work/s.rpm"
 if [ -n "${RECPRESS_EXAMPLE:-}" ]; then  # the find_package example program, LibTorch-free
   if [ "$("$RECPRESS_EXAMPLE" "$work/s.rpm" u1 3 | wc -l)" = 3 ]; then
     passed=$((passed + 1))

@@ -1,0 +1,220 @@
+// recpress compare: what the shipped student keeps and what it saves, side by side with its
+// teacher. Accuracy on the same candidates (the teacher in LibTorch, the student through the
+// LibTorch-free runtime from its .rpm file), bytes, and the latency of a full-catalog top-K query
+// for one user (p50/p95/p99 over many users, one thread, warm), and batched throughput.
+//   recpress compare --data ml-1m --teacher runs/teacher/best.pt --student student.rpm
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "core/atomic_file.h"
+#include "core/errors.h"
+#include "core/format.h"
+#include "data/split.h"
+#include "eval/evaluator.h"
+#include "eval/result.h"
+#include "models/topn/scorer.h"
+#include "runtime/model.h"
+#include "runtime/topk.h"
+#include "train/trainer.h"
+
+namespace recpress::cli {
+namespace {
+
+// The runtime's model as an evaluator scorer (users and items share the data's indices).
+class RuntimeScorer : public Scorer {
+ public:
+  RuntimeScorer(const runtime::Model& m, std::string name) : m_(m), name_(std::move(name)) {}
+  std::string name() const override { return name_; }
+  std::int32_t num_items() const override { return static_cast<std::int32_t>(m_.num_items()); }
+  void score(std::int32_t user, std::span<const std::int32_t> items,
+             std::span<float> out) const override {
+    buffer_.resize(m_.num_items());
+    m_.score_all(static_cast<std::uint32_t>(user), buffer_.data());
+    for (std::size_t k = 0; k < items.size(); ++k)
+      out[k] = buffer_[static_cast<std::size_t>(items[k])];
+  }
+
+ private:
+  const runtime::Model& m_;
+  std::string name_;
+  mutable std::vector<float> buffer_;
+};
+
+struct CompareArgs {
+  DataArgs data;
+  std::string teacher, student, split = "loo", protocol = "sampled:uniform:99";
+  std::string metrics = "hr@10 ndcg@10";
+  std::size_t users = 500;
+  std::size_t k = 10;
+  std::string output;
+};
+
+struct Latency {
+  double p50 = 0, p95 = 0, p99 = 0, users_per_second = 0;
+};
+
+Latency summarise(std::vector<double> us, double batched_users_per_second) {
+  std::sort(us.begin(), us.end());
+  auto at = [&](double q) {
+    return us[std::min(us.size() - 1,
+                       static_cast<std::size_t>(q * static_cast<double>(us.size())))];
+  };
+  return {at(0.50), at(0.95), at(0.99), batched_users_per_second};
+}
+
+template <typename F>
+double microseconds(F&& f) {
+  const auto t0 = std::chrono::steady_clock::now();
+  f();
+  return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
+}
+
+int run_compare(const CompareArgs& a, const GlobalOptions& g) {
+  const Dataset data = load_data(a.data, g);
+  const Split split = make_split(data, SplitConfig::parse(a.split, g.seed));
+  const TopNModelPtr teacher = load_topn_checkpoint(a.teacher, &data);
+  runtime::Model student;
+  try {
+    student = runtime::Model::open(a.student);
+  } catch (const runtime::ModelError& e) {
+    throw Error(e.what());
+  }
+  if (student.num_users() != static_cast<std::uint32_t>(data.num_users()) ||
+      student.num_items() != static_cast<std::uint32_t>(data.num_items()))
+    throw Error(a.student + " has " + std::to_string(student.num_users()) + " users x " +
+                std::to_string(student.num_items()) + " items, the data " +
+                std::to_string(data.num_users()) + " x " + std::to_string(data.num_items()));
+  for (std::int32_t u = 0; u < data.num_users(); ++u)
+    if (student.user_id(static_cast<std::uint32_t>(u)) != data.users.raw(u))
+      throw Error(a.student + " was exported from other data (user ids differ)");
+  for (std::int32_t i = 0; i < data.num_items(); ++i)
+    if (student.item_id(static_cast<std::uint32_t>(i)) != data.items.raw(i))
+      throw Error(a.student + " was exported from other data (item ids differ)");
+
+  // 1. Accuracy on the same candidates.
+  const Evaluator evaluator(data, split, EvalTarget::kTest, Protocol::parse(a.protocol),
+                            parse_metrics(a.metrics), g.seed);
+  EvalResult t = evaluator.evaluate(TopNScorer(teacher, "teacher " + teacher->spec().to_string()));
+  EvalResult s = evaluator.evaluate(RuntimeScorer(
+      student, "student " + student.source_model() + " " + runtime::dtype_name(student.dtype())));
+  std::cout << "accuracy (" << t.protocol << ", " << t.users << " users):\n"
+            << results_table({t, s});
+
+  // 2. Latency of one full-catalog top-K query, per user, warm; and batched throughput.
+  const std::size_t n = std::min<std::size_t>(a.users, static_cast<std::size_t>(data.num_users()));
+  std::vector<double> t_us, s_us;
+  std::vector<float> scores(static_cast<std::size_t>(data.num_items()));
+  torch::NoGradGuard guard;
+  for (std::size_t r = 0; r < n + 20; ++r) {  // the first 20 warm up and are not counted
+    const auto u = static_cast<std::int64_t>(r % n);
+    const double tu = microseconds([&] {
+      const auto row = teacher->score_all(torch::tensor({u}, torch::kLong)).contiguous();
+      const auto top = runtime::top_k({row.data_ptr<float>(), scores.size()}, a.k);
+      if (top.empty()) throw Error("empty recommendation");
+    });
+    const double su = microseconds([&] {
+      if (student.recommend(static_cast<std::uint32_t>(u), a.k, false).empty())
+        throw Error("empty recommendation");
+    });
+    if (r >= 20) t_us.push_back(tu), s_us.push_back(su);
+  }
+  const double t_batch = microseconds([&] {
+    for (std::size_t u0 = 0; u0 < n; u0 += 256) {
+      const auto b = static_cast<std::int64_t>(std::min<std::size_t>(256, n - u0));
+      const auto all = teacher
+                           ->score_all(torch::arange(static_cast<std::int64_t>(u0),
+                                                     static_cast<std::int64_t>(u0) + b))
+                           .contiguous();
+      for (std::int64_t r = 0; r < b; ++r)
+        runtime::top_k({all.data_ptr<float>() + r * all.size(1), scores.size()}, a.k);
+    }
+  });
+  const double s_batch = microseconds([&] {
+    for (std::size_t u = 0; u < n; ++u)
+      student.recommend(static_cast<std::uint32_t>(u), a.k, false);
+  });
+  const Latency tl = summarise(t_us, 1e6 * static_cast<double>(n) / t_batch);
+  const Latency sl = summarise(s_us, 1e6 * static_cast<double>(n) / s_batch);
+
+  // 3. Bytes.
+  const auto t_bytes = static_cast<double>(teacher->byte_size());
+  const auto t_file = static_cast<double>(std::filesystem::file_size(a.teacher));
+  const auto s_file = static_cast<double>(student.file_bytes());
+
+  // The headline metric: NDCG@10 when measured, else the first one.
+  const std::string key = t.metrics.count("NDCG@10") ? "NDCG@10" : t.metrics.begin()->first;
+  const double kept_t = t.metrics.at(key), kept_s = s.metrics.at(key);
+  std::cout << "\nefficiency (top-" << a.k << " over " << with_commas(data.num_items())
+            << " items, one thread, " << n << " users):\n"
+            << "                 params       model bytes  file bytes   p50 us    p95 us    p99 us"
+               "    users/s\n";
+  auto line = [&](const char* who, double params, double bytes, double file, const Latency& l) {
+    std::cout << "  " << who << "  " << std::setw(11)
+              << with_commas(static_cast<std::int64_t>(params)) << "  " << std::setw(11)
+              << human_bytes(bytes) << "  " << std::setw(10) << human_bytes(file) << "  "
+              << std::setw(8) << fixed(l.p50, 1) << "  " << std::setw(8) << fixed(l.p95, 1) << "  "
+              << std::setw(8) << fixed(l.p99, 1) << "  " << std::setw(9)
+              << with_commas(static_cast<std::int64_t>(l.users_per_second)) << "\n";
+  };
+  const double s_params =
+      static_cast<double>(student.dim()) * (student.num_users() + student.num_items());
+  line("teacher", static_cast<double>(teacher->parameter_count()), t_bytes, t_file, tl);
+  line("student", s_params, s_file, s_file, sl);
+  std::cout << "\nthe student keeps " << fixed(100 * kept_s / kept_t, 1) << "% of the teacher's "
+            << key << " at 1/" << fixed(t_file / s_file, 1) << " of the bytes and "
+            << fixed(tl.p50 / sl.p50, 0) << "x the speed (p50 latency)\n";
+
+  if (!a.output.empty()) {
+    auto lat = [](const Latency& l) {
+      return nlohmann::ordered_json{{"p50_us", l.p50},
+                                    {"p95_us", l.p95},
+                                    {"p99_us", l.p99},
+                                    {"users_per_second", l.users_per_second}};
+    };
+    nlohmann::ordered_json out = {{"teacher",
+                                   {{"checkpoint", a.teacher},
+                                    {"model", teacher->spec().to_string()},
+                                    {"parameters", teacher->parameter_count()},
+                                    {"bytes", t_bytes},
+                                    {"file_bytes", t_file},
+                                    {"latency", lat(tl)},
+                                    {"test", nlohmann::ordered_json::parse(result_to_json(t))}}},
+                                  {"student",
+                                   {{"file", a.student},
+                                    {"model", student.source_model()},
+                                    {"dtype", runtime::dtype_name(student.dtype())},
+                                    {"file_bytes", s_file},
+                                    {"latency", lat(sl)},
+                                    {"test", nlohmann::ordered_json::parse(result_to_json(s))}}},
+                                  {"kept_percent", 100 * kept_s / kept_t},
+                                  {"bytes_ratio", t_file / s_file},
+                                  {"speedup_p50", tl.p50 / sl.p50}};
+    write_file_atomic(a.output, out.dump(2) + "\n");
+  }
+  return 0;
+}
+
+}  // namespace
+
+void add_compare_command(CLI::App& app, GlobalOptions& global, Action& action) {
+  static CompareArgs a;
+  auto* cmd = app.add_subcommand(
+      "compare", "teacher (LibTorch) vs shipped student (.rpm runtime): accuracy, bytes, latency");
+  add_data_options(cmd, a.data, false);
+  cmd->add_option("--teacher", a.teacher, "the teacher's checkpoint")->required();
+  cmd->add_option("--student", a.student, "the student's .rpm file")->required();
+  cmd->add_option("--split", a.split, "split (as in training)");
+  cmd->add_option("--protocol", a.protocol, "evaluation protocol (same candidates for both)");
+  cmd->add_option("--metrics", a.metrics, "metrics");
+  cmd->add_option("--users", a.users, "users timed for latency (default 500)");
+  cmd->add_option("-k", a.k, "top-K of the timed queries");
+  cmd->add_option("-o,--output", a.output, "write the comparison as JSON");
+  cmd->callback([&action, &global] { action = [&global] { return run_compare(a, global); }; });
+}
+
+}  // namespace recpress::cli
