@@ -46,5 +46,6 @@ void add_evaluate_command(CLI::App& app, GlobalOptions& global, Action& action);
 void add_train_command(CLI::App& app, GlobalOptions& global, Action& action);
 void add_export_commands(CLI::App& app, GlobalOptions& global, Action& action);
 void add_compare_command(CLI::App& app, GlobalOptions& global, Action& action);
+void add_serve_command(CLI::App& app, GlobalOptions& global, Action& action);
 
 }  // namespace recpress::cli

@@ -360,6 +360,14 @@ std::optional<std::uint32_t> Model::user_index(std::string_view raw_id) const {
   return it->second;
 }
 
+std::vector<std::uint32_t> Model::item_popularity() const {
+  std::vector<std::uint32_t> counts;
+  if (!has_seen()) return counts;
+  counts.assign(num_items_, 0);
+  for (std::uint32_t j = 0; j < seen_offsets_[num_users_]; ++j) ++counts[seen_items_[j]];
+  return counts;
+}
+
 std::string_view Model::user_id(std::uint32_t index) const {
   return user_ids_.at(index);
 }

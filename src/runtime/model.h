@@ -76,6 +76,8 @@ class Model {
   const std::string& source_model() const { return source_model_; }
   const std::string& metadata() const { return metadata_; }
   bool has_seen() const { return seen_offsets_ != nullptr; }
+  // How many users have each item, from the seen-items table (empty without one).
+  std::vector<std::uint32_t> item_popularity() const;
 
   std::optional<std::uint32_t> user_index(std::string_view raw_id) const;
   std::string_view user_id(std::uint32_t index) const;

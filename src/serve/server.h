@@ -1,0 +1,67 @@
+// `recpress serve`: recommendations over HTTP from a .rpm file, through the LibTorch-free runtime.
+//   GET  /recommend?user=ID&k=10[&exclude_seen=1]   one user
+//   POST /recommend {"users": ["1", "2"], "k": 10}   a batch
+//   GET  /healthz, GET /metrics (Prometheus text: requests, errors, latency histogram)
+//   POST /reload (or SIGHUP in `recpress serve`): load the file again and swap atomically; a
+//   failed load keeps serving the old model.
+// Bad requests get a 4xx with {"error": "..."}; users the model does not know get the most popular
+// items (counted from the file's seen-items table), flagged "fallback": "popularity".
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "runtime/model.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace recpress::serve {
+
+struct ServerOptions {
+  std::string model_path;
+  std::string host = "127.0.0.1";
+  int port = 8080;  // 0: any free port
+  std::size_t max_k = 1000;
+  std::size_t max_batch = 1000;
+  std::size_t max_body_bytes = 1 << 20;
+};
+
+class RecommendationServer {
+ public:
+  explicit RecommendationServer(ServerOptions options);  // loads the model; throws ModelError
+  ~RecommendationServer();
+  // Binds the socket; returns the port (useful with port 0). Throws std::runtime_error.
+  int bind();
+  // Serves until stop(); call after bind().
+  void run();
+  void stop();
+  // Loads the model file again and swaps it in; on failure throws and keeps the old one.
+  void reload();
+
+ private:
+  struct State {
+    runtime::Model model;
+    std::vector<std::uint32_t> popular;  // items by how many users have them, most first
+  };
+  static std::shared_ptr<const State> load(const std::string& path);
+  std::shared_ptr<const State> state() const;
+  void routes();
+  void observe(double microseconds, bool error);
+
+  ServerOptions options_;
+  std::unique_ptr<httplib::Server> http_;
+  mutable std::mutex state_mutex_;
+  std::shared_ptr<const State> state_;
+  // Metrics.
+  std::atomic<std::uint64_t> requests_{0}, errors_{0}, reloads_{0};
+  static constexpr int kBuckets = 12;  // latency upper bounds 10us * 2^b
+  std::atomic<std::uint64_t> latency_[kBuckets + 1] = {};
+  std::atomic<double> latency_sum_us_{0};
+};
+
+}  // namespace recpress::serve
