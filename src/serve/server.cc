@@ -70,6 +70,13 @@ void RecommendationServer::observe(double us, bool error) {
 
 void RecommendationServer::routes() {
   http_->set_payload_max_length(options_.max_body_bytes);
+  // Small JSON replies on keep-alive connections: without TCP_NODELAY, Nagle's algorithm and the
+  // client's delayed ACK hold each reply ~40 ms (measured: 297 req/s, p50 44 ms).
+  http_->set_tcp_nodelay(true);
+  // One worker per connection: a keep-alive connection occupies its worker between requests,
+  // so the pool must cover the expected concurrent connections.
+  const std::size_t workers = options_.workers;
+  http_->new_task_queue = [workers] { return new httplib::ThreadPool(workers); };
 
   // One user's recommendations as JSON, from a consistent snapshot of the model.
   auto recommend_one = [this](const State& s, const std::string& user, std::size_t k,

@@ -29,6 +29,7 @@ struct ServerOptions {
   std::size_t max_k = 1000;
   std::size_t max_batch = 1000;
   std::size_t max_body_bytes = 1 << 20;
+  std::size_t workers = 64;  // threads; each keep-alive connection holds one while open
 };
 
 class RecommendationServer {
