@@ -7,10 +7,12 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <random>
 
 #include "core/hash.h"
+#include "runtime/fuzz_input.h"
 
 namespace recpress::runtime {
 namespace {
@@ -183,6 +185,19 @@ TEST(ModelFile, SurvivesTruncationAndForgedCorruption) {
     }
   }
   EXPECT_GT(loaded, 0);  // some edits only touch values: those models load and score
+}
+
+// The fuzzer's regression corpus (bench/fuzz_model.sh): each input loads or is refused.
+TEST(ModelFile, ReplaysTheFuzzCorpus) {
+  const std::string dir = std::string(RECPRESS_SOURCE_DIR) + "/tests/runtime/corpus";
+  std::size_t n = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    std::ifstream in(entry.path(), std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    fuzz_model_input(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
+    ++n;
+  }
+  EXPECT_GE(n, 6u);
 }
 
 TEST(ModelFile, OpensAMappedFile) {
