@@ -24,7 +24,12 @@ if [ -z "$model" ]; then
     "$build/recpress" export "$out/mf/best.pt" --dtype int8 --data "$data" -o "$model" > /dev/null
   fi
 fi
-"$build/recpress" serve "$model" --port 0 2> "$out/serve.log" &
+# The LibTorch-free server binary (recpress-serve) when built, else `recpress serve`.
+if [ -x "$build/recpress-serve" ]; then
+  "$build/recpress-serve" "$model" --port 0 2> "$out/serve.log" &
+else
+  "$build/recpress" serve "$model" --port 0 2> "$out/serve.log" &
+fi
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
 for _ in $(seq 50); do grep -q "serving" "$out/serve.log" 2>/dev/null && break; sleep 0.1; done

@@ -4,7 +4,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
+#include <iostream>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 namespace recpress::serve {
 namespace {
@@ -237,6 +240,47 @@ void RecommendationServer::run() {
 
 void RecommendationServer::stop() {
   http_->stop();
+}
+
+namespace {
+volatile std::sig_atomic_t g_signal = 0;
+void on_signal(int sig) {
+  g_signal = sig;
+}
+
+}  // namespace
+
+void serve_until_signalled(const ServerOptions& options) {
+  auto server = std::make_unique<RecommendationServer>(options);
+  const int port = server->bind();
+  std::signal(SIGHUP, on_signal);
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  std::thread watcher([&] {
+    while (true) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      const int sig = g_signal;
+      if (sig == 0) continue;
+      g_signal = 0;
+      if (sig == SIGHUP) {
+        try {
+          server->reload();
+          std::cerr << "reloaded " << options.model_path << "\n";
+        } catch (const std::exception& e) {
+          std::cerr << "reload failed, still serving the previous model: " << e.what() << "\n";
+        }
+      } else {
+        server->stop();
+        return;
+      }
+    }
+  });
+  std::cerr << "serving " << options.model_path << " on http://" << options.host << ":" << port
+            << " (GET /recommend?user=ID&k=10, POST /recommend, /healthz, /metrics, "
+               "POST /reload)\n";
+  server->run();
+  if (g_signal == 0) g_signal = SIGTERM;  // the server stopped by itself: end the watcher
+  watcher.join();
 }
 
 }  // namespace recpress::serve

@@ -65,4 +65,9 @@ class RecommendationServer {
   std::atomic<double> latency_sum_us_{0};
 };
 
+// Load, bind, print where it listens, and serve until SIGINT/SIGTERM; SIGHUP reloads the model
+// (a failed reload keeps the old one). Throws ModelError / std::runtime_error on start-up
+// failures. Used by `recpress serve` and by the LibTorch-free `recpress-serve` binary.
+void serve_until_signalled(const ServerOptions& options);
+
 }  // namespace recpress::serve
