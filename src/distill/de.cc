@@ -15,39 +15,17 @@
 namespace recpress {
 namespace {
 
-class DistillationExperts : public Distiller {
+class DistillationExperts : public ExpertDistiller {
  public:
-  explicit DistillationExperts(const ModelSpec& spec) {
-    spec.allow_only({"experts", "tau", "tau_end"});
-    count_ = spec.get_int("experts", 5, 1);
-    tau_ = spec.get_double("tau", 1.0);
-    tau_end_ = spec.get_double("tau_end", 1e-4);
-    if (!(tau_ > 0 && tau_end_ > 0)) throw Error("de: tau and tau_end must be > 0");
-  }
+  explicit DistillationExperts(const ModelSpec& spec)
+      : ExpertDistiller(spec, "de", "experts", {}) {}
   std::string name() const override { return "de"; }
 
-  void prepare(TopNModel& teacher, TopNModel& student, const InteractionMatrix& train) override {
-    experts_.create(teacher, student, count_);
-  }
-
-  torch::Tensor loss(TopNModel& teacher, TopNModel& student, const DistillBatch& batch) override {
-    const double tau = annealed_temperature(batch.progress, tau_, tau_end_);
-    torch::Tensor out;
-    for (const auto& [kind, index] : {std::pair{"user", batch.users}, {"item", batch.items}}) {
-      const auto [t, s] = representation_pair(teacher, student, kind, index);
-      auto& e = experts_.of(kind);
-      const auto l = de_reconstruction_loss(t, e->project(s, e->select(t, tau, *batch.rng)));
-      out = out.defined() ? out + l : l;
-    }
-    return out;
-  }
-
-  std::vector<torch::Tensor> parameters() override { return experts_.parameters(); }
-
  private:
-  std::int64_t count_;
-  double tau_, tau_end_;
-  EntityExperts experts_;
+  torch::Tensor term(const torch::Tensor& teacher, const torch::Tensor& projected,
+                     const torch::Tensor& selection) override {
+    return de_reconstruction_loss(teacher, projected);
+  }
 };
 
 DistillerPtr make_de(const ModelSpec& spec) {

@@ -58,6 +58,35 @@ std::vector<torch::Tensor> EntityExperts::parameters() {
   return out;
 }
 
+ExpertDistiller::ExpertDistiller(const ModelSpec& spec, const std::string& method,
+                                 const std::string& count_key, std::set<std::string> extra_keys) {
+  extra_keys.insert({count_key, "tau", "tau_end"});
+  spec.allow_only(extra_keys);
+  count_ = spec.get_int(count_key, 5, 1);
+  tau_ = spec.get_double("tau", 1.0);
+  tau_end_ = spec.get_double("tau_end", 1e-4);
+  if (!(tau_ > 0 && tau_end_ > 0)) throw Error(method + ": tau and tau_end must be > 0");
+}
+
+void ExpertDistiller::prepare(TopNModel& teacher, TopNModel& student,
+                              const InteractionMatrix& train) {
+  experts_.create(teacher, student, count_);
+}
+
+torch::Tensor ExpertDistiller::loss(TopNModel& teacher, TopNModel& student,
+                                    const DistillBatch& batch) {
+  const double tau = annealed_temperature(batch.progress, tau_, tau_end_);
+  torch::Tensor out;
+  for (const auto& [kind, index] : {std::pair{"user", batch.users}, {"item", batch.items}}) {
+    const auto [t, s] = representation_pair(teacher, student, kind, index);
+    auto& e = experts_.of(kind);
+    const auto selection = e->select(t, tau, *batch.rng);
+    const auto l = term(t, e->project(s, selection), selection);
+    out = out.defined() ? out + l : l;
+  }
+  return out;
+}
+
 torch::Tensor gumbel_noise(torch::IntArrayRef shape, Rng& rng) {
   auto g = torch::empty(shape, torch::kFloat);
   auto* gp = g.data_ptr<float>();

@@ -6,10 +6,12 @@
 
 #include <torch/torch.h>
 
+#include <set>
 #include <string>
 #include <vector>
 
 #include "core/rng.h"
+#include "distill/distiller.h"
 #include "models/topn/model.h"
 
 namespace recpress {
@@ -44,6 +46,30 @@ class EntityExperts {
 
  private:
   ExpertProjection users_{nullptr}, items_{nullptr};
+};
+
+// The shape `de` and `htd` share: experts sized from both models in prepare(), a Gumbel
+// temperature annealed from `tau` to `tau_end` over training, and one loss term for the batch's
+// users plus one for its items, computed by term() from the teacher's representations, the
+// student's projected into the teacher's space, and the expert selection.
+class ExpertDistiller : public Distiller {
+ public:
+  void prepare(TopNModel& teacher, TopNModel& student, const InteractionMatrix& train) override;
+  torch::Tensor loss(TopNModel& teacher, TopNModel& student, const DistillBatch& batch) override;
+  std::vector<torch::Tensor> parameters() override { return experts_.parameters(); }
+
+ protected:
+  // Reads `count_key` (the number of experts / groups, default 5), tau (1) and tau_end (1e-4)
+  // from `spec`, which may also hold `extra_keys`; throws Error naming `method`.
+  ExpertDistiller(const ModelSpec& spec, const std::string& method, const std::string& count_key,
+                  std::set<std::string> extra_keys);
+  virtual torch::Tensor term(const torch::Tensor& teacher, const torch::Tensor& projected,
+                             const torch::Tensor& selection) = 0;
+
+ private:
+  std::int64_t count_;
+  double tau_, tau_end_;
+  EntityExperts experts_;
 };
 
 // Standard Gumbel(0, 1) draws from `rng`: float of the given shape.

@@ -59,42 +59,22 @@ torch::Tensor htd_topology_loss(const torch::Tensor& t, const torch::Tensor& s,
 
 namespace {
 
-class HierarchicalTopologyDistillation : public Distiller {
+class HierarchicalTopologyDistillation : public ExpertDistiller {
  public:
-  explicit HierarchicalTopologyDistillation(const ModelSpec& spec) {
-    spec.allow_only({"groups", "alpha", "tau", "tau_end"});
-    groups_ = spec.get_int("groups", 5, 1);
-    alpha_ = spec.get_double("alpha", 0.5);
-    tau_ = spec.get_double("tau", 1.0);
-    tau_end_ = spec.get_double("tau_end", 1e-4);
+  explicit HierarchicalTopologyDistillation(const ModelSpec& spec)
+      : ExpertDistiller(spec, "htd", "groups", {"alpha"}), alpha_(spec.get_double("alpha", 0.5)) {
     if (!(alpha_ >= 0 && alpha_ <= 1)) throw Error("htd: alpha must be in [0, 1]");
-    if (!(tau_ > 0 && tau_end_ > 0)) throw Error("htd: tau and tau_end must be > 0");
   }
   std::string name() const override { return "htd"; }
 
-  void prepare(TopNModel& teacher, TopNModel& student, const InteractionMatrix& train) override {
-    experts_.create(teacher, student, groups_);
-  }
-
-  torch::Tensor loss(TopNModel& teacher, TopNModel& student, const DistillBatch& batch) override {
-    const double tau = annealed_temperature(batch.progress, tau_, tau_end_);
-    torch::Tensor out;
-    for (const auto& [kind, index] : {std::pair{"user", batch.users}, {"item", batch.items}}) {
-      const auto [t, s] = representation_pair(teacher, student, kind, index);
-      auto& e = experts_.of(kind);
-      const auto groups = e->select(t, tau, *batch.rng);  // [N, K] memberships
-      const auto l = htd_topology_loss(t, e->project(s, groups), groups, alpha_);
-      out = out.defined() ? out + l : l;
-    }
-    return out;
-  }
-
-  std::vector<torch::Tensor> parameters() override { return experts_.parameters(); }
-
  private:
-  std::int64_t groups_;
-  double alpha_, tau_, tau_end_;
-  EntityExperts experts_;
+  // The selection is the group membership of each entity.
+  torch::Tensor term(const torch::Tensor& teacher, const torch::Tensor& projected,
+                     const torch::Tensor& groups) override {
+    return htd_topology_loss(teacher, projected, groups, alpha_);
+  }
+
+  double alpha_;
 };
 
 DistillerPtr make_htd(const ModelSpec& spec) {
