@@ -3,8 +3,11 @@
 // LibTorch-free runtime from its .rpm file), bytes, and the latency of a full-catalog top-K query
 // for one user (p50/p95/p99 over many users, one thread, warm), and batched throughput.
 //   recpress compare --data ml-1m --teacher runs/teacher/best.pt --student student.rpm
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
@@ -17,6 +20,7 @@
 #include "data/split.h"
 #include "eval/evaluator.h"
 #include "eval/result.h"
+#include "export/rpm_export.h"
 #include "models/topn/scorer.h"
 #include "runtime/model.h"
 #include "runtime/topk.h"
@@ -72,6 +76,62 @@ double microseconds(F&& f) {
   const auto t0 = std::chrono::steady_clock::now();
   f();
   return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// One model served by a fresh process: its start-up (process start to first answer, the wall
+// time of a one-query probe) and its peak RSS while answering `users` queries.
+struct ProcessCost {
+  double startup_ms = 0;
+  double load_ms = 0;
+  double peak_rss_mib = 0;
+  bool measured = false;
+};
+
+// Runs `command` (a probe printing one JSON line) and returns its output and wall time.
+std::pair<nlohmann::json, double> run_probe(const std::string& command) {
+  const auto t0 = std::chrono::steady_clock::now();
+  FILE* pipe = popen((command + " 2>/dev/null").c_str(), "r");
+  if (pipe == nullptr) return {nlohmann::json(), 0};
+  std::string out;
+  char buffer[512];
+  while (fgets(buffer, sizeof buffer, pipe) != nullptr) out += buffer;
+  const int status = pclose(pipe);
+  const double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  if (status != 0) return {nlohmann::json(), ms};
+  const auto line = out.substr(out.rfind('{') == std::string::npos ? 0 : out.rfind('{'));
+  return {nlohmann::json::parse(line, nullptr, false), ms};
+}
+
+std::string shell_quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+ProcessCost process_cost(const std::string& probe_command, std::size_t users) {
+  ProcessCost c;
+  const auto [once, wall] = run_probe(probe_command + " 1");
+  const auto [many, ignored] = run_probe(probe_command + " " + std::to_string(users));
+  if (!once.is_object() || !many.is_object()) return c;
+  c.startup_ms = wall;
+  c.load_ms = once.value("load_ms", 0.0);
+  c.peak_rss_mib = many.value("peak_rss_kib", 0.0) / 1024.0;
+  c.measured = true;
+  return c;
+}
+
+// The FLOPs to score one item: the teacher's from its (in-memory) runtime encoding, which every
+// exportable top-N model has.
+double flops_per_item(const std::string& checkpoint) {
+  try {
+    return static_cast<double>(
+        runtime::Model::from_bytes(
+            runtime::encode_model(export_content(checkpoint, {}), runtime::DType::kF32))
+            .flops_per_item());
+  } catch (const std::exception&) {
+    return 0;
+  }
 }
 
 int run_compare(const CompareArgs& a, const GlobalOptions& g) {
@@ -146,30 +206,57 @@ int run_compare(const CompareArgs& a, const GlobalOptions& g) {
   const auto t_file = static_cast<double>(std::filesystem::file_size(a.teacher));
   const auto s_file = static_cast<double>(student.file_bytes());
 
+  // 4. Fresh processes: start-up and peak memory (the LibTorch process for the teacher, the
+  // runtime-only recpress-serve for the student).
+  const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe");
+  const auto serve_exe = exe.parent_path() / "recpress-serve";
+  std::cout << "\nmeasuring start-up and peak memory in fresh processes...\n" << std::flush;
+  const ProcessCost tc = process_cost(
+      shell_quote(exe.string()) + " -q probe " + shell_quote(a.teacher) + " --users", n);
+  const ProcessCost sc =
+      std::filesystem::exists(serve_exe)
+          ? process_cost(
+                shell_quote(serve_exe.string()) + " " + shell_quote(a.student) + " --probe", n)
+          : ProcessCost{};
+  const double t_flops = flops_per_item(a.teacher);
+  const auto s_flops = static_cast<double>(student.flops_per_item());
+
   // The headline metric: NDCG@10 when measured, else the first one.
   const std::string key = t.metrics.count("NDCG@10") ? "NDCG@10" : t.metrics.begin()->first;
   const double kept_t = t.metrics.at(key), kept_s = s.metrics.at(key);
   std::cout << "\nefficiency (top-" << a.k << " over " << with_commas(data.num_items())
             << " items, one thread, " << n << " users):\n"
-            << "                 params       model bytes  file bytes   p50 us    p95 us    p99 us"
-               "    users/s\n";
-  auto line = [&](const char* who, double params, double bytes, double file, const Latency& l) {
+            << "                 params   model bytes   file bytes  FLOPs/item   p50 us   p95 us"
+               "   p99 us    users/s  start-up ms  peak RSS\n";
+  auto line = [&](const char* who, double params, double bytes, double file, double flops,
+                  const Latency& l, const ProcessCost& pc) {
     std::cout << "  " << who << "  " << std::setw(11)
               << with_commas(static_cast<std::int64_t>(params)) << "  " << std::setw(11)
               << human_bytes(bytes) << "  " << std::setw(10) << human_bytes(file) << "  "
-              << std::setw(8) << fixed(l.p50, 1) << "  " << std::setw(8) << fixed(l.p95, 1) << "  "
-              << std::setw(8) << fixed(l.p99, 1) << "  " << std::setw(9)
-              << with_commas(static_cast<std::int64_t>(l.users_per_second)) << "\n";
+              << std::setw(10) << with_commas(static_cast<std::int64_t>(flops)) << "  "
+              << std::setw(7) << fixed(l.p50, 1) << "  " << std::setw(7) << fixed(l.p95, 1) << "  "
+              << std::setw(7) << fixed(l.p99, 1) << "  " << std::setw(9)
+              << with_commas(static_cast<std::int64_t>(l.users_per_second)) << "  " << std::setw(11)
+              << (pc.measured ? fixed(pc.startup_ms, 0) : std::string("-")) << "  " << std::setw(8)
+              << (pc.measured ? fixed(pc.peak_rss_mib, 1) + " MiB" : std::string("-")) << "\n";
   };
-  const double s_params =
-      static_cast<double>(student.dim()) * (student.num_users() + student.num_items());
-  line("teacher", static_cast<double>(teacher->parameter_count()), t_bytes, t_file, tl);
-  line("student", s_params, s_file, s_file, sl);
+  const auto s_params = static_cast<double>(student.parameter_count());
+  line("teacher", static_cast<double>(teacher->parameter_count()), t_bytes, t_file, t_flops, tl,
+       tc);
+  line("student", s_params, s_file, s_file, s_flops, sl, sc);
+  if (!sc.measured)
+    std::cout << "  (student start-up and memory: " << serve_exe.string() << " not found)\n";
   std::cout << "\nthe student keeps " << fixed(100 * kept_s / kept_t, 1) << "% of the teacher's "
             << key << " at 1/" << fixed(t_file / s_file, 1) << " of the bytes and "
             << fixed(tl.p50 / sl.p50, 0) << "x the speed (p50 latency)\n";
 
   if (!a.output.empty()) {
+    auto cost = [](const ProcessCost& c) {
+      return c.measured ? nlohmann::ordered_json{{"startup_ms", c.startup_ms},
+                                                 {"load_ms", c.load_ms},
+                                                 {"peak_rss_mib", c.peak_rss_mib}}
+                        : nlohmann::ordered_json();
+    };
     auto lat = [](const Latency& l) {
       return nlohmann::ordered_json{{"p50_us", l.p50},
                                     {"p95_us", l.p95},
@@ -182,14 +269,19 @@ int run_compare(const CompareArgs& a, const GlobalOptions& g) {
                                     {"parameters", teacher->parameter_count()},
                                     {"bytes", t_bytes},
                                     {"file_bytes", t_file},
+                                    {"flops_per_item", t_flops},
                                     {"latency", lat(tl)},
+                                    {"process", cost(tc)},
                                     {"test", nlohmann::ordered_json::parse(result_to_json(t))}}},
                                   {"student",
                                    {{"file", a.student},
                                     {"model", student.source_model()},
                                     {"dtype", runtime::dtype_name(student.dtype())},
+                                    {"parameters", s_params},
                                     {"file_bytes", s_file},
+                                    {"flops_per_item", s_flops},
                                     {"latency", lat(sl)},
+                                    {"process", cost(sc)},
                                     {"test", nlohmann::ordered_json::parse(result_to_json(s))}}},
                                   {"kept_percent", 100 * kept_s / kept_t},
                                   {"bytes_ratio", t_file / s_file},
@@ -201,7 +293,48 @@ int run_compare(const CompareArgs& a, const GlobalOptions& g) {
 
 }  // namespace
 
+// `recpress probe CHECKPOINT --users N` (internal, run by compare): load a LibTorch model in this
+// fresh process, answer full-catalog top-10 for N users, print JSON like recpress-serve --probe.
+struct ProbeArgs {
+  std::string checkpoint;
+  std::size_t users = 1;
+};
+
+int run_probe_teacher(const ProbeArgs& a) {
+  using clock = std::chrono::steady_clock;
+  const auto t0 = clock::now();
+  const TopNModelPtr model = load_topn_checkpoint(a.checkpoint);
+  const auto t1 = clock::now();
+  torch::NoGradGuard guard;
+  const auto n = std::min<std::int64_t>(static_cast<std::int64_t>(a.users), model->num_users());
+  for (std::int64_t u = 0; u < n; ++u) {
+    const auto row = model->score_all(torch::tensor({u}, torch::kLong)).contiguous();
+    runtime::top_k({row.data_ptr<float>(), static_cast<std::size_t>(row.size(1))}, 10);
+  }
+  const auto t2 = clock::now();
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  std::cout << nlohmann::json{{"load_ms",
+                               std::chrono::duration<double, std::milli>(t1 - t0).count()},
+                              {"queries", n},
+                              {"query_us",
+                               n ? std::chrono::duration<double, std::micro>(t2 - t1).count() /
+                                       static_cast<double>(n)
+                                 : 0.0},
+                              {"peak_rss_kib", usage.ru_maxrss}}
+                   .dump()
+            << "\n";
+  return 0;
+}
+
 void add_compare_command(CLI::App& app, GlobalOptions& global, Action& action) {
+  static ProbeArgs p;
+  auto* probe = app.add_subcommand("probe", "");  // internal: no description, hidden from help
+  probe->group("");
+  probe->add_option("checkpoint", p.checkpoint)->required();
+  probe->add_option("--users", p.users);
+  probe->callback([&action] { action = [] { return run_probe_teacher(p); }; });
+
   static CompareArgs a;
   auto* cmd = app.add_subcommand(
       "compare", "teacher (LibTorch) vs shipped student (.rpm runtime): accuracy, bytes, latency");

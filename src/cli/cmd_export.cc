@@ -38,7 +38,10 @@ int run_export(const ExportArgs& a, const GlobalOptions& g) {
   const runtime::Model m = runtime::Model::open(a.output);  // prove it loads
   std::cout << "wrote " << a.output << ": " << m.source_model() << ", "
             << runtime::dtype_name(m.dtype()) << ", " << with_commas(m.num_users()) << " users x "
-            << with_commas(m.num_items()) << " items, dim " << m.dim() << ", "
+            << with_commas(m.num_items()) << " items, dim " << m.dim()
+            << (m.has_tower() ? " + MLP tower" : "") << ", "
+            << with_commas(static_cast<std::int64_t>(m.parameter_count())) << " parameters, "
+            << with_commas(static_cast<std::int64_t>(m.flops_per_item())) << " FLOPs/item, "
             << human_bytes(static_cast<double>(bytes)) << (m.has_seen() ? ", with seen items" : "")
             << "\n";
   return 0;

@@ -6,6 +6,8 @@
 #include "core/errors.h"
 #include "models/topn/gmf.h"
 #include "models/topn/mf.h"
+#include "models/topn/mlp.h"
+#include "models/topn/neumf.h"
 #include "train/checkpoint.h"
 #include "train/trainer.h"
 
@@ -19,6 +21,31 @@ runtime::DenseMatrix dense(const torch::Tensor& t) {
   m.cols = static_cast<std::uint32_t>(c.size(1));
   m.values.assign(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
   return m;
+}
+
+runtime::DenseMatrix empty_columns(std::int64_t rows) {
+  runtime::DenseMatrix m;
+  m.rows = static_cast<std::uint32_t>(rows);
+  return m;
+}
+
+// NCF's tower: W [p; q] + b = (W_u p + b) + W_i q, so the first layer is stored as one vector per
+// user and one per item (exact; the runtime adds them), the other layers and the head as they are.
+void add_tower(runtime::ModelContent& c, TowerImpl& tower, const torch::Tensor& user_embedding,
+               const torch::Tensor& item_embedding, const torch::Tensor& head,
+               const torch::Tensor& bias) {
+  const auto d = user_embedding.size(1);
+  const auto& first = tower.layers.at(0);
+  c.mlp_users = dense(torch::addmm(first->bias, user_embedding, first->weight.narrow(1, 0, d).t()));
+  c.mlp_items = dense(torch::mm(item_embedding, first->weight.narrow(1, d, d).t()));
+  for (std::size_t l = 1; l < tower.layers.size(); ++l) {
+    const auto b = tower.layers[l]->bias.detach().contiguous();
+    c.layers.push_back({dense(tower.layers[l]->weight),
+                        std::vector<float>(b.data_ptr<float>(), b.data_ptr<float>() + b.numel())});
+  }
+  const auto hc = head.detach().contiguous();
+  c.head.assign(hc.data_ptr<float>(), hc.data_ptr<float>() + hc.numel());
+  if (bias.defined()) c.bias = bias.item<float>();
 }
 
 }  // namespace
@@ -37,9 +64,22 @@ runtime::ModelContent export_content(const std::string& checkpoint_path,
     c.users = dense(gmf->user_embedding->weight * gmf->predict->weight.view({1, -1}));
     c.items = dense(gmf->item_embedding->weight);
     if (gmf->predict->bias.defined()) c.bias = gmf->predict->bias.item<float>();
+  } else if (auto* mlp = dynamic_cast<MLPImpl*>(model.get())) {
+    c.users = empty_columns(mlp->user_embedding->weight.size(0));
+    c.items = empty_columns(mlp->item_embedding->weight.size(0));
+    add_tower(c, *mlp->tower, mlp->user_embedding->weight, mlp->item_embedding->weight,
+              mlp->predict->weight.view({-1}), mlp->predict->bias);
+  } else if (auto* neumf = dynamic_cast<NeuMFImpl*>(model.get())) {
+    // GMF half folded as for GMF; the head's remaining weights go to the tower.
+    const auto d = neumf->gmf_user->weight.size(1);
+    const auto h = neumf->predict->weight.view({-1});
+    c.users = dense(neumf->gmf_user->weight * h.narrow(0, 0, d).view({1, -1}));
+    c.items = dense(neumf->gmf_item->weight);
+    add_tower(c, *neumf->tower, neumf->mlp_user->weight, neumf->mlp_item->weight,
+              h.narrow(0, d, h.size(0) - d), neumf->predict->bias);
   } else {
-    throw Error(checkpoint_path + ": the runtime serves dot-product students (mf, gmf); " +
-                c.source_model + " cannot be exported yet");
+    throw Error(checkpoint_path + ": the runtime serves mf, gmf, mlp and neumf; " + c.source_model +
+                " cannot be exported");
   }
   c.user_ids = ck.header.at("user_ids").get<std::vector<std::string>>();
   c.item_ids = ck.header.at("item_ids").get<std::vector<std::string>>();

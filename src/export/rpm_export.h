@@ -16,8 +16,9 @@ struct ExportOptions {
 };
 
 // The runtime content of the checkpoint at `path`: MF as is, GMF with its output weights folded
-// into the user vectors (h . (p * q) + b = <p * h, q> + b). Other models throw Error (the runtime
-// scores dot-product students).
+// into the user vectors (h . (p * q) + b = <p * h, q> + b), MLP and NeuMF with their tower's first
+// layer split into per-user and per-item vectors (NeuMF's GMF half folded as GMF). Other models
+// throw Error.
 runtime::ModelContent export_content(const std::string& checkpoint_path,
                                      const ExportOptions& options);
 // export_content + encode + atomic write. Returns the file's size in bytes.

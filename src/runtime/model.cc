@@ -18,6 +18,10 @@ namespace recpress::runtime {
 namespace {
 
 constexpr char kMagic[8] = {'R', 'E', 'C', 'P', 'R', 'E', 'S', 'S'};
+// Items per block through an NCF tower (activations of a block stay in L1/L2), and the widest
+// layer a file may declare.
+constexpr std::size_t kTowerBlock = 64;
+constexpr std::uint32_t kMaxTowerWidth = 1u << 16;
 
 std::size_t bytes_of(DType d) {
   return d == DType::kF32 ? 4 : d == DType::kF16 ? 2 : 1;
@@ -186,15 +190,58 @@ float half_to_float(std::uint16_t h) {
   return out;
 }
 
+namespace {
+
+// The tower's widths chain: first layer (users, items) -> layers -> head.
+void check_tower(const ModelContent& c) {
+  if (c.mlp_items.cols != c.mlp_users.cols || c.mlp_users.rows != c.users.rows ||
+      c.mlp_items.rows != c.items.rows)
+    throw ModelError("the tower's user and item parts do not match (" +
+                     std::to_string(c.mlp_users.rows) + " x " + std::to_string(c.mlp_users.cols) +
+                     " and " + std::to_string(c.mlp_items.rows) + " x " +
+                     std::to_string(c.mlp_items.cols) + ")");
+  std::uint32_t width = c.mlp_users.cols;
+  for (std::size_t l = 0; l < c.layers.size(); ++l) {
+    const auto& layer = c.layers[l];
+    if (layer.weight.cols != width || layer.bias.size() != layer.weight.rows)
+      throw ModelError(
+          "tower layer " + std::to_string(l + 2) + " is " + std::to_string(layer.weight.rows) +
+          " x " + std::to_string(layer.weight.cols) + " with " + std::to_string(layer.bias.size()) +
+          " biases after a layer of width " + std::to_string(width));
+    width = layer.weight.rows;
+  }
+  if (c.head.size() != width)
+    throw ModelError("the tower's head has " + std::to_string(c.head.size()) +
+                     " weights for a last layer of width " + std::to_string(width));
+}
+
+}  // namespace
+
 std::string encode_model(const ModelContent& c, DType dtype) {
   if (c.users.cols != c.items.cols)
     throw ModelError("user and item vectors differ in width (" + std::to_string(c.users.cols) +
                      " vs " + std::to_string(c.items.cols) + ")");
   if (c.user_ids.size() != c.users.rows || c.item_ids.size() != c.items.rows)
     throw ModelError("id maps do not match the matrices' rows");
+  const bool tower = c.mlp_users.cols > 0;
+  if (tower) check_tower(c);
   flatbuffers::FlatBufferBuilder fbb(1 << 16);
   const auto users = build_matrix(fbb, c.users, dtype, false);
   const auto items = build_matrix(fbb, c.items, dtype, true);
+  flatbuffers::Offset<rpm::Matrix> mlp_users = 0, mlp_items = 0;
+  flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<rpm::Layer>>> layers = 0;
+  flatbuffers::Offset<flatbuffers::Vector<float>> head = 0;
+  if (tower) {
+    mlp_users = build_matrix(fbb, c.mlp_users, dtype, false);
+    mlp_items = build_matrix(fbb, c.mlp_items, dtype, true);
+    std::vector<flatbuffers::Offset<rpm::Layer>> built;
+    for (const auto& l : c.layers) {
+      const auto w = build_matrix(fbb, l.weight, DType::kF32, false);
+      built.push_back(rpm::CreateLayer(fbb, w, fbb.CreateVector(l.bias)));
+    }
+    layers = fbb.CreateVector(built);
+    head = fbb.CreateVector(c.head);
+  }
   const auto user_ids = fbb.CreateVectorOfStrings(c.user_ids);
   const auto item_ids = fbb.CreateVectorOfStrings(c.item_ids);
   flatbuffers::Offset<flatbuffers::Vector<std::uint32_t>> offsets = 0, seen = 0;
@@ -203,8 +250,9 @@ std::string encode_model(const ModelContent& c, DType dtype) {
     seen = fbb.CreateVector(c.seen_items);
   }
   const auto model = rpm::CreateModel(
-      fbb, fbb.CreateString(c.task), rpm::Kind_DOT, fbb.CreateString(c.source_model), c.users.cols,
-      users, items, c.bias, user_ids, item_ids, offsets, seen, fbb.CreateString(c.metadata));
+      fbb, fbb.CreateString(c.task), tower ? rpm::Kind_NCF : rpm::Kind_DOT,
+      fbb.CreateString(c.source_model), c.users.cols, users, items, c.bias, user_ids, item_ids,
+      offsets, seen, fbb.CreateString(c.metadata), mlp_users, mlp_items, layers, head);
   rpm::FinishModelBuffer(fbb, model);
   const auto* payload = fbb.GetBufferPointer();
   const std::size_t n = fbb.GetSize();
@@ -294,7 +342,8 @@ Model Model::parse(std::shared_ptr<Storage> storage, const std::string& name) {
   if (m->task() == nullptr || m->task()->str() != "topn")
     throw fail("task '" + (m->task() ? m->task()->str() : std::string()) +
                "' is not supported by this runtime (topn)");
-  if (m->kind() != rpm::Kind_DOT) throw fail("unknown model kind");
+  if (m->kind() != rpm::Kind_DOT && m->kind() != rpm::Kind_NCF) throw fail("unknown model kind");
+  const bool tower = m->kind() == rpm::Kind_NCF;
   const rpm::Matrix* users = m->users();
   const rpm::Matrix* items = m->items();
   if (users == nullptr || items == nullptr || users->data() == nullptr || items->data() == nullptr)
@@ -305,12 +354,28 @@ Model Model::parse(std::shared_ptr<Storage> storage, const std::string& name) {
     throw fail("inconsistent or unknown dtype");
   out.dtype_ = static_cast<DType>(users->dtype());
   out.dim_ = m->dim();
-  if (out.dim_ == 0 || users->cols() != out.dim_ || items->cols() != out.dim_)
+  if ((out.dim_ == 0 && !tower) || users->cols() != out.dim_ || items->cols() != out.dim_)
     throw fail("vector widths disagree with dim " + std::to_string(out.dim_));
   out.num_users_ = users->rows();
   out.num_items_ = items->rows();
   const std::size_t bytes = bytes_of(out.dtype_);
-  for (const rpm::Matrix* x : {users, items}) {
+  std::vector<const rpm::Matrix*> embeddings = {users, items};
+  if (tower) {
+    const rpm::Matrix* mu = m->mlp_users();
+    const rpm::Matrix* mi = m->mlp_items();
+    if (mu == nullptr || mi == nullptr || mu->data() == nullptr || mi->data() == nullptr)
+      throw fail("an NCF model without its tower's first layer");
+    if (mu->column_major() || !mi->column_major() || mu->dtype() != users->dtype() ||
+        mi->dtype() != users->dtype())
+      throw fail("the tower's first layer has another layout or dtype than the embeddings");
+    if (mu->rows() != out.num_users_ || mi->rows() != out.num_items_ || mu->cols() == 0 ||
+        mi->cols() != mu->cols() || mu->cols() > kMaxTowerWidth)
+      throw fail("the tower's first layer does not match the users, items or itself");
+    embeddings.push_back(mu);
+    embeddings.push_back(mi);
+    out.tower_input_ = mu->cols();
+  }
+  for (const rpm::Matrix* x : embeddings) {
     if (x->data()->size() != static_cast<std::size_t>(x->rows()) * x->cols() * bytes)
       throw fail("a matrix holds " + std::to_string(x->data()->size()) + " bytes, its shape " +
                  std::to_string(x->rows()) + " x " + std::to_string(x->cols()) + " needs " +
@@ -325,6 +390,37 @@ Model Model::parse(std::shared_ptr<Storage> storage, const std::string& name) {
   if (out.dtype_ == DType::kI8) {
     out.user_scales_ = users->scales()->data();
     out.item_scales_ = items->scales()->data();
+  }
+  if (tower) {
+    out.mlp_users_ = m->mlp_users()->data()->data();
+    out.mlp_items_ = m->mlp_items()->data()->data();
+    if (out.dtype_ == DType::kI8) {
+      out.mlp_user_scales_ = m->mlp_users()->scales()->data();
+      out.mlp_item_scales_ = m->mlp_items()->scales()->data();
+    }
+    std::uint32_t width = out.tower_input_;
+    if (m->layers() != nullptr) {
+      for (const rpm::Layer* l : *m->layers()) {
+        const std::string which = "tower layer " + std::to_string(out.layers_.size() + 2);
+        const rpm::Matrix* w = l->weight();
+        if (w == nullptr || w->data() == nullptr || l->bias() == nullptr)
+          throw fail(which + " is missing its weights or biases");
+        if (w->dtype() != rpm::DType_F32 || w->column_major() || w->cols() != width ||
+            w->rows() == 0 || w->rows() > kMaxTowerWidth || l->bias()->size() != w->rows() ||
+            w->data()->size() != static_cast<std::size_t>(w->rows()) * w->cols() * 4 ||
+            reinterpret_cast<std::uintptr_t>(w->data()->data()) % 4 != 0)
+          throw fail(which + " does not fit the layer before it (width " + std::to_string(width) +
+                     ") or is not an aligned fp32 row-major matrix with one bias per row");
+        out.layers_.push_back({w->cols(), w->rows(),
+                               reinterpret_cast<const float*>(w->data()->data()),
+                               l->bias()->data()});
+        width = w->rows();
+      }
+    }
+    if (m->head() == nullptr || m->head()->size() != width)
+      throw fail("the tower's head does not match its last layer (width " + std::to_string(width) +
+                 ")");
+    out.head_ = m->head()->data();
   }
   out.bias_ = m->bias();
   if (m->user_ids() == nullptr || m->user_ids()->size() != out.num_users_ ||
@@ -375,6 +471,113 @@ std::string_view Model::item_id(std::uint32_t index) const {
   return item_ids_.at(index);
 }
 
+std::uint64_t Model::parameter_count() const {
+  std::uint64_t n = static_cast<std::uint64_t>(num_users_ + num_items_) * (dim_ + tower_input_) + 1;
+  for (const auto& l : layers_) n += static_cast<std::uint64_t>(l.in + 1) * l.out;
+  if (has_tower()) n += layers_.empty() ? tower_input_ : layers_.back().out;
+  return n;
+}
+
+std::uint64_t Model::flops_per_item() const {
+  std::uint64_t f = 2ULL * dim_ + 1;  // dot product + bias
+  if (!has_tower()) return f;
+  f += 2ULL * tower_input_;  // first layer: user part + item part, ReLU
+  for (const auto& l : layers_) f += 2ULL * l.in * l.out + 2ULL * l.out;  // GEMV + bias + ReLU
+  f += 2ULL * (layers_.empty() ? tower_input_ : layers_.back().out);      // head
+  return f;
+}
+
+namespace {
+
+// Row `r` of a row-major matrix as floats.
+void row_as_float(const std::uint8_t* data, DType dtype, const float* scales, std::uint32_t r,
+                  std::uint32_t cols, float* out) {
+  const std::size_t at = static_cast<std::size_t>(r) * cols;
+  for (std::uint32_t c = 0; c < cols; ++c) {
+    if (dtype == DType::kF32)
+      out[c] = reinterpret_cast<const float*>(data)[at + c];
+    else if (dtype == DType::kF16)
+      out[c] = half_table()[reinterpret_cast<const std::uint16_t*>(data)[at + c]];
+    else
+      out[c] = scales[r] * static_cast<float>(reinterpret_cast<const std::int8_t*>(data)[at + c]);
+  }
+}
+
+// x[c][j] = relu(u[c] + items[c][j0 + j]) for a block of m items of a column-major matrix of n
+// items: the tower's first layer, one addition per unit.
+__attribute__((target_clones("avx2", "default"))) void first_layer(
+    const float* u, const std::uint8_t* items, DType dtype, const float* scales, std::size_t width,
+    std::size_t n, std::size_t j0, std::size_t m, float* x) {
+  for (std::size_t c = 0; c < width; ++c) {
+    float* row = x + c * kTowerBlock;
+    const std::size_t at = c * n + j0;
+    if (dtype == DType::kF32) {
+      const float* col = reinterpret_cast<const float*>(items) + at;
+      for (std::size_t j = 0; j < m; ++j) row[j] = std::max(0.0f, u[c] + col[j]);
+    } else if (dtype == DType::kF16) {
+      const auto* col = reinterpret_cast<const std::uint16_t*>(items) + at;
+      const auto& table = half_table();
+      for (std::size_t j = 0; j < m; ++j) row[j] = std::max(0.0f, u[c] + table[col[j]]);
+    } else {
+      const auto* col = reinterpret_cast<const std::int8_t*>(items) + at;
+      const float* s = scales + j0;
+      for (std::size_t j = 0; j < m; ++j)
+        row[j] = std::max(0.0f, u[c] + s[j] * static_cast<float>(col[j]));
+    }
+  }
+}
+
+// y[k][j] = relu(b[k] + sum_c w[k][c] x[c][j]) over a block of items (inner loop across items).
+__attribute__((target_clones("avx2", "default"))) void dense_relu(const float* w, const float* b,
+                                                                  std::size_t in, std::size_t out,
+                                                                  const float* x, std::size_t m,
+                                                                  float* y) {
+  for (std::size_t k = 0; k < out; ++k) {
+    float* yk = y + k * kTowerBlock;
+    std::fill(yk, yk + m, b[k]);
+    const float* wk = w + k * in;
+    for (std::size_t c = 0; c < in; ++c) {
+      const float wkc = wk[c];
+      const float* xc = x + c * kTowerBlock;
+      for (std::size_t j = 0; j < m; ++j) yk[j] += wkc * xc[j];
+    }
+    for (std::size_t j = 0; j < m; ++j) yk[j] = std::max(0.0f, yk[j]);
+  }
+}
+
+}  // namespace
+
+// The tower's output for every item, added to out[]: items in blocks of kTowerBlock, each block
+// pushed through all layers with the activations held feature-major (so every loop vectorises
+// across items).
+void Model::add_tower(std::uint32_t user, float* out) const {
+  thread_local std::vector<float> u, a, b;
+  std::size_t widest = tower_input_;
+  for (const auto& l : layers_) widest = std::max<std::size_t>(widest, l.out);
+  u.resize(tower_input_);
+  a.resize(widest * kTowerBlock);
+  b.resize(widest * kTowerBlock);
+  row_as_float(mlp_users_, dtype_, mlp_user_scales_, user, tower_input_, u.data());
+  const std::size_t n = num_items_;
+  for (std::size_t j0 = 0; j0 < n; j0 += kTowerBlock) {
+    const std::size_t m = std::min(kTowerBlock, n - j0);
+    first_layer(u.data(), mlp_items_, dtype_, mlp_item_scales_, tower_input_, n, j0, m, a.data());
+    float* x = a.data();
+    float* y = b.data();
+    std::size_t width = tower_input_;
+    for (const auto& l : layers_) {
+      dense_relu(l.weight, l.bias, l.in, l.out, x, m, y);
+      std::swap(x, y);
+      width = l.out;
+    }
+    for (std::size_t k = 0; k < width; ++k) {
+      const float h = head_[k];
+      const float* xk = x + k * kTowerBlock;
+      for (std::size_t j = 0; j < m; ++j) out[j0 + j] += h * xk[j];
+    }
+  }
+}
+
 void Model::score_all(std::uint32_t user, float* out) const {
   if (user >= num_users_) throw ModelError("user index " + std::to_string(user) + " out of range");
   const std::size_t d = dim_, n = num_items_;
@@ -397,6 +600,7 @@ void Model::score_all(std::uint32_t user, float* out) const {
              reinterpret_cast<const std::int8_t*>(items_), d, n, bias_, user_scales_[user],
              item_scales_, out);
   }
+  if (has_tower()) add_tower(user, out);
 }
 
 std::vector<std::pair<std::uint32_t, float>> Model::recommend(std::uint32_t user, std::size_t k,

@@ -35,12 +35,22 @@ struct DenseMatrix {
   std::vector<float> values;  // row-major
 };
 
-// What an exporter hands to encode_model(): a dot-product model, bias + <user, item>.
+// One layer after the first of an NCF tower: relu(weight x + bias), weight out x in.
+struct DenseLayer {
+  DenseMatrix weight;
+  std::vector<float> bias;
+};
+
+// What an exporter hands to encode_model(): bias + <user, item> (kind DOT), plus an MLP tower when
+// `mlp_users` has columns (kind NCF): + head . f(relu(mlp_users[u] + mlp_items[i])).
 struct ModelContent {
   std::string task = "topn";
   std::string source_model;  // e.g. "mf:dim=20"
-  DenseMatrix users, items;
+  DenseMatrix users, items;  // may have 0 columns for an MLP
   float bias = 0.0f;
+  DenseMatrix mlp_users, mlp_items;  // the tower's first layer split per user (with its bias)
+  std::vector<DenseLayer> layers;    // and per item
+  std::vector<float> head;
   std::vector<std::string> user_ids, item_ids;          // raw ids by row
   std::vector<std::uint32_t> seen_offsets, seen_items;  // optional CSR of known interactions
   std::string metadata = "{}";                          // JSON
@@ -70,8 +80,14 @@ class Model {
 
   std::uint32_t num_users() const { return num_users_; }
   std::uint32_t num_items() const { return num_items_; }
-  std::uint32_t dim() const { return dim_; }
+  std::uint32_t dim() const { return dim_; }  // width of the dot-product part
   DType dtype() const { return dtype_; }
+  bool has_tower() const { return tower_input_ > 0; }
+  // Numbers stored (embeddings, tower, head, bias): what the file's bytes hold.
+  std::uint64_t parameter_count() const;
+  // Floating-point operations to score one (user, item) pair: 2 per multiply-add, 1 per addition
+  // and per ReLU.
+  std::uint64_t flops_per_item() const;
   std::size_t file_bytes() const;
   const std::string& source_model() const { return source_model_; }
   const std::string& metadata() const { return metadata_; }
@@ -101,6 +117,20 @@ class Model {
   const std::uint8_t* items_ = nullptr;
   const float* user_scales_ = nullptr;  // int8 only
   const float* item_scales_ = nullptr;
+  // NCF tower: first layer per user / item (dtype_), then fp32 layers and the head.
+  struct LayerView {
+    std::uint32_t in = 0, out = 0;
+    const float* weight = nullptr;  // out x in, row-major
+    const float* bias = nullptr;
+  };
+  std::uint32_t tower_input_ = 0;
+  const std::uint8_t* mlp_users_ = nullptr;
+  const std::uint8_t* mlp_items_ = nullptr;
+  const float* mlp_user_scales_ = nullptr;
+  const float* mlp_item_scales_ = nullptr;
+  std::vector<LayerView> layers_;
+  const float* head_ = nullptr;
+  void add_tower(std::uint32_t user, float* out) const;
   const std::uint32_t* seen_offsets_ = nullptr;
   const std::uint32_t* seen_items_ = nullptr;
   std::vector<std::string_view> user_ids_, item_ids_;

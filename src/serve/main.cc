@@ -14,8 +14,16 @@ int main(int argc, char** argv) {
   app.add_option("--port", o.port, "port (0: any free port)");
   app.add_option("--max-k", o.max_k, "largest k a request may ask for");
   app.add_option("--workers", o.workers, "worker threads (one per open keep-alive connection)");
+  std::size_t probe_users = 0;
+  app.add_option("--probe", probe_users,
+                 "measure instead of serving: load, answer top-10 for this many users, print JSON "
+                 "(load time, query time, peak RSS) and exit");
   CLI11_PARSE(app, argc, argv);
   try {
+    if (probe_users > 0) {
+      std::cout << recpress::serve::probe(o.model_path, probe_users, 10) << "\n";
+      return 0;
+    }
     recpress::serve::serve_until_signalled(o);
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";

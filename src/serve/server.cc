@@ -9,6 +9,8 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include <sys/resource.h>
+
 namespace recpress::serve {
 namespace {
 
@@ -281,6 +283,26 @@ void serve_until_signalled(const ServerOptions& options) {
   server->run();
   if (g_signal == 0) g_signal = SIGTERM;  // the server stopped by itself: end the watcher
   watcher.join();
+}
+
+std::string probe(const std::string& path, std::size_t users, std::size_t k) {
+  using clock = std::chrono::steady_clock;
+  const auto t0 = clock::now();
+  const runtime::Model model = runtime::Model::open(path);
+  const auto t1 = clock::now();
+  const std::size_t n = std::min<std::size_t>(users, model.num_users());
+  for (std::size_t u = 0; u < n; ++u) model.recommend(static_cast<std::uint32_t>(u), k, false);
+  const auto t2 = clock::now();
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return nlohmann::json{
+      {"load_ms", std::chrono::duration<double, std::milli>(t1 - t0).count()},
+      {"queries", n},
+      {"query_us",
+       n ? std::chrono::duration<double, std::micro>(t2 - t1).count() / static_cast<double>(n)
+         : 0.0},
+      {"peak_rss_kib", usage.ru_maxrss}}
+      .dump();
 }
 
 }  // namespace recpress::serve

@@ -70,4 +70,10 @@ class RecommendationServer {
 // failures. Used by `recpress serve` and by the LibTorch-free `recpress-serve` binary.
 void serve_until_signalled(const ServerOptions& options);
 
+// What one process costs to serve `path`: the model's load time, the mean time of a full-catalog
+// top-k query over users 0..n-1, and the process's peak resident memory (everything it mapped and
+// touched). JSON: {"load_ms", "queries", "query_us", "peak_rss_kib"}. `recpress compare` runs it
+// in a fresh `recpress-serve --probe` process.
+std::string probe(const std::string& path, std::size_t users, std::size_t k);
+
 }  // namespace recpress::serve

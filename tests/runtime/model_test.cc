@@ -87,6 +87,60 @@ TEST(ModelFile, Fp16AndInt8StayCloseAndKeepTheRanking) {
   EXPECT_LT(encode_model(c, DType::kI8).size() * 2, encode_model(c, DType::kF32).size());
 }
 
+// An NCF file worked by hand: 1 user, 2 items (the second one past a 64-item block would need
+// more items; 70 items cover two blocks), dot width 1, tower 2 -> 1, head 1.
+TEST(ModelFile, NcfTowerScoresAsComputedByHand) {
+  ModelContent c;
+  c.source_model = "neumf:hand";
+  const std::uint32_t items = 70;
+  c.users = {1, 1, {2.0f}};
+  c.items = {items, 1, {}};
+  c.mlp_users = {1, 2, {1.0f, -1.0f}};  // W_u p + b
+  c.mlp_items = {items, 2, {}};         // W_i q
+  for (std::uint32_t i = 0; i < items; ++i) {
+    c.items.values.push_back(0.5f);
+    c.mlp_items.values.push_back(static_cast<float>(i) - 3.0f);  // unit 1: relu(i - 2)
+    c.mlp_items.values.push_back(3.0f);                          // unit 2: relu(2) = 2
+    c.item_ids.push_back(std::to_string(i));
+  }
+  DenseLayer layer;  // relu(h1 - 0.5 h2 + 0.25)
+  layer.weight.rows = 1;
+  layer.weight.cols = 2;
+  layer.weight.values = {1.0f, -0.5f};
+  layer.bias = {0.25f};
+  c.layers.push_back(layer);
+  c.head = {2.0f};
+  c.bias = 0.1f;
+  c.user_ids = {"only"};
+  const Model m = Model::from_bytes(encode_model(c, DType::kF32));
+  ASSERT_TRUE(m.has_tower());
+  std::vector<float> s(items);
+  m.score_all(0, s.data());
+  for (std::uint32_t i = 0; i < items; ++i) {
+    // dot 2 * 0.5 = 1; h1 = max(0, i - 2); layer = max(0, h1 - 1 + 0.25); head x2; bias 0.1
+    const float h1 = std::max(0.0f, static_cast<float>(i) - 2.0f);
+    const float expected = 0.1f + 1.0f + 2.0f * std::max(0.0f, h1 - 0.75f);
+    ASSERT_FLOAT_EQ(s[i], expected) << "item " << i;
+  }
+  // parameters: (1 + 70) x (1 + 2) embeddings + 1 bias + (2 + 1) x 1 layer + 1 head = 218
+  EXPECT_EQ(m.parameter_count(), 218u);
+  // flops: dot 2 + bias 1, first layer 2 x 2, layer 2*2*1 + 2, head 2 x 1 = 15
+  EXPECT_EQ(m.flops_per_item(), 15u);
+  // Widths that do not chain are refused when writing.
+  ModelContent bad = c;
+  bad.head = {1.0f, 2.0f};
+  EXPECT_THROW(encode_model(bad, DType::kF32), ModelError);
+  bad = c;
+  bad.layers[0].weight.cols = 3;
+  bad.layers[0].weight.values = {1, 2, 3};
+  EXPECT_THROW(encode_model(bad, DType::kF32), ModelError);
+  // int8 keeps the ranking of these well separated scores.
+  const Model q = Model::from_bytes(encode_model(c, DType::kI8));
+  std::vector<float> sq(items);
+  q.score_all(0, sq.data());
+  for (std::uint32_t i = 0; i < items; ++i) EXPECT_NEAR(sq[i], s[i], 0.02 * (1 + s[i]));
+}
+
 TEST(ModelFile, HalfConversion) {
   EXPECT_EQ(float_to_half(1.0f), 0x3c00);
   EXPECT_EQ(float_to_half(-2.0f), 0xc000);
