@@ -9,6 +9,7 @@
 #include <random>
 
 #include "runtime/model.h"
+#include "runtime/topk.h"
 
 namespace recpress::runtime {
 namespace {
@@ -41,6 +42,37 @@ void BM_RecommendTop10(benchmark::State& state) {
   state.SetLabel(dtype_name(dtype) + ", " + std::to_string(m.file_bytes() / 1024) + " KiB");
 }
 BENCHMARK(BM_RecommendTop10)->ArgsProduct({{8, 20, 64}, {0, 1, 2}})->Unit(benchmark::kMicrosecond);
+
+// Scoring alone (no top-K), int8 and fp32 at dim 20.
+void BM_ScoreAll(benchmark::State& state) {
+  const auto dtype = static_cast<DType>(state.range(1));
+  const Model m = Model::from_bytes(model_bytes(static_cast<std::uint32_t>(state.range(0)), dtype));
+  std::vector<float> out(m.num_items());
+  std::uint32_t user = 0;
+  for (auto _ : state) {
+    m.score_all(user, out.data());
+    benchmark::DoNotOptimize(out.data());
+    user = (user + 1) % kUsers;
+  }
+  state.SetLabel(dtype_name(dtype));
+}
+BENCHMARK(BM_ScoreAll)->ArgsProduct({{20}, {0, 2}})->Unit(benchmark::kMicrosecond);
+
+// top-10 alone over an ML-1M-sized score vector (i.i.d. normal scores, a fresh vector per query
+// from a pool so that the branch predictor cannot learn one).
+void BM_Top10Only(benchmark::State& state) {
+  std::mt19937 gen(2);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<std::vector<float>> pool(64, std::vector<float>(kItems));
+  for (auto& v : pool)
+    for (auto& x : v) x = normal(gen);
+  std::size_t r = 0;
+  for (auto _ : state) {
+    auto top = top_k(pool[r++ % pool.size()], 10);
+    benchmark::DoNotOptimize(top.data());
+  }
+}
+BENCHMARK(BM_Top10Only)->Unit(benchmark::kMicrosecond);
 
 void BM_OpenModel(benchmark::State& state) {
   const std::string path = "/tmp/recpress-bench-model.rpm";
