@@ -17,7 +17,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config git
   libtorch-dev libgloo-dev libopenblas0-serial
   libcli11-dev libyaml-cpp-dev nlohmann-json3-dev libcpp-httplib-dev
-  libflatbuffers-dev flatbuffers-compiler zlib1g-dev
+  libflatbuffers-dev flatbuffers-compiler zlib1g-dev libhnswlib-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 missing=()

@@ -6,8 +6,11 @@
 
 #include <cstdio>
 #include <fstream>
+#include <memory>
 #include <random>
+#include <set>
 
+#include "runtime/mips_index.h"
 #include "runtime/model.h"
 #include "runtime/topk.h"
 
@@ -16,16 +19,16 @@ namespace {
 
 constexpr std::uint32_t kUsers = 2999, kItems = 3706;
 
-std::string model_bytes(std::uint32_t dim, DType dtype) {
+std::string model_bytes(std::uint32_t dim, DType dtype, std::uint32_t items = kItems) {
   std::mt19937 gen(1);
   std::normal_distribution<float> normal(0.0f, 0.3f);
   ModelContent c;
   c.users = {kUsers, dim, {}};
-  c.items = {kItems, dim, {}};
+  c.items = {items, dim, {}};
   for (std::size_t k = 0; k < std::size_t{kUsers} * dim; ++k) c.users.values.push_back(normal(gen));
-  for (std::size_t k = 0; k < std::size_t{kItems} * dim; ++k) c.items.values.push_back(normal(gen));
+  for (std::size_t k = 0; k < std::size_t{items} * dim; ++k) c.items.values.push_back(normal(gen));
   for (std::uint32_t u = 0; u < kUsers; ++u) c.user_ids.push_back(std::to_string(u + 1));
-  for (std::uint32_t i = 0; i < kItems; ++i) c.item_ids.push_back(std::to_string(i + 1));
+  for (std::uint32_t i = 0; i < items; ++i) c.item_ids.push_back(std::to_string(i + 1));
   return encode_model(c, dtype);
 }
 
@@ -73,6 +76,35 @@ void BM_Top10Only(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_Top10Only)->Unit(benchmark::kMicrosecond);
+
+// Exact search vs the HNSW inner-product index (hnsw:m=16,ef=64), int8 dim 20, by catalog size.
+// args: items, 0 = exact / 1 = index. Counters: recall@10 of the index against exact search over
+// 300 users, and its build time.
+void BM_ExactVsIndex(benchmark::State& state) {
+  const auto items = static_cast<std::uint32_t>(state.range(0));
+  const Model m = Model::from_bytes(model_bytes(20, DType::kI8, items));
+  std::unique_ptr<MipsIndex> index;
+  if (state.range(1) == 1) {
+    index = std::make_unique<MipsIndex>(m, MipsOptions::parse("hnsw:m=16,ef=64"));
+    double hits = 0;
+    constexpr std::uint32_t kProbe = 300;
+    for (std::uint32_t u = 0; u < kProbe; ++u) {
+      std::set<std::uint32_t> truth;
+      for (const auto& [i, s] : m.recommend(u, 10, false)) truth.insert(i);
+      for (const auto& [i, s] : index->recommend(u, 10, false)) hits += truth.count(i);
+    }
+    state.counters["recall@10"] = hits / (10.0 * kProbe);
+    state.counters["build_s"] = index->build_seconds();
+  }
+  std::uint32_t user = 0;
+  for (auto _ : state) {
+    auto top = index ? index->recommend(user, 10, false) : m.recommend(user, 10, false);
+    benchmark::DoNotOptimize(top.data());
+    user = (user + 1) % kUsers;
+  }
+  state.SetLabel(index ? "hnsw" : "exact");
+}
+BENCHMARK(BM_ExactVsIndex)->ArgsProduct({{kItems, 100000}, {0, 1}})->Unit(benchmark::kMicrosecond);
 
 void BM_OpenModel(benchmark::State& state) {
   const std::string path = "/tmp/recpress-bench-model.rpm";

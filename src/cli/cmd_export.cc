@@ -9,6 +9,7 @@
 #include "core/errors.h"
 #include "core/format.h"
 #include "export/rpm_export.h"
+#include "runtime/mips_index.h"
 #include "runtime/model.h"
 
 namespace recpress::cli {
@@ -52,6 +53,7 @@ struct RecommendArgs {
   std::vector<std::string> users;
   std::size_t k = 10;
   bool exclude_seen = false;
+  std::string index;  // "" = exact
 };
 
 int run_recommend(const RecommendArgs& a) {
@@ -64,6 +66,16 @@ int run_recommend(const RecommendArgs& a) {
   }
   const double load_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  std::unique_ptr<runtime::MipsIndex> index;
+  if (!a.index.empty()) {
+    try {
+      index = std::make_unique<runtime::MipsIndex>(m, runtime::MipsOptions::parse(a.index));
+    } catch (const runtime::ModelError& e) {
+      throw Error(std::string("--index: ") + e.what());
+    }
+    std::cerr << "index " << a.index << " built in " << fixed(index->build_seconds() * 1e3, 1)
+              << " ms\n";
+  }
   if (a.k == 0 || a.k > m.num_items())
     throw Error("-k must be in [1, " + std::to_string(m.num_items()) + "]");
   for (const auto& raw : a.users) {
@@ -72,7 +84,8 @@ int run_recommend(const RecommendArgs& a) {
     const auto t1 = std::chrono::steady_clock::now();
     std::vector<std::pair<std::uint32_t, float>> top;
     try {
-      top = m.recommend(*u, a.k, a.exclude_seen);
+      top =
+          index ? index->recommend(*u, a.k, a.exclude_seen) : m.recommend(*u, a.k, a.exclude_seen);
     } catch (const runtime::ModelError& e) {
       throw Error(e.what());
     }
@@ -108,6 +121,9 @@ void add_export_commands(CLI::App& app, GlobalOptions& global, Action& action) {
   rc->add_option("-k", r.k, "how many items");
   rc->add_flag("--exclude-seen", r.exclude_seen,
                "skip items the user already has (the file must be exported with --data)");
+  rc->add_option("--index", r.index,
+                 "approximate search with an inner-product index (mf/gmf): "
+                 "hnsw[:m=16,ef=64,ef_construction=200]; default exact");
   rc->callback([&action] { action = [] { return run_recommend(r); }; });
 }
 

@@ -482,6 +482,40 @@ std::string_view Model::item_id(std::uint32_t index) const {
   return item_ids_.at(index);
 }
 
+void Model::user_vector(std::uint32_t user, float* out) const {
+  if (user >= num_users_) throw ModelError("user index " + std::to_string(user) + " out of range");
+  const std::size_t at = static_cast<std::size_t>(user) * dim_;
+  for (std::uint32_t c = 0; c < dim_; ++c) {
+    if (dtype_ == DType::kF32)
+      out[c] = reinterpret_cast<const float*>(users_)[at + c];
+    else if (dtype_ == DType::kF16)
+      out[c] = half_table()[reinterpret_cast<const std::uint16_t*>(users_)[at + c]];
+    else
+      out[c] = user_scales_[user] *
+               static_cast<float>(reinterpret_cast<const std::int8_t*>(users_)[at + c]);
+  }
+}
+
+void Model::item_vector(std::uint32_t item, float* out) const {
+  if (item >= num_items_) throw ModelError("item index " + std::to_string(item) + " out of range");
+  const std::size_t n = num_items_;
+  for (std::uint32_t c = 0; c < dim_; ++c) {  // column-major: element (item, c) at c * n + item
+    const std::size_t at = c * n + item;
+    if (dtype_ == DType::kF32)
+      out[c] = reinterpret_cast<const float*>(items_)[at];
+    else if (dtype_ == DType::kF16)
+      out[c] = half_table()[reinterpret_cast<const std::uint16_t*>(items_)[at]];
+    else
+      out[c] =
+          item_scales_[item] * static_cast<float>(reinterpret_cast<const std::int8_t*>(items_)[at]);
+  }
+}
+
+std::span<const std::uint32_t> Model::seen(std::uint32_t user) const {
+  if (!has_seen() || user >= num_users_) return {};
+  return {seen_items_ + seen_offsets_[user], seen_items_ + seen_offsets_[user + 1]};
+}
+
 std::uint64_t Model::parameter_count() const {
   std::uint64_t n = static_cast<std::uint64_t>(num_users_ + num_items_) * (dim_ + tower_input_) + 1;
   for (const auto& l : layers_) n += static_cast<std::uint64_t>(l.in + 1) * l.out;

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -98,6 +99,13 @@ class Model {
   std::optional<std::uint32_t> user_index(std::string_view raw_id) const;
   std::string_view user_id(std::uint32_t index) const;
   std::string_view item_id(std::uint32_t index) const;
+
+  float bias() const { return bias_; }
+  // The dot-product vectors, dequantised to floats: out[0..dim).
+  void user_vector(std::uint32_t user, float* out) const;
+  void item_vector(std::uint32_t item, float* out) const;
+  // The items `user` already has (empty without a seen-items table).
+  std::span<const std::uint32_t> seen(std::uint32_t user) const;
 
   // Scores of every item for `user` into out[0..num_items).
   void score_all(std::uint32_t user, float* out) const;

@@ -14,6 +14,8 @@ int main(int argc, char** argv) {
   app.add_option("--port", o.port, "port (0: any free port)");
   app.add_option("--max-k", o.max_k, "largest k a request may ask for");
   app.add_option("--workers", o.workers, "worker threads (one per open keep-alive connection)");
+  app.add_option("--index", o.index,
+                 "approximate search (mf/gmf): hnsw[:m=16,ef=64,ef_construction=200]");
   std::size_t probe_users = 0;
   app.add_option("--probe", probe_users,
                  "measure instead of serving: load, answer top-10 for this many users, print JSON "

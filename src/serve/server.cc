@@ -31,16 +31,19 @@ struct BadRequest {
 
 RecommendationServer::RecommendationServer(ServerOptions options)
     : options_(std::move(options)), http_(std::make_unique<httplib::Server>()) {
-  state_ = load(options_.model_path);
+  state_ = load(options_.model_path, options_.index);
   routes();
 }
 
 RecommendationServer::~RecommendationServer() = default;
 
 std::shared_ptr<const RecommendationServer::State> RecommendationServer::load(
-    const std::string& path) {
+    const std::string& path, const std::string& index) {
   auto s = std::make_shared<State>();
   s->model = runtime::Model::open(path);
+  // Built over the model inside this (never moved) State; rebuilt on every reload.
+  if (!index.empty())
+    s->index = std::make_unique<runtime::MipsIndex>(s->model, runtime::MipsOptions::parse(index));
   if (s->model.has_seen()) {
     // The cold-start fallback: items by how many users have them (ties: lower index first).
     const auto counts = s->model.item_popularity();
@@ -58,7 +61,7 @@ std::shared_ptr<const RecommendationServer::State> RecommendationServer::state()
 }
 
 void RecommendationServer::reload() {
-  auto fresh = load(options_.model_path);  // throws: the old model stays
+  auto fresh = load(options_.model_path, options_.index);  // throws: the old model stays
   std::lock_guard lock(state_mutex_);
   state_ = std::move(fresh);
   ++reloads_;
@@ -92,7 +95,8 @@ void RecommendationServer::routes() {
     if (u) {
       if (exclude_seen && !s.model.has_seen())
         throw BadRequest{400, "exclude_seen: this model file has no seen-items table"};
-      for (const auto& [i, score] : s.model.recommend(*u, k, exclude_seen))
+      for (const auto& [i, score] : s.index ? s.index->recommend(*u, k, exclude_seen)
+                                            : s.model.recommend(*u, k, exclude_seen))
         items.push_back({{"item", s.model.item_id(i)}, {"score", score}});
       out["fallback"] = nullptr;
     } else {

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/mips_index.h"
 #include "runtime/model.h"
 
 namespace httplib {
@@ -30,6 +31,7 @@ struct ServerOptions {
   std::size_t max_batch = 1000;
   std::size_t max_body_bytes = 1 << 20;
   std::size_t workers = 64;  // threads; each keep-alive connection holds one while open
+  std::string index;         // "" = exact search; "hnsw[:...]" = approximate (runtime/mips_index.h)
 };
 
 class RecommendationServer {
@@ -47,9 +49,10 @@ class RecommendationServer {
  private:
   struct State {
     runtime::Model model;
-    std::vector<std::uint32_t> popular;  // items by how many users have them, most first
+    std::vector<std::uint32_t> popular;         // items by how many users have them, most first
+    std::unique_ptr<runtime::MipsIndex> index;  // over `model`; null for exact search
   };
-  static std::shared_ptr<const State> load(const std::string& path);
+  static std::shared_ptr<const State> load(const std::string& path, const std::string& index);
   std::shared_ptr<const State> state() const;
   void routes();
   void observe(double microseconds, bool error);

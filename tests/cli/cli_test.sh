@@ -136,8 +136,11 @@ expect 2 "has no seen-items table" -- recommend "$work/s16.rpm" --user u1 --excl
 expect 2 "unknown user 'nobody'" -- recommend "$work/s.rpm" --user nobody
 expect 2 "-k must be in [1, 300]" -- recommend "$work/s.rpm" --user u1 -k 0
 expect 2 "--dtype: unknown dtype 'int4'" -- export "$work/kd/best.pt" --dtype int4 -o "$work/x.rpm"
+expect 0 "user u1" -- recommend "$work/s.rpm" --user u1 -k 3 --exclude-seen --index hnsw:ef=32
+expect 2 "--index: unknown index parameter 'depth'" -- recommend "$work/s.rpm" --user u1 --index hnsw:depth=2
 expect 0 "+ MLP tower" -- export "$work/mlp/best.pt" --dtype int8 -o "$work/mlp.rpm"
 expect 0 "user u1" -- recommend "$work/mlp.rpm" --user u1 -k 3
+expect 2 "has an MLP tower" -- recommend "$work/mlp.rpm" --user u1 --index hnsw
 expect 2 "cannot open" -- export "$work/nothing/best.pt" -o "$work/x.rpm"
 head -c 1000 "$work/s.rpm" > "$work/cut.rpm"
 expect 2 "cut.rpm: truncated or extended" -- recommend "$work/cut.rpm" --user u1
