@@ -17,7 +17,8 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config git
   libtorch-dev libgloo-dev libopenblas0-serial
   libcli11-dev libyaml-cpp-dev nlohmann-json3-dev libcpp-httplib-dev
-  libflatbuffers-dev flatbuffers-compiler zlib1g-dev libhnswlib-dev
+  libflatbuffers-dev flatbuffers-compiler zlib1g-dev libhnswlib-dev gnuplot-nox
+  libcurl4-openssl-dev libzip-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 missing=()

@@ -20,6 +20,7 @@
 #include "data/split.h"
 #include "eval/evaluator.h"
 #include "eval/result.h"
+#include "eval/runtime_scorer.h"
 #include "export/rpm_export.h"
 #include "models/topn/scorer.h"
 #include "runtime/model.h"
@@ -28,26 +29,6 @@
 
 namespace recpress::cli {
 namespace {
-
-// The runtime's model as an evaluator scorer (users and items share the data's indices).
-class RuntimeScorer : public Scorer {
- public:
-  RuntimeScorer(const runtime::Model& m, std::string name) : m_(m), name_(std::move(name)) {}
-  std::string name() const override { return name_; }
-  std::int32_t num_items() const override { return static_cast<std::int32_t>(m_.num_items()); }
-  void score(std::int32_t user, std::span<const std::int32_t> items,
-             std::span<float> out) const override {
-    buffer_.resize(m_.num_items());
-    m_.score_all(static_cast<std::uint32_t>(user), buffer_.data());
-    for (std::size_t k = 0; k < items.size(); ++k)
-      out[k] = buffer_[static_cast<std::size_t>(items[k])];
-  }
-
- private:
-  const runtime::Model& m_;
-  std::string name_;
-  mutable std::vector<float> buffer_;
-};
 
 struct CompareArgs {
   DataArgs data;

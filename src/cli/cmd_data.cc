@@ -6,6 +6,7 @@
 #include "core/errors.h"
 #include "core/format.h"
 #include "core/text_reader.h"
+#include "data/download.h"
 #include "data/stats.h"
 #include "data/transforms.h"
 
@@ -131,6 +132,40 @@ void add_data_command(CLI::App& app, GlobalOptions& global, Action& action) {
     action = [&global] {
       const Dataset d = load_data(args, global, false);
       std::cout << format_stats(compute_stats(d), d);
+      return 0;
+    };
+  });
+
+  static std::string name;
+  static bool force = false;
+  static std::string url;
+  std::string names;
+  for (const auto& d : downloadable_datasets()) names += (names.empty() ? "" : ", ") + d.name;
+  auto* download = data->add_subcommand(
+      "download",
+      "fetch a MovieLens archive from GroupLens, verify its MD5, unpack it into the cache");
+  download->add_option("name", name, names)->required();
+  download->add_option("--url", url, "base URL of the archives (default: GroupLens)");
+  download->add_flag("--force", force, "download again even if present");
+  download->callback([&action, &global] {
+    action = [&global] {
+      DownloadOptions o;
+      if (!url.empty()) o.base_url = url;
+      o.force = force;
+      std::uint64_t shown = 0;
+      if (!global.quiet)
+        o.progress = [&shown](std::uint64_t now, std::uint64_t total) {
+          if (now < shown + (1u << 20) && !(total > 0 && now == total && now != shown)) return;
+          shown = now;
+          std::cerr << "\r  " << human_bytes(static_cast<double>(now))
+                    << (total ? " of " + human_bytes(static_cast<double>(total)) : std::string())
+                    << "   " << std::flush;
+        };
+      std::cout << "licence: " << movielens_licence() << "\n" << std::flush;
+      const std::string folder = download_dataset(name, o);
+      if (!global.quiet && shown > 0) std::cerr << "\n";
+      std::cout << name << ": verified and unpacked in " << folder << "\n"
+                << "use it by name: recpress data stats " << name << "\n";
       return 0;
     };
   });

@@ -174,14 +174,7 @@ Distillation make_distillation(const TrainArgs& a, const TopNModelPtr& teacher) 
   Distillation d;
   d.teacher = teacher;
   d.online = a.scheme == "online";
-  for (const auto& m : a.methods) {
-    const auto at = m.rfind('@');
-    double weight = 1.0;
-    if (at != std::string::npos && !parse_double(m.substr(at + 1), weight)) {
-      throw Error("--method '" + m + "': the weight after '@' must be a number");
-    }
-    d.terms.emplace_back(create_distiller(ModelSpec::parse(m.substr(0, at))), weight);
-  }
+  d.terms = parse_distillation_terms(a.methods);
   if (d.terms.empty()) throw Error("distill: give at least one --method");
   return d;
 }

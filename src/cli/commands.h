@@ -8,6 +8,7 @@
 
 #include "data/dataset.h"
 #include "data/registry.h"
+#include "pipeline/recipe.h"
 
 namespace recpress::cli {
 
@@ -47,5 +48,9 @@ void add_train_command(CLI::App& app, GlobalOptions& global, Action& action);
 void add_export_commands(CLI::App& app, GlobalOptions& global, Action& action);
 void add_compare_command(CLI::App& app, GlobalOptions& global, Action& action);
 void add_serve_command(CLI::App& app, GlobalOptions& global, Action& action);
+void add_run_command(CLI::App& app, GlobalOptions& global, Action& action);
+// Runs a study as `recpress run` does (the demo runs its compiled-in recipe through this).
+int run_recipe(const pipeline::Recipe& recipe, const std::string& output_root,
+               const GlobalOptions& global);
 
 }  // namespace recpress::cli

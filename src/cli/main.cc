@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   recpress::cli::add_export_commands(app, global, action);
   recpress::cli::add_compare_command(app, global, action);
   recpress::cli::add_serve_command(app, global, action);
+  recpress::cli::add_run_command(app, global, action);
 
   try {
     app.parse(argc, argv);

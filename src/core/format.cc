@@ -1,6 +1,8 @@
 #include "core/format.h"
 
 #include <cstdio>
+#include <iomanip>
+#include <sstream>
 
 namespace recpress {
 
@@ -33,6 +35,18 @@ std::string human_bytes(double bytes) {
   char buf[64];
   std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", bytes, units[u]);
   return buf;
+}
+
+std::string signed_percent(double value) {
+  std::ostringstream o;
+  o << (value >= 0 ? "+" : "") << std::fixed << std::setprecision(1) << value << "%";
+  return o.str();
+}
+
+std::string percent(double value) {
+  std::ostringstream o;
+  o << std::fixed << std::setprecision(1) << value << "%";
+  return o.str();
 }
 
 }  // namespace recpress

@@ -1,5 +1,7 @@
 #include "data/registry.h"
 
+#include "data/download.h"
+
 #include <unistd.h>
 
 #include <cstdlib>
@@ -88,6 +90,7 @@ std::vector<std::pair<std::string, std::string>> known_dataset_names() {
   return {{"ml-100k", "ml-100k"},
           {"ml-1m", "ml-1m"},
           {"ml-latest-small", "ml-latest-small"},
+          {"ml-20m", "ml-20m/ratings.csv"},
           {"ncf-ml-1m", "ncf-neumf/ml-1m.test.rating"}};
 }
 
@@ -106,6 +109,14 @@ std::string default_data_root() {
   return "";
 }
 
+namespace {
+bool is_downloadable(const std::string& name) {
+  for (const auto& d : downloadable_datasets())
+    if (d.name == name) return true;
+  return false;
+}
+}  // namespace
+
 Dataset open_dataset(const std::string& spec, const OpenOptions& options, LoadReport& report) {
   if (spec == "synthetic" || spec.rfind("synthetic:", 0) == 0) {
     return generate_synthetic(SyntheticConfig::parse(spec));
@@ -114,16 +125,21 @@ Dataset open_dataset(const std::string& spec, const OpenOptions& options, LoadRe
   std::string name;
   for (const auto& [known, folder] : known_dataset_names()) {
     if (spec != known) continue;
+    // Under the data root first, then where `recpress data download` unpacks.
     const std::string root = options.data_root.empty() ? default_data_root() : options.data_root;
-    if (root.empty()) {
-      throw Error("dataset '" + spec +
-                  "' is looked up under the data root, but none was found: set RECPRESS_DATA or "
-                  "--data-root to the folder holding " +
-                  folder);
+    const std::string downloaded = downloaded_datasets_dir(options.cache_dir) + "/" + folder;
+    if (!root.empty() && std::filesystem::exists(root + "/" + folder)) {
+      path = root + "/" + folder;
+    } else if (std::filesystem::exists(downloaded)) {
+      path = downloaded;
+    } else {
+      throw Error(
+          "dataset '" + spec + "' not found: looked in " +
+          (root.empty() ? std::string("(no data root: set RECPRESS_DATA or --data-root)")
+                        : root + "/" + folder) +
+          " and " + downloaded +
+          (is_downloadable(spec) ? "; `recpress data download " + spec + "` fetches it" : ""));
     }
-    path = root + "/" + folder;
-    if (!std::filesystem::exists(path))
-      throw DataError(path, 0, "", "dataset '" + spec + "' not found here");
     name = known;
   }
   if (!std::filesystem::exists(path)) {

@@ -54,6 +54,11 @@ void register_distiller(const std::string& name, const std::string& help, Distil
 DistillerPtr create_distiller(const ModelSpec& spec);
 std::vector<std::pair<std::string, std::string>> distillers();
 
+// Weighted distillation terms from "name[:params][@weight]" strings ("kd", "de@0.1",
+// "derrd:de=0.1"); a string may join several with '+' ("hint+kd"). Throws Error naming the bad one.
+std::vector<std::pair<DistillerPtr, double>> parse_distillation_terms(
+    const std::vector<std::string>& methods);
+
 struct DistillerRegistrar {
   DistillerRegistrar(const std::string& name, const std::string& help, DistillerFactory factory) {
     register_distiller(name, help, std::move(factory));

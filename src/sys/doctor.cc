@@ -16,6 +16,8 @@
 namespace recpress {
 namespace {
 
+constexpr const char* kRecpressVersion = "0.1.0";
+
 std::string env_or(const char* name, const char* fallback) {
   const char* v = std::getenv(name);
   return v != nullptr ? v : fallback;
@@ -87,9 +89,20 @@ std::string cpu_model() {
 
 }  // namespace
 
+SoftwareVersions software_versions() {
+  SoftwareVersions v;
+  v.recpress = kRecpressVersion;
+  v.torch = std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +
+            std::to_string(TORCH_VERSION_PATCH);
+  v.blas = sgemm_provider();
+  const std::string core = call_string_fn("openblas_get_corename");
+  if (!core.empty()) v.blas += " (" + core + ")";
+  return v;
+}
+
 DoctorReport run_doctor() {
   DoctorReport r;
-  r.recpress_version = "0.1.0";
+  r.recpress_version = kRecpressVersion;
   r.torch_version = std::to_string(TORCH_VERSION_MAJOR) + "." +
                     std::to_string(TORCH_VERSION_MINOR) + "." + std::to_string(TORCH_VERSION_PATCH);
   r.gemm_gflops = measure_gemm(3706, 128, 256, torch::kFloat32);

@@ -28,6 +28,13 @@ struct DoctorReport {
 };
 
 DoctorReport run_doctor();
+
+// The versions a result depends on (cheap: no measurement): RecPress, LibTorch, and the BLAS
+// library that provides sgemm (with OpenBLAS's kernel family when it says).
+struct SoftwareVersions {
+  std::string recpress, torch, blas;
+};
+SoftwareVersions software_versions();
 std::string format_doctor(const DoctorReport& report);
 
 }  // namespace recpress

@@ -37,8 +37,13 @@ else
   failed=$((failed + 1)); echo "FAIL: reusing saved candidates changed the result"
 fi
 expect 0 "full" -- evaluate --data "synthetic:users=300,items=200" --protocol full --split temporal:0.8,0.1
-expect 0 "wrote" -- demo -o "$work/demo"
-[ -s "$work/demo/results.json" ] && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: demo wrote no results.json"; }
+expect 0 "report.html" -- demo -o "$work/demo"
+[ -s "$work/demo/demo/results.json" ] && [ -s "$work/demo/demo/report.html" ] && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: demo wrote no results.json / report.html"; }
+expect 0 "cached" -- demo -o "$work/demo"   # a second run reuses every finished run
+printf 'name: bad\ndata: synthetic\nteacher: {model: mf}\nstudent: {model: mf, lr: fast}\n' > "$work/bad.yaml"
+expect 2 "bad.yaml:4: field 'student.lr': expected a number, got 'fast'" -- run "$work/bad.yaml"
+expect 0 "| \`teacher\` |" -- run --reference
+expect 2 "unknown dataset 'ml-5m'" -- data download ml-5m
 expect 0 "GEMM fp32" -- doctor
 
 # --- bad input: one line naming file, line and field; non-zero exit

@@ -1,0 +1,32 @@
+// A shipped model (.rpm, through the LibTorch-free runtime) as an evaluator scorer, so a student
+// is measured after export exactly as it will serve (users and items share the data's indices).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "eval/scorer.h"
+#include "runtime/model.h"
+
+namespace recpress {
+
+class RuntimeScorer : public Scorer {
+ public:
+  RuntimeScorer(const runtime::Model& m, std::string name) : m_(m), name_(std::move(name)) {}
+  std::string name() const override { return name_; }
+  std::int32_t num_items() const override { return static_cast<std::int32_t>(m_.num_items()); }
+  void score(std::int32_t user, std::span<const std::int32_t> items,
+             std::span<float> out) const override {
+    buffer_.resize(m_.num_items());
+    m_.score_all(static_cast<std::uint32_t>(user), buffer_.data());
+    for (std::size_t k = 0; k < items.size(); ++k)
+      out[k] = buffer_[static_cast<std::size_t>(items[k])];
+  }
+
+ private:
+  const runtime::Model& m_;
+  std::string name_;
+  mutable std::vector<float> buffer_;
+};
+
+}  // namespace recpress

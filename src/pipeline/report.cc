@@ -1,0 +1,284 @@
+#include "pipeline/report.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/atomic_file.h"
+#include "core/format.h"
+
+namespace recpress::pipeline {
+namespace fs = std::filesystem;
+using json = nlohmann::ordered_json;
+
+namespace {
+
+std::string label_of(const json& row) {
+  std::string s = row["model"].get<std::string>();
+  if (row["method"] != "none") s += " + " + row["method"].get<std::string>();
+  return s;
+}
+
+std::string gnuplot_quote(const std::string& s) {
+  std::string out = "\"";
+  for (const char c : s) out += c == '"' ? std::string("\\\"") : std::string(1, c);
+  return out + "\"";
+}
+
+std::string html_escape(const std::string& s) {
+  std::string out;
+  for (const char c : s) {
+    if (c == '<')
+      out += "&lt;";
+    else if (c == '>')
+      out += "&gt;";
+    else if (c == '&')
+      out += "&amp;";
+    else
+      out += c;
+  }
+  return out;
+}
+
+std::string read_text(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// A table as rows of cells; the first row is the header.
+using Table = std::vector<std::vector<std::string>>;
+
+std::string markdown(const Table& t) {
+  std::ostringstream o;
+  for (std::size_t r = 0; r < t.size(); ++r) {
+    o << "|";
+    for (const auto& c : t[r]) o << " " << c << " |";
+    o << "\n";
+    if (r == 0) {
+      o << "|";
+      for (std::size_t c = 0; c < t[r].size(); ++c) o << "---|";
+      o << "\n";
+    }
+  }
+  return o.str();
+}
+
+std::string html(const Table& t) {
+  std::ostringstream o;
+  o << "<table>\n";
+  for (std::size_t r = 0; r < t.size(); ++r) {
+    o << "<tr>";
+    for (const auto& c : t[r])
+      o << (r == 0 ? "<th>" : "<td>") << html_escape(c) << (r == 0 ? "</th>" : "</td>");
+    o << "</tr>\n";
+  }
+  o << "</table>\n";
+  return o.str();
+}
+
+Table accuracy_table(const json& results) {
+  const std::string monitor = results["monitor"];
+  Table t = {{"role", "model", "method", monitor, "HR@10", "params", "bytes", "kept", "vs alone",
+              "best epoch", "s/epoch", "seeds"}};
+  auto metric = [](const json& row, const std::string& name) {
+    if (!row["test"].contains(name)) return std::string("-");
+    const auto& m = row["test"][name];
+    std::string s = fixed(m["mean"].get<double>(), 4);
+    if (row["seeds"].get<int>() > 1) s += " ± " + fixed(m["std"].get<double>(), 4);
+    return s;
+  };
+  for (const auto& row : results["summary"]) {
+    t.push_back({row["role"], row["model"], row["method"], metric(row, monitor),
+                 metric(row, "HR@10"), with_commas(row["parameters"].get<std::int64_t>()),
+                 human_bytes(row["bytes"].get<double>()),
+                 row.contains("kept_percent") ? percent(row["kept_percent"].get<double>())
+                                              : std::string("-"),
+                 row.contains("vs_alone_percent")
+                     ? signed_percent(row["vs_alone_percent"].get<double>())
+                     : std::string("-"),
+                 fixed(row["best_epoch"].get<double>(), 1),
+                 fixed(row["seconds_per_epoch"].get<double>(), 2),
+                 std::to_string(row["seeds"].get<int>())});
+  }
+  return t;
+}
+
+Table efficiency_table(const json& results) {
+  const std::string monitor = results["monitor"];
+  double teacher_p50 = 0;
+  for (const auto& e : results["efficiency"])
+    if (e["role"] == "teacher") teacher_p50 = e["runs"][0]["p50_us"].get<double>();
+  Table t = {{"model", "engine / dtype", "file", "FLOPs/item", monitor + " after export", "p50 us",
+              "p99 us", "speed-up vs teacher"}};
+  for (const auto& e : results["efficiency"]) {
+    for (const auto& r : e["runs"]) {
+      if (r.contains("error")) continue;
+      const bool teacher = e["role"] == "teacher";
+      t.push_back(
+          {e["role"].get<std::string>() + " " + label_of(e),
+           teacher ? "LibTorch fp32" : "runtime " + r["dtype"].get<std::string>(),
+           human_bytes(r["file_bytes"].get<double>()),
+           r.contains("flops_per_item") && r["flops_per_item"].get<double>() > 0
+               ? with_commas(static_cast<std::int64_t>(r["flops_per_item"].get<double>()))
+               : std::string("-"),
+           r.contains("test") && r["test"].contains(monitor)
+               ? fixed(r["test"][monitor].get<double>(), 4)
+               : "-",
+           fixed(r["p50_us"].get<double>(), 1), fixed(r["p99_us"].get<double>(), 1),
+           teacher_p50 > 0 ? fixed(teacher_p50 / r["p50_us"].get<double>(), 1) + "x" : "-"});
+    }
+  }
+  return t;
+}
+
+// The plots' data and gnuplot scripts; returns the SVG files made (empty without gnuplot).
+std::vector<std::string> make_plots(const json& results, const fs::path& dir) {
+  fs::create_directories(dir);
+  const std::string monitor = results["monitor"];
+  const std::string header =
+      "set terminal svg size 760,440 dynamic font 'sans,11'\nset grid\n"
+      "set key outside right top\n";
+  // 1. Accuracy vs size: one point per summary row.
+  {
+    std::ostringstream d, s;
+    int i = 0;
+    for (const auto& row : results["summary"]) {
+      if (!row["test"].contains(monitor)) continue;
+      d << row["parameters"].get<std::int64_t>() << " "
+        << row["test"][monitor]["mean"].get<double>() << " "
+        << gnuplot_quote(row["role"].get<std::string>() + " " + label_of(row)) << " " << i++
+        << "\n";
+    }
+    write_file_atomic((dir / "pareto.dat").string(), d.str());
+    s << header << "set output 'pareto.svg'\nset logscale x\nset xlabel 'parameters'\nset ylabel '"
+      << monitor << " (test, " << results["protocol"].get<std::string>()
+      << ")'\nset title 'accuracy vs model size'\nset offsets graph 0.1, graph 0.4, graph 0.1, "
+         "graph 0.1\n"
+      << "plot 'pareto.dat' using 1:2:4 with points pt 7 ps 1.5 lc variable notitle, "
+         "'' using 1:2:3 with labels offset 1,0.8 left notitle\n";
+    write_file_atomic((dir / "pareto.gp").string(), s.str());
+  }
+  // 2. Validation curves of the first seed.
+  {
+    std::ostringstream d, s;
+    std::vector<std::string> titles;
+    const auto first_seed = results["seeds"][0];
+    for (const auto& run : results["runs"]) {
+      if (run["seed"] != first_seed || run["history"].empty()) continue;
+      titles.push_back(run["role"].get<std::string>() + " " + label_of(run));
+      for (const auto& h : run["history"])
+        d << h["epoch"].get<int>() << " " << h["valid"].get<double>() << "\n";
+      d << "\n\n";
+    }
+    write_file_atomic((dir / "curves.dat").string(), d.str());
+    s << header << "set output 'curves.svg'\nset xlabel 'epoch'\nset ylabel 'validation " << monitor
+      << "'\nset title 'training curves (seed " << first_seed.dump() << ")'\nplot ";
+    for (std::size_t i = 0; i < titles.size(); ++i)
+      s << (i ? ", " : "") << "'curves.dat' index " << i << " with linespoints title "
+        << gnuplot_quote(titles[i]);
+    s << "\n";
+    write_file_atomic((dir / "curves.gp").string(), s.str());
+  }
+  // 3. Latency: the teacher in LibTorch, each shipped student per dtype.
+  {
+    std::ostringstream d, s;
+    int i = 0;
+    for (const auto& e : results["efficiency"])
+      for (const auto& r : e["runs"]) {
+        if (r.contains("error")) continue;
+        const std::string engine =
+            e["role"] == "teacher" ? "LibTorch" : r["dtype"].get<std::string>();
+        d << i++ << " " << r["p50_us"].get<double>() << " "
+          << gnuplot_quote(e["role"].get<std::string>() + " " + label_of(e) + " " + engine) << "\n";
+      }
+    write_file_atomic((dir / "latency.dat").string(), d.str());
+    s << header
+      << "set output 'latency.svg'\nset logscale y\nset ylabel 'p50 microseconds (top-10, one "
+         "thread)'\n"
+      << "set title 'latency per user: teacher (LibTorch) vs shipped students (runtime)'\n"
+      << "set style fill solid 0.6\nset boxwidth 0.7\nset xtics rotate by -30 left font ',9'\n"
+      << "set bmargin 9\nset key off\nplot 'latency.dat' using 1:2:xtic(3) with boxes lc rgb "
+         "'#4477aa'\n";
+    write_file_atomic((dir / "latency.gp").string(), s.str());
+  }
+  std::vector<std::string> made;
+  if (!gnuplot_available()) return made;
+  for (const char* name : {"pareto", "curves", "latency"}) {
+    const std::string cmd = "cd '" + dir.string() + "' && gnuplot " + name + ".gp > /dev/null 2>&1";
+    if (std::system(cmd.c_str()) == 0 && fs::exists(dir / (std::string(name) + ".svg")))
+      made.push_back(std::string(name) + ".svg");
+  }
+  return made;
+}
+
+}  // namespace
+
+bool gnuplot_available() {
+  return std::system("gnuplot --version > /dev/null 2>&1") == 0;
+}
+
+void write_report(const json& results, const std::string& folder) {
+  const fs::path dir(folder);
+  const auto plots = make_plots(results, dir / "plots");
+  const Table accuracy = accuracy_table(results), efficiency = efficiency_table(results);
+  const auto& d = results["data"];
+  std::ostringstream about;
+  about << "data " << d["name"].get<std::string>() << " ("
+        << with_commas(d["users"].get<std::int64_t>()) << " users, "
+        << with_commas(d["items"].get<std::int64_t>()) << " items, "
+        << with_commas(d["interactions"].get<std::int64_t>()) << " interactions, checksum "
+        << d["checksum"].get<std::string>() << "); split " << results["split"].get<std::string>()
+        << "; protocol " << results["protocol"].get<std::string>() << "; seeds "
+        << results["seeds"].dump() << "; RecPress "
+        << results["versions"]["recpress"].get<std::string>() << " (commit "
+        << results["git_commit"].get<std::string>() << "), LibTorch "
+        << results["versions"]["libtorch"].get<std::string>() << ", BLAS "
+        << results["versions"]["blas"].get<std::string>() << "; "
+        << results["created"].get<std::string>();
+  const std::string title = "RecPress study: " + results["recipe"].get<std::string>();
+  const std::string description = results["description"].get<std::string>();
+  const std::string plot_note =
+      plots.empty() ? "Plots skipped: gnuplot was not found (install gnuplot-nox); their data and "
+                      "scripts are in plots/.\n"
+                    : "";
+  // Markdown.
+  std::ostringstream md;
+  md << "# " << title << "\n\n"
+     << (description.empty() ? "" : description + "\n\n") << about.str()
+     << "\n\n## Teacher vs students (test)\n\n"
+     << markdown(accuracy) << "\n`kept`: share of the teacher's "
+     << results["monitor"].get<std::string>()
+     << "; `vs alone`: change against the same student trained without a teacher.\n"
+     << "\n## Shipped (runtime, one thread, full-catalog top-10)\n\n"
+     << markdown(efficiency) << "\n";
+  if (plots.empty()) md << plot_note;
+  for (const auto& p : plots) md << "![" << p << "](plots/" << p << ")\n\n";
+  write_file_atomic((dir / "report.md").string(), md.str());
+  // HTML, self-contained.
+  std::ostringstream h;
+  h << "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>" << html_escape(title)
+    << "</title>\n<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}"
+       "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;"
+       "text-align:right}th{background:#f0f0f0}td:first-child,td:nth-child(2),td:nth-child(3){"
+       "text-align:left}.about{color:#555;font-size:90%}svg{max-width:100%;height:auto}</style>"
+       "</head><body>\n<h1>"
+    << html_escape(title) << "</h1>\n";
+  if (!description.empty()) h << "<p>" << html_escape(description) << "</p>\n";
+  h << "<p class=\"about\">" << html_escape(about.str())
+    << "</p>\n<h2>Teacher vs students (test)</h2>\n"
+    << html(accuracy) << "<h2>Shipped (runtime, one thread, full-catalog top-10)</h2>\n"
+    << html(efficiency);
+  if (plots.empty()) h << "<p>" << html_escape(plot_note) << "</p>\n";
+  for (const auto& p : plots) {
+    std::string svg = read_text(dir / "plots" / p);
+    const auto start = svg.find("<svg");
+    h << "<figure>" << (start == std::string::npos ? "" : svg.substr(start)) << "</figure>\n";
+  }
+  h << "</body></html>\n";
+  write_file_atomic((dir / "report.html").string(), h.str());
+}
+
+}  // namespace recpress::pipeline

@@ -1,0 +1,33 @@
+// The experiment runner: a recipe in, `results/<name>/` out. For every seed it trains the teacher,
+// then every student of the grid (model x dim x method), evaluates each under the recipe's
+// protocols, exports the students to the runtime (.rpm, per dtype) and times them against the
+// teacher, and writes results.json (every number with protocol, split, seed, data checksum, git
+// commit and library versions) plus the report (report.md, report.html, plots).
+//
+// Finished runs are cached by a hash of their inputs (data checksum, split, seed, model, training
+// configuration, method and the teacher's own hash): re-running a recipe after adding one method
+// trains only that method. A run interrupted mid-training resumes from its last.pt.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "data/dataset.h"
+#include "pipeline/recipe.h"
+
+namespace recpress::pipeline {
+
+struct RunOptions {
+  std::string output_root = "results";  // results/<recipe name>/
+  bool quiet = false;                   // no per-epoch progress bars
+};
+
+// Runs the study and returns results.json's content. Throws Error on bad inputs (unknown model or
+// method, protocol, ...) before training anything.
+nlohmann::ordered_json run_study(const Recipe& recipe, const Dataset& data,
+                                 const RunOptions& options);
+
+// The comparison table printed at the end of a study (and by `recpress demo`).
+std::string summary_table(const nlohmann::ordered_json& results);
+
+}  // namespace recpress::pipeline

@@ -1,0 +1,91 @@
+// Recipes: the grid they describe, every validation error with its file, line and key, and the
+// reference in docs/recipes.md generated from the same key table.
+#include "pipeline/recipe.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "core/errors.h"
+
+namespace recpress::pipeline {
+namespace {
+
+constexpr const char* kGood = R"(name: grid
+data: synthetic:users=50,items=60
+seeds: [1, 2]
+teacher: {model: "neumf:dim=16,layers=2", loss: bce, epochs: 3}
+student:
+  model: [mf, gmf]
+  dim: [4, 8]
+  loss: bpr
+methods: [none, kd, "de@0.1+rrd"]
+export: int8
+)";
+
+TEST(Recipe, ParsesAGridWithDefaults) {
+  const Recipe r = Recipe::parse_text(kGood, "grid.yaml");
+  EXPECT_EQ(r.name, "grid");
+  EXPECT_EQ(r.seeds, (std::vector<std::int64_t>{1, 2}));
+  EXPECT_EQ(r.student.expanded_models(),
+            (std::vector<std::string>{"mf:dim=4", "mf:dim=8", "gmf:dim=4", "gmf:dim=8"}));
+  EXPECT_EQ(r.teacher.expanded_models(), (std::vector<std::string>{"neumf:dim=16,layers=2"}));
+  EXPECT_EQ(r.methods.size(), 3u);
+  EXPECT_EQ(r.exports, (std::vector<std::string>{"int8"}));
+  EXPECT_EQ(r.protocol, "sampled:uniform:99");  // default
+  EXPECT_EQ(r.teacher.epochs, 3);
+  EXPECT_EQ(r.student.epochs, 20);  // default
+  // A grid dim replaces the spec's own dim and keeps its other parameters.
+  TrainSection t;
+  t.models = {"neumf:dim=8,layers=2"};
+  t.dims = {16};
+  EXPECT_EQ(t.expanded_models(), (std::vector<std::string>{"neumf:dim=16,layers=2"}));
+}
+
+// The error of parsing `yaml`, as "file:line: field ...".
+std::string error_of(const std::string& yaml) {
+  try {
+    Recipe::parse_text(yaml, "r.yaml");
+  } catch (const DataError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+TEST(Recipe, ErrorsNameTheFileLineAndKey) {
+  const std::string base = "name: x\ndata: synthetic\nteacher: {model: mf}\nstudent: {model: mf}\n";
+  EXPECT_NO_THROW(Recipe::parse_text(base, "r.yaml"));
+  auto has = [](const std::string& s, const std::string& part) {
+    return s.find(part) != std::string::npos;
+  };
+  const std::string unknown = error_of(base + "epochz: 3\n");
+  EXPECT_TRUE(has(unknown, "r.yaml:5") && has(unknown, "epochz") && has(unknown, "unknown key"))
+      << unknown;
+  const std::string nested = error_of(
+      "name: x\ndata: synthetic\nteacher: {model: mf}\nstudent:\n  model: mf\n  lr: fast\n");
+  EXPECT_TRUE(has(nested, "r.yaml:6") && has(nested, "student.lr") && has(nested, "a number"))
+      << nested;
+  const std::string missing = error_of("name: x\ndata: synthetic\nstudent: {model: mf}\n");
+  EXPECT_TRUE(has(missing, "teacher") && has(missing, "required key missing")) << missing;
+  const std::string type = error_of(base + "seeds: [1, two]\n");
+  EXPECT_TRUE(has(type, "r.yaml:5") && has(type, "seeds") && has(type, "an integer")) << type;
+  EXPECT_TRUE(has(error_of(base + "export: [int4]\n"), "export dtypes"));
+  EXPECT_TRUE(has(error_of(base + "name: a/b\n"), "name"));
+  EXPECT_TRUE(has(error_of("name: [x\n"), "r.yaml:"));  // YAML syntax error with its line
+  EXPECT_TRUE(has(error_of("- just\n- a list\n"), "mapping"));
+  EXPECT_TRUE(has(error_of("name: x\ndata: s\nteacher: {model: [mf, gmf]}\nstudent: {model: mf}\n"),
+                  "one teacher model"));
+}
+
+TEST(Recipe, ReferenceDocMatchesTheKeyTable) {
+  std::ifstream in(std::string(RECPRESS_SOURCE_DIR) + "/docs/recipes.md");
+  ASSERT_TRUE(in) << "docs/recipes.md is missing: build/recpress run --reference > docs/recipes.md";
+  std::stringstream text;
+  text << in.rdbuf();
+  EXPECT_EQ(text.str(), recipe_reference())
+      << "docs/recipes.md is stale: build/recpress run --reference > docs/recipes.md";
+}
+
+}  // namespace
+}  // namespace recpress::pipeline

@@ -1,0 +1,101 @@
+// The runner end to end on a tiny synthetic study: results.json with every number and where it
+// came from, the report with its plots, the cache (adding a method trains only that method) and
+// resuming an interrupted run.
+#include "pipeline/runner.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "data/synthetic.h"
+#include "pipeline/report.h"
+#include "test_util.h"
+
+namespace recpress::pipeline {
+namespace {
+namespace fs = std::filesystem;
+
+Recipe tiny(const std::string& methods) {
+  return Recipe::parse_text(
+      "name: tiny\n"
+      "data: synthetic:users=60,items=80,mean=10,min=5\n"
+      "protocol: sampled:uniform:20\n"
+      "extra_protocols: [full]\n"
+      "teacher: {model: \"mf:dim=8\", loss: bpr, lr: 0.01, epochs: 2}\n"
+      "student: {model: \"mf:dim=2\", loss: bpr, lr: 0.01, epochs: 2}\n"
+      "methods: " +
+          methods +
+          "\n"
+          "export: [fp32, int8]\n"
+          "latency_users: 20\n",
+      "tiny.yaml");
+}
+
+fs::file_time_type mtime_of_record(const fs::path& runs, const std::string& prefix) {
+  for (const auto& e : fs::directory_iterator(runs))
+    if (e.path().filename().string().rfind(prefix, 0) == 0)
+      return fs::last_write_time(e.path() / "record.json");
+  ADD_FAILURE() << "no run folder starting with " << prefix;
+  return {};
+}
+
+TEST(Runner, RunsAStudyWritesResultsAndReportAndCachesRuns) {
+  const Dataset data =
+      generate_synthetic(SyntheticConfig::parse("synthetic:users=60,items=80,mean=10,min=5"));
+  const std::string root = testing::scratch_dir("runner");
+  RunOptions o;
+  o.output_root = root;
+  o.quiet = true;
+  const auto results = run_study(tiny("[none, kd]"), data, o);
+  // Where every number came from.
+  EXPECT_EQ(results["data"]["checksum"], data.checksum());
+  EXPECT_FALSE(results["versions"]["libtorch"].get<std::string>().empty());
+  EXPECT_FALSE(results["git_commit"].get<std::string>().empty());
+  ASSERT_EQ(results["summary"].size(), 3u);  // teacher, student alone, student + kd
+  EXPECT_EQ(results["summary"][0]["role"], "teacher");
+  EXPECT_NEAR(results["summary"][0]["kept_percent"].get<double>(), 100.0, 1e-9);
+  EXPECT_TRUE(results["summary"][2].contains("vs_alone_percent"));
+  ASSERT_EQ(results["runs"].size(), 3u);
+  EXPECT_TRUE(results["runs"][1]["test"].contains("full"));
+  EXPECT_EQ(results["runs"][1]["history"].size(), 2u);
+  // Efficiency: the teacher in LibTorch and both students shipped in two dtypes.
+  ASSERT_EQ(results["efficiency"].size(), 3u);
+  EXPECT_EQ(results["efficiency"][1]["runs"].size(), 2u);
+  EXPECT_GT(results["efficiency"][1]["runs"][1]["file_bytes"].get<double>(), 0);
+  EXPECT_GT(results["efficiency"][0]["runs"][0]["p50_us"].get<double>(), 0);
+  const fs::path study = fs::path(root) / "tiny";
+  for (const char* f :
+       {"results.json", "report.md", "report.html", "plots/pareto.dat", "plots/curves.gp"})
+    EXPECT_TRUE(fs::exists(study / f)) << f;
+  ASSERT_TRUE(gnuplot_available()) << "gnuplot-nox is not installed (run.sh installs it)";
+  for (const char* f : {"plots/pareto.svg", "plots/curves.svg", "plots/latency.svg"})
+    EXPECT_TRUE(fs::exists(study / f)) << f;
+  std::ifstream html(study / "report.html");
+  const std::string text((std::istreambuf_iterator<char>(html)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("<table>"), std::string::npos);
+  EXPECT_NE(text.find("<svg"), std::string::npos);  // plots inline: one self-contained file
+
+  // Adding a method trains only that method; the others come from the cache.
+  const fs::path runs = study / "runs";
+  const auto teacher_time = mtime_of_record(runs, "teacher-");
+  const auto results2 = run_study(tiny("[none, kd, \"rd:k=5\"]"), data, o);
+  EXPECT_EQ(mtime_of_record(runs, "teacher-"), teacher_time);
+  EXPECT_EQ(results2["summary"].size(), 4u);
+  EXPECT_EQ(std::distance(fs::directory_iterator(runs), fs::directory_iterator{}), 4);
+  EXPECT_EQ(results2["runs"][1]["test"], results["runs"][1]["test"]);  // the cached numbers
+
+  // An interrupted run (checkpoints, no record) resumes and ends with the same numbers.
+  fs::path kd_dir;
+  for (const auto& e : fs::directory_iterator(runs))
+    if (e.path().filename().string().find("-kd-") != std::string::npos) kd_dir = e.path();
+  ASSERT_FALSE(kd_dir.empty());
+  fs::remove(kd_dir / "record.json");
+  fs::remove(kd_dir / "efficiency.json");
+  const auto results3 = run_study(tiny("[none, kd]"), data, o);
+  EXPECT_TRUE(fs::exists(kd_dir / "record.json"));
+  EXPECT_EQ(results3["runs"][2]["test"], results["runs"][2]["test"]);
+}
+
+}  // namespace
+}  // namespace recpress::pipeline
