@@ -139,7 +139,7 @@ std::vector<std::string> make_plots(const json& results, const fs::path& dir) {
   fs::create_directories(dir);
   const std::string monitor = results["monitor"];
   const std::string header =
-      "set terminal svg size 760,440 dynamic font 'sans,11'\nset grid\n"
+      "set terminal svg size 760,440 dynamic font 'sans,11' noenhanced\nset grid\n"
       "set key outside right top\n";
   // 1. Accuracy vs size: one point per summary row.
   {

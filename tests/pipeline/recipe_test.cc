@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -76,6 +77,18 @@ TEST(Recipe, ErrorsNameTheFileLineAndKey) {
   EXPECT_TRUE(has(error_of("- just\n- a list\n"), "mapping"));
   EXPECT_TRUE(has(error_of("name: x\ndata: s\nteacher: {model: [mf, gmf]}\nstudent: {model: mf}\n"),
                   "one teacher model"));
+}
+
+// Every shipped study recipe is valid (the option files under recipes/options are not studies).
+TEST(Recipe, ShippedRecipesAreValid) {
+  int n = 0;
+  for (const auto& e :
+       std::filesystem::directory_iterator(std::string(RECPRESS_SOURCE_DIR) + "/recipes")) {
+    if (e.path().extension() != ".yaml") continue;
+    EXPECT_NO_THROW(Recipe::parse_file(e.path().string())) << e.path();
+    ++n;
+  }
+  EXPECT_GE(n, 3);
 }
 
 TEST(Recipe, ReferenceDocMatchesTheKeyTable) {
