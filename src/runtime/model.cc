@@ -482,18 +482,27 @@ std::string_view Model::item_id(std::uint32_t index) const {
   return item_ids_.at(index);
 }
 
+namespace {
+
+// Row `r` of a row-major matrix as floats.
+void row_as_float(const std::uint8_t* data, DType dtype, const float* scales, std::uint32_t r,
+                  std::uint32_t cols, float* out) {
+  const std::size_t at = static_cast<std::size_t>(r) * cols;
+  for (std::uint32_t c = 0; c < cols; ++c) {
+    if (dtype == DType::kF32)
+      out[c] = reinterpret_cast<const float*>(data)[at + c];
+    else if (dtype == DType::kF16)
+      out[c] = half_table()[reinterpret_cast<const std::uint16_t*>(data)[at + c]];
+    else
+      out[c] = scales[r] * static_cast<float>(reinterpret_cast<const std::int8_t*>(data)[at + c]);
+  }
+}
+
+}  // namespace
+
 void Model::user_vector(std::uint32_t user, float* out) const {
   if (user >= num_users_) throw ModelError("user index " + std::to_string(user) + " out of range");
-  const std::size_t at = static_cast<std::size_t>(user) * dim_;
-  for (std::uint32_t c = 0; c < dim_; ++c) {
-    if (dtype_ == DType::kF32)
-      out[c] = reinterpret_cast<const float*>(users_)[at + c];
-    else if (dtype_ == DType::kF16)
-      out[c] = half_table()[reinterpret_cast<const std::uint16_t*>(users_)[at + c]];
-    else
-      out[c] = user_scales_[user] *
-               static_cast<float>(reinterpret_cast<const std::int8_t*>(users_)[at + c]);
-  }
+  row_as_float(users_, dtype_, user_scales_, user, dim_, out);
 }
 
 void Model::item_vector(std::uint32_t item, float* out) const {
@@ -533,20 +542,6 @@ std::uint64_t Model::flops_per_item() const {
 }
 
 namespace {
-
-// Row `r` of a row-major matrix as floats.
-void row_as_float(const std::uint8_t* data, DType dtype, const float* scales, std::uint32_t r,
-                  std::uint32_t cols, float* out) {
-  const std::size_t at = static_cast<std::size_t>(r) * cols;
-  for (std::uint32_t c = 0; c < cols; ++c) {
-    if (dtype == DType::kF32)
-      out[c] = reinterpret_cast<const float*>(data)[at + c];
-    else if (dtype == DType::kF16)
-      out[c] = half_table()[reinterpret_cast<const std::uint16_t*>(data)[at + c]];
-    else
-      out[c] = scales[r] * static_cast<float>(reinterpret_cast<const std::int8_t*>(data)[at + c]);
-  }
-}
 
 // x[c][j] = relu(u[c] + items[c][j0 + j]) for a block of m items of a column-major matrix of n
 // items: the tower's first layer, one addition per unit.
