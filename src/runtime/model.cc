@@ -10,6 +10,11 @@
 #include <cmath>
 #include <cstring>
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define RECPRESS_X86 1
+#endif
+
 #include "core/hash.h"
 #include "recpress_model_generated.h"
 #include "runtime/topk.h"
@@ -91,6 +96,56 @@ __attribute__((target_clones("avx2", "default"))) void score_i8(
   }
   for (std::size_t i = 0; i < n; ++i)
     out[i] = bias + user_scale * item_scales[i] * static_cast<float>(a[i]);
+}
+
+namespace {
+
+#ifdef RECPRESS_X86
+// fp16 with the CPU's conversion instructions (F16C: 8 halves -> 8 floats per instruction).
+__attribute__((target("avx2,f16c,fma"))) void score_f16_f16c(const std::uint16_t* u,
+                                                             const std::uint16_t* q, std::size_t d,
+                                                             std::size_t n, float bias,
+                                                             float* out) {
+  std::fill(out, out + n, 0.0f);
+  for (std::size_t k = 0; k < d; ++k) {
+    const float uk = _cvtsh_ss(u[k]);
+    const __m256 vu = _mm256_set1_ps(uk);
+    const std::uint16_t* col = q + k * n;
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+      const __m256 x = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(col + i)));
+      _mm256_storeu_ps(out + i, _mm256_fmadd_ps(vu, x, _mm256_loadu_ps(out + i)));
+    }
+    for (; i < n; ++i) out[i] += uk * _cvtsh_ss(col[i]);
+  }
+  for (std::size_t i = 0; i < n; ++i) out[i] += bias;
+}
+
+#endif
+
+// fp16 anywhere else: a 64K-entry table of the conversions.
+void score_f16_table(const std::uint16_t* u, const std::uint16_t* q, std::size_t d, std::size_t n,
+                     float bias, float* out) {
+  const auto& table = half_table();
+  std::fill(out, out + n, 0.0f);
+  for (std::size_t k = 0; k < d; ++k) {
+    const float uk = table[u[k]];
+    const std::uint16_t* col = q + k * n;
+    for (std::size_t i = 0; i < n; ++i) out[i] += uk * table[col[i]];
+  }
+  for (std::size_t i = 0; i < n; ++i) out[i] += bias;
+}
+
+}  // namespace
+
+void score_f16(const std::uint16_t* u, const std::uint16_t* q, std::size_t d, std::size_t n,
+               float bias, float* out) {
+#ifdef RECPRESS_X86
+  static const bool f16c = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c") &&
+                           __builtin_cpu_supports("fma");
+  if (f16c) return score_f16_f16c(u, q, d, n, bias, out);
+#endif
+  score_f16_table(u, q, d, n, bias, out);
 }
 
 namespace {
@@ -625,16 +680,8 @@ void Model::score_all(std::uint32_t user, float* out) const {
     score_f32(reinterpret_cast<const float*>(users_) + user * d,
               reinterpret_cast<const float*>(items_), d, n, bias_, out);
   } else if (dtype_ == DType::kF16) {
-    const auto& table = half_table();
-    const auto* uh = reinterpret_cast<const std::uint16_t*>(users_) + user * d;
-    const auto* q = reinterpret_cast<const std::uint16_t*>(items_);
-    std::fill(out, out + n, 0.0f);
-    for (std::size_t k = 0; k < d; ++k) {
-      const float uk = table[uh[k]];
-      const auto* col = q + k * n;
-      for (std::size_t i = 0; i < n; ++i) out[i] += uk * table[col[i]];
-    }
-    for (std::size_t i = 0; i < n; ++i) out[i] = bias_ + out[i];
+    score_f16(reinterpret_cast<const std::uint16_t*>(users_) + user * d,
+              reinterpret_cast<const std::uint16_t*>(items_), d, n, bias_, out);
   } else {
     score_i8(reinterpret_cast<const std::int8_t*>(users_) + user * d,
              reinterpret_cast<const std::int8_t*>(items_), d, n, bias_, user_scales_[user],

@@ -68,6 +68,9 @@ float half_to_float(std::uint16_t h);
 // matrix of n items and d dimensions.
 void score_f32(const float* user, const float* items, std::size_t d, std::size_t n, float bias,
                float* out);
+// fp16 x fp16 in fp32: F16C conversions when the CPU has them, else a lookup table.
+void score_f16(const std::uint16_t* user, const std::uint16_t* items, std::size_t d, std::size_t n,
+               float bias, float* out);
 void score_i8(const std::int8_t* user, const std::int8_t* items, std::size_t d, std::size_t n,
               float bias, float user_scale, const float* item_scales, float* out);
 
