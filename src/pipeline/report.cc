@@ -1,5 +1,6 @@
 #include "pipeline/report.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -134,6 +135,26 @@ Table efficiency_table(const json& results) {
   return t;
 }
 
+// The models no other beats with fewer or as many parameters: "params value" lines by size.
+std::string pareto_front(const json& results, const std::string& monitor) {
+  std::vector<std::pair<double, double>> points;
+  for (const auto& row : results["summary"])
+    if (row["test"].contains(monitor))
+      points.emplace_back(row["parameters"].get<double>(),
+                          row["test"][monitor]["mean"].get<double>());
+  std::sort(points.begin(), points.end(), [](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first < b.first : a.second > b.second;
+  });
+  std::ostringstream o;
+  double best = -1;
+  for (const auto& [params, value] : points) {
+    if (value <= best) continue;
+    best = value;
+    o << params << " " << value << "\n";
+  }
+  return o.str();
+}
+
 // The plots' data and gnuplot scripts; returns the SVG files made (empty without gnuplot).
 std::vector<std::string> make_plots(const json& results, const fs::path& dir) {
   fs::create_directories(dir);
@@ -153,11 +174,13 @@ std::vector<std::string> make_plots(const json& results, const fs::path& dir) {
         << "\n";
     }
     write_file_atomic((dir / "pareto.dat").string(), d.str());
+    write_file_atomic((dir / "front.dat").string(), pareto_front(results, monitor));
     s << header << "set output 'pareto.svg'\nset logscale x\nset xlabel 'parameters'\nset ylabel '"
       << monitor << " (test, " << results["protocol"].get<std::string>()
       << ")'\nset title 'accuracy vs model size'\nset offsets graph 0.1, graph 0.4, graph 0.1, "
          "graph 0.1\n"
-      << "plot 'pareto.dat' using 1:2:4 with points pt 7 ps 1.5 lc variable notitle, "
+      << "plot 'front.dat' using 1:2 with steps dt 2 lc rgb '#999999' title 'Pareto front', "
+         "'pareto.dat' using 1:2:4 with points pt 7 ps 1.5 lc variable notitle, "
          "'' using 1:2:3 with labels offset 1,0.8 left notitle\n";
     write_file_atomic((dir / "pareto.gp").string(), s.str());
   }

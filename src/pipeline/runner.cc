@@ -21,6 +21,7 @@
 #include "eval/result.h"
 #include "eval/runtime_scorer.h"
 #include "export/rpm_export.h"
+#include "git_commit.h"  // generated: RECPRESS_GIT_COMMIT
 #include "models/topn/scorer.h"
 #include "pipeline/report.h"
 #include "runtime/model.h"
@@ -28,10 +29,6 @@
 #include "sys/doctor.h"
 #include "train/checkpoint.h"
 #include "train/trainer.h"
-
-#ifndef RECPRESS_GIT_COMMIT
-#define RECPRESS_GIT_COMMIT "unknown"
-#endif
 
 namespace recpress::pipeline {
 namespace fs = std::filesystem;
