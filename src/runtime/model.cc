@@ -7,8 +7,11 @@
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <deque>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -283,6 +286,26 @@ void check_tower(const ModelContent& c) {
 
 }  // namespace
 
+namespace {
+
+// The ids as 32-bit integers if every one is a canonical decimal integer that prints back the same.
+bool as_numbers(const std::vector<std::string>& ids, std::vector<std::int32_t>& out) {
+  out.clear();
+  for (const auto& id : ids) {
+    if (id.empty() || id.size() > 11) return false;
+    char* end = nullptr;
+    errno = 0;
+    const long long v = std::strtoll(id.c_str(), &end, 10);
+    if (errno != 0 || end != id.c_str() + id.size() || std::to_string(v) != id ||
+        v < INT32_MIN || v > INT32_MAX)
+      return false;
+    out.push_back(static_cast<std::int32_t>(v));
+  }
+  return true;
+}
+
+}  // namespace
+
 std::string encode_model(const ModelContent& c, DType dtype) {
   if (c.users.cols != c.items.cols)
     throw ModelError("user and item vectors differ in width (" + std::to_string(c.users.cols) +
@@ -308,17 +331,30 @@ std::string encode_model(const ModelContent& c, DType dtype) {
     layers = fbb.CreateVector(built);
     head = fbb.CreateVector(c.head);
   }
-  const auto user_ids = fbb.CreateVectorOfStrings(c.user_ids);
-  const auto item_ids = fbb.CreateVectorOfStrings(c.item_ids);
+  // Ids as numbers when all of them are canonical integers ("42", not "042" or "4.2"), else
+  // strings.
+  flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<flatbuffers::String>>> user_ids = 0,
+                                                                                     item_ids = 0;
+  flatbuffers::Offset<flatbuffers::Vector<std::int32_t>> user_numbers = 0, item_numbers = 0;
+  std::vector<std::int32_t> numbers;
+  if (as_numbers(c.user_ids, numbers))
+    user_numbers = fbb.CreateVector(numbers);
+  else
+    user_ids = fbb.CreateVectorOfStrings(c.user_ids);
+  if (as_numbers(c.item_ids, numbers))
+    item_numbers = fbb.CreateVector(numbers);
+  else
+    item_ids = fbb.CreateVectorOfStrings(c.item_ids);
   flatbuffers::Offset<flatbuffers::Vector<std::uint32_t>> offsets = 0, seen = 0;
   if (!c.seen_offsets.empty()) {
     offsets = fbb.CreateVector(c.seen_offsets);
     seen = fbb.CreateVector(c.seen_items);
   }
-  const auto model = rpm::CreateModel(
-      fbb, fbb.CreateString(c.task), tower ? rpm::Kind_NCF : rpm::Kind_DOT,
-      fbb.CreateString(c.source_model), c.users.cols, users, items, c.bias, user_ids, item_ids,
-      offsets, seen, fbb.CreateString(c.metadata), mlp_users, mlp_items, layers, head);
+  const auto model =
+      rpm::CreateModel(fbb, fbb.CreateString(c.task), tower ? rpm::Kind_NCF : rpm::Kind_DOT,
+                       fbb.CreateString(c.source_model), c.users.cols, users, items, c.bias,
+                       user_ids, item_ids, offsets, seen, fbb.CreateString(c.metadata), mlp_users,
+                       mlp_items, layers, head, user_numbers, item_numbers);
   rpm::FinishModelBuffer(fbb, model);
   const auto* payload = fbb.GetBufferPointer();
   const std::size_t n = fbb.GetSize();
@@ -338,7 +374,8 @@ struct Model::Storage {
   const std::uint8_t* data = nullptr;
   std::size_t size = 0;
   void* mapping = nullptr;
-  std::vector<std::uint64_t> owned;  // 8-byte aligned copy for from_bytes
+  std::vector<std::uint64_t> owned;     // 8-byte aligned copy for from_bytes
+  std::deque<std::string> decoded_ids;  // numeric ids as text (a deque: views stay valid)
   ~Storage() {
     if (mapping != nullptr) munmap(mapping, size);
   }
@@ -489,11 +526,21 @@ Model Model::parse(std::shared_ptr<Storage> storage, const std::string& name) {
     out.head_ = m->head()->data();
   }
   out.bias_ = m->bias();
-  if (m->user_ids() == nullptr || m->user_ids()->size() != out.num_users_ ||
-      m->item_ids() == nullptr || m->item_ids()->size() != out.num_items_)
-    throw fail("the id maps do not match the number of users and items");
-  for (const auto* s : *m->user_ids()) out.user_ids_.emplace_back(s->c_str(), s->size());
-  for (const auto* s : *m->item_ids()) out.item_ids_.emplace_back(s->c_str(), s->size());
+  // Raw ids: strings in place (zero-copy), or numbers printed once into the storage.
+  auto read_ids = [&](const flatbuffers::Vector<flatbuffers::Offset<flatbuffers::String>>* strings,
+                      const flatbuffers::Vector<std::int32_t>* numbers, std::uint32_t count,
+                      std::vector<std::string_view>& ids) {
+    if (strings != nullptr && numbers == nullptr && strings->size() == count) {
+      for (const auto* s : *strings) ids.emplace_back(s->c_str(), s->size());
+    } else if (strings == nullptr && numbers != nullptr && numbers->size() == count) {
+      for (const auto n : *numbers)
+        ids.emplace_back(storage->decoded_ids.emplace_back(std::to_string(n)));
+    } else {
+      throw fail("the id maps do not match the number of users and items");
+    }
+  };
+  read_ids(m->user_ids(), m->user_numeric_ids(), out.num_users_, out.user_ids_);
+  read_ids(m->item_ids(), m->item_numeric_ids(), out.num_items_, out.item_ids_);
   for (std::uint32_t u = 0; u < out.num_users_; ++u)
     if (!out.user_index_.emplace(out.user_ids_[u], u).second)
       throw fail("user id '" + std::string(out.user_ids_[u]) + "' appears twice");

@@ -141,6 +141,26 @@ TEST(ModelFile, NcfTowerScoresAsComputedByHand) {
   for (std::uint32_t i = 0; i < items; ++i) EXPECT_NEAR(sq[i], s[i], 0.02 * (1 + s[i]));
 }
 
+// Integer raw ids (MovieLens) are stored as numbers, which makes the file smaller; anything that
+// would not print back identically ("007", "-0", "1e3") keeps the strings.
+TEST(ModelFile, NumericIdsAreStoredAsNumbersAndReadBackAsText) {
+  auto c = small_model(30, 40, 4);
+  for (std::uint32_t u = 0; u < 30; ++u) c.user_ids[u] = std::to_string(1000 + u);
+  for (std::uint32_t i = 0; i < 40; ++i) c.item_ids[i] = std::to_string(i + 1);
+  const std::string numeric = encode_model(c, DType::kI8);
+  const Model m = Model::from_bytes(numeric);
+  EXPECT_EQ(m.user_id(3), "1003");
+  EXPECT_EQ(m.item_id(39), "40");
+  EXPECT_EQ(m.user_index("1029"), std::optional<std::uint32_t>(29));
+  const Model copy = m;  // the decoded ids live as long as any copy
+  EXPECT_EQ(copy.item_id(0), "1");
+  auto strings = c;
+  strings.item_ids[5] = "007";
+  const std::string text = encode_model(strings, DType::kI8);
+  EXPECT_LT(numeric.size(), text.size());
+  EXPECT_EQ(Model::from_bytes(text).item_id(5), "007");
+}
+
 TEST(ModelFile, HalfConversion) {
   EXPECT_EQ(float_to_half(1.0f), 0x3c00);
   EXPECT_EQ(float_to_half(-2.0f), 0xc000);
