@@ -296,8 +296,8 @@ bool as_numbers(const std::vector<std::string>& ids, std::vector<std::int32_t>& 
     char* end = nullptr;
     errno = 0;
     const long long v = std::strtoll(id.c_str(), &end, 10);
-    if (errno != 0 || end != id.c_str() + id.size() || std::to_string(v) != id ||
-        v < INT32_MIN || v > INT32_MAX)
+    if (errno != 0 || end != id.c_str() + id.size() || std::to_string(v) != id || v < INT32_MIN ||
+        v > INT32_MAX)
       return false;
     out.push_back(static_cast<std::int32_t>(v));
   }

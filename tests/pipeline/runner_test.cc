@@ -65,8 +65,8 @@ TEST(Runner, RunsAStudyWritesResultsAndReportAndCachesRuns) {
   EXPECT_GT(results["efficiency"][1]["runs"][1]["file_bytes"].get<double>(), 0);
   EXPECT_GT(results["efficiency"][0]["runs"][0]["p50_us"].get<double>(), 0);
   const fs::path study = fs::path(root) / "tiny";
-  for (const char* f :
-       {"results.json", "report.md", "report.html", "plots/pareto.dat", "plots/front.dat", "plots/curves.gp"})
+  for (const char* f : {"results.json", "report.md", "report.html", "plots/pareto.dat",
+                        "plots/front.dat", "plots/curves.gp"})
     EXPECT_TRUE(fs::exists(study / f)) << f;
   ASSERT_TRUE(gnuplot_available()) << "gnuplot-nox is not installed (run.sh installs it)";
   for (const char* f : {"plots/pareto.svg", "plots/curves.svg", "plots/latency.svg"})
