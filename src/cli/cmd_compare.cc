@@ -3,7 +3,6 @@
 // LibTorch-free runtime from its .rpm file), bytes, and the latency of a full-catalog top-K query
 // for one user (p50/p95/p99 over many users, one thread, warm), and batched throughput.
 //   recpress compare --data ml-1m --teacher runs/teacher/best.pt --student student.rpm
-#include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
@@ -25,6 +24,7 @@
 #include "models/topn/scorer.h"
 #include "runtime/model.h"
 #include "runtime/topk.h"
+#include "serve/server.h"
 #include "train/trainer.h"
 
 namespace recpress::cli {
@@ -100,19 +100,6 @@ ProcessCost process_cost(const std::string& probe_command, std::size_t users) {
   c.peak_rss_mib = many.value("peak_rss_kib", 0.0) / 1024.0;
   c.measured = true;
   return c;
-}
-
-// The FLOPs to score one item: the teacher's from its (in-memory) runtime encoding, which every
-// exportable top-N model has.
-double flops_per_item(const std::string& checkpoint) {
-  try {
-    return static_cast<double>(
-        runtime::Model::from_bytes(
-            runtime::encode_model(export_content(checkpoint, {}), runtime::DType::kF32))
-            .flops_per_item());
-  } catch (const std::exception&) {
-    return 0;
-  }
 }
 
 int run_compare(const CompareArgs& a, const GlobalOptions& g) {
@@ -199,7 +186,7 @@ int run_compare(const CompareArgs& a, const GlobalOptions& g) {
           ? process_cost(
                 shell_quote(serve_exe.string()) + " " + shell_quote(a.student) + " --probe", n)
           : ProcessCost{};
-  const double t_flops = flops_per_item(a.teacher);
+  const double t_flops = checkpoint_flops_per_item(a.teacher);
   const auto s_flops = static_cast<double>(student.flops_per_item());
 
   // The headline metric: NDCG@10 when measured, else the first one.
@@ -282,29 +269,22 @@ struct ProbeArgs {
 };
 
 int run_probe_teacher(const ProbeArgs& a) {
-  using clock = std::chrono::steady_clock;
-  const auto t0 = clock::now();
-  const TopNModelPtr model = load_topn_checkpoint(a.checkpoint);
-  const auto t1 = clock::now();
+  TopNModelPtr model;
   torch::NoGradGuard guard;
-  const auto n = std::min<std::int64_t>(static_cast<std::int64_t>(a.users), model->num_users());
-  for (std::int64_t u = 0; u < n; ++u) {
-    const auto row = model->score_all(torch::tensor({u}, torch::kLong)).contiguous();
-    runtime::top_k({row.data_ptr<float>(), static_cast<std::size_t>(row.size(1))}, 10);
-  }
-  const auto t2 = clock::now();
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  std::cout << nlohmann::json{{"load_ms",
-                               std::chrono::duration<double, std::milli>(t1 - t0).count()},
-                              {"queries", n},
-                              {"query_us",
-                               n ? std::chrono::duration<double, std::micro>(t2 - t1).count() /
-                                       static_cast<double>(n)
-                                 : 0.0},
-                              {"peak_rss_kib", usage.ru_maxrss}}
-                   .dump()
-            << "\n";
+  std::cout
+      << serve::probe(
+             [&] {
+               model = load_topn_checkpoint(a.checkpoint);
+               return static_cast<std::size_t>(model->num_users());
+             },
+             [&](std::uint32_t u) {
+               const auto row =
+                   model->score_all(torch::tensor({static_cast<std::int64_t>(u)}, torch::kLong))
+                       .contiguous();
+               runtime::top_k({row.data_ptr<float>(), static_cast<std::size_t>(row.size(1))}, 10);
+             },
+             a.users)
+      << "\n";
   return 0;
 }
 

@@ -111,6 +111,17 @@ runtime::ModelContent export_content(const std::string& checkpoint_path,
   return c;
 }
 
+double checkpoint_flops_per_item(const std::string& checkpoint_path) {
+  try {
+    return static_cast<double>(
+        runtime::Model::from_bytes(
+            runtime::encode_model(export_content(checkpoint_path, {}), runtime::DType::kF32))
+            .flops_per_item());
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
 std::size_t export_model(const std::string& checkpoint_path, const std::string& output_path,
                          const ExportOptions& options) {
   std::string bytes;

@@ -21,6 +21,9 @@ struct ExportOptions {
 // throw Error.
 runtime::ModelContent export_content(const std::string& checkpoint_path,
                                      const ExportOptions& options);
+// FLOPs to score one (user, item) pair with the checkpoint's model, from its runtime encoding
+// (0 if it cannot be exported). The same count for a LibTorch teacher and a shipped student.
+double checkpoint_flops_per_item(const std::string& checkpoint_path);
 // export_content + encode + atomic write. Returns the file's size in bytes.
 std::size_t export_model(const std::string& checkpoint_path, const std::string& output_path,
                          const ExportOptions& options);

@@ -209,19 +209,9 @@ json teacher_efficiency(Context& ctx, const Trained& t) {
                          .contiguous();
     runtime::top_k({row.data_ptr<float>(), static_cast<std::size_t>(row.size(1))}, 10);
   });
-  // FLOPs per scored item from the model's runtime encoding (every exportable model has one).
-  double flops = 0;
-  try {
-    flops = static_cast<double>(
-        runtime::Model::from_bytes(
-            runtime::encode_model(export_content((t.dir / "best.pt").string(), {}),
-                                  runtime::DType::kF32))
-            .flops_per_item());
-  } catch (const std::exception&) {
-  }
   json e = {{"engine", "libtorch"},
             {"file_bytes", fs::file_size(t.dir / "best.pt")},
-            {"flops_per_item", flops},
+            {"flops_per_item", checkpoint_flops_per_item((t.dir / "best.pt").string())},
             {"p50_us", p.p50},
             {"p99_us", p.p99}};
   write_file_atomic(cached.string(), e.dump(2) + "\n");

@@ -7,6 +7,7 @@
 #include <csignal>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
 
 #include <sys/resource.h>
@@ -289,13 +290,13 @@ void serve_until_signalled(const ServerOptions& options) {
   watcher.join();
 }
 
-std::string probe(const std::string& path, std::size_t users, std::size_t k) {
+std::string probe(const std::function<std::size_t()>& load,
+                  const std::function<void(std::uint32_t)>& query, std::size_t users) {
   using clock = std::chrono::steady_clock;
   const auto t0 = clock::now();
-  const runtime::Model model = runtime::Model::open(path);
+  const std::size_t n = std::min(users, load());
   const auto t1 = clock::now();
-  const std::size_t n = std::min<std::size_t>(users, model.num_users());
-  for (std::size_t u = 0; u < n; ++u) model.recommend(static_cast<std::uint32_t>(u), k, false);
+  for (std::size_t u = 0; u < n; ++u) query(static_cast<std::uint32_t>(u));
   const auto t2 = clock::now();
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
@@ -307,6 +308,16 @@ std::string probe(const std::string& path, std::size_t users, std::size_t k) {
          : 0.0},
       {"peak_rss_kib", usage.ru_maxrss}}
       .dump();
+}
+
+std::string probe(const std::string& path, std::size_t users, std::size_t k) {
+  std::optional<runtime::Model> model;
+  return probe(
+      [&] {
+        model = runtime::Model::open(path);
+        return static_cast<std::size_t>(model->num_users());
+      },
+      [&](std::uint32_t u) { model->recommend(u, k, false); }, users);
 }
 
 }  // namespace recpress::serve

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -78,5 +79,9 @@ void serve_until_signalled(const ServerOptions& options);
 // touched). JSON: {"load_ms", "queries", "query_us", "peak_rss_kib"}. `recpress compare` runs it
 // in a fresh `recpress-serve --probe` process.
 std::string probe(const std::string& path, std::size_t users, std::size_t k);
+// The same measurement for any engine (`recpress probe` times a LibTorch teacher with it): `load`
+// loads the model and returns its number of users, `query` answers one user.
+std::string probe(const std::function<std::size_t()>& load,
+                  const std::function<void(std::uint32_t)>& query, std::size_t users);
 
 }  // namespace recpress::serve
