@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
   recpress::cli::add_compare_command(app, global, action);
   recpress::cli::add_serve_command(app, global, action);
   recpress::cli::add_run_command(app, global, action);
+  recpress::cli::add_ctr_command(app, global, action);
 
   try {
     app.parse(argc, argv);

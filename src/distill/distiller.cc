@@ -111,26 +111,8 @@ torch::Tensor sample_candidates(std::int64_t batch, std::int64_t n, std::int64_t
 std::vector<std::pair<DistillerPtr, double>> parse_distillation_terms(
     const std::vector<std::string>& methods) {
   std::vector<std::pair<DistillerPtr, double>> terms;
-  for (const auto& joined : methods) {
-    std::size_t start = 0;
-    while (start <= joined.size()) {
-      const auto plus = joined.find('+', start);
-      const std::string m =
-          joined.substr(start, plus == std::string::npos ? std::string::npos : plus - start);
-      start = plus == std::string::npos ? joined.size() + 1 : plus + 1;
-      if (m.empty()) throw Error("method '" + joined + "': empty term");
-      const auto at = m.rfind('@');
-      double weight = 1.0;
-      if (at != std::string::npos) {
-        const std::string w = m.substr(at + 1);
-        char* end = nullptr;
-        weight = std::strtod(w.c_str(), &end);
-        if (w.empty() || end != w.c_str() + w.size() || !(weight >= 0))
-          throw Error("method '" + m + "': the weight after '@' must be a number >= 0");
-      }
-      terms.emplace_back(create_distiller(ModelSpec::parse(m.substr(0, at))), weight);
-    }
-  }
+  for (const auto& [spec, weight] : parse_weighted_specs(methods))
+    terms.emplace_back(create_distiller(spec), weight);
   return terms;
 }
 

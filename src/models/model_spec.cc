@@ -1,5 +1,7 @@
 #include "models/model_spec.h"
 
+#include <cstdlib>
+
 #include "core/errors.h"
 #include "core/text_reader.h"
 
@@ -64,6 +66,32 @@ void ModelSpec::allow_only(const std::set<std::string>& known) const {
       throw Error("model '" + name + "': unknown parameter '" + k + "' (known: " + list + ")");
     }
   }
+}
+
+std::vector<std::pair<ModelSpec, double>> parse_weighted_specs(
+    const std::vector<std::string>& terms) {
+  std::vector<std::pair<ModelSpec, double>> out;
+  for (const auto& joined : terms) {
+    std::size_t start = 0;
+    while (start <= joined.size()) {
+      const auto plus = joined.find('+', start);
+      const std::string m =
+          joined.substr(start, plus == std::string::npos ? std::string::npos : plus - start);
+      start = plus == std::string::npos ? joined.size() + 1 : plus + 1;
+      if (m.empty()) throw Error("method '" + joined + "': empty term");
+      const auto at = m.rfind('@');
+      double weight = 1.0;
+      if (at != std::string::npos) {
+        const std::string w = m.substr(at + 1);
+        char* end = nullptr;
+        weight = std::strtod(w.c_str(), &end);
+        if (w.empty() || end != w.c_str() + w.size() || !(weight >= 0))
+          throw Error("method '" + m + "': the weight after '@' must be a number >= 0");
+      }
+      out.emplace_back(ModelSpec::parse(m.substr(0, at)), weight);
+    }
+  }
+  return out;
 }
 
 }  // namespace recpress

@@ -6,6 +6,8 @@
 #include <map>
 #include <set>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace recpress {
 
@@ -24,5 +26,10 @@ struct ModelSpec {
   // Throws Error if a parameter is not in `known` (catches typos such as "dimm=32").
   void allow_only(const std::set<std::string>& known) const;
 };
+
+// Weighted terms from "name[:params][@weight]" strings ("kd", "de@0.1", "derrd:de=0.1"); a string
+// may join several with '+' ("hint+kd"). Throws Error naming the bad one.
+std::vector<std::pair<ModelSpec, double>> parse_weighted_specs(
+    const std::vector<std::string>& terms);
 
 }  // namespace recpress

@@ -21,6 +21,13 @@ double LineParser::number(std::string_view text, const std::string& field) const
   return v;
 }
 
+float LineParser::binary_label(std::string_view text, const std::string& field) const {
+  text = trim(text);
+  if (text == "0") return 0.0f;
+  if (text == "1") return 1.0f;
+  fail(field, "expected a 0/1 label, got " + quote_excerpt(text));
+}
+
 std::string_view LineParser::token(std::string_view text, const std::string& field) const {
   text = trim(text);
   if (text.empty()) fail(field, "empty id");

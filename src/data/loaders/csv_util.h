@@ -32,6 +32,8 @@ class LineParser {
                       const std::string& what) const;
   void expect_min_columns(const std::vector<std::string_view>& fields, std::size_t n,
                           const std::string& what) const;
+  // A click label: exactly "0" or "1" (spaces allowed).
+  float binary_label(std::string_view text, const std::string& field) const;
 
  private:
   const TextReader& reader_;

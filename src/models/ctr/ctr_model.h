@@ -1,0 +1,129 @@
+// CTR prediction models: the common interface, the shared feature layers, and the registry.
+//
+// A model maps a batch of encoded rows (data/ctr_encoder.h) to click logits, and exposes its field
+// embeddings and hidden layers by name ("embeddings" [B, F, d], "hidden1" [B, h1], ...) for
+// feature-based distillation.
+//
+// Add a model by adding one file under src/models/ctr/ with a FooImpl : CtrModel, its
+// TORCH_MODULE(Foo), and RECPRESS_REGISTER_CTR_MODEL("foo", help, factory).
+#pragma once
+
+#include <torch/torch.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "data/ctr_encoder.h"
+#include "models/model_spec.h"
+
+namespace recpress {
+
+struct CtrBatch {
+  torch::Tensor ids;     // int64 [B, slots]; the layout's vocab_size pads unused slots
+  torch::Tensor values;  // float [B, dense fields]
+};
+
+struct CtrOutput {
+  torch::Tensor logits;  // [B]
+  std::vector<std::pair<std::string, torch::Tensor>> representations;
+  // The representation `name`; throws Error naming the model and what it has.
+  const torch::Tensor& get(const std::string& name, const std::string& model) const;
+};
+
+class CtrModel : public torch::nn::Module {
+ public:
+  // Logits and named intermediate representations.
+  virtual CtrOutput run(const CtrBatch& batch) = 0;
+  torch::Tensor forward(const CtrBatch& batch) { return run(batch).logits; }
+
+  const ModelSpec& spec() const { return spec_; }
+  const CtrLayout& layout() const { return layout_; }
+  std::int64_t parameter_count() const;
+  std::int64_t byte_size() const;  // parameters as stored (fp32)
+
+ protected:
+  CtrModel(ModelSpec spec, CtrLayout layout);
+
+ private:
+  ModelSpec spec_;
+  CtrLayout layout_;
+};
+
+using CtrModelPtr = std::shared_ptr<CtrModel>;
+using CtrFactory = std::function<CtrModelPtr(const ModelSpec&, const CtrLayout&)>;
+
+void register_ctr_model(const std::string& name, const std::string& help, CtrFactory factory);
+// Throws Error for an unknown name (listing the known ones) or bad hyper-parameters.
+CtrModelPtr create_ctr_model(const ModelSpec& spec, const CtrLayout& layout);
+std::vector<std::pair<std::string, std::string>> ctr_models();  // name, help
+
+struct CtrRegistrar {
+  CtrRegistrar(const std::string& name, const std::string& help, CtrFactory factory) {
+    register_ctr_model(name, help, std::move(factory));
+  }
+};
+#define RECPRESS_REGISTER_CTR_MODEL(name, help, factory) \
+  static const ::recpress::CtrRegistrar recpress_ctr_registrar_##factory(name, help, factory)
+
+// ---------------------------------------------------------------- shared layers
+
+// The sparse and dense features of a layout, embedded. One table holds every sparse id (the
+// padding id's row stays zero); a multi-hot field is the mean of its tokens' vectors; a dense
+// numeric field k contributes x_k * v_k (Guo et al. 2017, Sec. 2.1: "the field embedding of a
+// continuous feature is the value times a vector"). Wide-only fields (crosses) are not embedded.
+class FieldEmbeddingImpl : public torch::nn::Module {
+ public:
+  FieldEmbeddingImpl(const CtrLayout& layout, std::int64_t dim);
+  torch::Tensor forward(const CtrBatch& batch);  // [B, F, dim], F = layout.embedded_fields()
+
+  torch::nn::Embedding table{nullptr};
+  torch::Tensor dense_vectors;  // [dense fields, dim]
+
+ private:
+  torch::Tensor pooling_;  // [slots, deep sparse fields]: 1 where the slot belongs to the field
+  std::int64_t deep_slots_ = 0;
+};
+TORCH_MODULE(FieldEmbedding);
+
+// First-order term: bias + sum over fields of the field's weight (mean over a multi-hot field's
+// tokens), wide-only crosses included, + sum_k w_k x_k over dense fields. This is logistic
+// regression and the "wide" part of Wide & Deep.
+class LinearTermImpl : public torch::nn::Module {
+ public:
+  explicit LinearTermImpl(const CtrLayout& layout);
+  torch::Tensor forward(const CtrBatch& batch);  // [B]
+
+  torch::nn::Embedding weights{nullptr};
+  torch::Tensor dense_weights, bias;
+
+ private:
+  torch::Tensor pooling_;  // [slots, sparse fields]
+};
+TORCH_MODULE(LinearTerm);
+
+// Fully connected ReLU layers with dropout; records each layer's output for hint distillation.
+class MlpImpl : public torch::nn::Module {
+ public:
+  MlpImpl(std::int64_t input, const std::vector<std::int64_t>& hidden, double dropout);
+  torch::Tensor forward(torch::Tensor x, std::vector<torch::Tensor>* hidden = nullptr);
+  std::int64_t output_size() const { return output_; }
+  torch::nn::ModuleList layers;
+
+ private:
+  double dropout_;
+  std::int64_t output_;
+};
+TORCH_MODULE(Mlp);
+
+// FM's pairwise interactions sum_{i<j} <v_i, v_j> for [B, F, d] embeddings, in O(F d) as
+// 0.5 * sum_d ((sum_i v_id)^2 - sum_i v_id^2) (Rendle, ICDM 2010, Lemma 3.1). Returns [B].
+torch::Tensor fm_pairwise(const torch::Tensor& embeddings);
+
+// "400-400-400" -> {400, 400, 400}; "" or "none" -> {}. Throws Error naming the model and key.
+std::vector<std::int64_t> parse_hidden_sizes(const ModelSpec& spec, const std::string& key,
+                                             const std::string& fallback);
+
+}  // namespace recpress

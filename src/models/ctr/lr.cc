@@ -1,0 +1,26 @@
+// `lr`: logistic regression over every sparse feature (crosses included) and dense feature: the
+// "wide" model of Cheng et al. 2016 on its own, the usual CTR baseline.
+#include "models/ctr/ctr_model.h"
+
+namespace recpress {
+
+class LogisticRegressionImpl : public CtrModel {
+ public:
+  LogisticRegressionImpl(const ModelSpec& spec, const CtrLayout& layout) : CtrModel(spec, layout) {
+    spec.allow_only({});
+    linear = register_module("linear", LinearTerm(layout));
+  }
+  CtrOutput run(const CtrBatch& batch) override { return {linear(batch), {}}; }
+
+  LinearTerm linear{nullptr};
+};
+TORCH_MODULE(LogisticRegression);
+
+namespace {
+CtrModelPtr make_lr(const ModelSpec& s, const CtrLayout& l) {
+  return LogisticRegression(s, l).ptr();
+}
+}  // namespace
+RECPRESS_REGISTER_CTR_MODEL("lr", "logistic regression on all features and crosses", make_lr);
+
+}  // namespace recpress

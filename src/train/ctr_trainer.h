@@ -1,0 +1,117 @@
+// Training and evaluating CTR models: the data bundle (table -> split -> encoder -> rows), the
+// training loop (BCE, Adam, early stopping on validation AUC or LogLoss, best model kept), the
+// evaluation (AUC, LogLoss, GAUC, rows/s), and CTR checkpoints.
+//
+// Reproducible: the split depends on (split_seed), the batch order of epoch e on (seed, e), and
+// the initialisation on the seed; one thread gives the same numbers run after run.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "data/ctr_encoder.h"
+#include "data/ctr_table.h"
+#include "distill/ctr_distiller.h"
+#include "models/ctr/ctr_model.h"
+
+namespace recpress {
+
+// Where the rows come from and how they become features: everything needed to rebuild exactly
+// the same encoded train/valid/test rows later (a student distilled from a teacher, evaluation).
+struct CtrDataSpec {
+  std::string data;        // dataset name or path
+  double threshold = 4.0;  // rated data: label = rating >= threshold
+  std::string format;      // "" (detect), ratings, criteo, avazu, csv
+  std::string schema;      // csv
+  std::string split = "random:0.8,0.1,0.1";
+  std::uint64_t split_seed = 42;
+  CtrEncoderConfig features;
+
+  nlohmann::json to_json() const;
+  static CtrDataSpec from_json(const nlohmann::json& j);
+};
+
+struct CtrData {
+  CtrDataSpec spec;
+  std::string name;
+  std::string checksum;  // of the table
+  CtrEncoder encoder;
+  CtrRows train, valid, test;
+};
+
+// Opens, splits and encodes. With `encoder` (a teacher's), rows are encoded with it instead of a
+// newly fitted one, so teacher and student see identical features.
+CtrData prepare_ctr_data(const CtrDataSpec& spec, const CtrEncoder* encoder = nullptr);
+
+struct CtrTrainConfig {
+  std::int64_t batch_size = 2048;
+  int epochs = 10;
+  std::string optimizer = "adam";  // adam | adagrad | sgd
+  double lr = 1e-3;
+  double weight_decay = 0.0;
+  int patience = 2;             // epochs without improvement before stopping (0: never)
+  std::string monitor = "auc";  // auc | logloss (validation metric that picks the best epoch)
+  std::uint64_t seed = 42;
+  bool show_progress = true;
+
+  void validate() const;  // throws Error naming the bad field
+  nlohmann::json to_json() const;
+  static CtrTrainConfig from_json(const nlohmann::json& j);
+};
+
+struct CtrEvalResult {
+  double auc = 0, logloss = 0;
+  double gauc = -1;  // -1: no groups (or no group with both classes)
+  std::int64_t rows = 0;
+  double rows_per_second = 0;  // inference throughput of this evaluation
+  nlohmann::json to_json() const;
+  std::string summary() const;  // "AUC 0.8012  LogLoss 0.5311  GAUC 0.7421"
+};
+
+// Predictions for all rows in batches (eval mode, no gradient) and their metrics.
+CtrEvalResult evaluate_ctr(CtrModel& model, const CtrRows& rows, std::int64_t batch = 8192);
+
+struct CtrTrainResult {
+  nlohmann::json history = nlohmann::json::array();
+  int best_epoch = 0;
+  int epochs_run = 0;
+  CtrEvalResult best_valid, test;
+  double seconds_per_epoch = 0;
+  double samples_per_second = 0;
+  nlohmann::json to_json() const;
+};
+
+struct CtrDistillation {
+  CtrModelPtr teacher;  // a model or a CtrEnsemble
+  std::vector<std::pair<CtrDistillerPtr, double>> terms;
+};
+
+class CtrTrainer {
+ public:
+  CtrTrainer(const CtrData& data, CtrModelPtr model, CtrTrainConfig config);
+  void distill_from(CtrDistillation distillation);  // checked: same feature layout
+  // Trains into `output_dir` (may be empty: nothing written): best.pt, history.json, result.json.
+  CtrTrainResult fit(const std::string& output_dir);
+
+ private:
+  const CtrData& data_;
+  CtrModelPtr model_;
+  CtrTrainConfig config_;
+  CtrDistillation distillation_;
+};
+
+// ---------------------------------------------------------------- checkpoints
+
+struct CtrCheckpoint {
+  CtrModelPtr model;
+  CtrEncoder encoder;
+  CtrDataSpec data;
+  nlohmann::json header;
+};
+void save_ctr_checkpoint(const std::string& path, CtrModel& model, const CtrData& data,
+                         const nlohmann::json& extra);
+// Throws DataError naming the file for a missing, corrupt or non-CTR checkpoint.
+CtrCheckpoint load_ctr_checkpoint(const std::string& path);
+
+}  // namespace recpress
