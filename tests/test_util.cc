@@ -1,10 +1,13 @@
 #include "test_util.h"
 
+#include <gtest/gtest.h>
 #include <zlib.h>
 
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
+
+#include "core/errors.h"
 
 namespace recpress::testing {
 
@@ -38,6 +41,17 @@ std::string shared_data_root() {
   if (const char* env = std::getenv("RECPRESS_DATA"); env != nullptr && *env) return env;
   const fs::path p = fs::path(RECPRESS_SOURCE_DIR) / ".." / "shared" / "data";
   return fs::is_directory(p) ? fs::canonical(p).string() : "";
+}
+
+void expect_error(const std::function<void()>& f, const std::vector<std::string>& fragments) {
+  try {
+    f();
+    ADD_FAILURE() << "expected an error mentioning " << fragments.front();
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    for (const auto& frag : fragments)
+      EXPECT_NE(msg.find(frag), std::string::npos) << "message: " << msg;
+  }
 }
 
 }  // namespace recpress::testing

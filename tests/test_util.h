@@ -1,7 +1,9 @@
 // Helpers shared by the tests: scratch folders, small files, the shared data root.
 #pragma once
 
+#include <functional>
 #include <string>
+#include <vector>
 
 namespace recpress::testing {
 
@@ -14,5 +16,7 @@ std::string write_text(const std::string& dir, const std::string& name, const st
 std::string write_gz(const std::string& dir, const std::string& name, const std::string& content);
 // ../shared/data beside the repository, or "" if absent.
 std::string shared_data_root();
+// Expects `f` to throw recpress::Error whose message contains every fragment.
+void expect_error(const std::function<void()>& f, const std::vector<std::string>& fragments);
 
 }  // namespace recpress::testing

@@ -18,17 +18,7 @@ Dataset load(const std::string& path, LoadOptions o = {}) {
   return load_path(path, o, r);
 }
 
-// Expects a DataError whose message contains every fragment.
-void expect_error(const std::function<void()>& f, std::vector<std::string> fragments) {
-  try {
-    f();
-    FAIL() << "expected an error mentioning " << fragments.front();
-  } catch (const Error& e) {
-    const std::string msg = e.what();
-    for (const auto& frag : fragments)
-      EXPECT_NE(msg.find(frag), std::string::npos) << "message: " << msg;
-  }
-}
+using testing::expect_error;
 
 TEST(MovieLens100K, RatingsUsersItemsAndLatin1Titles) {
   const auto dir = testing::scratch_dir("ml100k");

@@ -31,9 +31,11 @@ torch::Tensor slot_pooling(const CtrLayout& layout, std::size_t fields) {
 torch::Tensor pool_slots(const torch::Tensor& x, const torch::Tensor& ids, const torch::Tensor& p,
                          std::int64_t pad) {
   if (p.size(0) == p.size(1)) return x;  // one slot per field: nothing to pool
-  const auto mask = ids.ne(pad).to(torch::kFloat);                     // [B, S]
+  // Masked rather than trusting the padding row to be zero, so a padded slot never contributes.
+  const auto mask = ids.ne(pad).to(x.scalar_type());                    // [B, S]
   const auto counts = torch::matmul(mask, p).clamp_min(1).unsqueeze(2);  // [B, F, 1]
-  return torch::matmul(x.transpose(1, 2), p).transpose(1, 2) / counts;  // [B, F, d]
+  const auto sums = torch::matmul((x * mask.unsqueeze(2)).transpose(1, 2), p);  // [B, d, F]
+  return sums.transpose(1, 2) / counts;                                  // [B, F, d]
 }
 
 torch::nn::Embedding padded_embedding(std::int64_t vocab, std::int64_t dim, double std) {
