@@ -80,7 +80,7 @@ void print_data(const CtrData& d) {
   const auto& l = d.encoder.layout();
   std::cerr << "data " << d.name << ": " << with_commas(d.train.rows) << " train / "
             << with_commas(d.valid.rows) << " valid / " << with_commas(d.test.rows)
-            << " test rows, " << percent(d.train.positive_rate()) << " positive; "
+            << " test rows, " << percent(100 * d.train.positive_rate()) << " positive; "
             << l.sparse.size() << " sparse fields (" << with_commas(l.vocab_size) << " ids), "
             << l.dense.size() << " dense\n";
 }
@@ -104,7 +104,7 @@ int run_train(CtrArgs& a, const GlobalOptions& g) {
   a.config.show_progress = !g.quiet;
   a.config.validate();
   const auto spec = ModelSpec::parse(a.model);
-  const CtrData data = prepare_ctr_data(a.data);
+  const CtrData data = prepare_ctr_data(a.data, nullptr, g.data_root);
   if (!g.quiet) print_data(data);
   torch::manual_seed(g.seed);
   auto model = create_ctr_model(spec, data.encoder.layout());
@@ -132,7 +132,7 @@ int run_distill(CtrArgs& a, const GlobalOptions& g) {
                   a.teachers[0] + "; an ensemble needs the same encoded rows");
   }
   // The teacher's rows, split and features, so both models see the same inputs.
-  const CtrData data = prepare_ctr_data(first.data, &first.encoder);
+  const CtrData data = prepare_ctr_data(first.data, &first.encoder, g.data_root);
   if (data.checksum != first.header.at("data_checksum").get<std::string>())
     throw Error("ctr distill: the data '" + first.data.data + "' changed since the teacher was trained");
   if (!g.quiet) print_data(data);
@@ -145,7 +145,7 @@ int run_distill(CtrArgs& a, const GlobalOptions& g) {
     std::cerr << "teacher " << teacher->spec().to_string() << " ("
               << with_commas(teacher->parameter_count()) << " parameters) -> student "
               << spec.to_string() << " (" << with_commas(student->parameter_count()) << ", "
-              << percent(static_cast<double>(student->parameter_count()) /
+              << percent(100.0 * static_cast<double>(student->parameter_count()) /
                          static_cast<double>(teacher->parameter_count()))
               << ")\n";
   CtrTrainer trainer(data, student, a.config);
@@ -157,7 +157,7 @@ int run_distill(CtrArgs& a, const GlobalOptions& g) {
 
 int run_evaluate(const CtrArgs& a, const GlobalOptions& g) {
   const CtrCheckpoint c = load_ctr_checkpoint(a.checkpoint);
-  const CtrData data = prepare_ctr_data(c.data, &c.encoder);
+  const CtrData data = prepare_ctr_data(c.data, &c.encoder, g.data_root);
   if (data.checksum != c.header.at("data_checksum").get<std::string>())
     throw Error("ctr evaluate: the data '" + c.data.data + "' changed since the model was trained");
   const auto valid = evaluate_ctr(*c.model, data.valid);

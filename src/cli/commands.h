@@ -50,6 +50,7 @@ void add_compare_command(CLI::App& app, GlobalOptions& global, Action& action);
 void add_serve_command(CLI::App& app, GlobalOptions& global, Action& action);
 void add_run_command(CLI::App& app, GlobalOptions& global, Action& action);
 void add_ctr_command(CLI::App& app, GlobalOptions& global, Action& action);
+void add_seq_command(CLI::App& app, GlobalOptions& global, Action& action);
 // Runs a study as `recpress run` does (the demo runs its compiled-in recipe through this).
 int run_recipe(const pipeline::Recipe& recipe, const std::string& output_root,
                const GlobalOptions& global);

@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   recpress::cli::add_serve_command(app, global, action);
   recpress::cli::add_run_command(app, global, action);
   recpress::cli::add_ctr_command(app, global, action);
+  recpress::cli::add_seq_command(app, global, action);
 
   try {
     app.parse(argc, argv);

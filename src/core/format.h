@@ -8,11 +8,11 @@ namespace recpress {
 
 // 1234567 -> "1,234,567"
 std::string with_commas(std::int64_t value);
-// printf-style fixed point: fixed(0.12345, 4) -> "0.1235"
-// "+12.3%" / "-4.0%": a relative change, signed, one decimal.
+// "+12.3%" / "-4.0%": a relative change given in percent, signed, one decimal.
 std::string signed_percent(double value);
-// "93.1%".
+// 93.14 -> "93.1%" (the value is already in percent).
 std::string percent(double value);
+// printf-style fixed point: fixed(0.12345, 4) -> "0.1235"
 std::string fixed(double value, int digits);
 // 1536 -> "1.5 KiB"
 std::string human_bytes(double bytes);

@@ -2,8 +2,8 @@
 // student layer regresses the teacher's corresponding layer, MSE. Layers are named as the models
 // expose them: "embeddings" (the field embeddings [B, F, d]; one projection d_s -> d_t shared by
 // all fields), "hidden1", "hidden2", ... and "last" (the last hidden layer). `layers` lists the
-// pairs joined by '/', each "student>teacher" or one name for both: the default
-// "embeddings/last" matches the field embeddings and the last hidden layers.
+// pairs joined by '/', each "student>teacher" or one name for both. By default the field embeddings
+// are matched, and the last hidden layers too when both models have hidden layers.
 #include <sstream>
 
 #include "core/errors.h"
@@ -35,7 +35,8 @@ class CtrHint : public CtrDistiller {
   explicit CtrHint(const ModelSpec& spec) {
     spec.allow_only({"layers"});
     const auto it = spec.params.find("layers");
-    std::istringstream in(it == spec.params.end() ? "embeddings/last" : it->second);
+    default_layers_ = it == spec.params.end();
+    std::istringstream in(default_layers_ ? "embeddings" : it->second);
     std::string pair;
     while (std::getline(in, pair, '/')) {
       const auto gt = pair.find('>');
@@ -60,6 +61,13 @@ class CtrHint : public CtrDistiller {
                      .clone();
     torch::NoGradGuard guard;
     const auto t = teacher.run(one), s = student.run(one);
+    const auto has_hidden = [](const CtrOutput& o) {
+      for (const auto& [n, x] : o.representations) {
+        if (n.rfind("hidden", 0) == 0) return true;
+      }
+      return false;
+    };
+    if (default_layers_ && has_hidden(t) && has_hidden(s)) pairs_.emplace_back("last", "last");
     for (auto& [sn, tn] : pairs_) {
       sn = resolve_layer(sn, s, student.spec());
       tn = resolve_layer(tn, t, teacher.spec());
@@ -98,6 +106,7 @@ class CtrHint : public CtrDistiller {
 
  private:
   std::vector<std::pair<std::string, std::string>> pairs_;
+  bool default_layers_ = true;
   std::vector<torch::nn::Linear> projections_;
 };
 
@@ -105,7 +114,7 @@ namespace {
 CtrDistillerPtr make_ctr_hint(const ModelSpec& s) { return std::make_shared<CtrHint>(s); }
 }  // namespace
 RECPRESS_REGISTER_CTR_DISTILLER(
-    "hint", "FitNets: projected student layers regress the teacher's (layers=embeddings/last)",
+    "hint", "FitNets: projected student layers regress the teacher's (layers=embeddings[/last])",
     make_ctr_hint);
 
 }  // namespace recpress

@@ -35,8 +35,10 @@ CtrDataSpec CtrDataSpec::from_json(const nlohmann::json& j) {
   return s;
 }
 
-CtrData prepare_ctr_data(const CtrDataSpec& spec, const CtrEncoder* encoder) {
+CtrData prepare_ctr_data(const CtrDataSpec& spec, const CtrEncoder* encoder,
+                         const std::string& data_root) {
   CtrOpenOptions open;
+  open.data_root = data_root;
   open.threshold = spec.threshold;
   open.format = spec.format;
   open.schema = spec.schema;

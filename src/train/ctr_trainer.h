@@ -41,8 +41,10 @@ struct CtrData {
 };
 
 // Opens, splits and encodes. With `encoder` (a teacher's), rows are encoded with it instead of a
-// newly fitted one, so teacher and student see identical features.
-CtrData prepare_ctr_data(const CtrDataSpec& spec, const CtrEncoder* encoder = nullptr);
+// newly fitted one, so teacher and student see identical features. `data_root`: where dataset
+// names resolve (empty: the default); not part of the spec, as it differs between machines.
+CtrData prepare_ctr_data(const CtrDataSpec& spec, const CtrEncoder* encoder = nullptr,
+                         const std::string& data_root = "");
 
 struct CtrTrainConfig {
   std::int64_t batch_size = 2048;

@@ -166,5 +166,36 @@ if [ -n "${RECPRESS_EXAMPLE:-}" ]; then  # the find_package example program, Lib
 fi
 [ ! -e "$work/x.rpm" ] && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: a refused export left a file"; }
 
+# --- CTR: train, distill (one teacher, an ensemble), evaluate; bad input
+ctr="synthetic:users=300,items=200"
+expect 0 "test  AUC" -- ctr train --data "$ctr" --model "deepfm:dim=4,hidden=16" --epochs 2 -o "$work/ctr-t"
+expect 0 "test  AUC" -- ctr train --data "$ctr" --model wide_deep:dim=4,hidden=8 --crosses "user_segment*item_category" \
+  --epochs 2 -o "$work/ctr-wd"
+expect 0 "test  AUC" -- ctr train --data "$ctr" --model wide_deep:dim=4,hidden=8 --epochs 2 -o "$work/ctr-wd2"
+expect 0 "test  AUC" -- ctr distill --teacher "$work/ctr-t/best.pt" --student fm:dim=2 --method kd+hint --epochs 2 -o "$work/ctr-s"
+expect 0 "valid AUC" -- ctr evaluate "$work/ctr-s/best.pt"
+expect 0 '"LogLoss"' -- ctr evaluate "$work/ctr-s/best.pt" --json
+expect 0 "test  AUC" -- ctr distill --teacher "$work/ctr-t/best.pt" --teacher "$work/ctr-wd2/best.pt" \
+  --student lr --method kd --epochs 1 -o "$work/ctr-m"
+expect 2 "trained on other data or features" -- ctr distill --teacher "$work/ctr-t/best.pt" \
+  --teacher "$work/ctr-wd/best.pt" --student lr --method kd -o "$work/ctr-x"
+expect 2 "ensemble of teachers has none" -- ctr distill --teacher "$work/ctr-t/best.pt" \
+  --teacher "$work/ctr-wd2/best.pt" --student fm:dim=2 --method hint -o "$work/ctr-x"
+expect 2 "unknown CTR model 'xgboost'" -- ctr train --data "$ctr" --model xgboost
+expect 2 "unknown CTR distillation method 'derrd'" -- ctr distill --teacher "$work/ctr-t/best.pt" --student lr --method derrd
+expect 2 "not a CTR model checkpoint" -- ctr evaluate "$work/gmf/best.pt"
+expect 2 "no field 'user_colour'" -- ctr train --data "$ctr" --crosses "user_colour*item_category"
+printf 'label,I1\n1,2\n' > "$work/criteo.csv"
+expect 2 "criteo.csv:2: expected 40 columns" -- ctr train --data "$work/criteo.csv" --format criteo
+printf 'clicked,price\n1,3\n0,x\n' > "$work/c.csv"
+expect 2 "c.csv:3: field 'price': expected a number" -- ctr train --data "$work/c.csv" --schema "clicked=label,price=num"
+expect 2 "column 'price' is not in the schema" -- ctr train --data "$work/c.csv" --schema "clicked=label"
+if [ -d "${RECPRESS_SOURCE_DIR:-.}/../shared/data/ctr-samples" ]; then
+  samples="${RECPRESS_SOURCE_DIR:-.}/../shared/data/ctr-samples"
+  expect 0 "test  AUC" -- ctr train --data "$samples/criteo_sample.txt" --model deepfm:dim=4,hidden=8 --numeric criteo \
+    --min-count 1 --epochs 2 -o ""
+  expect 0 "test  AUC" -- ctr train --data "$samples/avazu_sample.txt" --model fm:dim=4 --min-count 1 --epochs 2 -o ""
+fi
+
 echo "cli: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

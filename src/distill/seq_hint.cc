@@ -1,0 +1,57 @@
+// `hint` for next-item models: FitNets (Romero et al., ICLR 2015, eq. 2) on hidden states. Each
+// mapped student layer, through a learned linear projection H_s -> H_t, regresses the teacher
+// layer's hidden state at every real (non-padding) position; MSE. `layers`: "S>T/..." 1-based
+// (seq_layer_mapping); default: spread evenly, the student's last layer onto the teacher's last.
+#include "core/errors.h"
+#include "distill/seq_distiller.h"
+
+namespace recpress {
+
+class SeqHint : public SeqDistiller {
+ public:
+  explicit SeqHint(const ModelSpec& spec) {
+    spec.allow_only({"layers"});
+    if (spec.params.count("layers")) layers_ = spec.params.at("layers");
+  }
+  std::string name() const override { return "hint"; }
+
+  void prepare(SeqModel& teacher, SeqModel& student) override {
+    const auto s_layers = static_cast<std::int64_t>(student.spec().get_int("layers", 2));
+    const auto t_layers = static_cast<std::int64_t>(teacher.spec().get_int("layers", 2));
+    mapping_ = seq_layer_mapping(layers_, s_layers, t_layers, "hint");
+    for (std::size_t k = 0; k < mapping_.size(); ++k)
+      projections_.push_back(torch::nn::Linear(student.hidden_size(), teacher.hidden_size()));
+  }
+
+  torch::Tensor loss(SeqModel& teacher, SeqModel& student, const SeqDistillBatch& b) override {
+    const auto real = b.input->input.ne(0);
+    auto total = torch::zeros({});
+    for (std::size_t k = 0; k < mapping_.size(); ++k) {
+      const auto& s = b.student->layers[static_cast<std::size_t>(mapping_[k].first)];
+      const auto& t = b.teacher->layers[static_cast<std::size_t>(mapping_[k].second)];
+      total = total + torch::mse_loss(projections_[k]->forward(s.index({real})), t.index({real}));
+    }
+    return total / static_cast<double>(mapping_.size());
+  }
+
+  std::vector<torch::Tensor> parameters() override {
+    std::vector<torch::Tensor> out;
+    for (auto& p : projections_) {
+      for (auto& t : p->parameters()) out.push_back(t);
+    }
+    return out;
+  }
+
+ private:
+  std::string layers_;
+  std::vector<std::pair<std::int64_t, std::int64_t>> mapping_;
+  std::vector<torch::nn::Linear> projections_;
+};
+
+namespace {
+SeqDistillerPtr make_seq_hint(const ModelSpec& s) { return std::make_shared<SeqHint>(s); }
+}  // namespace
+RECPRESS_REGISTER_SEQ_DISTILLER(
+    "hint", "projected student hidden states regress the teacher's (layers=S>T/...)", make_seq_hint);
+
+}  // namespace recpress

@@ -1,0 +1,44 @@
+// `kd` for next-item models: Hinton et al. 2015 over the next-item distribution. At every position
+// where the student is trained to predict an item (BERT4Rec: the masked ones; SASRec: every real
+// one), the student's softmax over all items at temperature T matches the teacher's:
+//   T^2 * KL(softmax(z_t / T) || softmax(z_s / T)), averaged over those positions.
+// The full catalog is small enough here (a few thousand items) to need no candidate sampling.
+#include "core/errors.h"
+#include "distill/seq_distiller.h"
+
+namespace recpress {
+
+class SeqKd : public SeqDistiller {
+ public:
+  explicit SeqKd(const ModelSpec& spec) {
+    spec.allow_only({"temperature"});
+    temperature_ = spec.get_double("temperature", 1.0);
+    if (!(temperature_ > 0)) throw Error("kd: temperature must be > 0");
+  }
+  std::string name() const override { return "kd"; }
+
+  torch::Tensor loss(SeqModel& teacher, SeqModel& student, const SeqDistillBatch& b) override {
+    const auto where = b.input->targets.gt(0);
+    torch::Tensor soft_target;
+    {
+      torch::NoGradGuard guard;
+      soft_target = torch::softmax(teacher.item_logits(b.teacher->hidden.index({where})) / temperature_, -1);
+    }
+    const auto log_student =
+        torch::log_softmax(student.item_logits(b.student->hidden.index({where})) / temperature_, -1);
+    // KL(p || q) = sum p (log p - log q); xlogy keeps 0 log 0 = 0.
+    const auto kl = (torch::xlogy(soft_target, soft_target) - soft_target * log_student).sum(-1);
+    return temperature_ * temperature_ * kl.mean();
+  }
+
+ private:
+  double temperature_ = 1.0;
+};
+
+namespace {
+SeqDistillerPtr make_seq_kd(const ModelSpec& s) { return std::make_shared<SeqKd>(s); }
+}  // namespace
+RECPRESS_REGISTER_SEQ_DISTILLER("kd", "match the teacher's next-item softmax (temperature=1)",
+                                make_seq_kd);
+
+}  // namespace recpress

@@ -1,0 +1,125 @@
+#include "models/seq/seq_model.h"
+
+#include <cmath>
+
+#include "core/errors.h"
+#include "core/registry.h"
+
+namespace recpress {
+
+namespace {
+NamedRegistry<SeqFactory>& registry() {
+  static NamedRegistry<SeqFactory> r("next-item model");
+  return r;
+}
+}  // namespace
+
+SeqModel::SeqModel(ModelSpec spec, std::int64_t num_items)
+    : spec_(std::move(spec)), num_items_(num_items) {
+  if (num_items < 1) throw Error("model '" + spec_.name + "': needs at least one item");
+  max_len_ = spec_.get_int("max_len", 50);
+  hidden_ = spec_.get_int("hidden", 64);
+  layers_ = spec_.get_int("layers", 2);
+  heads_ = spec_.get_int("heads", 2);
+  dropout_ = spec_.get_double("dropout", 0.2);
+  if (hidden_ % heads_ != 0)
+    throw Error("model '" + spec_.to_string() + "': hidden (" + std::to_string(hidden_) +
+                ") must be a multiple of heads (" + std::to_string(heads_) + ")");
+  if (dropout_ < 0 || dropout_ >= 1)
+    throw Error("model '" + spec_.to_string() + "': dropout must be in [0, 1)");
+}
+
+torch::Tensor SeqModel::score_all_next(const torch::Tensor& histories) {
+  const auto out = encode(inference_input(histories));
+  return item_logits(out.hidden.select(1, out.hidden.size(1) - 1));
+}
+
+torch::Tensor SeqModel::score_next(const torch::Tensor& histories, const torch::Tensor& items) {
+  return score_all_next(histories).gather(1, items);
+}
+
+std::int64_t SeqModel::parameter_count() const {
+  std::int64_t n = 0;
+  for (const auto& p : parameters()) n += p.numel();
+  return n;
+}
+
+std::int64_t SeqModel::byte_size() const {
+  std::int64_t n = 0;
+  for (const auto& p : parameters()) n += p.numel() * static_cast<std::int64_t>(p.element_size());
+  return n;
+}
+
+void register_seq_model(const std::string& name, const std::string& help, SeqFactory factory) {
+  registry().add(name, help, std::move(factory));
+}
+
+SeqModelPtr create_seq_model(const ModelSpec& spec, std::int64_t num_items) {
+  return registry().get(spec.name)(spec, num_items);
+}
+
+std::vector<std::pair<std::string, std::string>> seq_models() { return registry().list(); }
+
+// ---------------------------------------------------------------- layers
+
+SelfAttentionImpl::SelfAttentionImpl(std::int64_t hidden, std::int64_t heads, double dropout)
+    : heads_(heads), dropout_(dropout) {
+  query = register_module("query", torch::nn::Linear(hidden, hidden));
+  key = register_module("key", torch::nn::Linear(hidden, hidden));
+  value = register_module("value", torch::nn::Linear(hidden, hidden));
+  output = register_module("output", torch::nn::Linear(hidden, hidden));
+}
+
+torch::Tensor SelfAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& mask,
+                                         torch::Tensor* probs) {
+  const auto b = x.size(0), l = x.size(1), h = x.size(2), d = h / heads_;
+  auto split = [&](const torch::Tensor& t) { return t.view({b, l, heads_, d}).transpose(1, 2); };
+  const auto q = split(query(x)), k = split(key(x)), v = split(value(x));  // [B, heads, L, d]
+  auto scores = torch::matmul(q, k.transpose(2, 3)) / std::sqrt(static_cast<double>(d));
+  scores = scores.masked_fill(mask.logical_not(), -1e9);
+  auto p = torch::softmax(scores, -1);
+  if (probs != nullptr) *probs = p;
+  p = torch::dropout(p, dropout_, is_training());
+  return output(torch::matmul(p, v).transpose(1, 2).reshape({b, l, h}));
+}
+
+TransformerBlockImpl::TransformerBlockImpl(std::int64_t hidden, std::int64_t heads, double dropout,
+                                           bool pre_norm, bool gelu)
+    : pre_norm_(pre_norm), gelu_(gelu), dropout_(dropout) {
+  attention = register_module("attention", SelfAttention(hidden, heads, dropout));
+  norm1 = register_module("norm1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({hidden})));
+  norm2 = register_module("norm2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({hidden})));
+  ff1 = register_module("ff1", torch::nn::Linear(hidden, 4 * hidden));
+  ff2 = register_module("ff2", torch::nn::Linear(4 * hidden, hidden));
+}
+
+torch::Tensor TransformerBlockImpl::forward(const torch::Tensor& x, const torch::Tensor& mask,
+                                            torch::Tensor* probs) {
+  auto drop = [&](const torch::Tensor& t) { return torch::dropout(t, dropout_, is_training()); };
+  auto feed_forward = [&](const torch::Tensor& t) {
+    const auto a = ff1(t);
+    return ff2(drop(gelu_ ? torch::gelu(a) : torch::relu(a)));
+  };
+  if (pre_norm_) {
+    auto y = x + drop(attention(norm1(x), mask, probs));
+    return y + drop(feed_forward(norm2(y)));
+  }
+  auto y = norm1(x + drop(attention(x, mask, probs)));
+  return norm2(y + drop(feed_forward(y)));
+}
+
+torch::Tensor right_aligned_tokens(const std::vector<std::vector<std::int32_t>>& histories,
+                                   std::int64_t length) {
+  auto out = torch::zeros({static_cast<std::int64_t>(histories.size()), length}, torch::kLong);
+  auto* p = out.data_ptr<std::int64_t>();
+  for (std::size_t b = 0; b < histories.size(); ++b) {
+    const auto& h = histories[b];
+    const auto n = std::min<std::int64_t>(length, static_cast<std::int64_t>(h.size()));
+    for (std::int64_t k = 0; k < n; ++k)
+      p[static_cast<std::int64_t>(b) * length + length - n + k] =
+          h[h.size() - static_cast<std::size_t>(n) + static_cast<std::size_t>(k)] + 1;
+  }
+  return out;
+}
+
+}  // namespace recpress

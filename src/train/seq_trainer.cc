@@ -1,0 +1,371 @@
+#include "train/seq_trainer.h"
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <numeric>
+#include <sstream>
+
+#include "core/atomic_file.h"
+#include "core/errors.h"
+#include "core/format.h"
+#include "core/rng.h"
+#include "eval/result.h"
+#include "train/checkpoint.h"
+#include "train/progress.h"
+
+namespace recpress {
+
+// ---------------------------------------------------------------- sequences
+
+namespace {
+
+// Per user, the interactions of `part` sorted by time (stable: ties keep their order in `part`,
+// which is file order).
+void append_in_time_order(const std::vector<Interaction>& part,
+                          std::vector<std::vector<std::pair<std::int64_t, std::int32_t>>>& out) {
+  for (const auto& x : part) out[static_cast<std::size_t>(x.user)].emplace_back(x.timestamp, x.item);
+}
+
+std::vector<std::vector<std::int32_t>> items_only(
+    std::vector<std::vector<std::pair<std::int64_t, std::int32_t>>>& timed) {
+  std::vector<std::vector<std::int32_t>> out(timed.size());
+  for (std::size_t u = 0; u < timed.size(); ++u) {
+    std::stable_sort(timed[u].begin(), timed[u].end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (const auto& [t, i] : timed[u]) out[u].push_back(i);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::vector<std::int32_t>> training_sequences(const Dataset& data, const Split& split) {
+  std::vector<std::vector<std::pair<std::int64_t, std::int32_t>>> timed(
+      static_cast<std::size_t>(data.num_users()));
+  append_in_time_order(split.train, timed);
+  return items_only(timed);
+}
+
+std::vector<std::vector<std::int32_t>> evaluation_histories(const Dataset& data, const Split& split,
+                                                            EvalTarget target) {
+  auto histories = training_sequences(data, split);
+  if (target == EvalTarget::kTest) {
+    std::vector<std::vector<std::pair<std::int64_t, std::int32_t>>> timed(histories.size());
+    append_in_time_order(split.valid, timed);
+    const auto valid = items_only(timed);
+    for (std::size_t u = 0; u < histories.size(); ++u)
+      histories[u].insert(histories[u].end(), valid[u].begin(), valid[u].end());
+  }
+  return histories;
+}
+
+// ---------------------------------------------------------------- scorer
+
+SeqScorer::SeqScorer(SeqModelPtr model, std::vector<std::vector<std::int32_t>> histories,
+                     std::string name)
+    : model_(std::move(model)),
+      histories_(std::move(histories)),
+      name_(name.empty() ? model_->spec().to_string() : std::move(name)) {}
+
+torch::Tensor SeqScorer::scores(std::span<const std::int32_t> users) const {
+  torch::NoGradGuard guard;
+  model_->eval();
+  std::vector<std::vector<std::int32_t>> h;
+  h.reserve(users.size());
+  for (auto u : users) h.push_back(histories_.at(static_cast<std::size_t>(u)));
+  return model_->score_all_next(right_aligned_tokens(h, model_->max_len())).contiguous();
+}
+
+void SeqScorer::score(std::int32_t user, std::span<const std::int32_t> items,
+                      std::span<float> out) const {
+  const auto s = scores(std::span(&user, 1));
+  const auto* p = s.data_ptr<float>();
+  for (std::size_t k = 0; k < items.size(); ++k) out[k] = p[items[k]];
+}
+
+void SeqScorer::score_all(std::span<const std::int32_t> users, std::span<float> out) const {
+  constexpr std::size_t kBatch = 256;
+  const auto n = static_cast<std::size_t>(model_->num_items());
+  for (std::size_t start = 0; start < users.size(); start += kBatch) {
+    const auto count = std::min(kBatch, users.size() - start);
+    const auto s = scores(users.subspan(start, count));
+    std::copy_n(s.data_ptr<float>(), count * n, out.begin() + static_cast<std::ptrdiff_t>(start * n));
+  }
+}
+
+void SeqScorer::score_lists(std::span<const std::int32_t> users,
+                            std::span<const std::int64_t> offsets,
+                            std::span<const std::int32_t> items, std::span<float> out) const {
+  constexpr std::size_t kBatch = 256;
+  const auto n = model_->num_items();
+  const auto base = offsets[0];
+  for (std::size_t start = 0; start < users.size(); start += kBatch) {
+    const auto count = std::min(kBatch, users.size() - start);
+    const auto s = scores(users.subspan(start, count));
+    const auto* p = s.data_ptr<float>();
+    for (std::size_t k = 0; k < count; ++k) {
+      for (auto j = offsets[start + k]; j < offsets[start + k + 1]; ++j)
+        out[static_cast<std::size_t>(j - base)] =
+            p[static_cast<std::int64_t>(k) * n + items[static_cast<std::size_t>(j - base)]];
+    }
+  }
+}
+
+// ---------------------------------------------------------------- configuration
+
+void SeqTrainConfig::validate() const {
+  if (batch_size < 1) throw Error("seq train: batch size must be >= 1");
+  if (epochs < 1) throw Error("seq train: epochs must be >= 1");
+  if (!(lr > 0)) throw Error("seq train: learning rate must be > 0");
+  if (weight_decay < 0) throw Error("seq train: weight decay must be >= 0");
+  if (patience < 0) throw Error("seq train: patience must be >= 0");
+  Protocol::parse(protocol);
+  bool found = false;
+  for (const auto& m : parse_metrics(metrics)) found = found || m.name() == monitor;
+  if (!found)
+    throw Error("seq train: monitored metric '" + monitor + "' is not among the metrics '" + metrics + "'");
+}
+
+nlohmann::json SeqTrainConfig::to_json() const {
+  return {{"batch_size", batch_size}, {"epochs", epochs},     {"lr", lr},
+          {"weight_decay", weight_decay}, {"patience", patience}, {"monitor", monitor},
+          {"protocol", protocol},     {"metrics", metrics},   {"seed", seed}};
+}
+
+// ---------------------------------------------------------------- checkpoints
+
+namespace {
+
+nlohmann::json seq_identity(const SeqModel& model, const Dataset& data) {
+  return {{"format", "recpress-checkpoint"},
+          {"version", 1},
+          {"task", "seq"},
+          {"model", model.spec().to_string()},
+          {"num_items", model.num_items()},
+          {"parameters", model.parameter_count()},
+          {"dataset", data.name},
+          {"data_checksum", data.checksum()},
+          {"user_ids", data.users.raw_ids()},
+          {"item_ids", data.items.raw_ids()}};
+}
+
+std::string archive_bytes(SeqModel& model) {
+  torch::serialize::OutputArchive archive;
+  model.save(archive);
+  std::ostringstream out;
+  archive.save_to(out);
+  return out.str();
+}
+
+double peak_rss_mib() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_maxrss) / 1024.0;
+}
+
+nlohmann::json eval_json(const EvalResult& r) { return nlohmann::json::parse(result_to_json(r)); }
+
+}  // namespace
+
+SeqModelPtr load_seq_checkpoint(const std::string& path, const Dataset* data) {
+  const Checkpoint c = read_checkpoint(path);
+  const auto& h = c.header;
+  if (h.value("task", "") != "seq")
+    throw DataError(path, 0, "task", "not a next-item model checkpoint (task '" +
+                                         h.value("task", std::string("?")) + "')");
+  if (data != nullptr && h.value("data_checksum", "") != data->checksum())
+    throw DataError(path, 0, "data_checksum",
+                    "model was trained on '" + h.value("dataset", std::string("?")) +
+                        "', not on this data '" + data->name + "'; item ids would not match");
+  auto model = create_seq_model(ModelSpec::parse(h.at("model").get<std::string>()),
+                                h.at("num_items").get<std::int64_t>());
+  try {
+    torch::serialize::InputArchive archive;
+    std::istringstream in(c.archive);
+    archive.load_from(in);
+    model->load(archive);
+  } catch (const c10::Error& e) {
+    throw DataError(path, 0, "", std::string("weights do not fit the model: ") + e.what_without_backtrace());
+  }
+  return model;
+}
+
+// ---------------------------------------------------------------- training
+
+SeqTrainer::SeqTrainer(const Dataset& data, const Split& split, SeqModelPtr model,
+                       SeqTrainConfig config)
+    : data_(data), split_(split), model_(std::move(model)), config_(std::move(config)) {
+  config_.validate();
+  if (model_->num_items() != data_.num_items())
+    throw Error("seq train: the model has " + std::to_string(model_->num_items()) +
+                " items, the data " + std::to_string(data_.num_items()));
+}
+
+void SeqTrainer::distill_from(SeqDistillation d) {
+  if (!d.teacher) throw Error("seq distill: no teacher");
+  if (d.terms.empty()) throw Error("seq distill: no distillation method");
+  if (d.teacher->num_items() != model_->num_items())
+    throw Error("seq distill: teacher and student have different catalogs");
+  if (d.teacher->family() != model_->family())
+    throw Error("seq distill: a " + d.teacher->family() + " teacher and a " + model_->family() +
+                " student read different training inputs; use a student of the teacher's family");
+  if (d.teacher->max_len() != model_->max_len())
+    throw Error("seq distill: teacher max_len " + std::to_string(d.teacher->max_len()) +
+                " differs from the student's " + std::to_string(model_->max_len()));
+  distillation_ = std::move(d);
+}
+
+SeqTrainResult SeqTrainer::fit(const std::string& output_dir) {
+  const auto& c = config_;
+  torch::manual_seed(c.seed);
+  const auto sequences = training_sequences(data_, split_);
+  std::vector<std::int32_t> users;
+  for (std::size_t u = 0; u < sequences.size(); ++u) {
+    if (!sequences[u].empty()) users.push_back(static_cast<std::int32_t>(u));
+  }
+  if (users.empty()) throw Error("seq train: no user has a training sequence");
+  const Protocol protocol = Protocol::parse(c.protocol);
+  const auto metrics = parse_metrics(c.metrics);
+  const Evaluator valid_eval(data_, split_, EvalTarget::kValid, protocol, metrics, c.seed);
+  const SeqScorer valid_scorer(model_, evaluation_histories(data_, split_, EvalTarget::kValid));
+
+  if (distillation_.teacher) {
+    distillation_.teacher->eval();
+    for (auto& [term, w] : distillation_.terms) term->prepare(*distillation_.teacher, *model_);
+  }
+  std::vector<torch::Tensor> params = model_->parameters();
+  for (auto& [term, w] : distillation_.terms) {
+    for (auto& p : term->parameters()) params.push_back(p);
+  }
+  torch::optim::Adam optimizer(params, torch::optim::AdamOptions(c.lr).weight_decay(c.weight_decay));
+
+  SeqTrainResult result;
+  std::vector<torch::Tensor> best_params;
+  double best = -1, train_seconds = 0;
+  std::int64_t predicted = 0;
+  int since_best = 0;
+  Progress progress(c.show_progress);
+  std::string last_valid;
+  const auto start_wall = std::chrono::steady_clock::now();
+  std::vector<std::vector<std::int32_t>> window;
+  for (int epoch = 1; epoch <= c.epochs; ++epoch) {
+    const auto t0 = std::chrono::steady_clock::now();
+    Rng rng = Rng::derive(c.seed, static_cast<std::uint64_t>(epoch));
+    shuffle(users.data(), users.size(), rng);
+    model_->train();
+    double loss_sum = 0;
+    std::int64_t batches = 0;
+    for (std::size_t start = 0; start < users.size(); start += static_cast<std::size_t>(c.batch_size)) {
+      const auto n = std::min(static_cast<std::size_t>(c.batch_size), users.size() - start);
+      window.clear();
+      for (std::size_t k = 0; k < n; ++k)
+        window.push_back(sequences[static_cast<std::size_t>(users[start + k])]);
+      const auto batch = model_->training_input(right_aligned_tokens(window, model_->max_len() + 1), rng);
+      const auto positions = batch.targets.gt(0).sum().item<std::int64_t>();
+      if (positions == 0) continue;
+      const SeqOutput out = model_->encode(batch.input);
+      auto loss = model_->loss(out, batch);
+      if (distillation_.teacher) {
+        SeqOutput teacher_out;
+        {
+          torch::NoGradGuard guard;
+          teacher_out = distillation_.teacher->encode(batch.input);
+        }
+        const SeqDistillBatch db{&batch, &teacher_out, &out};
+        for (auto& [term, w] : distillation_.terms)
+          loss = loss + w * term->loss(*distillation_.teacher, *model_, db);
+      }
+      optimizer.zero_grad();
+      loss.backward();
+      optimizer.step();
+      loss_sum += loss.item<double>();
+      ++batches;
+      predicted += positions;
+      const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      progress.batch(epoch, c.epochs, start + n, users.size(),
+                     elapsed > 0 ? static_cast<double>(start + n) / elapsed : 0,
+                     loss_sum / static_cast<double>(batches), last_valid);
+    }
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    train_seconds += seconds;
+    const EvalResult valid = valid_eval.evaluate(valid_scorer);
+    const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_wall).count();
+    const double score = valid.metrics.at(c.monitor);
+    std::ostringstream summary;
+    summary << c.monitor << " " << fixed(score, 4);
+    last_valid = summary.str();
+    const double mean_loss = loss_sum / static_cast<double>(std::max<std::int64_t>(1, batches));
+    result.history.push_back({{"epoch", epoch},
+                              {"loss", mean_loss},
+                              {"seconds", seconds},
+                              {"wall_seconds", wall},
+                              {"valid", valid.metrics}});
+    result.epochs_run = epoch;
+    const bool improved = score > best;
+    if (improved) {
+      best = score;
+      result.best_epoch = epoch;
+      result.best_valid = valid;
+      since_best = 0;
+      best_params.clear();
+      for (const auto& p : model_->parameters()) best_params.push_back(p.detach().clone());
+    } else {
+      ++since_best;
+    }
+    std::ostringstream line;
+    line << "epoch " << epoch << "/" << c.epochs << (distillation_.teacher ? " (student)" : "")
+         << "  loss " << fixed(mean_loss, 4) << "  valid " << last_valid << "  " << fixed(seconds, 1)
+         << " s" << (improved ? "  *" : "");
+    progress.epoch_line(line.str());
+    if (c.patience > 0 && since_best >= c.patience) break;
+  }
+  {
+    torch::NoGradGuard guard;
+    auto current = model_->parameters();
+    for (std::size_t i = 0; i < current.size(); ++i) current[i].copy_(best_params[i]);
+  }
+  const Evaluator test_eval(data_, split_, EvalTarget::kTest, protocol, metrics, c.seed);
+  result.test =
+      test_eval.evaluate(SeqScorer(model_, evaluation_histories(data_, split_, EvalTarget::kTest)));
+  result.seconds_per_epoch = train_seconds / result.epochs_run;
+  result.samples_per_second = train_seconds > 0 ? static_cast<double>(predicted) / train_seconds : 0;
+  result.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_wall).count();
+  result.peak_rss_mib = peak_rss_mib();
+  if (!output_dir.empty()) {
+    Checkpoint ck;
+    ck.header = seq_identity(*model_, data_);
+    ck.header["config"] = c.to_json();
+    ck.header["best_epoch"] = result.best_epoch;
+    ck.archive = archive_bytes(*model_);
+    write_checkpoint(output_dir + "/best.pt", ck);
+    write_file_atomic(output_dir + "/history.json", result.history.dump(2) + "\n");
+    nlohmann::json r = {{"model", model_->spec().to_string()},
+                        {"parameters", model_->parameter_count()},
+                        {"bytes", model_->byte_size()},
+                        {"dataset", data_.name},
+                        {"data_checksum", data_.checksum()},
+                        {"split", split_.config.to_string()},
+                        {"config", c.to_json()},
+                        {"best_epoch", result.best_epoch},
+                        {"epochs_run", result.epochs_run},
+                        {"seconds_per_epoch", result.seconds_per_epoch},
+                        {"samples_per_second", result.samples_per_second},
+                        {"wall_seconds", result.wall_seconds},
+                        {"peak_rss_mib", result.peak_rss_mib},
+                        {"valid", eval_json(result.best_valid)},
+                        {"test", eval_json(result.test)}};
+    if (distillation_.teacher) {
+      nlohmann::json methods = nlohmann::json::array();
+      for (const auto& [term, w] : distillation_.terms) methods.push_back({{term->name(), w}});
+      r["distillation"] = {{"teacher", distillation_.teacher->spec().to_string()},
+                           {"teacher_parameters", distillation_.teacher->parameter_count()},
+                           {"methods", methods}};
+    }
+    write_file_atomic(output_dir + "/results.json", r.dump(2) + "\n");
+  }
+  return result;
+}
+
+}  // namespace recpress

@@ -1,0 +1,253 @@
+// Next-item models and their distillation: gradients against finite differences, padding never
+// changes a real position's output, SASRec is causal, right alignment keeps the latest items,
+// the synthetic Markov sequences are learned (better than popularity and MF), and the distillation
+// terms' values and errors.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "core/errors.h"
+#include "data/synthetic.h"
+#include "data/transforms.h"
+#include "distill/seq_distiller.h"
+#include "eval/popularity.h"
+#include "models/seq/seq_model.h"
+#include "test_util.h"
+#include "train/seq_trainer.h"
+#include "train/trainer.h"
+
+namespace recpress {
+namespace {
+
+using testing::expect_error;
+
+const std::vector<std::string> kModels = {
+    "sasrec:max_len=5,hidden=4,layers=2,heads=2,dropout=0,loss=bce",
+    "sasrec:max_len=5,hidden=4,layers=1,heads=1,dropout=0,loss=ce",
+    "bert4rec:max_len=5,hidden=4,layers=2,heads=2,dropout=0,mask_prob=0.5"};
+
+SeqModelPtr make(const std::string& spec, std::int64_t items = 7) {
+  torch::manual_seed(2);
+  auto m = create_seq_model(ModelSpec::parse(spec), items);
+  torch::NoGradGuard g;
+  for (auto& p : m->named_parameters()) {
+    if (p.key().find("norm") == std::string::npos) p.value().uniform_(-0.5, 0.5);
+  }
+  return m;
+}
+
+// Training sequences [3, max_len + 1]: one full, one short (left padding), one of two items.
+torch::Tensor sequences() {
+  return right_aligned_tokens({{0, 1, 2, 3, 4, 5, 6}, {3, 2, 1}, {6, 5}}, 6);
+}
+
+TEST(SeqModels, GradientsMatchFiniteDifferences) {
+  for (const auto& spec : kModels) {
+    auto m = make(spec);
+    m->to(torch::kDouble);
+    m->eval();  // no dropout anyway; deterministic
+    Rng rng(3);
+    const auto batch = m->training_input(sequences(), rng);
+    auto loss_of = [&] { return m->loss(m->encode(batch.input), batch); };
+    m->zero_grad();
+    loss_of().backward();
+    int checked = 0;
+    for (auto& p : m->named_parameters()) {
+      if (!p.value().grad().defined()) continue;
+      const auto grad = p.value().grad().clone().view({-1});
+      auto flat = p.value().data().view({-1});
+      const auto n = flat.size(0);
+      for (std::int64_t k = 0; k < n; k += std::max<std::int64_t>(1, n / 4)) {
+        const double eps = 1e-6, orig = flat[k].item<double>();
+        torch::NoGradGuard g;
+        flat[k] = orig + eps;
+        const double up = loss_of().item<double>();
+        flat[k] = orig - eps;
+        const double down = loss_of().item<double>();
+        flat[k] = orig;
+        const double numeric = (up - down) / (2 * eps);
+        EXPECT_NEAR(grad[k].item<double>(), numeric, 1e-6 + 1e-4 * std::abs(numeric))
+            << spec << " " << p.key() << "[" << k << "]";
+        ++checked;
+      }
+    }
+    EXPECT_GT(checked, 20) << spec;
+  }
+}
+
+TEST(SeqModels, PaddingNeverChangesARealPosition) {
+  for (const auto& spec : kModels) {
+    auto m = make(spec);
+    m->eval();
+    torch::NoGradGuard g;
+    const auto input = right_aligned_tokens({{3, 2, 1}}, 5);  // [0, 0, 4, 3, 2]
+    const auto before = m->encode(input).hidden.narrow(1, 2, 3).clone();
+    // Whatever the padding token's embedding holds, the real positions do not see it.
+    m->named_parameters()["items.weight"][0].fill_(5.0);
+    const auto after = m->encode(input).hidden.narrow(1, 2, 3);
+    EXPECT_TRUE(torch::allclose(before, after, 1e-5, 1e-6)) << spec;
+  }
+}
+
+TEST(SeqModels, SasRecIsCausal) {
+  auto m = make(kModels[0]);
+  m->eval();
+  torch::NoGradGuard g;
+  const auto a = m->encode(torch::tensor({{1, 2, 3, 4, 5}}, torch::kLong)).hidden;
+  const auto b = m->encode(torch::tensor({{1, 2, 3, 7, 6}}, torch::kLong)).hidden;
+  EXPECT_TRUE(torch::allclose(a.narrow(1, 0, 3), b.narrow(1, 0, 3)));  // earlier positions unchanged
+  EXPECT_FALSE(torch::allclose(a.narrow(1, 3, 1), b.narrow(1, 3, 1)));
+  // BERT4Rec is bidirectional: a later item changes earlier positions.
+  auto bert = make(kModels[2]);
+  bert->eval();
+  const auto c = bert->encode(torch::tensor({{1, 2, 3, 4, 5}}, torch::kLong)).hidden;
+  const auto d = bert->encode(torch::tensor({{1, 2, 3, 7, 6}}, torch::kLong)).hidden;
+  EXPECT_FALSE(torch::allclose(c.narrow(1, 0, 3), d.narrow(1, 0, 3)));
+}
+
+TEST(SeqModels, RightAlignmentKeepsTheLatestItemsAndScoresAgree) {
+  const auto t = right_aligned_tokens({{0, 1, 2, 3, 4, 5, 6}, {4}}, 4);
+  EXPECT_TRUE(torch::equal(t, torch::tensor({{4, 5, 6, 7}, {0, 0, 0, 5}}, torch::kLong)));
+  for (const auto& spec : kModels) {
+    auto m = make(spec);
+    m->eval();
+    torch::NoGradGuard g;
+    const auto all = m->score_all_next(right_aligned_tokens({{1, 2}, {3}}, 5));
+    ASSERT_EQ(all.sizes(), (std::vector<std::int64_t>{2, 7}));
+    const auto items = torch::tensor({{6, 0}, {2, 2}}, torch::kLong);
+    EXPECT_TRUE(torch::allclose(m->score_next(right_aligned_tokens({{1, 2}, {3}}, 5), items),
+                                all.gather(1, items)));
+  }
+  const auto bert = make(kModels[2]);
+  const auto in = bert->inference_input(right_aligned_tokens({{1, 2}}, 5));
+  EXPECT_EQ(in[0][4].item<std::int64_t>(), bert->mask_token());
+  EXPECT_EQ(in[0][3].item<std::int64_t>(), 3);  // the latest item, shifted left by one
+  // BERT4Rec masks at least one real item of every sequence, never padding.
+  Rng rng(1);
+  const auto b = bert->training_input(sequences(), rng);
+  for (std::int64_t r = 0; r < 3; ++r) EXPECT_GT(b.targets[r].gt(0).sum().item<std::int64_t>(), 0);
+  EXPECT_EQ(b.targets.index({b.input.eq(0)}).sum().item<std::int64_t>(), 0);
+}
+
+TEST(SeqModels, BadSpecs) {
+  expect_error([] { create_seq_model(ModelSpec::parse("gru4rec"), 5); }, {"unknown next-item model", "sasrec"});
+  expect_error([] { create_seq_model(ModelSpec::parse("sasrec:hidden=6,heads=4"), 5); },
+               {"multiple of heads"});
+  expect_error([] { create_seq_model(ModelSpec::parse("sasrec:loss=bpr"), 5); }, {"bce or ce"});
+  expect_error([] { create_seq_model(ModelSpec::parse("bert4rec:mask_prob=1.5"), 5); }, {"mask_prob"});
+}
+
+// ---------------------------------------------------------------- training on synthetic data
+
+class SeqTraining : public ::testing::Test {
+ protected:
+  SeqTraining()
+      : data_(make_data()), split_(make_split(data_, SplitConfig::parse("loo", 1))) {}
+  static Dataset make_data() {
+    Dataset d = generate_synthetic(SyntheticConfig::parse("synthetic:users=400,items=400,markov=0.7"));
+    to_implicit(d, std::nullopt);
+    return d;
+  }
+  SeqTrainConfig config(int epochs) {
+    SeqTrainConfig c;
+    c.epochs = epochs;
+    c.patience = 0;
+    c.lr = 0.005;
+    c.batch_size = 64;
+    c.protocol = "sampled:uniform:100";
+    c.metrics = "ndcg@10 hr@10";
+    c.show_progress = false;
+    c.seed = 3;
+    return c;
+  }
+  double ndcg(const Scorer& s) {
+    return Evaluator(data_, split_, EvalTarget::kTest, Protocol::parse("sampled:uniform:100"),
+                     parse_metrics("ndcg@10"), 3)
+        .evaluate(s)
+        .metrics.at("NDCG@10");
+  }
+  Dataset data_;
+  Split split_;
+};
+
+TEST_F(SeqTraining, MarkovSequencesAreLearnedBetterThanPopularityAndMf) {
+  torch::manual_seed(3);
+  auto model = create_seq_model(ModelSpec::parse("sasrec:max_len=20,hidden=32,loss=ce"), data_.num_items());
+  SeqTrainer trainer(data_, split_, model, config(25));
+  const auto r = trainer.fit("");
+  const double pop = ndcg(PopularityScorer(split_.train, data_.num_items()));
+  TrainConfig mc;
+  mc.epochs = 10;
+  mc.lr = 0.005;
+  mc.show_progress = false;
+  mc.protocol = "sampled:uniform:100";
+  mc.metrics = "ndcg@10";
+  torch::manual_seed(3);
+  auto mf = create_topn_model(ModelSpec::parse("mf:dim=32"), data_.num_users(), data_.num_items());
+  const double mf_ndcg = Trainer(data_, split_, mf, mc).fit("").test.metrics.at("NDCG@10");
+  const double seq = r.test.metrics.at("NDCG@10");
+  // The next item follows the previous one (markov = 0.7): order matters, and only SASRec sees it.
+  EXPECT_GT(seq, 1.3 * pop) << "sasrec " << seq << " popularity " << pop;
+  EXPECT_GT(seq, 1.2 * mf_ndcg) << "sasrec " << seq << " mf " << mf_ndcg;
+}
+
+TEST_F(SeqTraining, CheckpointsAndDistillationChecks) {
+  const auto dir = testing::scratch_dir("seq-ckpt");
+  torch::manual_seed(3);
+  auto teacher = create_seq_model(ModelSpec::parse("sasrec:max_len=10,hidden=16,loss=ce"), data_.num_items());
+  SeqTrainer(data_, split_, teacher, config(2)).fit(dir);
+  auto loaded = load_seq_checkpoint(dir + "/best.pt", &data_);
+  EXPECT_EQ(loaded->spec().to_string(), teacher->spec().to_string());
+  const Dataset other = generate_synthetic(SyntheticConfig::parse("synthetic:users=50,items=40"));
+  expect_error([&] { load_seq_checkpoint(dir + "/best.pt", &other); }, {"not on this data"});
+
+  auto bert = create_seq_model(ModelSpec::parse("bert4rec:max_len=10,hidden=8"), data_.num_items());
+  SeqTrainer bad(data_, split_, bert, config(1));
+  expect_error([&] { bad.distill_from({teacher, parse_seq_distillation_terms({"kd"})}); },
+               {"sasrec teacher", "bert4rec student"});
+  expect_error([] { parse_seq_distillation_terms({"derrd"}); }, {"unknown next-item distillation method"});
+  auto three = create_seq_model(ModelSpec::parse("sasrec:max_len=10,hidden=9,heads=3"), data_.num_items());
+  auto attention = create_seq_distiller(ModelSpec::parse("attention"));
+  expect_error([&] { attention->prepare(*teacher, *three); }, {"cannot be grouped"});
+  auto hint = create_seq_distiller(ModelSpec::parse("hint:layers=1>3"));
+  expect_error([&] { hint->prepare(*teacher, *three); }, {"teacher layer '3' does not exist"});
+}
+
+TEST_F(SeqTraining, DistillationTermsVanishForAnIdenticalStudent) {
+  auto teacher = make("sasrec:max_len=5,hidden=4,layers=2,heads=2,dropout=0,loss=ce");
+  auto student = make("sasrec:max_len=5,hidden=4,layers=2,heads=2,dropout=0,loss=ce");  // same seed
+  teacher->eval();
+  student->eval();
+  Rng rng(1);
+  const auto batch = student->training_input(sequences(), rng);
+  const auto t = teacher->encode(batch.input), s = student->encode(batch.input);
+  const SeqDistillBatch db{&batch, &t, &s};
+  for (const char* m : {"kd", "kd:temperature=3", "attention", "attention:loss=mse"}) {
+    auto d = create_seq_distiller(ModelSpec::parse(m));
+    d->prepare(*teacher, *student);
+    EXPECT_NEAR(d->loss(*teacher, *student, db).item<double>(), 0.0, 1e-6) << m;
+  }
+  // A different student: positive losses whose gradients reach it.
+  auto other = make("sasrec:max_len=5,hidden=2,layers=1,heads=1,dropout=0,loss=ce");
+  const auto o = other->encode(batch.input);
+  const SeqDistillBatch ob{&batch, &t, &o};
+  for (const char* m : {"kd", "attention", "hint"}) {
+    other->zero_grad();
+    auto d = create_seq_distiller(ModelSpec::parse(m));
+    d->prepare(*teacher, *other);
+    const auto loss = d->loss(*teacher, *other, ob);
+    EXPECT_GT(loss.item<double>(), 1e-6) << m;
+    loss.backward({}, /*retain_graph=*/true);
+    EXPECT_GT(other->named_parameters()["items.weight"].grad().abs().sum().item<double>(), 0) << m;
+  }
+  // kd by hand on one position: teacher logits z_t, student z_s at T = 1: KL(softmax z_t || softmax z_s).
+  const auto where = batch.targets.gt(0);
+  const auto zt = teacher->item_logits(t.hidden.index({where})), zs = other->item_logits(o.hidden.index({where}));
+  const auto p = torch::softmax(zt, -1), logq = torch::log_softmax(zs, -1);
+  const double expected = (p * (torch::log(p) - logq)).sum(-1).mean().item<double>();
+  EXPECT_NEAR(create_seq_distiller(ModelSpec::parse("kd"))->loss(*teacher, *other, ob).item<double>(),
+              expected, 1e-6);
+}
+
+}  // namespace
+}  // namespace recpress
