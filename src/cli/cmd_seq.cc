@@ -63,8 +63,12 @@ void print_result(const SeqTrainResult& r, const SeqModel& model, const std::str
             << fixed(r.seconds_per_epoch, 2) << " s/epoch, "
             << with_commas(static_cast<std::int64_t>(r.samples_per_second))
             << " predictions/s, wall " << fixed(r.wall_seconds, 1) << " s, peak RSS "
-            << fixed(r.peak_rss_mib, 0) << " MiB\n"
-            << results_table({r.best_valid, r.test});
+            << fixed(r.peak_rss_mib, 0) << " MiB, " << fixed(r.latency_ms_p50, 2)
+            << " ms per user (all items, p50)\n";
+  auto valid = r.best_valid, test = r.test;
+  valid.scorer = "valid (best epoch)";
+  test.scorer = "test";
+  std::cout << results_table({valid, test});
   if (!output.empty()) std::cout << "wrote " << output << "/best.pt, results.json, history.json\n";
 }
 

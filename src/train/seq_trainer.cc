@@ -167,6 +167,24 @@ double peak_rss_mib() {
 
 nlohmann::json eval_json(const EvalResult& r) { return nlohmann::json::parse(result_to_json(r)); }
 
+// Median time to score the whole catalog for one user at a time (up to 200 users).
+double single_user_latency_ms(SeqModel& model, const std::vector<std::vector<std::int32_t>>& histories) {
+  torch::NoGradGuard guard;
+  model.eval();
+  std::vector<double> ms;
+  for (std::size_t u = 0; u < histories.size() && ms.size() < 200; ++u) {
+    if (histories[u].empty()) continue;
+    const auto input = right_aligned_tokens({histories[u]}, model.max_len());
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto scores = model.score_all_next(input);
+    (void)scores.data_ptr<float>();
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  if (ms.empty()) return 0;
+  std::nth_element(ms.begin(), ms.begin() + static_cast<std::ptrdiff_t>(ms.size() / 2), ms.end());
+  return ms[ms.size() / 2];
+}
+
 }  // namespace
 
 SeqModelPtr load_seq_checkpoint(const std::string& path, const Dataset* data) {
@@ -333,6 +351,7 @@ SeqTrainResult SeqTrainer::fit(const std::string& output_dir) {
   result.samples_per_second = train_seconds > 0 ? static_cast<double>(predicted) / train_seconds : 0;
   result.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_wall).count();
   result.peak_rss_mib = peak_rss_mib();
+  result.latency_ms_p50 = single_user_latency_ms(*model_, evaluation_histories(data_, split_, EvalTarget::kTest));
   if (!output_dir.empty()) {
     Checkpoint ck;
     ck.header = seq_identity(*model_, data_);
@@ -354,6 +373,7 @@ SeqTrainResult SeqTrainer::fit(const std::string& output_dir) {
                         {"samples_per_second", result.samples_per_second},
                         {"wall_seconds", result.wall_seconds},
                         {"peak_rss_mib", result.peak_rss_mib},
+                        {"latency_ms_p50", result.latency_ms_p50},
                         {"valid", eval_json(result.best_valid)},
                         {"test", eval_json(result.test)}};
     if (distillation_.teacher) {

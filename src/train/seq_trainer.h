@@ -45,9 +45,9 @@ class SeqScorer : public Scorer {
 };
 
 struct SeqTrainConfig {
-  std::int64_t batch_size = 128;  // users (one window each) per step
+  std::int64_t batch_size = 32;  // users (one window each) per step
   int epochs = 100;
-  double lr = 1e-3;
+  double lr = 2e-3;
   double weight_decay = 0.0;
   int patience = 10;  // epochs without improvement before stopping (0: never)
   std::string monitor = "NDCG@10";
@@ -69,6 +69,7 @@ struct SeqTrainResult {
   double samples_per_second = 0;  // predicted positions per second
   double wall_seconds = 0;        // training + validation
   double peak_rss_mib = 0;
+  double latency_ms_p50 = 0;  // scoring all items for one user (batch of one), one thread
 };
 
 struct SeqDistillation {

@@ -197,5 +197,17 @@ if [ -d "${RECPRESS_SOURCE_DIR:-.}/../shared/data/ctr-samples" ]; then
   expect 0 "test  AUC" -- ctr train --data "$samples/avazu_sample.txt" --model fm:dim=4 --min-count 1 --epochs 2 -o ""
 fi
 
+# --- next-item: train, distill, evaluate; bad input
+seq="synthetic:users=200,items=300"
+expect 0 "valid (best epoch)" -- seq train --data "$seq" --model sasrec:loss=ce,max_len=10,hidden=16 --epochs 2 -o "$work/seq-t"
+expect 0 "NDCG@10" -- seq evaluate --data "$seq" "$work/seq-t/best.pt" --protocol full
+expect 0 "valid (best epoch)" -- seq distill --data "$seq" --teacher "$work/seq-t/best.pt" \
+  --student sasrec:loss=ce,max_len=10,hidden=8,layers=1,heads=1 --method kd+attention --epochs 1 -o "$work/seq-s"
+expect 2 "a sasrec teacher and a bert4rec student" -- seq distill --data "$seq" --teacher "$work/seq-t/best.pt" \
+  --student bert4rec:max_len=10,hidden=8 --method kd --epochs 1 -o "$work/seq-x"
+expect 2 "unknown next-item model 'gru4rec'" -- seq train --data "$seq" --model gru4rec
+expect 2 "not a next-item model checkpoint" -- seq evaluate --data "$seq" "$work/ctr-t/best.pt"
+expect 2 "not on this data" -- seq evaluate --data "synthetic:users=100,items=300" "$work/seq-t/best.pt"
+
 echo "cli: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
