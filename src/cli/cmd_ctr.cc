@@ -3,8 +3,8 @@
 //   recpress ctr train --data criteo_sample.txt --model wide_deep --numeric criteo -o runs/criteo
 //   recpress ctr distill --teacher runs/ctr/deepfm/best.pt --student deepfm:dim=4,hidden=32-16
 //       --method kd -o runs/ctr/kd
-//   recpress ctr distill --teacher wd/best.pt --teacher deepfm/best.pt --student fm:dim=4 --method kd
-//   recpress ctr evaluate runs/ctr/kd/best.pt
+//   recpress ctr distill --teacher wd/best.pt --teacher deepfm/best.pt --student fm:dim=4 --method
+//   kd recpress ctr evaluate runs/ctr/kd/best.pt
 #include <iostream>
 
 #include "cli/commands.h"
@@ -62,13 +62,15 @@ void add_feature_options(CLI::App* cmd, CtrArgs& a) {
       ->capture_default_str();
   cmd->add_option("--split", d.split, "random:TRAIN,VALID,TEST or temporal:TRAIN,VALID,TEST")
       ->capture_default_str();
-  cmd->add_option("--crosses", a.crosses,
-                  "cross-product features for the wide part: FIELD*FIELD,... (e.g. user*item_genre)");
+  cmd->add_option(
+      "--crosses", a.crosses,
+      "cross-product features for the wide part: FIELD*FIELD,... (e.g. user*item_genre)");
   cmd->add_option("--min-count", d.features.min_count,
                   "values seen fewer times in training go to the OOV bucket")
       ->capture_default_str();
-  cmd->add_option("--hash-buckets", d.features.hash_buckets,
-                  "hash fields with more distinct values than this into this many buckets (0: never)")
+  cmd->add_option(
+         "--hash-buckets", d.features.hash_buckets,
+         "hash fields with more distinct values than this into this many buckets (0: never)")
       ->capture_default_str();
   cmd->add_option("--numeric", d.features.numeric, "numeric fields: log | bucket:N | criteo")
       ->capture_default_str();
@@ -128,13 +130,15 @@ int run_distill(CtrArgs& a, const GlobalOptions& g) {
   for (std::size_t i = 1; i < teachers.size(); ++i) {
     if (teachers[i].header.at("data_checksum") != first.header.at("data_checksum") ||
         teachers[i].data.to_json() != first.data.to_json())
-      throw Error("ctr distill: teacher " + a.teachers[i] + " was trained on other data or features than " +
-                  a.teachers[0] + "; an ensemble needs the same encoded rows");
+      throw Error("ctr distill: teacher " + a.teachers[i] +
+                  " was trained on other data or features than " + a.teachers[0] +
+                  "; an ensemble needs the same encoded rows");
   }
   // The teacher's rows, split and features, so both models see the same inputs.
   const CtrData data = prepare_ctr_data(first.data, &first.encoder, g.data_root);
   if (data.checksum != first.header.at("data_checksum").get<std::string>())
-    throw Error("ctr distill: the data '" + first.data.data + "' changed since the teacher was trained");
+    throw Error("ctr distill: the data '" + first.data.data +
+                "' changed since the teacher was trained");
   if (!g.quiet) print_data(data);
   std::vector<CtrModelPtr> models;
   for (auto& t : teachers) models.push_back(t.model);
@@ -175,8 +179,8 @@ int run_evaluate(const CtrArgs& a, const GlobalOptions& g) {
     return 0;
   }
   std::cout << "model " << c.model->spec().to_string() << " on " << data.name << " ("
-            << c.data.split << ", seed " << c.data.split_seed << "): "
-            << with_commas(c.model->parameter_count()) << " parameters\n"
+            << c.data.split << ", seed " << c.data.split_seed
+            << "): " << with_commas(c.model->parameter_count()) << " parameters\n"
             << "valid " << valid.summary() << "\n"
             << "test  " << test.summary() << "  ("
             << with_commas(static_cast<std::int64_t>(test.rows_per_second)) << " rows/s)\n";
@@ -192,19 +196,23 @@ void add_ctr_command(CLI::App& app, GlobalOptions& global, Action& action) {
 
   auto* train = ctr->add_subcommand("train", "train a CTR model (a teacher, or a student alone)");
   add_feature_options(train, args);
-  train->add_option("-m,--model", args.model, "model[:key=value,...]; models:" + list_names(ctr_models()))
+  train
+      ->add_option("-m,--model", args.model,
+                   "model[:key=value,...]; models:" + list_names(ctr_models()))
       ->capture_default_str();
   add_training_options(train, args);
   train->callback([&] { action = [&] { return run_train(args, global); }; });
 
   auto* distill = ctr->add_subcommand("distill", "train a small CTR model from trained teacher(s)");
-  distill->add_option("--teacher", args.teachers,
-                      "teacher checkpoint; repeat for a multi-teacher ensemble (mean of logits)")
+  distill
+      ->add_option("--teacher", args.teachers,
+                   "teacher checkpoint; repeat for a multi-teacher ensemble (mean of logits)")
       ->required();
   distill->add_option("-s,--student", args.model, "student model[:key=value,...]")->required();
-  distill->add_option("--method", args.methods,
-                      "name[:params][@weight], '+' joins several; methods:" +
-                          list_names(ctr_distillers()))
+  distill
+      ->add_option(
+          "--method", args.methods,
+          "name[:params][@weight], '+' joins several; methods:" + list_names(ctr_distillers()))
       ->required();
   add_training_options(distill, args);
   distill->callback([&] { action = [&] { return run_distill(args, global); }; });

@@ -44,7 +44,8 @@ void add_eval_options(CLI::App* cmd, SeqArgs& a) {
 void add_training_options(CLI::App* cmd, SeqArgs& a) {
   auto& c = a.config;
   add_eval_options(cmd, a);
-  cmd->add_option("--epochs", c.epochs, "maximum epochs (one window per user each)")->capture_default_str();
+  cmd->add_option("--epochs", c.epochs, "maximum epochs (one window per user each)")
+      ->capture_default_str();
   cmd->add_option("--batch-size", c.batch_size, "users per step")->capture_default_str();
   cmd->add_option("--lr", c.lr, "Adam learning rate")->capture_default_str();
   cmd->add_option("--weight-decay", c.weight_decay, "L2 penalty")->capture_default_str();
@@ -139,17 +140,22 @@ void add_seq_command(CLI::App& app, GlobalOptions& global, Action& action) {
 
   auto* train = seq->add_subcommand("train", "train a next-item model (leave-one-out by time)");
   add_data_options(train, args.data, false);
-  train->add_option("-m,--model", args.model, "model[:key=value,...]; models:" + list_names(seq_models()))
+  train
+      ->add_option("-m,--model", args.model,
+                   "model[:key=value,...]; models:" + list_names(seq_models()))
       ->capture_default_str();
   add_training_options(train, args);
   train->callback([&] { action = [&] { return run_train(args, global); }; });
 
   auto* distill = seq->add_subcommand("distill", "train a small next-item model from a teacher");
   add_data_options(distill, args.data, false);
-  distill->add_option("--teacher", args.teacher, "teacher checkpoint (best.pt of seq train)")->required();
+  distill->add_option("--teacher", args.teacher, "teacher checkpoint (best.pt of seq train)")
+      ->required();
   distill->add_option("-s,--student", args.model, "student model[:key=value,...]")->required();
-  distill->add_option("--method", args.methods,
-                      "name[:params][@weight], '+' joins several; methods:" + list_names(seq_distillers()))
+  distill
+      ->add_option(
+          "--method", args.methods,
+          "name[:params][@weight], '+' joins several; methods:" + list_names(seq_distillers()))
       ->required();
   add_training_options(distill, args);
   distill->callback([&] { action = [&] { return run_distill(args, global); }; });

@@ -53,8 +53,11 @@ void CtrEncoderConfig::validate() const {
 nlohmann::json CtrEncoderConfig::to_json() const {
   nlohmann::json c = nlohmann::json::array();
   for (const auto& [a, b] : crosses) c.push_back(a + "*" + b);
-  return {{"min_count", min_count}, {"hash_buckets", hash_buckets}, {"numeric", numeric},
-          {"max_tokens", max_tokens}, {"crosses", c}};
+  return {{"min_count", min_count},
+          {"hash_buckets", hash_buckets},
+          {"numeric", numeric},
+          {"max_tokens", max_tokens},
+          {"crosses", c}};
 }
 
 CtrEncoderConfig CtrEncoderConfig::from_json(const nlohmann::json& j) {
@@ -72,16 +75,21 @@ CtrEncoderConfig CtrEncoderConfig::from_json(const nlohmann::json& j) {
 // ---------------------------------------------------------------- layout
 
 int CtrLayout::deep_sparse_fields() const {
-  return static_cast<int>(std::count_if(sparse.begin(), sparse.end(),
-                                        [](const CtrField& f) { return !f.wide_only; }));
+  return static_cast<int>(
+      std::count_if(sparse.begin(), sparse.end(), [](const CtrField& f) { return !f.wide_only; }));
 }
 
 namespace {
 
 nlohmann::json field_json(const CtrField& f) {
-  return {{"name", f.name},         {"kind", f.kind},     {"offset", f.offset},
-          {"vocab", f.vocab},       {"first_slot", f.first_slot}, {"slots", f.slots},
-          {"hashed", f.hashed},     {"wide_only", f.wide_only}};
+  return {{"name", f.name},
+          {"kind", f.kind},
+          {"offset", f.offset},
+          {"vocab", f.vocab},
+          {"first_slot", f.first_slot},
+          {"slots", f.slots},
+          {"hashed", f.hashed},
+          {"wide_only", f.wide_only}};
 }
 
 CtrField field_from_json(const nlohmann::json& j) {
@@ -171,8 +179,8 @@ void CtrEncoder::tokens_of(const FieldState& f, const CtrTable& table, std::size
       const auto b = std::upper_bound(f.edges.begin(), f.edges.end(), x) - f.edges.begin();
       out.push_back("b" + std::to_string(b));
     } else {
-      out.push_back(x > 2 ? "L" + std::to_string(static_cast<long long>(std::floor(
-                                      std::log(x) * std::log(x))))
+      out.push_back(x > 2 ? "L" + std::to_string(
+                                      static_cast<long long>(std::floor(std::log(x) * std::log(x))))
                           : number_token(x));
     }
     return;
@@ -227,8 +235,9 @@ CtrEncoder CtrEncoder::fit(const CtrTable& table, const std::vector<std::int64_t
     for (const auto* side : {&a, &b}) {
       const auto& raw = require_field(table, *side, context);
       if (raw.kind == CtrFieldKind::kNumeric && config.numeric == "log")
-        throw Error(context + ": field '" + *side +
-                    "' is a dense numeric feature; cross it after bucketising (--numeric bucket:N)");
+        throw Error(
+            context + ": field '" + *side +
+            "' is a dense numeric feature; cross it after bucketising (--numeric bucket:N)");
     }
     FieldState f;
     f.name = a + "*" + b;

@@ -4,9 +4,9 @@
 //
 // Every sparse feature gets a global id: field f owns ids [offset_f, offset_f + vocab_f), local id
 // 0 being its OOV bucket. A row is a fixed-width vector of ids, one slot per categorical field and
-// up to `max_tokens` slots per multi-hot field (unused slots hold the padding id, layout.vocab_size),
-// plus one float per dense numeric field. Models embed all ids with one table and pool multi-hot
-// slots per field (mean), so the layout is all they need to know.
+// up to `max_tokens` slots per multi-hot field (unused slots hold the padding id,
+// layout.vocab_size), plus one float per dense numeric field. Models embed all ids with one table
+// and pool multi-hot slots per field (mean), so the layout is all they need to know.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -103,7 +103,7 @@ class CtrEncoder {
     std::string kind;           // categorical, multi, bucketized, dense, cross
     std::string source, other;  // table field(s) read (other: a cross's second field)
     bool hashed = false;
-    std::int64_t buckets = 0;  // hashed: number of buckets (plus OOV)
+    std::int64_t buckets = 0;                             // hashed: number of buckets (plus OOV)
     std::vector<std::string> tokens;                      // local id - 1 -> token
     std::unordered_map<std::string, std::int32_t> index;  // token -> local id
     std::vector<double> edges;                            // bucketized: quantile edges

@@ -191,8 +191,8 @@ std::string detect_ctr_format(const std::string& path) {
 CtrTable open_ctr_table(const std::string& spec, const CtrOpenOptions& options) {
   std::string format = options.format;
   if (!options.schema.empty() && format.empty()) format = "csv";
-  const bool is_name = spec == "synthetic" || spec.rfind("synthetic:", 0) == 0 ||
-                       !std::filesystem::exists(spec);
+  const bool is_name =
+      spec == "synthetic" || spec.rfind("synthetic:", 0) == 0 || !std::filesystem::exists(spec);
   if (format.empty()) format = is_name ? "ratings" : detect_ctr_format(spec);
   if (format == "criteo") return load_criteo(spec);
   if (format == "avazu") return load_avazu(spec);
@@ -225,12 +225,14 @@ std::vector<double> parse_fractions(const std::string& text, const std::string& 
     const std::string part =
         text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
     double v = 0;
-    if (!parse_double(part, v) || v < 0) throw Error("split '" + spec + "': bad fraction '" + part + "'");
+    if (!parse_double(part, v) || v < 0)
+      throw Error("split '" + spec + "': bad fraction '" + part + "'");
     out.push_back(v);
     if (comma == std::string::npos) break;
     start = comma + 1;
   }
-  if (out.size() != 3) throw Error("split '" + spec + "': expected three fractions train,valid,test");
+  if (out.size() != 3)
+    throw Error("split '" + spec + "': expected three fractions train,valid,test");
   const double sum = out[0] + out[1] + out[2];
   if (std::abs(sum - 1.0) > 1e-6 || out[0] <= 0 || out[1] <= 0 || out[2] <= 0)
     throw Error("split '" + spec + "': fractions must be > 0 and sum to 1");

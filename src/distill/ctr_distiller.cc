@@ -17,9 +17,13 @@ void register_ctr_distiller(const std::string& name, const std::string& help,
   registry().add(name, help, std::move(factory));
 }
 
-CtrDistillerPtr create_ctr_distiller(const ModelSpec& spec) { return registry().get(spec.name)(spec); }
+CtrDistillerPtr create_ctr_distiller(const ModelSpec& spec) {
+  return registry().get(spec.name)(spec);
+}
 
-std::vector<std::pair<std::string, std::string>> ctr_distillers() { return registry().list(); }
+std::vector<std::pair<std::string, std::string>> ctr_distillers() {
+  return registry().list();
+}
 
 std::vector<std::pair<CtrDistillerPtr, double>> parse_ctr_distillation_terms(
     const std::vector<std::string>& methods) {
@@ -62,8 +66,7 @@ ModelSpec ensemble_spec(const std::vector<CtrModelPtr>& members) {
 }  // namespace
 
 CtrEnsembleImpl::CtrEnsembleImpl(std::vector<CtrModelPtr> members)
-    : CtrModel(ensemble_spec(members), members[0]->layout()),
-      members_(std::move(members)) {
+    : CtrModel(ensemble_spec(members), members[0]->layout()), members_(std::move(members)) {
   for (std::size_t i = 0; i < members_.size(); ++i) {
     if (!(members_[i]->layout() == layout()))
       throw Error("multi-teacher: teacher " + std::to_string(i + 1) + " (" +

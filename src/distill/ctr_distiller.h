@@ -20,9 +20,9 @@
 namespace recpress {
 
 struct CtrDistillBatch {
-  const CtrBatch* batch = nullptr;    // the student's mini-batch
-  torch::Tensor rows;                 // int64 [B]: the batch's indices into the training rows
-  torch::Tensor labels;               // float [B]
+  const CtrBatch* batch = nullptr;     // the student's mini-batch
+  torch::Tensor rows;                  // int64 [B]: the batch's indices into the training rows
+  torch::Tensor labels;                // float [B]
   const CtrOutput* student = nullptr;  // the student's forward pass on the batch
 };
 
@@ -33,7 +33,8 @@ class CtrDistiller {
   // Once before training: cache what the frozen teacher knows about the training rows, create
   // projections sized by both models (throwing Error for incompatible shapes).
   virtual void prepare(CtrModel& teacher, CtrModel& student, const CtrRows& train) {}
-  virtual torch::Tensor loss(CtrModel& teacher, CtrModel& student, const CtrDistillBatch& batch) = 0;
+  virtual torch::Tensor loss(CtrModel& teacher, CtrModel& student,
+                             const CtrDistillBatch& batch) = 0;
   virtual std::vector<torch::Tensor> parameters() { return {}; }
 };
 
@@ -54,8 +55,9 @@ struct CtrDistillerRegistrar {
     register_ctr_distiller(name, help, std::move(factory));
   }
 };
-#define RECPRESS_REGISTER_CTR_DISTILLER(name, help, factory) \
-  static const ::recpress::CtrDistillerRegistrar recpress_ctr_distiller_##factory(name, help, factory)
+#define RECPRESS_REGISTER_CTR_DISTILLER(name, help, factory)                                  \
+  static const ::recpress::CtrDistillerRegistrar recpress_ctr_distiller_##factory(name, help, \
+                                                                                  factory)
 
 // The teacher's logits for every row (eval mode, no gradient, in batches): float [rows].
 torch::Tensor ctr_predict_logits(CtrModel& model, const CtrRows& rows, std::int64_t batch = 8192);

@@ -53,12 +53,12 @@ class CtrHint : public CtrDistiller {
       throw Error("hint: needs one teacher's layers; an ensemble of teachers has none (use kd)");
     // One row through both models gives the layers' shapes.
     CtrBatch one;
-    one.ids = torch::from_blob(const_cast<std::int32_t*>(train.ids.data()), {1, train.slots},
-                               torch::kInt)
-                  .to(torch::kLong);
-    one.values = torch::from_blob(const_cast<float*>(train.values.data()), {1, train.dense},
-                                  torch::kFloat)
-                     .clone();
+    one.ids =
+        torch::from_blob(const_cast<std::int32_t*>(train.ids.data()), {1, train.slots}, torch::kInt)
+            .to(torch::kLong);
+    one.values =
+        torch::from_blob(const_cast<float*>(train.values.data()), {1, train.dense}, torch::kFloat)
+            .clone();
     torch::NoGradGuard guard;
     const auto t = teacher.run(one), s = student.run(one);
     const auto has_hidden = [](const CtrOutput& o) {
@@ -111,7 +111,9 @@ class CtrHint : public CtrDistiller {
 };
 
 namespace {
-CtrDistillerPtr make_ctr_hint(const ModelSpec& s) { return std::make_shared<CtrHint>(s); }
+CtrDistillerPtr make_ctr_hint(const ModelSpec& s) {
+  return std::make_shared<CtrHint>(s);
+}
 }  // namespace
 RECPRESS_REGISTER_CTR_DISTILLER(
     "hint", "FitNets: projected student layers regress the teacher's (layers=embeddings[/last])",

@@ -3,8 +3,8 @@
 // temperature, p_t = sigmoid(z_t / T), is a soft label for the student's sigmoid(z_s / T):
 //   soft = T^2 * BCE(sigmoid(z_s / T), p_t),  hard = BCE(sigmoid(z_s), y).
 // The term returned is alpha * (soft - hard): added to the student's own hard loss by the trainer,
-// the total is (1 - alpha) * hard + alpha * soft, the paper's mixture. The teacher's logits for every
-// training row are computed once in prepare().
+// the total is (1 - alpha) * hard + alpha * soft, the paper's mixture. The teacher's logits for
+// every training row are computed once in prepare().
 #include "distill/ctr_distiller.h"
 
 #include "core/errors.h"
@@ -41,7 +41,9 @@ class CtrKd : public CtrDistiller {
 };
 
 namespace {
-CtrDistillerPtr make_ctr_kd(const ModelSpec& s) { return std::make_shared<CtrKd>(s); }
+CtrDistillerPtr make_ctr_kd(const ModelSpec& s) {
+  return std::make_shared<CtrKd>(s);
+}
 }  // namespace
 RECPRESS_REGISTER_CTR_DISTILLER(
     "kd", "soft labels from the teacher's click probability (alpha=0.5, temperature=1)",

@@ -20,13 +20,15 @@ class SeqAttention : public SeqDistiller {
   std::string name() const override { return "attention"; }
 
   void prepare(SeqModel& teacher, SeqModel& student) override {
-    const auto s_heads = student.spec().get_int("heads", 2), t_heads = teacher.spec().get_int("heads", 2);
+    const auto s_heads = student.spec().get_int("heads", 2),
+               t_heads = teacher.spec().get_int("heads", 2);
     if (t_heads % s_heads != 0)
       throw Error("attention: the teacher's " + std::to_string(t_heads) +
                   " heads cannot be grouped onto the student's " + std::to_string(s_heads));
     if (teacher.max_len() != student.max_len())
       throw Error("attention: teacher and student attend over different lengths (max_len " +
-                  std::to_string(teacher.max_len()) + " vs " + std::to_string(student.max_len()) + ")");
+                  std::to_string(teacher.max_len()) + " vs " + std::to_string(student.max_len()) +
+                  ")");
     group_ = t_heads / s_heads;
     mapping_ = seq_layer_mapping(layers_, student.spec().get_int("layers", 2),
                                  teacher.spec().get_int("layers", 2), "attention");
@@ -37,7 +39,7 @@ class SeqAttention : public SeqDistiller {
     auto total = torch::zeros({});
     for (const auto& [sl, tl] : mapping_) {
       const auto& s = b.student->attention[static_cast<std::size_t>(sl)];  // [B, hs, L, L]
-      auto t = b.teacher->attention[static_cast<std::size_t>(tl)];        // [B, ht, L, L]
+      auto t = b.teacher->attention[static_cast<std::size_t>(tl)];         // [B, ht, L, L]
       if (group_ > 1) t = t.view({t.size(0), s.size(1), group_, t.size(2), t.size(3)}).mean(2);
       // Query rows at real positions: [N, heads, L].
       const auto s_rows = s.permute({0, 2, 1, 3}).index({real});
@@ -60,10 +62,13 @@ class SeqAttention : public SeqDistiller {
 };
 
 namespace {
-SeqDistillerPtr make_seq_attention(const ModelSpec& s) { return std::make_shared<SeqAttention>(s); }
+SeqDistillerPtr make_seq_attention(const ModelSpec& s) {
+  return std::make_shared<SeqAttention>(s);
+}
 }  // namespace
 RECPRESS_REGISTER_SEQ_DISTILLER(
-    "attention", "attention transfer: student attention rows match the teacher's (loss=kl|mse, layers)",
+    "attention",
+    "attention transfer: student attention rows match the teacher's (loss=kl|mse, layers)",
     make_seq_attention);
 
 }  // namespace recpress

@@ -20,9 +20,13 @@ void register_seq_distiller(const std::string& name, const std::string& help,
   registry().add(name, help, std::move(factory));
 }
 
-SeqDistillerPtr create_seq_distiller(const ModelSpec& spec) { return registry().get(spec.name)(spec); }
+SeqDistillerPtr create_seq_distiller(const ModelSpec& spec) {
+  return registry().get(spec.name)(spec);
+}
 
-std::vector<std::pair<std::string, std::string>> seq_distillers() { return registry().list(); }
+std::vector<std::pair<std::string, std::string>> seq_distillers() {
+  return registry().list();
+}
 
 std::vector<std::pair<SeqDistillerPtr, double>> parse_seq_distillation_terms(
     const std::vector<std::string>& methods) {

@@ -31,7 +31,8 @@ class SeqDistiller {
   // Once before training: projections and layer/head mappings from both models' shapes (throwing
   // Error for what cannot be matched).
   virtual void prepare(SeqModel& teacher, SeqModel& student) {}
-  virtual torch::Tensor loss(SeqModel& teacher, SeqModel& student, const SeqDistillBatch& batch) = 0;
+  virtual torch::Tensor loss(SeqModel& teacher, SeqModel& student,
+                             const SeqDistillBatch& batch) = 0;
   virtual std::vector<torch::Tensor> parameters() { return {}; }
 };
 
@@ -51,8 +52,9 @@ struct SeqDistillerRegistrar {
     register_seq_distiller(name, help, std::move(factory));
   }
 };
-#define RECPRESS_REGISTER_SEQ_DISTILLER(name, help, factory) \
-  static const ::recpress::SeqDistillerRegistrar recpress_seq_distiller_##factory(name, help, factory)
+#define RECPRESS_REGISTER_SEQ_DISTILLER(name, help, factory)                                  \
+  static const ::recpress::SeqDistillerRegistrar recpress_seq_distiller_##factory(name, help, \
+                                                                                  factory)
 
 // "2>1/3>2" (student layer > teacher layer, 1-based; "last" allowed) -> 0-based pairs; empty text:
 // the student's layers spread evenly over the teacher's, the last onto the last. Throws Error for

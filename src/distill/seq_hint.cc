@@ -49,9 +49,12 @@ class SeqHint : public SeqDistiller {
 };
 
 namespace {
-SeqDistillerPtr make_seq_hint(const ModelSpec& s) { return std::make_shared<SeqHint>(s); }
+SeqDistillerPtr make_seq_hint(const ModelSpec& s) {
+  return std::make_shared<SeqHint>(s);
+}
 }  // namespace
 RECPRESS_REGISTER_SEQ_DISTILLER(
-    "hint", "projected student hidden states regress the teacher's (layers=S>T/...)", make_seq_hint);
+    "hint", "projected student hidden states regress the teacher's (layers=S>T/...)",
+    make_seq_hint);
 
 }  // namespace recpress

@@ -22,10 +22,11 @@ class SeqKd : public SeqDistiller {
     torch::Tensor soft_target;
     {
       torch::NoGradGuard guard;
-      soft_target = torch::softmax(teacher.item_logits(b.teacher->hidden.index({where})) / temperature_, -1);
+      soft_target =
+          torch::softmax(teacher.item_logits(b.teacher->hidden.index({where})) / temperature_, -1);
     }
-    const auto log_student =
-        torch::log_softmax(student.item_logits(b.student->hidden.index({where})) / temperature_, -1);
+    const auto log_student = torch::log_softmax(
+        student.item_logits(b.student->hidden.index({where})) / temperature_, -1);
     // KL(p || q) = sum p (log p - log q); xlogy keeps 0 log 0 = 0.
     const auto kl = (torch::xlogy(soft_target, soft_target) - soft_target * log_student).sum(-1);
     return temperature_ * temperature_ * kl.mean();
@@ -36,7 +37,9 @@ class SeqKd : public SeqDistiller {
 };
 
 namespace {
-SeqDistillerPtr make_seq_kd(const ModelSpec& s) { return std::make_shared<SeqKd>(s); }
+SeqDistillerPtr make_seq_kd(const ModelSpec& s) {
+  return std::make_shared<SeqKd>(s);
+}
 }  // namespace
 RECPRESS_REGISTER_SEQ_DISTILLER("kd", "match the teacher's next-item softmax (temperature=1)",
                                 make_seq_kd);

@@ -18,8 +18,12 @@ namespace recpress {
 // ---------------------------------------------------------------- data
 
 nlohmann::json CtrDataSpec::to_json() const {
-  return {{"data", data},   {"threshold", threshold},   {"format", format},
-          {"schema", schema}, {"split", split},         {"split_seed", split_seed},
+  return {{"data", data},
+          {"threshold", threshold},
+          {"format", format},
+          {"schema", schema},
+          {"split", split},
+          {"split_seed", split_seed},
           {"features", features.to_json()}};
 }
 
@@ -44,9 +48,13 @@ CtrData prepare_ctr_data(const CtrDataSpec& spec, const CtrEncoder* encoder,
   open.schema = spec.schema;
   const CtrTable table = open_ctr_table(spec.data, open);
   const CtrSplit split = split_ctr(table, spec.split, spec.split_seed);
-  CtrData d{spec, table.name, table.checksum(),
+  CtrData d{spec,
+            table.name,
+            table.checksum(),
             encoder != nullptr ? *encoder : CtrEncoder::fit(table, split.train, spec.features),
-            {}, {}, {}};
+            {},
+            {},
+            {}};
   d.spec.split = split.spec;
   d.train = d.encoder.encode(table, split.train);
   d.valid = d.encoder.encode(table, split.valid);
@@ -69,9 +77,10 @@ void CtrTrainConfig::validate() const {
 }
 
 nlohmann::json CtrTrainConfig::to_json() const {
-  return {{"batch_size", batch_size}, {"epochs", epochs},   {"optimizer", optimizer},
-          {"lr", lr},                 {"weight_decay", weight_decay}, {"patience", patience},
-          {"monitor", monitor},       {"seed", seed}};
+  return {{"batch_size", batch_size},     {"epochs", epochs},
+          {"optimizer", optimizer},       {"lr", lr},
+          {"weight_decay", weight_decay}, {"patience", patience},
+          {"monitor", monitor},           {"seed", seed}};
 }
 
 CtrTrainConfig CtrTrainConfig::from_json(const nlohmann::json& j) {
@@ -90,8 +99,8 @@ CtrTrainConfig CtrTrainConfig::from_json(const nlohmann::json& j) {
 // ---------------------------------------------------------------- evaluation
 
 nlohmann::json CtrEvalResult::to_json() const {
-  nlohmann::json j = {{"AUC", auc}, {"LogLoss", logloss}, {"rows", rows},
-                      {"rows_per_second", rows_per_second}};
+  nlohmann::json j = {
+      {"AUC", auc}, {"LogLoss", logloss}, {"rows", rows}, {"rows_per_second", rows_per_second}};
   if (gauc >= 0) j["GAUC"] = gauc;
   return j;
 }
@@ -173,9 +182,9 @@ void save_ctr_checkpoint(const std::string& path, CtrModel& model, const CtrData
 CtrCheckpoint load_ctr_checkpoint(const std::string& path) {
   const Checkpoint c = read_checkpoint(path);
   if (c.header.value("task", "") != "ctr")
-    throw DataError(path, 0, "task",
-                    "not a CTR model checkpoint (task '" + c.header.value("task", std::string("?")) +
-                        "')");
+    throw DataError(
+        path, 0, "task",
+        "not a CTR model checkpoint (task '" + c.header.value("task", std::string("?")) + "')");
   CtrCheckpoint out;
   out.header = c.header;
   try {
@@ -234,8 +243,9 @@ CtrTrainer::CtrTrainer(const CtrData& data, CtrModelPtr model, CtrTrainConfig co
 void CtrTrainer::distill_from(CtrDistillation distillation) {
   if (!distillation.teacher) throw Error("ctr distill: no teacher");
   if (!(distillation.teacher->layout() == model_->layout()))
-    throw Error("ctr distill: the teacher was trained on differently encoded data (feature "
-                "layouts differ); distill with the teacher's data and features");
+    throw Error(
+        "ctr distill: the teacher was trained on differently encoded data (feature "
+        "layouts differ); distill with the teacher's data and features");
   if (distillation.terms.empty()) throw Error("ctr distill: no distillation method");
   distillation_ = std::move(distillation);
 }
@@ -246,7 +256,8 @@ CtrTrainResult CtrTrainer::fit(const std::string& output_dir) {
   const CtrRows& train = data_.train;
   if (distillation_.teacher) {
     distillation_.teacher->eval();
-    for (auto& [term, w] : distillation_.terms) term->prepare(*distillation_.teacher, *model_, train);
+    for (auto& [term, w] : distillation_.terms)
+      term->prepare(*distillation_.teacher, *model_, train);
   }
   std::vector<torch::Tensor> params = model_->parameters();
   for (auto& [term, w] : distillation_.terms) {
@@ -314,10 +325,11 @@ CtrTrainResult CtrTrainer::fit(const std::string& output_dir) {
     train_seconds += seconds;
     const CtrEvalResult valid = evaluate_ctr(*model_, data_.valid);
     last_valid = valid.summary();
-    result.history.push_back({{"epoch", epoch},
-                              {"loss", loss_sum / static_cast<double>(std::max<std::int64_t>(1, batches))},
-                              {"seconds", seconds},
-                              {"valid", valid.to_json()}});
+    result.history.push_back(
+        {{"epoch", epoch},
+         {"loss", loss_sum / static_cast<double>(std::max<std::int64_t>(1, batches))},
+         {"seconds", seconds},
+         {"valid", valid.to_json()}});
     result.epochs_run = epoch;
     const double score = monitored(valid, c.monitor);
     const bool improved = score > best;

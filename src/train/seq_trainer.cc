@@ -25,7 +25,8 @@ namespace {
 // which is file order).
 void append_in_time_order(const std::vector<Interaction>& part,
                           std::vector<std::vector<std::pair<std::int64_t, std::int32_t>>>& out) {
-  for (const auto& x : part) out[static_cast<std::size_t>(x.user)].emplace_back(x.timestamp, x.item);
+  for (const auto& x : part)
+    out[static_cast<std::size_t>(x.user)].emplace_back(x.timestamp, x.item);
 }
 
 std::vector<std::vector<std::int32_t>> items_only(
@@ -91,7 +92,8 @@ void SeqScorer::score_all(std::span<const std::int32_t> users, std::span<float> 
   for (std::size_t start = 0; start < users.size(); start += kBatch) {
     const auto count = std::min(kBatch, users.size() - start);
     const auto s = scores(users.subspan(start, count));
-    std::copy_n(s.data_ptr<float>(), count * n, out.begin() + static_cast<std::ptrdiff_t>(start * n));
+    std::copy_n(s.data_ptr<float>(), count * n,
+                out.begin() + static_cast<std::ptrdiff_t>(start * n));
   }
 }
 
@@ -125,13 +127,14 @@ void SeqTrainConfig::validate() const {
   bool found = false;
   for (const auto& m : parse_metrics(metrics)) found = found || m.name() == monitor;
   if (!found)
-    throw Error("seq train: monitored metric '" + monitor + "' is not among the metrics '" + metrics + "'");
+    throw Error("seq train: monitored metric '" + monitor + "' is not among the metrics '" +
+                metrics + "'");
 }
 
 nlohmann::json SeqTrainConfig::to_json() const {
-  return {{"batch_size", batch_size}, {"epochs", epochs},     {"lr", lr},
+  return {{"batch_size", batch_size},     {"epochs", epochs},     {"lr", lr},
           {"weight_decay", weight_decay}, {"patience", patience}, {"monitor", monitor},
-          {"protocol", protocol},     {"metrics", metrics},   {"seed", seed}};
+          {"protocol", protocol},         {"metrics", metrics},   {"seed", seed}};
 }
 
 // ---------------------------------------------------------------- checkpoints
@@ -165,10 +168,13 @@ double peak_rss_mib() {
   return static_cast<double>(usage.ru_maxrss) / 1024.0;
 }
 
-nlohmann::json eval_json(const EvalResult& r) { return nlohmann::json::parse(result_to_json(r)); }
+nlohmann::json eval_json(const EvalResult& r) {
+  return nlohmann::json::parse(result_to_json(r));
+}
 
 // Median time to score the whole catalog for one user at a time (up to 200 users).
-double single_user_latency_ms(SeqModel& model, const std::vector<std::vector<std::int32_t>>& histories) {
+double single_user_latency_ms(SeqModel& model,
+                              const std::vector<std::vector<std::int32_t>>& histories) {
   torch::NoGradGuard guard;
   model.eval();
   std::vector<double> ms;
@@ -178,7 +184,8 @@ double single_user_latency_ms(SeqModel& model, const std::vector<std::vector<std
     const auto t0 = std::chrono::steady_clock::now();
     const auto scores = model.score_all_next(input);
     (void)scores.data_ptr<float>();
-    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    ms.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   }
   if (ms.empty()) return 0;
   std::nth_element(ms.begin(), ms.begin() + static_cast<std::ptrdiff_t>(ms.size() / 2), ms.end());
@@ -191,8 +198,9 @@ SeqModelPtr load_seq_checkpoint(const std::string& path, const Dataset* data) {
   const Checkpoint c = read_checkpoint(path);
   const auto& h = c.header;
   if (h.value("task", "") != "seq")
-    throw DataError(path, 0, "task", "not a next-item model checkpoint (task '" +
-                                         h.value("task", std::string("?")) + "')");
+    throw DataError(
+        path, 0, "task",
+        "not a next-item model checkpoint (task '" + h.value("task", std::string("?")) + "')");
   if (data != nullptr && h.value("data_checksum", "") != data->checksum())
     throw DataError(path, 0, "data_checksum",
                     "model was trained on '" + h.value("dataset", std::string("?")) +
@@ -205,7 +213,8 @@ SeqModelPtr load_seq_checkpoint(const std::string& path, const Dataset* data) {
     archive.load_from(in);
     model->load(archive);
   } catch (const c10::Error& e) {
-    throw DataError(path, 0, "", std::string("weights do not fit the model: ") + e.what_without_backtrace());
+    throw DataError(path, 0, "",
+                    std::string("weights do not fit the model: ") + e.what_without_backtrace());
   }
   return model;
 }
@@ -257,7 +266,8 @@ SeqTrainResult SeqTrainer::fit(const std::string& output_dir) {
   for (auto& [term, w] : distillation_.terms) {
     for (auto& p : term->parameters()) params.push_back(p);
   }
-  torch::optim::Adam optimizer(params, torch::optim::AdamOptions(c.lr).weight_decay(c.weight_decay));
+  torch::optim::Adam optimizer(params,
+                               torch::optim::AdamOptions(c.lr).weight_decay(c.weight_decay));
 
   SeqTrainResult result;
   std::vector<torch::Tensor> best_params;
@@ -275,12 +285,14 @@ SeqTrainResult SeqTrainer::fit(const std::string& output_dir) {
     model_->train();
     double loss_sum = 0;
     std::int64_t batches = 0;
-    for (std::size_t start = 0; start < users.size(); start += static_cast<std::size_t>(c.batch_size)) {
+    for (std::size_t start = 0; start < users.size();
+         start += static_cast<std::size_t>(c.batch_size)) {
       const auto n = std::min(static_cast<std::size_t>(c.batch_size), users.size() - start);
       window.clear();
       for (std::size_t k = 0; k < n; ++k)
         window.push_back(sequences[static_cast<std::size_t>(users[start + k])]);
-      const auto batch = model_->training_input(right_aligned_tokens(window, model_->max_len() + 1), rng);
+      const auto batch =
+          model_->training_input(right_aligned_tokens(window, model_->max_len() + 1), rng);
       const auto positions = batch.targets.gt(0).sum().item<std::int64_t>();
       if (positions == 0) continue;
       const SeqOutput out = model_->encode(batch.input);
@@ -301,15 +313,18 @@ SeqTrainResult SeqTrainer::fit(const std::string& output_dir) {
       loss_sum += loss.item<double>();
       ++batches;
       predicted += positions;
-      const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      const double elapsed =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       progress.batch(epoch, c.epochs, start + n, users.size(),
                      elapsed > 0 ? static_cast<double>(start + n) / elapsed : 0,
                      loss_sum / static_cast<double>(batches), last_valid);
     }
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     train_seconds += seconds;
     const EvalResult valid = valid_eval.evaluate(valid_scorer);
-    const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_wall).count();
+    const double wall =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_wall).count();
     const double score = valid.metrics.at(c.monitor);
     std::ostringstream summary;
     summary << c.monitor << " " << fixed(score, 4);
@@ -334,8 +349,8 @@ SeqTrainResult SeqTrainer::fit(const std::string& output_dir) {
     }
     std::ostringstream line;
     line << "epoch " << epoch << "/" << c.epochs << (distillation_.teacher ? " (student)" : "")
-         << "  loss " << fixed(mean_loss, 4) << "  valid " << last_valid << "  " << fixed(seconds, 1)
-         << " s" << (improved ? "  *" : "");
+         << "  loss " << fixed(mean_loss, 4) << "  valid " << last_valid << "  "
+         << fixed(seconds, 1) << " s" << (improved ? "  *" : "");
     progress.epoch_line(line.str());
     if (c.patience > 0 && since_best >= c.patience) break;
   }
@@ -348,10 +363,13 @@ SeqTrainResult SeqTrainer::fit(const std::string& output_dir) {
   result.test =
       test_eval.evaluate(SeqScorer(model_, evaluation_histories(data_, split_, EvalTarget::kTest)));
   result.seconds_per_epoch = train_seconds / result.epochs_run;
-  result.samples_per_second = train_seconds > 0 ? static_cast<double>(predicted) / train_seconds : 0;
-  result.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_wall).count();
+  result.samples_per_second =
+      train_seconds > 0 ? static_cast<double>(predicted) / train_seconds : 0;
+  result.wall_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_wall).count();
   result.peak_rss_mib = peak_rss_mib();
-  result.latency_ms_p50 = single_user_latency_ms(*model_, evaluation_histories(data_, split_, EvalTarget::kTest));
+  result.latency_ms_p50 =
+      single_user_latency_ms(*model_, evaluation_histories(data_, split_, EvalTarget::kTest));
   if (!output_dir.empty()) {
     Checkpoint ck;
     ck.header = seq_identity(*model_, data_);

@@ -103,9 +103,13 @@ TEST(CtrCsv, SchemaNamesEveryColumn) {
                                                "genres=multi,age=num,title=skip,price=num"));
       },
       {"ml.csv", "price", "header does not have"});
-  expect_error([&] { load_ctr_csv(path, CtrCsvSchema::parse(
-                         "user_id=cat,movie_id=cat,rating=label,genres=multi,age=num,title=skip")); },
-               {"ml.csv", ":2:", "rating", "0/1"});
+  expect_error(
+      [&] {
+        load_ctr_csv(path,
+                     CtrCsvSchema::parse(
+                         "user_id=cat,movie_id=cat,rating=label,genres=multi,age=num,title=skip"));
+      },
+      {"ml.csv", ":2:", "rating", "0/1"});
   expect_error([&] { CtrCsvSchema::parse("a=cat,b=color,c=label"); }, {"b=color", "unknown kind"});
   expect_error([&] { CtrCsvSchema::parse("a=cat"); }, {"exactly one column must be the label"});
   const auto ragged = testing::write_text(dir, "ragged.csv", "a,y\n1,0\n2\n");
@@ -149,7 +153,7 @@ TEST(CtrSplit, RandomIsSeededAndTemporalIsOrdered) {
   all.insert(a.test.begin(), a.test.end());
   EXPECT_EQ(all.size(), 100u);
   const auto tmp = split_ctr(t, "temporal:0.8,0.1,0.1", 1);
-  EXPECT_EQ(tmp.test.back(), 0);   // the latest row (time 100) is tested
+  EXPECT_EQ(tmp.test.back(), 0);     // the latest row (time 100) is tested
   EXPECT_EQ(tmp.train.front(), 99);  // the earliest trains
   expect_error([&] { split_ctr(t, "random:0.8,0.3,0.1", 1); }, {"sum to 1"});
   expect_error([&] { split_ctr(t, "shuffle", 1); }, {"unknown CTR split"});
@@ -165,8 +169,8 @@ CtrTable small_table() {
   CtrRawField tags{"tags", CtrFieldKind::kMulti, {}, {}, {}, {}};
   CtrRawField price{"price", CtrFieldKind::kNumeric, {}, {}, {}, {}};
   const char* colors[] = {"red", "red", "blue", "blue", "green", "pink"};
-  const std::vector<std::vector<std::string_view>> tag_rows = {{"a", "b"}, {"a"}, {}, {"b", "c", "a"},
-                                                               {"c"},      {"z"}};
+  const std::vector<std::vector<std::string_view>> tag_rows = {{"a", "b"},      {"a"}, {},
+                                                               {"b", "c", "a"}, {"c"}, {"z"}};
   const double prices[] = {1, 10, 100, NAN, 3, 1000};
   for (int r = 0; r < 6; ++r) {
     color.add_token(colors[r]);
@@ -201,7 +205,7 @@ TEST(CtrEncoder, VocabularyFromTrainingRowsOnlyWithOovBucket) {
   EXPECT_EQ(rows.ids[5], 3);  // z -> tags' OOV id (offset 3)
   EXPECT_EQ(rows.ids[6], pad);
   EXPECT_EQ(rows.ids[7], pad);
-  EXPECT_NEAR(rows.values[0], std::log1p(1.0), 1e-6);     // log transform
+  EXPECT_NEAR(rows.values[0], std::log1p(1.0), 1e-6);  // log transform
   EXPECT_NEAR(rows.values[1], std::log1p(1000.0), 1e-4);
 }
 
@@ -226,7 +230,10 @@ TEST(CtrEncoder, HashingNumericTransformsAndCrosses) {
   EXPECT_TRUE(l.dense.empty());
   EXPECT_TRUE(l.sparse[3].wide_only);
   EXPECT_EQ(l.sparse[3].name, "color*tags");
-  EXPECT_GT(e.local_id("color*tags", "red\x1f" "a"), 0);
+  EXPECT_GT(e.local_id("color*tags",
+                       "red\x1f"
+                       "a"),
+            0);
   EXPECT_EQ(l.deep_sparse_fields(), 3);
   // Round trip through JSON (as stored in checkpoints): same encoding.
   const auto again = CtrEncoder::from_json(e.to_json());
@@ -244,7 +251,8 @@ TEST(CtrEncoder, HashingNumericTransformsAndCrosses) {
 
   CtrEncoderConfig bad;
   bad.crosses = CtrEncoderConfig::parse_crosses("color*weight");
-  expect_error([&] { CtrEncoder::fit(t, all_rows(t), bad); }, {"color*weight", "no field 'weight'"});
+  expect_error([&] { CtrEncoder::fit(t, all_rows(t), bad); },
+               {"color*weight", "no field 'weight'"});
   bad.crosses = CtrEncoderConfig::parse_crosses("color*price");
   expect_error([&] { CtrEncoder::fit(t, all_rows(t), bad); }, {"dense numeric", "bucket"});
   expect_error([] { CtrEncoderConfig::parse_crosses("color"); }, {"FIELD*FIELD"});
@@ -278,8 +286,9 @@ TEST_F(CtrSamples, CriteoAvazuAndMovieLensReadEndToEnd) {
   for (float y : avazu.labels) clicks += y;
   EXPECT_EQ(clicks, 20);
   CtrOpenOptions o;
-  o.schema = "user_id=cat+group,movie_id=cat,rating=label>=4,timestamp=time,title=skip,"
-             "genres=multi/|,gender=cat,age=cat,occupation=cat,zip=cat";
+  o.schema =
+      "user_id=cat+group,movie_id=cat,rating=label>=4,timestamp=time,title=skip,"
+      "genres=multi/|,gender=cat,age=cat,occupation=cat,zip=cat";
   const auto ml = open_ctr_table(dir_ + "/movielens_sample.txt", o);
   EXPECT_EQ(ml.rows(), 200u);
   EXPECT_EQ(ml.timestamps.size(), 200u);

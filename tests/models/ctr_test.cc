@@ -48,7 +48,8 @@ CtrModelPtr make(const std::string& spec) {
   // Away from zero so finite differences are not lost in rounding; padding rows stay zero.
   for (auto& p : m->named_parameters()) {
     p.value().uniform_(-0.8, 0.8);
-    if (p.key().find("table") != std::string::npos || p.key().find("weights.weight") != std::string::npos)
+    if (p.key().find("table") != std::string::npos ||
+        p.key().find("weights.weight") != std::string::npos)
       p.value()[p.value().size(0) - 1].zero_();
   }
   return m;
@@ -72,7 +73,8 @@ TEST(CtrModels, GradientsMatchFiniteDifferences) {
                           p.key().find("weights.weight") != std::string::npos;
       const auto grad = p.value().grad().clone().view({-1});
       auto flat = p.value().data().view({-1});
-      const auto limit = padded ? flat.size(0) - p.value().size(1) : flat.size(0);  // not the pad row
+      const auto limit =
+          padded ? flat.size(0) - p.value().size(1) : flat.size(0);  // not the pad row
       for (std::int64_t k = 0; k < limit; k += std::max<std::int64_t>(1, limit / 7)) {
         const double eps = 1e-6, orig = flat[k].item<double>();
         torch::NoGradGuard g;
@@ -211,8 +213,8 @@ TEST(CtrDistill, KdLossByHand) {
   kd->prepare(*teacher, *student, train);
   CtrBatch batch = tiny_batch();
   CtrOutput out{torch::zeros({2}, torch::kFloat), {}};  // student logits 0
-  const CtrDistillBatch db{&batch, torch::tensor({1, 0}, torch::kLong),
-                           torch::tensor({1.0f, 1.0f}), &out};
+  const CtrDistillBatch db{&batch, torch::tensor({1, 0}, torch::kLong), torch::tensor({1.0f, 1.0f}),
+                           &out};
   // soft target sigmoid(2 / 2) = 0.7311; student sigmoid(0 / 2) = 0.5: BCE = ln 2 for any target,
   // soft = T^2 ln 2 = 2.7726; hard = ln 2; term = 0.5 * (2.7726 - 0.6931) = 1.0397.
   EXPECT_NEAR(kd->loss(*teacher, *student, db).item<double>(), 0.5 * (4 - 1) * std::log(2.0), 1e-5);
@@ -245,8 +247,11 @@ TEST(CtrDistill, BadMethodsAndTeachers) {
   auto other_layout = tiny_layout();
   other_layout.sparse[0].vocab = 5;
   auto foreign = create_ctr_model(ModelSpec::parse("lr"), other_layout);
-  expect_error([&] { CtrEnsemble(std::vector<CtrModelPtr>{teacher, foreign}); },
-               {"differently encoded data"});
+  expect_error(
+      [&] {
+        CtrEnsemble(std::vector<CtrModelPtr>{teacher, foreign});
+      },
+      {"differently encoded data"});
 }
 
 TEST(CtrDistill, HintProjectsStudentLayersOntoTheTeacher) {
@@ -268,7 +273,8 @@ TEST(CtrDistill, HintProjectsStudentLayersOntoTheTeacher) {
   loss.backward();
   EXPECT_GT(loss.item<double>(), 0);
   // The loss reaches the student and the projections, never the frozen teacher.
-  EXPECT_TRUE(student->named_parameters()["embedding.table.weight"].grad().abs().sum().item<double>() > 0);
+  EXPECT_TRUE(
+      student->named_parameters()["embedding.table.weight"].grad().abs().sum().item<double>() > 0);
   EXPECT_TRUE(hint->parameters()[0].grad().defined());
   for (const auto& p : teacher->parameters()) EXPECT_FALSE(p.grad().defined());
 }

@@ -95,7 +95,8 @@ TEST(SeqModels, SasRecIsCausal) {
   torch::NoGradGuard g;
   const auto a = m->encode(torch::tensor({{1, 2, 3, 4, 5}}, torch::kLong)).hidden;
   const auto b = m->encode(torch::tensor({{1, 2, 3, 7, 6}}, torch::kLong)).hidden;
-  EXPECT_TRUE(torch::allclose(a.narrow(1, 0, 3), b.narrow(1, 0, 3)));  // earlier positions unchanged
+  EXPECT_TRUE(
+      torch::allclose(a.narrow(1, 0, 3), b.narrow(1, 0, 3)));  // earlier positions unchanged
   EXPECT_FALSE(torch::allclose(a.narrow(1, 3, 1), b.narrow(1, 3, 1)));
   // BERT4Rec is bidirectional: a later item changes earlier positions.
   auto bert = make(kModels[2]);
@@ -130,21 +131,23 @@ TEST(SeqModels, RightAlignmentKeepsTheLatestItemsAndScoresAgree) {
 }
 
 TEST(SeqModels, BadSpecs) {
-  expect_error([] { create_seq_model(ModelSpec::parse("gru4rec"), 5); }, {"unknown next-item model", "sasrec"});
+  expect_error([] { create_seq_model(ModelSpec::parse("gru4rec"), 5); },
+               {"unknown next-item model", "sasrec"});
   expect_error([] { create_seq_model(ModelSpec::parse("sasrec:hidden=6,heads=4"), 5); },
                {"multiple of heads"});
   expect_error([] { create_seq_model(ModelSpec::parse("sasrec:loss=bpr"), 5); }, {"bce or ce"});
-  expect_error([] { create_seq_model(ModelSpec::parse("bert4rec:mask_prob=1.5"), 5); }, {"mask_prob"});
+  expect_error([] { create_seq_model(ModelSpec::parse("bert4rec:mask_prob=1.5"), 5); },
+               {"mask_prob"});
 }
 
 // ---------------------------------------------------------------- training on synthetic data
 
 class SeqTraining : public ::testing::Test {
  protected:
-  SeqTraining()
-      : data_(make_data()), split_(make_split(data_, SplitConfig::parse("loo", 1))) {}
+  SeqTraining() : data_(make_data()), split_(make_split(data_, SplitConfig::parse("loo", 1))) {}
   static Dataset make_data() {
-    Dataset d = generate_synthetic(SyntheticConfig::parse("synthetic:users=400,items=400,markov=0.7"));
+    Dataset d =
+        generate_synthetic(SyntheticConfig::parse("synthetic:users=400,items=400,markov=0.7"));
     to_implicit(d, std::nullopt);
     return d;
   }
@@ -172,7 +175,8 @@ class SeqTraining : public ::testing::Test {
 
 TEST_F(SeqTraining, MarkovSequencesAreLearnedBetterThanPopularityAndMf) {
   torch::manual_seed(3);
-  auto model = create_seq_model(ModelSpec::parse("sasrec:max_len=20,hidden=32,loss=ce"), data_.num_items());
+  auto model =
+      create_seq_model(ModelSpec::parse("sasrec:max_len=20,hidden=32,loss=ce"), data_.num_items());
   SeqTrainer trainer(data_, split_, model, config(25));
   const auto r = trainer.fit("");
   const double pop = ndcg(PopularityScorer(split_.train, data_.num_items()));
@@ -194,7 +198,8 @@ TEST_F(SeqTraining, MarkovSequencesAreLearnedBetterThanPopularityAndMf) {
 TEST_F(SeqTraining, CheckpointsAndDistillationChecks) {
   const auto dir = testing::scratch_dir("seq-ckpt");
   torch::manual_seed(3);
-  auto teacher = create_seq_model(ModelSpec::parse("sasrec:max_len=10,hidden=16,loss=ce"), data_.num_items());
+  auto teacher =
+      create_seq_model(ModelSpec::parse("sasrec:max_len=10,hidden=16,loss=ce"), data_.num_items());
   SeqTrainer(data_, split_, teacher, config(2)).fit(dir);
   auto loaded = load_seq_checkpoint(dir + "/best.pt", &data_);
   EXPECT_EQ(loaded->spec().to_string(), teacher->spec().to_string());
@@ -203,10 +208,15 @@ TEST_F(SeqTraining, CheckpointsAndDistillationChecks) {
 
   auto bert = create_seq_model(ModelSpec::parse("bert4rec:max_len=10,hidden=8"), data_.num_items());
   SeqTrainer bad(data_, split_, bert, config(1));
-  expect_error([&] { bad.distill_from({teacher, parse_seq_distillation_terms({"kd"})}); },
-               {"sasrec teacher", "bert4rec student"});
-  expect_error([] { parse_seq_distillation_terms({"derrd"}); }, {"unknown next-item distillation method"});
-  auto three = create_seq_model(ModelSpec::parse("sasrec:max_len=10,hidden=9,heads=3"), data_.num_items());
+  expect_error(
+      [&] {
+        bad.distill_from({teacher, parse_seq_distillation_terms({"kd"})});
+      },
+      {"sasrec teacher", "bert4rec student"});
+  expect_error([] { parse_seq_distillation_terms({"derrd"}); },
+               {"unknown next-item distillation method"});
+  auto three =
+      create_seq_model(ModelSpec::parse("sasrec:max_len=10,hidden=9,heads=3"), data_.num_items());
   auto attention = create_seq_distiller(ModelSpec::parse("attention"));
   expect_error([&] { attention->prepare(*teacher, *three); }, {"cannot be grouped"});
   auto hint = create_seq_distiller(ModelSpec::parse("hint:layers=1>3"));
@@ -240,13 +250,16 @@ TEST_F(SeqTraining, DistillationTermsVanishForAnIdenticalStudent) {
     loss.backward({}, /*retain_graph=*/true);
     EXPECT_GT(other->named_parameters()["items.weight"].grad().abs().sum().item<double>(), 0) << m;
   }
-  // kd by hand on one position: teacher logits z_t, student z_s at T = 1: KL(softmax z_t || softmax z_s).
+  // kd by hand on one position: teacher logits z_t, student z_s at T = 1: KL(softmax z_t || softmax
+  // z_s).
   const auto where = batch.targets.gt(0);
-  const auto zt = teacher->item_logits(t.hidden.index({where})), zs = other->item_logits(o.hidden.index({where}));
+  const auto zt = teacher->item_logits(t.hidden.index({where})),
+             zs = other->item_logits(o.hidden.index({where}));
   const auto p = torch::softmax(zt, -1), logq = torch::log_softmax(zs, -1);
   const double expected = (p * (torch::log(p) - logq)).sum(-1).mean().item<double>();
-  EXPECT_NEAR(create_seq_distiller(ModelSpec::parse("kd"))->loss(*teacher, *other, ob).item<double>(),
-              expected, 1e-6);
+  EXPECT_NEAR(
+      create_seq_distiller(ModelSpec::parse("kd"))->loss(*teacher, *other, ob).item<double>(),
+      expected, 1e-6);
 }
 
 }  // namespace

@@ -63,11 +63,13 @@ CtrTable load_avazu(const std::string& path) {
     const int hh = static_cast<int>(yymmddhh % 100), dd = static_cast<int>(yymmddhh / 100 % 100),
               mm = static_cast<int>(yymmddhh / 10000 % 100);
     if (yymmddhh < 0 || hh > 23 || dd < 1 || dd > 31 || mm < 1 || mm > 12)
-      parse.fail("hour", "expected YYMMDDHH, got " + quote_excerpt(cols[static_cast<std::size_t>(hour)]));
+      parse.fail("hour",
+                 "expected YYMMDDHH, got " + quote_excerpt(cols[static_cast<std::size_t>(hour)]));
     const int yy = static_cast<int>(yymmddhh / 1000000);
     t.timestamps.push_back(yymmddhh);
     for (std::size_t c = 0; c < cols.size(); ++c) {
-      if (field_of[c] >= 0) t.fields[static_cast<std::size_t>(field_of[c])].add_token(trim(cols[c]));
+      if (field_of[c] >= 0)
+        t.fields[static_cast<std::size_t>(field_of[c])].add_token(trim(cols[c]));
     }
     t.fields[hour_field].add_token(std::to_string(hh));
     t.fields[hour_field + 1].add_token(std::to_string(weekday(2000 + yy, mm, dd)));

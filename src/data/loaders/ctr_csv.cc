@@ -25,7 +25,8 @@ std::vector<std::string> split_list(const std::string& text, char delimiter) {
 CtrCsvSchema::Column parse_column(const std::string& entry) {
   const auto eq = entry.find('=');
   if (eq == std::string::npos || eq == 0)
-    throw Error("schema entry '" + entry + "': expected COLUMN=KIND (kinds: label, label>=T, cat, " +
+    throw Error("schema entry '" + entry +
+                "': expected COLUMN=KIND (kinds: label, label>=T, cat, " +
                 "multi[/SEP], num, time, skip; add +group to one column)");
   CtrCsvSchema::Column c;
   c.name = std::string(trim(entry.substr(0, eq)));
@@ -61,7 +62,9 @@ CtrCsvSchema::Column parse_column(const std::string& entry) {
 CtrCsvSchema CtrCsvSchema::parse(const std::string& text) {
   CtrCsvSchema s;
   for (const auto& entry : split_list(text, ',')) s.columns.push_back(parse_column(entry));
-  const auto count = [&](auto pred) { return std::count_if(s.columns.begin(), s.columns.end(), pred); };
+  const auto count = [&](auto pred) {
+    return std::count_if(s.columns.begin(), s.columns.end(), pred);
+  };
   if (count([](const Column& c) { return c.kind == "label"; }) != 1)
     throw Error("schema '" + text + "': exactly one column must be the label");
   if (count([](const Column& c) { return c.group; }) > 1)
@@ -118,7 +121,10 @@ CtrTable load_ctr_csv(const std::string& path, const CtrCsvSchema& schema) {
                         k == "cat"     ? CtrFieldKind::kCategorical
                         : k == "multi" ? CtrFieldKind::kMulti
                                        : CtrFieldKind::kNumeric,
-                        {}, {}, {}, {}});
+                        {},
+                        {},
+                        {},
+                        {}});
   }
   IdMap group_ids;
   std::vector<std::string_view> tokens;
@@ -126,15 +132,16 @@ CtrTable load_ctr_csv(const std::string& path, const CtrCsvSchema& schema) {
     if (trim(line).empty()) continue;
     if (!loaders::split_csv(line, schema.delimiter, cols)) parse.fail("", "unclosed quote");
     if (cols.size() != header.size()) {
-      parse.fail("", "expected " + std::to_string(header.size()) + " columns (as the header), found " +
-                         std::to_string(cols.size()));
+      parse.fail("", "expected " + std::to_string(header.size()) +
+                         " columns (as the header), found " + std::to_string(cols.size()));
     }
     for (std::size_t i = 0; i < cols.size(); ++i) {
       const auto& c = *role[i];
       const std::string_view v = trim(cols[i]);
       if (c.kind == "label") {
-        t.labels.push_back(c.threshold_label ? (parse.number(v, c.name) >= c.threshold ? 1.0f : 0.0f)
-                                             : parse.binary_label(v, c.name));
+        t.labels.push_back(c.threshold_label
+                               ? (parse.number(v, c.name) >= c.threshold ? 1.0f : 0.0f)
+                               : parse.binary_label(v, c.name));
       } else if (c.kind == "time") {
         t.timestamps.push_back(parse.integer(v, c.name));
       }
@@ -142,7 +149,8 @@ CtrTable load_ctr_csv(const std::string& path, const CtrCsvSchema& schema) {
       if (field_of[i] < 0) continue;
       auto& f = t.fields[static_cast<std::size_t>(field_of[i])];
       if (f.kind == CtrFieldKind::kNumeric) {
-        f.add_number(v.empty() ? std::numeric_limits<double>::quiet_NaN() : parse.number(v, c.name));
+        f.add_number(v.empty() ? std::numeric_limits<double>::quiet_NaN()
+                               : parse.number(v, c.name));
       } else if (f.kind == CtrFieldKind::kCategorical) {
         f.add_token(v);
       } else {

@@ -32,10 +32,10 @@ torch::Tensor pool_slots(const torch::Tensor& x, const torch::Tensor& ids, const
                          std::int64_t pad) {
   if (p.size(0) == p.size(1)) return x;  // one slot per field: nothing to pool
   // Masked rather than trusting the padding row to be zero, so a padded slot never contributes.
-  const auto mask = ids.ne(pad).to(x.scalar_type());                    // [B, S]
-  const auto counts = torch::matmul(mask, p).clamp_min(1).unsqueeze(2);  // [B, F, 1]
+  const auto mask = ids.ne(pad).to(x.scalar_type());                            // [B, S]
+  const auto counts = torch::matmul(mask, p).clamp_min(1).unsqueeze(2);         // [B, F, 1]
   const auto sums = torch::matmul((x * mask.unsqueeze(2)).transpose(1, 2), p);  // [B, d, F]
-  return sums.transpose(1, 2) / counts;                                  // [B, F, d]
+  return sums.transpose(1, 2) / counts;                                         // [B, F, d]
 }
 
 torch::nn::Embedding padded_embedding(std::int64_t vocab, std::int64_t dim, double std) {
@@ -87,7 +87,9 @@ CtrModelPtr create_ctr_model(const ModelSpec& spec, const CtrLayout& layout) {
   return registry().get(spec.name)(spec, layout);
 }
 
-std::vector<std::pair<std::string, std::string>> ctr_models() { return registry().list(); }
+std::vector<std::pair<std::string, std::string>> ctr_models() {
+  return registry().list();
+}
 
 // ---------------------------------------------------------------- layers
 
@@ -148,7 +150,7 @@ torch::Tensor MlpImpl::forward(torch::Tensor x, std::vector<torch::Tensor>* hidd
 }
 
 torch::Tensor fm_pairwise(const torch::Tensor& embeddings) {
-  const auto sum = embeddings.sum(1);                     // [B, d]
+  const auto sum = embeddings.sum(1);                      // [B, d]
   const auto sum_of_squares = embeddings.square().sum(1);  // [B, d]
   return 0.5 * (sum.square() - sum_of_squares).sum(1);
 }

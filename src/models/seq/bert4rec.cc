@@ -1,6 +1,6 @@
 // `bert4rec`: BERT4Rec (Sun et al., CIKM 2019). Item + learned position embeddings, layer norm and
-// dropout, bidirectional transformer blocks (post-norm, GELU, as BERT), trained with the Cloze task:
-// each item is replaced by [mask] with probability mask_prob and predicted from both sides
+// dropout, bidirectional transformer blocks (post-norm, GELU, as BERT), trained with the Cloze
+// task: each item is replaced by [mask] with probability mask_prob and predicted from both sides
 // (Sec. 3.6); at least one item per sequence is masked. The output layer is the paper's eq. 7: a
 // GELU projection, then the inner product with the shared item embeddings plus an item bias,
 // softmax over all items. At test time [mask] is appended to the history and its prediction is the
@@ -18,7 +18,8 @@ class BERT4RecImpl : public SeqModel {
     if (!(mask_prob_ > 0 && mask_prob_ < 1))
       throw Error("model '" + spec.to_string() + "': mask_prob must be in (0, 1)");
     items = register_module(
-        "items", torch::nn::Embedding(torch::nn::EmbeddingOptions(num_items + 2, hidden_).padding_idx(0)));
+        "items",
+        torch::nn::Embedding(torch::nn::EmbeddingOptions(num_items + 2, hidden_).padding_idx(0)));
     positions = register_module("positions", torch::nn::Embedding(max_len_, hidden_));
     {
       torch::NoGradGuard g;
@@ -26,10 +27,12 @@ class BERT4RecImpl : public SeqModel {
       items->weight[0].zero_();
       positions->weight.normal_(0, 0.02);
     }
-    embedding_norm = register_module("embedding_norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({hidden_})));
+    embedding_norm = register_module("embedding_norm",
+                                     torch::nn::LayerNorm(torch::nn::LayerNormOptions({hidden_})));
     blocks = register_module("blocks", torch::nn::ModuleList());
     for (std::int64_t l = 0; l < layers_; ++l)
-      blocks->push_back(TransformerBlock(hidden_, heads_, dropout_, /*pre_norm=*/false, /*gelu=*/true));
+      blocks->push_back(
+          TransformerBlock(hidden_, heads_, dropout_, /*pre_norm=*/false, /*gelu=*/true));
     projection = register_module("projection", torch::nn::Linear(hidden_, hidden_));
     output_bias = register_parameter("output_bias", torch::zeros({num_items}));
   }
@@ -64,13 +67,14 @@ class BERT4RecImpl : public SeqModel {
   SeqOutput encode(const torch::Tensor& input) override {
     const auto l = input.size(1);
     if (l > max_len_)
-      throw Error("bert4rec: input of length " + std::to_string(l) + " > max_len " + std::to_string(max_len_));
+      throw Error("bert4rec: input of length " + std::to_string(l) + " > max_len " +
+                  std::to_string(max_len_));
     const auto real = input.ne(0);
     auto x = items(input) + positions(torch::arange(max_len_ - l, max_len_, torch::kLong));
     x = torch::dropout(embedding_norm(x), dropout_, is_training());
     // Bidirectional over real tokens; the diagonal keeps padded rows defined.
-    const auto mask = real.unsqueeze(1).expand({input.size(0), l, l}) |
-                      torch::eye(l, torch::kBool).unsqueeze(0);
+    const auto mask =
+        real.unsqueeze(1).expand({input.size(0), l, l}) | torch::eye(l, torch::kBool).unsqueeze(0);
     SeqOutput out;
     for (const auto& block : *blocks) {
       torch::Tensor probs;
@@ -83,13 +87,15 @@ class BERT4RecImpl : public SeqModel {
   }
 
   torch::Tensor item_logits(const torch::Tensor& hidden) override {
-    return torch::matmul(torch::gelu(projection(hidden)), items->weight.narrow(0, 1, num_items_).t()) +
+    return torch::matmul(torch::gelu(projection(hidden)),
+                         items->weight.narrow(0, 1, num_items_).t()) +
            output_bias;
   }
 
   torch::Tensor loss(const SeqOutput& out, const SeqTrainingInput& b) override {
     const auto where = b.targets.gt(0);
-    return torch::nn::functional::cross_entropy(item_logits(out.hidden.index({where})), b.targets.index({where}) - 1);
+    return torch::nn::functional::cross_entropy(item_logits(out.hidden.index({where})),
+                                                b.targets.index({where}) - 1);
   }
 
   torch::Tensor inference_input(const torch::Tensor& histories) const override {
@@ -111,7 +117,9 @@ class BERT4RecImpl : public SeqModel {
 TORCH_MODULE(BERT4Rec);
 
 namespace {
-SeqModelPtr make_bert4rec(const ModelSpec& s, std::int64_t n) { return BERT4Rec(s, n).ptr(); }
+SeqModelPtr make_bert4rec(const ModelSpec& s, std::int64_t n) {
+  return BERT4Rec(s, n).ptr();
+}
 }  // namespace
 RECPRESS_REGISTER_SEQ_MODEL(
     "bert4rec", "BERT4Rec (max_len=50, hidden=64, layers=2, heads=2, dropout=0.2, mask_prob=0.2)",

@@ -20,7 +20,8 @@ class SASRecImpl : public SeqModel {
     if (loss_ != "bce" && loss_ != "ce")
       throw Error("model '" + spec.to_string() + "': loss must be bce or ce");
     items = register_module(
-        "items", torch::nn::Embedding(torch::nn::EmbeddingOptions(num_items + 2, hidden_).padding_idx(0)));
+        "items",
+        torch::nn::Embedding(torch::nn::EmbeddingOptions(num_items + 2, hidden_).padding_idx(0)));
     positions = register_module("positions", torch::nn::Embedding(max_len_, hidden_));
     {
       torch::NoGradGuard g;
@@ -30,8 +31,10 @@ class SASRecImpl : public SeqModel {
     }
     blocks = register_module("blocks", torch::nn::ModuleList());
     for (std::int64_t l = 0; l < layers_; ++l)
-      blocks->push_back(TransformerBlock(hidden_, heads_, dropout_, /*pre_norm=*/true, /*gelu=*/false));
-    final_norm = register_module("final_norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({hidden_})));
+      blocks->push_back(
+          TransformerBlock(hidden_, heads_, dropout_, /*pre_norm=*/true, /*gelu=*/false));
+    final_norm =
+        register_module("final_norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({hidden_})));
   }
 
   std::string family() const override { return "sasrec"; }
@@ -59,8 +62,9 @@ class SASRecImpl : public SeqModel {
   SeqOutput encode(const torch::Tensor& input) override {
     const auto l = input.size(1);
     if (l > max_len_)
-      throw Error("sasrec: input of length " + std::to_string(l) + " > max_len " + std::to_string(max_len_));
-    const auto real = input.ne(0);                                      // [B, L]
+      throw Error("sasrec: input of length " + std::to_string(l) + " > max_len " +
+                  std::to_string(max_len_));
+    const auto real = input.ne(0);  // [B, L]
     auto x = items(input) * std::sqrt(static_cast<double>(hidden_)) +
              positions(torch::arange(max_len_ - l, max_len_, torch::kLong));
     x = torch::dropout(x, dropout_, is_training()) * real.unsqueeze(2);
@@ -106,7 +110,9 @@ class SASRecImpl : public SeqModel {
 TORCH_MODULE(SASRec);
 
 namespace {
-SeqModelPtr make_sasrec(const ModelSpec& s, std::int64_t n) { return SASRec(s, n).ptr(); }
+SeqModelPtr make_sasrec(const ModelSpec& s, std::int64_t n) {
+  return SASRec(s, n).ptr();
+}
 }  // namespace
 RECPRESS_REGISTER_SEQ_MODEL(
     "sasrec", "SASRec (max_len=50, hidden=64, layers=2, heads=2, dropout=0.2, loss=bce|ce)",

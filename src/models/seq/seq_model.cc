@@ -58,7 +58,9 @@ SeqModelPtr create_seq_model(const ModelSpec& spec, std::int64_t num_items) {
   return registry().get(spec.name)(spec, num_items);
 }
 
-std::vector<std::pair<std::string, std::string>> seq_models() { return registry().list(); }
+std::vector<std::pair<std::string, std::string>> seq_models() {
+  return registry().list();
+}
 
 // ---------------------------------------------------------------- layers
 
