@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # CTR benchmark: LR, FM, Wide & Deep and DeepFM on MovieLens as CTR (label = rating >= 4; fields
 # user, item, user gender/age/occupation, movie genres/year; three user x genre crosses for the
-# linear parts), random 80/10/10 split by seed; then distillation into small students from the
-# DeepFM teacher (kd, hint, kd+hint) and from the Wide&Deep + DeepFM ensemble (multi-teacher).
+# linear parts), random 80/10/10 split by seed; Wide & Deep uses DeepFM's deep part (400-400-400,
+# dropout 0.5). Then distillation into small students from the DeepFM teacher (kd, hint,
+# kd+hint) and from the Wide&Deep + DeepFM ensemble (multi-teacher).
 #
 # Every row's learning rate is chosen on the validation AUC of the first seed among LRS, then the
 # other seeds reuse it: baselines are tuned as carefully as the deep models. Mean +- std over seeds.
@@ -29,7 +30,7 @@ first_seed="${seeds%% *}"
 
 # row -> "student spec|methods|teacher rows"; an empty method list trains the model alone.
 declare -A rows=(
-  [lr]="lr||" [fm]="fm:dim=16||" [wide_deep]="wide_deep||" [deepfm]="deepfm||"
+  [lr]="lr||" [fm]="fm:dim=16||" [wide_deep]="wide_deep:dropout=0.5||" [deepfm]="deepfm||"
   [small-alone]="$student||"
   [small-kd]="$student|kd:alpha=0.9|deepfm"
   [small-hint]="$student|hint|deepfm"

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "core/errors.h"
+#include "models/module_util.h"
 #include "distill/ctr_distiller.h"
 
 namespace recpress {
@@ -96,13 +97,7 @@ class CtrHint : public CtrDistiller {
     return total / static_cast<double>(pairs_.size());
   }
 
-  std::vector<torch::Tensor> parameters() override {
-    std::vector<torch::Tensor> out;
-    for (auto& p : projections_) {
-      for (auto& t : p->parameters()) out.push_back(t);
-    }
-    return out;
-  }
+  std::vector<torch::Tensor> parameters() override { return parameters_of(projections_); }
 
  private:
   std::vector<std::pair<std::string, std::string>> pairs_;

@@ -3,6 +3,7 @@
 // layer's hidden state at every real (non-padding) position; MSE. `layers`: "S>T/..." 1-based
 // (seq_layer_mapping); default: spread evenly, the student's last layer onto the teacher's last.
 #include "core/errors.h"
+#include "models/module_util.h"
 #include "distill/seq_distiller.h"
 
 namespace recpress {
@@ -34,13 +35,7 @@ class SeqHint : public SeqDistiller {
     return total / static_cast<double>(mapping_.size());
   }
 
-  std::vector<torch::Tensor> parameters() override {
-    std::vector<torch::Tensor> out;
-    for (auto& p : projections_) {
-      for (auto& t : p->parameters()) out.push_back(t);
-    }
-    return out;
-  }
+  std::vector<torch::Tensor> parameters() override { return parameters_of(projections_); }
 
  private:
   std::string layers_;

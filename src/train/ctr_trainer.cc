@@ -10,6 +10,7 @@
 #include "core/format.h"
 #include "core/rng.h"
 #include "eval/ctr_metrics.h"
+#include "models/module_util.h"
 #include "train/checkpoint.h"
 #include "train/progress.h"
 
@@ -150,18 +151,6 @@ nlohmann::json CtrTrainResult::to_json() const {
 
 // ---------------------------------------------------------------- checkpoints
 
-namespace {
-
-std::string archive_bytes(CtrModel& model) {
-  torch::serialize::OutputArchive archive;
-  model.save(archive);
-  std::ostringstream out;
-  archive.save_to(out);
-  return out.str();
-}
-
-}  // namespace
-
 void save_ctr_checkpoint(const std::string& path, CtrModel& model, const CtrData& data,
                          const nlohmann::json& extra) {
   Checkpoint c;
@@ -175,7 +164,7 @@ void save_ctr_checkpoint(const std::string& path, CtrModel& model, const CtrData
               {"data", data.spec.to_json()},
               {"encoder", data.encoder.to_json()}};
   for (const auto& [k, v] : extra.items()) c.header[k] = v;
-  c.archive = archive_bytes(model);
+  c.archive = module_archive(model);
   write_checkpoint(path, c);
 }
 
@@ -195,15 +184,7 @@ CtrCheckpoint load_ctr_checkpoint(const std::string& path) {
   }
   out.model = create_ctr_model(ModelSpec::parse(c.header.at("model").get<std::string>()),
                                out.encoder.layout());
-  try {
-    torch::serialize::InputArchive archive;
-    std::istringstream in(c.archive);
-    archive.load_from(in);
-    out.model->load(archive);
-  } catch (const c10::Error& e) {
-    throw DataError(path, 0, "",
-                    std::string("weights do not fit the model: ") + e.what_without_backtrace());
-  }
+  load_module_archive(*out.model, c.archive, path);
   return out;
 }
 
@@ -271,7 +252,7 @@ CtrTrainResult CtrTrainer::fit(const std::string& output_dir) {
   std::vector<std::int64_t> order(static_cast<std::size_t>(train.rows));
 
   CtrTrainResult result;
-  std::vector<torch::Tensor> best_params;
+  BestParameters best_params;
   double best = -INFINITY, train_seconds = 0;
   int since_best = 0;
   Progress progress(c.show_progress);
@@ -338,8 +319,7 @@ CtrTrainResult CtrTrainer::fit(const std::string& output_dir) {
       result.best_epoch = epoch;
       result.best_valid = valid;
       since_best = 0;
-      best_params.clear();
-      for (const auto& p : model_->parameters()) best_params.push_back(p.detach().clone());
+      best_params.keep(*model_);
     } else {
       ++since_best;
     }
@@ -351,11 +331,7 @@ CtrTrainResult CtrTrainer::fit(const std::string& output_dir) {
     progress.epoch_line(line.str());
     if (c.patience > 0 && since_best >= c.patience) break;
   }
-  {
-    torch::NoGradGuard guard;
-    auto current = model_->parameters();
-    for (std::size_t i = 0; i < current.size(); ++i) current[i].copy_(best_params[i]);
-  }
+  best_params.restore(*model_);
   result.test = evaluate_ctr(*model_, data_.test);
   result.seconds_per_epoch = train_seconds / result.epochs_run;
   result.samples_per_second =

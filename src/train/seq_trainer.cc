@@ -12,6 +12,7 @@
 #include "core/format.h"
 #include "core/rng.h"
 #include "eval/result.h"
+#include "models/module_util.h"
 #include "train/checkpoint.h"
 #include "train/progress.h"
 
@@ -154,14 +155,6 @@ nlohmann::json seq_identity(const SeqModel& model, const Dataset& data) {
           {"item_ids", data.items.raw_ids()}};
 }
 
-std::string archive_bytes(SeqModel& model) {
-  torch::serialize::OutputArchive archive;
-  model.save(archive);
-  std::ostringstream out;
-  archive.save_to(out);
-  return out.str();
-}
-
 double peak_rss_mib() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
@@ -207,15 +200,7 @@ SeqModelPtr load_seq_checkpoint(const std::string& path, const Dataset* data) {
                         "', not on this data '" + data->name + "'; item ids would not match");
   auto model = create_seq_model(ModelSpec::parse(h.at("model").get<std::string>()),
                                 h.at("num_items").get<std::int64_t>());
-  try {
-    torch::serialize::InputArchive archive;
-    std::istringstream in(c.archive);
-    archive.load_from(in);
-    model->load(archive);
-  } catch (const c10::Error& e) {
-    throw DataError(path, 0, "",
-                    std::string("weights do not fit the model: ") + e.what_without_backtrace());
-  }
+  load_module_archive(*model, c.archive, path);
   return model;
 }
 
@@ -270,7 +255,7 @@ SeqTrainResult SeqTrainer::fit(const std::string& output_dir) {
                                torch::optim::AdamOptions(c.lr).weight_decay(c.weight_decay));
 
   SeqTrainResult result;
-  std::vector<torch::Tensor> best_params;
+  BestParameters best_params;
   double best = -1, train_seconds = 0;
   std::int64_t predicted = 0;
   int since_best = 0;
@@ -342,8 +327,7 @@ SeqTrainResult SeqTrainer::fit(const std::string& output_dir) {
       result.best_epoch = epoch;
       result.best_valid = valid;
       since_best = 0;
-      best_params.clear();
-      for (const auto& p : model_->parameters()) best_params.push_back(p.detach().clone());
+      best_params.keep(*model_);
     } else {
       ++since_best;
     }
@@ -354,11 +338,7 @@ SeqTrainResult SeqTrainer::fit(const std::string& output_dir) {
     progress.epoch_line(line.str());
     if (c.patience > 0 && since_best >= c.patience) break;
   }
-  {
-    torch::NoGradGuard guard;
-    auto current = model_->parameters();
-    for (std::size_t i = 0; i < current.size(); ++i) current[i].copy_(best_params[i]);
-  }
+  best_params.restore(*model_);
   const Evaluator test_eval(data_, split_, EvalTarget::kTest, protocol, metrics, c.seed);
   result.test =
       test_eval.evaluate(SeqScorer(model_, evaluation_histories(data_, split_, EvalTarget::kTest)));
@@ -375,7 +355,7 @@ SeqTrainResult SeqTrainer::fit(const std::string& output_dir) {
     ck.header = seq_identity(*model_, data_);
     ck.header["config"] = c.to_json();
     ck.header["best_epoch"] = result.best_epoch;
-    ck.archive = archive_bytes(*model_);
+    ck.archive = module_archive(*model_);
     write_checkpoint(output_dir + "/best.pt", ck);
     write_file_atomic(output_dir + "/history.json", result.history.dump(2) + "\n");
     nlohmann::json r = {{"model", model_->spec().to_string()},

@@ -19,6 +19,7 @@
 #include "train/lazy_adam.h"
 #include "train/losses.h"
 #include "train/progress.h"
+#include "models/module_util.h"
 
 namespace recpress {
 
@@ -102,29 +103,7 @@ nlohmann::json model_identity(const TopNModel& model, const Dataset& data) {
           {"item_ids", data.items.raw_ids()}};
 }
 
-std::string save_model_archive(TopNModel& model) {
-  torch::serialize::OutputArchive archive;
-  model.save(archive);
-  std::ostringstream out;
-  archive.save_to(out);
-  return out.str();
-}
-
-namespace {
-
-void load_model_archive(TopNModel& model, const std::string& bytes, const std::string& path) {
-  try {
-    torch::serialize::InputArchive archive;
-    std::istringstream in(bytes);
-    archive.load_from(in);
-    model.load(archive);
-  } catch (const c10::Error& e) {
-    throw DataError(path, 0, "",
-                    std::string("weights do not fit the model: ") + e.what_without_backtrace());
-  }
-}
-
-}  // namespace
+std::string save_model_archive(TopNModel& model) { return module_archive(model); }
 
 TopNModelPtr load_topn_checkpoint(const std::string& path, const Dataset* data) {
   const Checkpoint c = read_checkpoint(path);
@@ -141,7 +120,7 @@ TopNModelPtr load_topn_checkpoint(const std::string& path, const Dataset* data) 
   auto model = create_topn_model(ModelSpec::parse(h.at("model").get<std::string>()),
                                  h.at("num_users").get<std::int64_t>(),
                                  h.at("num_items").get<std::int64_t>());
-  load_model_archive(*model, c.archive, path);
+  load_module_archive(*model, c.archive, path);
   return model;
 }
 

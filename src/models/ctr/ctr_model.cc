@@ -5,6 +5,7 @@
 #include "core/errors.h"
 #include "core/registry.h"
 #include "core/text_reader.h"
+#include "models/module_util.h"
 
 namespace recpress {
 
@@ -67,17 +68,9 @@ CtrModel::CtrModel(ModelSpec spec, CtrLayout layout)
     throw Error("model '" + spec_.name + "': the data has no feature fields");
 }
 
-std::int64_t CtrModel::parameter_count() const {
-  std::int64_t n = 0;
-  for (const auto& p : parameters()) n += p.numel();
-  return n;
-}
+std::int64_t CtrModel::parameter_count() const { return count_parameters(*this); }
 
-std::int64_t CtrModel::byte_size() const {
-  std::int64_t n = 0;
-  for (const auto& p : parameters()) n += p.numel() * static_cast<std::int64_t>(p.element_size());
-  return n;
-}
+std::int64_t CtrModel::byte_size() const { return parameter_bytes(*this); }
 
 void register_ctr_model(const std::string& name, const std::string& help, CtrFactory factory) {
   registry().add(name, help, std::move(factory));
@@ -147,6 +140,27 @@ torch::Tensor MlpImpl::forward(torch::Tensor x, std::vector<torch::Tensor>* hidd
     if (hidden != nullptr) hidden->push_back(x);
   }
   return x;
+}
+
+DeepComponent::DeepComponent(torch::nn::Module& owner, const ModelSpec& spec,
+                             const CtrLayout& layout, double dropout) {
+  const auto dim = spec.get_int("dim", 16);
+  embedding = owner.register_module("embedding", FieldEmbedding(layout, dim));
+  deep = owner.register_module("deep", Mlp(layout.embedded_fields() * dim,
+                                           parse_hidden_sizes(spec, "hidden", "400-400-400"),
+                                           spec.get_double("dropout", dropout)));
+  output = owner.register_module("out", torch::nn::Linear(deep->output_size(), 1));
+}
+
+std::pair<torch::Tensor, torch::Tensor> DeepComponent::run(const CtrBatch& batch,
+                                                                CtrOutput& out) {
+  const auto e = embedding(batch);
+  std::vector<torch::Tensor> hidden;
+  const auto h = deep(e.flatten(1), &hidden);
+  out.representations.emplace_back("embeddings", e);
+  for (std::size_t l = 0; l < hidden.size(); ++l)
+    out.representations.emplace_back("hidden" + std::to_string(l + 1), hidden[l]);
+  return {output(h).squeeze(1), e};
 }
 
 torch::Tensor fm_pairwise(const torch::Tensor& embeddings) {

@@ -118,6 +118,23 @@ class MlpImpl : public torch::nn::Module {
 };
 TORCH_MODULE(Mlp);
 
+// The deep component Wide & Deep and DeepFM share: field embeddings, a ReLU MLP over their
+// concatenation, and a linear output, registered on the owning model as "embedding", "deep" and
+// "out". run() gives the deep logit and fills `out` with the representations ("embeddings",
+// "hidden1", ...) the models expose.
+class DeepComponent {
+ public:
+  // Reads dim (default 16), hidden (default 400-400-400) and dropout (default `dropout`) from spec.
+  DeepComponent(torch::nn::Module& owner, const ModelSpec& spec, const CtrLayout& layout,
+                double dropout);
+  // Returns {deep logit [B], embeddings [B, F, d]}.
+  std::pair<torch::Tensor, torch::Tensor> run(const CtrBatch& batch, CtrOutput& out);
+
+  FieldEmbedding embedding{nullptr};
+  Mlp deep{nullptr};
+  torch::nn::Linear output{nullptr};
+};
+
 // FM's pairwise interactions sum_{i<j} <v_i, v_j> for [B, F, d] embeddings, in O(F d) as
 // 0.5 * sum_d ((sum_i v_id)^2 - sum_i v_id^2) (Rendle, ICDM 2010, Lemma 3.1). Returns [B].
 torch::Tensor fm_pairwise(const torch::Tensor& embeddings);

@@ -17,16 +17,6 @@ class BERT4RecImpl : public SeqModel {
     mask_prob_ = spec.get_double("mask_prob", 0.2);
     if (!(mask_prob_ > 0 && mask_prob_ < 1))
       throw Error("model '" + spec.to_string() + "': mask_prob must be in (0, 1)");
-    items = register_module(
-        "items",
-        torch::nn::Embedding(torch::nn::EmbeddingOptions(num_items + 2, hidden_).padding_idx(0)));
-    positions = register_module("positions", torch::nn::Embedding(max_len_, hidden_));
-    {
-      torch::NoGradGuard g;
-      items->weight.normal_(0, 0.02);
-      items->weight[0].zero_();
-      positions->weight.normal_(0, 0.02);
-    }
     embedding_norm = register_module("embedding_norm",
                                      torch::nn::LayerNorm(torch::nn::LayerNormOptions({hidden_})));
     blocks = register_module("blocks", torch::nn::ModuleList());
@@ -105,7 +95,6 @@ class BERT4RecImpl : public SeqModel {
                       1);
   }
 
-  torch::nn::Embedding items{nullptr}, positions{nullptr};
   torch::nn::LayerNorm embedding_norm{nullptr};
   torch::nn::ModuleList blocks;
   torch::nn::Linear projection{nullptr};

@@ -19,16 +19,6 @@ class SASRecImpl : public SeqModel {
     loss_ = spec.params.count("loss") ? spec.params.at("loss") : "bce";
     if (loss_ != "bce" && loss_ != "ce")
       throw Error("model '" + spec.to_string() + "': loss must be bce or ce");
-    items = register_module(
-        "items",
-        torch::nn::Embedding(torch::nn::EmbeddingOptions(num_items + 2, hidden_).padding_idx(0)));
-    positions = register_module("positions", torch::nn::Embedding(max_len_, hidden_));
-    {
-      torch::NoGradGuard g;
-      items->weight.normal_(0, 0.02);
-      items->weight[0].zero_();
-      positions->weight.normal_(0, 0.02);
-    }
     blocks = register_module("blocks", torch::nn::ModuleList());
     for (std::int64_t l = 0; l < layers_; ++l)
       blocks->push_back(
@@ -100,7 +90,6 @@ class SASRecImpl : public SeqModel {
 
   torch::Tensor inference_input(const torch::Tensor& histories) const override { return histories; }
 
-  torch::nn::Embedding items{nullptr}, positions{nullptr};
   torch::nn::ModuleList blocks;
   torch::nn::LayerNorm final_norm{nullptr};
 

@@ -4,6 +4,7 @@
 
 #include "core/errors.h"
 #include "core/registry.h"
+#include "models/module_util.h"
 
 namespace recpress {
 
@@ -27,6 +28,14 @@ SeqModel::SeqModel(ModelSpec spec, std::int64_t num_items)
                 ") must be a multiple of heads (" + std::to_string(heads_) + ")");
   if (dropout_ < 0 || dropout_ >= 1)
     throw Error("model '" + spec_.to_string() + "': dropout must be in [0, 1)");
+  items = register_module(
+      "items",
+      torch::nn::Embedding(torch::nn::EmbeddingOptions(num_items + 2, hidden_).padding_idx(0)));
+  positions = register_module("positions", torch::nn::Embedding(max_len_, hidden_));
+  torch::NoGradGuard g;
+  items->weight.normal_(0, 0.02);
+  items->weight[0].zero_();
+  positions->weight.normal_(0, 0.02);
 }
 
 torch::Tensor SeqModel::score_all_next(const torch::Tensor& histories) {
@@ -38,17 +47,9 @@ torch::Tensor SeqModel::score_next(const torch::Tensor& histories, const torch::
   return score_all_next(histories).gather(1, items);
 }
 
-std::int64_t SeqModel::parameter_count() const {
-  std::int64_t n = 0;
-  for (const auto& p : parameters()) n += p.numel();
-  return n;
-}
+std::int64_t SeqModel::parameter_count() const { return count_parameters(*this); }
 
-std::int64_t SeqModel::byte_size() const {
-  std::int64_t n = 0;
-  for (const auto& p : parameters()) n += p.numel() * static_cast<std::int64_t>(p.element_size());
-  return n;
-}
+std::int64_t SeqModel::byte_size() const { return parameter_bytes(*this); }
 
 void register_seq_model(const std::string& name, const std::string& help, SeqFactory factory) {
   registry().add(name, help, std::move(factory));

@@ -70,6 +70,10 @@ class SeqModel : public torch::nn::Module {
   std::int64_t parameter_count() const;
   std::int64_t byte_size() const;
 
+  // Token embeddings (row 0 pads and stays zero; N(0, 0.02) as BERT) and learned positions,
+  // created by the base for every model.
+  torch::nn::Embedding items{nullptr}, positions{nullptr};
+
  protected:
   SeqModel(ModelSpec spec, std::int64_t num_items);
 

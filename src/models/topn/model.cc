@@ -3,6 +3,7 @@
 #include <map>
 
 #include "core/errors.h"
+#include "models/module_util.h"
 
 namespace recpress {
 namespace {
@@ -44,17 +45,9 @@ torch::Tensor TopNModel::score_all(const torch::Tensor& users) {
   return torch::stack(rows);
 }
 
-std::int64_t TopNModel::parameter_count() const {
-  std::int64_t n = 0;
-  for (const auto& p : parameters()) n += p.numel();
-  return n;
-}
+std::int64_t TopNModel::parameter_count() const { return count_parameters(*this); }
 
-std::int64_t TopNModel::byte_size() const {
-  std::int64_t n = 0;
-  for (const auto& p : parameters()) n += p.numel() * static_cast<std::int64_t>(p.element_size());
-  return n;
-}
+std::int64_t TopNModel::byte_size() const { return parameter_bytes(*this); }
 
 void register_topn_model(const std::string& name, const std::string& help, TopNFactory factory) {
   registry()[name] = Entry{help, std::move(factory)};
