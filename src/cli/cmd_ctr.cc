@@ -27,12 +27,6 @@ struct CtrArgs {
   bool json = false;
 };
 
-std::string list_names(const std::vector<std::pair<std::string, std::string>>& entries) {
-  std::string out;
-  for (const auto& [name, help] : entries) out += "\n  " + name + ": " + help;
-  return out;
-}
-
 void add_training_options(CLI::App* cmd, CtrArgs& a) {
   auto& c = a.config;
   cmd->add_option("--epochs", c.epochs, "maximum epochs")->capture_default_str();
@@ -198,7 +192,7 @@ void add_ctr_command(CLI::App& app, GlobalOptions& global, Action& action) {
   add_feature_options(train, args);
   train
       ->add_option("-m,--model", args.model,
-                   "model[:key=value,...]; models:" + list_names(ctr_models()))
+                   "model[:key=value,...]; models:" + list_entries(ctr_models()))
       ->capture_default_str();
   add_training_options(train, args);
   train->callback([&] { action = [&] { return run_train(args, global); }; });
@@ -212,7 +206,7 @@ void add_ctr_command(CLI::App& app, GlobalOptions& global, Action& action) {
   distill
       ->add_option(
           "--method", args.methods,
-          "name[:params][@weight], '+' joins several; methods:" + list_names(ctr_distillers()))
+          "name[:params][@weight], '+' joins several; methods:" + list_entries(ctr_distillers()))
       ->required();
   add_training_options(distill, args);
   distill->callback([&] { action = [&] { return run_distill(args, global); }; });

@@ -12,6 +12,12 @@
 
 namespace recpress::cli {
 
+std::string list_entries(const std::vector<std::pair<std::string, std::string>>& entries) {
+  std::string out;
+  for (const auto& [name, help] : entries) out += "\n  " + name + ": " + help;
+  return out;
+}
+
 void add_data_options(CLI::App* cmd, DataArgs& a, bool positional) {
   const char* help =
       "dataset: 'synthetic[:users=N,items=M,...]', a name under the data root (ml-100k, ml-1m, "

@@ -27,12 +27,6 @@ struct SeqArgs {
   std::string target = "test";
 };
 
-std::string list_names(const std::vector<std::pair<std::string, std::string>>& entries) {
-  std::string out;
-  for (const auto& [name, help] : entries) out += "\n  " + name + ": " + help;
-  return out;
-}
-
 void add_eval_options(CLI::App* cmd, SeqArgs& a) {
   cmd->add_option("--protocol", a.config.protocol,
                   "sampled:popularity:100 (BERT4Rec), sampled:uniform:100 (SASRec) or full")
@@ -142,7 +136,7 @@ void add_seq_command(CLI::App& app, GlobalOptions& global, Action& action) {
   add_data_options(train, args.data, false);
   train
       ->add_option("-m,--model", args.model,
-                   "model[:key=value,...]; models:" + list_names(seq_models()))
+                   "model[:key=value,...]; models:" + list_entries(seq_models()))
       ->capture_default_str();
   add_training_options(train, args);
   train->callback([&] { action = [&] { return run_train(args, global); }; });
@@ -155,7 +149,7 @@ void add_seq_command(CLI::App& app, GlobalOptions& global, Action& action) {
   distill
       ->add_option(
           "--method", args.methods,
-          "name[:params][@weight], '+' joins several; methods:" + list_names(seq_distillers()))
+          "name[:params][@weight], '+' joins several; methods:" + list_entries(seq_distillers()))
       ->required();
   add_training_options(distill, args);
   distill->callback([&] { action = [&] { return run_distill(args, global); }; });

@@ -353,8 +353,7 @@ void add_train_command(CLI::App& app, GlobalOptions& global, Action& action) {
   auto* cmd =
       app.add_subcommand("train", "train a top-N model with early stopping and checkpoints");
   add_training_options(cmd, args);
-  std::string models;
-  for (const auto& [n, h] : topn_models()) models += "\n  " + n + ": " + h;
+  const std::string models = list_entries(topn_models());
   cmd->add_option("--model", args.model, "model spec NAME[:key=value,...]; models:" + models);
   cmd->add_option("--pretrain", args.pretrain,
                   "NeuMF: initialise from GMF.pt,MLP.pt (NCF Sec. 3.4.1)");
@@ -378,8 +377,7 @@ void add_train_command(CLI::App& app, GlobalOptions& global, Action& action) {
                    "self (born-again: the student has the teacher's architecture)");
   dcmd->add_option("--generations", dargs.generations, "self: born-again generations (2)");
   dcmd->add_option("--student", dargs.model, "student model spec, e.g. mf:dim=8");
-  std::string methods;
-  for (const auto& [n, h] : distillers()) methods += "\n  " + n + ": " + h;
+  const std::string methods = list_entries(distillers());
   dcmd->add_option(
       "--method", dargs.methods,
       "method[:key=value,...][@weight], repeatable to combine methods; methods:" + methods);

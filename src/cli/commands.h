@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "data/dataset.h"
 #include "data/registry.h"
@@ -21,6 +23,9 @@ struct GlobalOptions {
 };
 
 using Action = std::function<int()>;
+
+// "\n  name: help" for each entry of a registry, for --help texts.
+std::string list_entries(const std::vector<std::pair<std::string, std::string>>& entries);
 
 // Options that say which data to read and how to clean it, shared by several subcommands.
 struct DataArgs {

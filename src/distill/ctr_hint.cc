@@ -7,8 +7,8 @@
 #include <sstream>
 
 #include "core/errors.h"
-#include "models/module_util.h"
 #include "distill/ctr_distiller.h"
+#include "models/module_util.h"
 
 namespace recpress {
 

@@ -3,8 +3,8 @@
 // layer's hidden state at every real (non-padding) position; MSE. `layers`: "S>T/..." 1-based
 // (seq_layer_mapping); default: spread evenly, the student's last layer onto the teacher's last.
 #include "core/errors.h"
-#include "models/module_util.h"
 #include "distill/seq_distiller.h"
+#include "models/module_util.h"
 
 namespace recpress {
 

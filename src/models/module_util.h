@@ -16,7 +16,8 @@ std::int64_t parameter_bytes(const torch::nn::Module& module);  // as stored (fp
 // LibTorch's archive of a module's parameters and buffers, as bytes (for checkpoints).
 std::string module_archive(torch::nn::Module& module);
 // Throws DataError naming `path` when the bytes do not fit the module.
-void load_module_archive(torch::nn::Module& module, const std::string& bytes, const std::string& path);
+void load_module_archive(torch::nn::Module& module, const std::string& bytes,
+                         const std::string& path);
 
 // A copy of a module's parameters (the best epoch so far), to be put back at the end.
 class BestParameters {

@@ -15,11 +15,11 @@
 #include "core/text_reader.h"
 #include "data/interaction_matrix.h"
 #include "data/negative_sampler.h"
+#include "models/module_util.h"
 #include "models/topn/scorer.h"
 #include "train/lazy_adam.h"
 #include "train/losses.h"
 #include "train/progress.h"
-#include "models/module_util.h"
 
 namespace recpress {
 
@@ -103,7 +103,9 @@ nlohmann::json model_identity(const TopNModel& model, const Dataset& data) {
           {"item_ids", data.items.raw_ids()}};
 }
 
-std::string save_model_archive(TopNModel& model) { return module_archive(model); }
+std::string save_model_archive(TopNModel& model) {
+  return module_archive(model);
+}
 
 TopNModelPtr load_topn_checkpoint(const std::string& path, const Dataset* data) {
   const Checkpoint c = read_checkpoint(path);

@@ -11,6 +11,7 @@
 #include "data/transforms.h"
 #include "distill/seq_distiller.h"
 #include "eval/popularity.h"
+#include "grad_check.h"
 #include "models/seq/seq_model.h"
 #include "test_util.h"
 #include "train/seq_trainer.h"
@@ -49,29 +50,7 @@ TEST(SeqModels, GradientsMatchFiniteDifferences) {
     Rng rng(3);
     const auto batch = m->training_input(sequences(), rng);
     auto loss_of = [&] { return m->loss(m->encode(batch.input), batch); };
-    m->zero_grad();
-    loss_of().backward();
-    int checked = 0;
-    for (auto& p : m->named_parameters()) {
-      if (!p.value().grad().defined()) continue;
-      const auto grad = p.value().grad().clone().view({-1});
-      auto flat = p.value().data().view({-1});
-      const auto n = flat.size(0);
-      for (std::int64_t k = 0; k < n; k += std::max<std::int64_t>(1, n / 4)) {
-        const double eps = 1e-6, orig = flat[k].item<double>();
-        torch::NoGradGuard g;
-        flat[k] = orig + eps;
-        const double up = loss_of().item<double>();
-        flat[k] = orig - eps;
-        const double down = loss_of().item<double>();
-        flat[k] = orig;
-        const double numeric = (up - down) / (2 * eps);
-        EXPECT_NEAR(grad[k].item<double>(), numeric, 1e-6 + 1e-4 * std::abs(numeric))
-            << spec << " " << p.key() << "[" << k << "]";
-        ++checked;
-      }
-    }
-    EXPECT_GT(checked, 20) << spec;
+    EXPECT_GT(testing::expect_gradients_match(*m, loss_of, spec, 4), 20) << spec;
   }
 }
 

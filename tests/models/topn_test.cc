@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "core/errors.h"
+#include "grad_check.h"
 #include "models/topn/model.h"
 #include "models/topn/neumf.h"
 #include "train/losses.h"
@@ -36,28 +37,10 @@ TEST(TopNModels, GradientsMatchFiniteDifferences) {
   for (const auto& spec : kModels) {
     auto m = make(spec);
     m->to(torch::kDouble);
-    m->zero_grad();
-    pair_loss(*m).backward();
-    int checked = 0;
-    for (auto& p : m->parameters()) {
-      const auto grad = p.grad().clone();
-      auto flat = p.data().view({-1});
-      for (std::int64_t k = 0; k < flat.size(0); k += std::max<std::int64_t>(1, flat.size(0) / 6)) {
-        const double eps = 1e-6;
-        const double orig = flat[k].item<double>();
-        torch::NoGradGuard g;
-        flat[k] = orig + eps;
-        const double up = pair_loss(*m).item<double>();
-        flat[k] = orig - eps;
-        const double down = pair_loss(*m).item<double>();
-        flat[k] = orig;
-        const double numeric = (up - down) / (2 * eps);
-        EXPECT_NEAR(grad.view({-1})[k].item<double>(), numeric, 1e-6 + 1e-4 * std::abs(numeric))
-            << spec;
-        ++checked;
-      }
-    }
-    EXPECT_GT(checked, 8) << spec;
+    EXPECT_GT(testing::expect_gradients_match(
+                  *m, [&] { return pair_loss(*m); }, spec),
+              8)
+        << spec;
   }
 }
 

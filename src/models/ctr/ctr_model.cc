@@ -68,9 +68,13 @@ CtrModel::CtrModel(ModelSpec spec, CtrLayout layout)
     throw Error("model '" + spec_.name + "': the data has no feature fields");
 }
 
-std::int64_t CtrModel::parameter_count() const { return count_parameters(*this); }
+std::int64_t CtrModel::parameter_count() const {
+  return count_parameters(*this);
+}
 
-std::int64_t CtrModel::byte_size() const { return parameter_bytes(*this); }
+std::int64_t CtrModel::byte_size() const {
+  return parameter_bytes(*this);
+}
 
 void register_ctr_model(const std::string& name, const std::string& help, CtrFactory factory) {
   registry().add(name, help, std::move(factory));
@@ -146,14 +150,13 @@ DeepComponent::DeepComponent(torch::nn::Module& owner, const ModelSpec& spec,
                              const CtrLayout& layout, double dropout) {
   const auto dim = spec.get_int("dim", 16);
   embedding = owner.register_module("embedding", FieldEmbedding(layout, dim));
-  deep = owner.register_module("deep", Mlp(layout.embedded_fields() * dim,
-                                           parse_hidden_sizes(spec, "hidden", "400-400-400"),
-                                           spec.get_double("dropout", dropout)));
+  deep = owner.register_module(
+      "deep", Mlp(layout.embedded_fields() * dim, parse_hidden_sizes(spec, "hidden", "400-400-400"),
+                  spec.get_double("dropout", dropout)));
   output = owner.register_module("out", torch::nn::Linear(deep->output_size(), 1));
 }
 
-std::pair<torch::Tensor, torch::Tensor> DeepComponent::run(const CtrBatch& batch,
-                                                                CtrOutput& out) {
+std::pair<torch::Tensor, torch::Tensor> DeepComponent::run(const CtrBatch& batch, CtrOutput& out) {
   const auto e = embedding(batch);
   std::vector<torch::Tensor> hidden;
   const auto h = deep(e.flatten(1), &hidden);

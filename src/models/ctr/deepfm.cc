@@ -24,9 +24,10 @@ class DeepFMImpl : public CtrModel {
 TORCH_MODULE(DeepFM);
 
 namespace {
-CtrModelPtr make_deepfm(const ModelSpec& s, const CtrLayout& l) { return DeepFM(s, l).ptr(); }
+CtrModelPtr make_deepfm(const ModelSpec& s, const CtrLayout& l) {
+  return DeepFM(s, l).ptr();
+}
 }  // namespace
-RECPRESS_REGISTER_CTR_MODEL("deepfm", "DeepFM (dim, hidden=400-400-400, dropout=0.5)",
-                            make_deepfm);
+RECPRESS_REGISTER_CTR_MODEL("deepfm", "DeepFM (dim, hidden=400-400-400, dropout=0.5)", make_deepfm);
 
 }  // namespace recpress

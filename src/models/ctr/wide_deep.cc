@@ -23,7 +23,9 @@ class WideDeepImpl : public CtrModel {
 TORCH_MODULE(WideDeep);
 
 namespace {
-CtrModelPtr make_wide_deep(const ModelSpec& s, const CtrLayout& l) { return WideDeep(s, l).ptr(); }
+CtrModelPtr make_wide_deep(const ModelSpec& s, const CtrLayout& l) {
+  return WideDeep(s, l).ptr();
+}
 }  // namespace
 RECPRESS_REGISTER_CTR_MODEL("wide_deep", "Wide & Deep (dim, hidden=400-400-400, dropout)",
                             make_wide_deep);

@@ -47,9 +47,13 @@ torch::Tensor SeqModel::score_next(const torch::Tensor& histories, const torch::
   return score_all_next(histories).gather(1, items);
 }
 
-std::int64_t SeqModel::parameter_count() const { return count_parameters(*this); }
+std::int64_t SeqModel::parameter_count() const {
+  return count_parameters(*this);
+}
 
-std::int64_t SeqModel::byte_size() const { return parameter_bytes(*this); }
+std::int64_t SeqModel::byte_size() const {
+  return parameter_bytes(*this);
+}
 
 void register_seq_model(const std::string& name, const std::string& help, SeqFactory factory) {
   registry().add(name, help, std::move(factory));

@@ -45,9 +45,13 @@ torch::Tensor TopNModel::score_all(const torch::Tensor& users) {
   return torch::stack(rows);
 }
 
-std::int64_t TopNModel::parameter_count() const { return count_parameters(*this); }
+std::int64_t TopNModel::parameter_count() const {
+  return count_parameters(*this);
+}
 
-std::int64_t TopNModel::byte_size() const { return parameter_bytes(*this); }
+std::int64_t TopNModel::byte_size() const {
+  return parameter_bytes(*this);
+}
 
 void register_topn_model(const std::string& name, const std::string& help, TopNFactory factory) {
   registry()[name] = Entry{help, std::move(factory)};
