@@ -11,7 +11,7 @@
 #   e.g. bash bench/ctr.sh build ml-1m "1 2 3"; bash bench/ctr.sh build ml-100k "1 2 3" models
 # PART: models | distill | all (default). Finished runs are skipped (delete a folder to redo it).
 # Prints tables and writes results/bench/ctr-DATASET.json.
-# Environment: EPOCHS (30), PATIENCE (2), LRS ("0.001 0.003 0.01"),
+# Environment: EPOCHS (30), PATIENCE (2), LRS ("0.001 0.003 0.01"), DISTILL_ROWS (all),
 #   STUDENT (deepfm:dim=6,hidden=64-32: about 1/9 of the DeepFM teacher's parameters).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -88,7 +88,7 @@ run_row() {  # row seed
 }
 
 model_rows="lr fm wide_deep deepfm"
-distill_rows="small-alone small-kd small-hint small-kd+hint small-multi fm4-alone fm4-kd fm4-multi lr-kd"
+distill_rows="${DISTILL_ROWS:-small-alone small-kd small-hint small-kd+hint small-multi fm4-alone fm4-kd fm4-multi lr-kd}"
 for seed in $seeds; do
   if [ "$part" != distill ]; then for r in $model_rows; do run_row "$r" "$seed"; done; fi
   if [ "$part" != models ]; then for r in $distill_rows; do run_row "$r" "$seed"; done; fi
