@@ -35,6 +35,10 @@ class DeRrd : public Distiller {
     de_->prepare(teacher, student, train);
     rrd_->prepare(teacher, student, train);
   }
+  void start_epoch(Rng& rng) override {
+    de_->start_epoch(rng);
+    rrd_->start_epoch(rng);
+  }
   torch::Tensor loss(TopNModel& teacher, TopNModel& student, const DistillBatch& batch) override {
     return de_weight_ * de_->loss(teacher, student, batch) +
            rrd_weight_ * rrd_->loss(teacher, student, batch);

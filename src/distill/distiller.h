@@ -35,6 +35,9 @@ class Distiller {
   // interactions: precompute what the teacher knows (top-K lists), create projections sized by
   // both models' dimensions (throwing Error for incompatible shapes).
   virtual void prepare(TopNModel& teacher, TopNModel& student, const InteractionMatrix& train) {}
+  // Called at the start of every epoch with the epoch's generator: methods that draw per-user
+  // samples once per epoch (as the DE-RRD authors' code does for RRD) draw them here.
+  virtual void start_epoch(Rng& rng) {}
   // Online (mutual) training calls loss() both ways, with the roles of the two models swapped.
   // Only methods that neither cache the teacher's rankings nor own shape-specific parameters
   // (projections from the student's to the teacher's space) can do that.

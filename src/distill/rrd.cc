@@ -8,8 +8,10 @@
 //   p(pi | s) = prod_{k=1..K} exp(s_k) / ( sum_{j=k..K} exp(s_j) + sum_{l=1..L} exp(s_l) )
 // asks the student to keep the order of the interesting items and to put all of them above the
 // uninteresting ones, without ordering the latter among themselves; the loss is -log p.
-// The teacher's ranking is computed once (offline); the draws are new every batch.
-// Parameters: interesting (K, 10), uninteresting (L, 40), pool (100), t (10).
+// The teacher's ranking is computed once (offline). The draws are new every batch (`draws=batch`)
+// or, as in the authors' code, drawn for every user once per epoch (`draws=epoch`: cheaper, but
+// each user meets the same lists all epoch).
+// Parameters: interesting (K, 10), uninteresting (L, 40), pool (100), t (10), draws (batch).
 #include "distill/rrd.h"
 
 #include <algorithm>
@@ -33,11 +35,14 @@ namespace {
 class RelaxedRankingDistillation : public Distiller {
  public:
   explicit RelaxedRankingDistillation(const ModelSpec& spec) {
-    spec.allow_only({"interesting", "uninteresting", "pool", "t"});
+    spec.allow_only({"interesting", "uninteresting", "pool", "t", "draws"});
     interesting_ = spec.get_int("interesting", 10, 1);
     uninteresting_ = spec.get_int("uninteresting", 40, 1);
     pool_ = spec.get_int("pool", 100, 1);
     temperature_ = spec.get_double("t", 10.0);
+    const auto draws = spec.get_string("draws", "batch");
+    if (draws != "batch" && draws != "epoch") throw Error("rrd: draws must be batch or epoch");
+    per_epoch_ = draws == "epoch";
     if (interesting_ > pool_) throw Error("rrd: interesting must be <= pool");
     if (!(temperature_ > 0)) throw Error("rrd: t must be > 0");
   }
@@ -51,24 +56,43 @@ class RelaxedRankingDistillation : public Distiller {
     rank_weights_ = torch::exp(-torch::arange(1, pool_ + 1, torch::kFloat) / temperature_);
     num_items_ = teacher.num_items();
     train_ = train;
+    good_ = bad_ = torch::Tensor();
+  }
+
+  // Every user's interesting and uninteresting items for this epoch, drawn at once as the
+  // authors' code does (URRD_sampling, once per epoch): a batch then only looks its users up, and
+  // each user is ranked against the same lists all epoch.
+  void start_epoch(Rng& rng) override {
+    if (!per_epoch_) return;
+    const auto users = torch::arange(top_.size(0), torch::kLong);
+    good_ = draw_interesting(users, rng);
+    bad_ = draw_outside_pool(users, top_, rng);
   }
 
   torch::Tensor loss(TopNModel& teacher, TopNModel& student, const DistillBatch& batch) override {
-    const auto b = batch.users.size(0);
-    Rng& rng = *batch.rng;
-    // Interesting: rank-weighted draws without replacement, sorted back into the teacher's order.
-    auto picked = std::get<0>(
-        sample_without_replacement(rank_weights_.unsqueeze(0).expand({b, pool_}), interesting_, rng)
-            .sort(1));
-    const auto pool = top_.index_select(0, batch.users);
-    const auto good = pool.gather(1, picked);
-    const auto bad = draw_outside_pool(batch.users, pool, rng);
-    const auto s_good = score(student, batch.users, good);
-    const auto s_bad = score(student, batch.users, bad);
-    return rrd_loss(s_good, s_bad);
+    torch::Tensor good, bad;
+    if (per_epoch_) {
+      if (!good_.defined()) start_epoch(*batch.rng);  // used outside a Trainer epoch
+      good = good_.index_select(0, batch.users);
+      bad = bad_.index_select(0, batch.users);
+    } else {
+      good = draw_interesting(batch.users, *batch.rng);
+      bad = draw_outside_pool(batch.users, top_.index_select(0, batch.users), *batch.rng);
+    }
+    return rrd_loss(score(student, batch.users, good), score(student, batch.users, bad));
   }
 
  private:
+  // K rank-weighted draws without replacement from each user's top-`pool`, sorted back into the
+  // teacher's order.
+  torch::Tensor draw_interesting(const torch::Tensor& users, Rng& rng) const {
+    const auto b = users.size(0);
+    const auto picked = std::get<0>(
+        sample_without_replacement(rank_weights_.unsqueeze(0).expand({b, pool_}), interesting_, rng)
+            .sort(1));
+    return top_.index_select(0, users).gather(1, picked);
+  }
+
   static torch::Tensor score(TopNModel& m, const torch::Tensor& users, const torch::Tensor& items) {
     const auto b = items.size(0), n = items.size(1);
     return m.forward(users.unsqueeze(1).expand({b, n}).reshape({-1}), items.reshape({-1}))
@@ -105,8 +129,10 @@ class RelaxedRankingDistillation : public Distiller {
   std::int64_t interesting_, uninteresting_, pool_;
   std::int64_t num_items_ = 0;
   double temperature_;
+  bool per_epoch_ = false;
   torch::Tensor top_, rank_weights_;
-  InteractionMatrix train_;  // the uninteresting draws skip the user's own items
+  torch::Tensor good_, bad_;  // this epoch's draws, [num_users, K] and [num_users, L]
+  InteractionMatrix train_;   // the uninteresting draws skip the user's own items
 };
 
 DistillerPtr make_rrd(const ModelSpec& spec) {

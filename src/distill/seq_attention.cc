@@ -13,8 +13,8 @@ class SeqAttention : public SeqDistiller {
  public:
   explicit SeqAttention(const ModelSpec& spec) {
     spec.allow_only({"layers", "loss"});
-    if (spec.params.count("layers")) layers_ = spec.params.at("layers");
-    kind_ = spec.params.count("loss") ? spec.params.at("loss") : "kl";
+    layers_ = spec.get_string("layers", layers_);
+    kind_ = spec.get_string("loss", "kl");
     if (kind_ != "kl" && kind_ != "mse") throw Error("attention: loss must be kl or mse");
   }
   std::string name() const override { return "attention"; }

@@ -12,7 +12,7 @@ class SeqHint : public SeqDistiller {
  public:
   explicit SeqHint(const ModelSpec& spec) {
     spec.allow_only({"layers"});
-    if (spec.params.count("layers")) layers_ = spec.params.at("layers");
+    layers_ = spec.get_string("layers", layers_);
   }
   std::string name() const override { return "hint"; }
 

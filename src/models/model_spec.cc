@@ -58,6 +58,11 @@ double ModelSpec::get_double(const std::string& key, double fallback) const {
   return v;
 }
 
+std::string ModelSpec::get_string(const std::string& key, const std::string& fallback) const {
+  const auto it = params.find(key);
+  return it == params.end() ? fallback : it->second;
+}
+
 void ModelSpec::allow_only(const std::set<std::string>& known) const {
   for (const auto& [k, _] : params) {
     if (known.count(k) == 0) {

@@ -23,6 +23,7 @@ struct ModelSpec {
   // range.
   std::int64_t get_int(const std::string& key, std::int64_t fallback, std::int64_t min = 1) const;
   double get_double(const std::string& key, double fallback) const;
+  std::string get_string(const std::string& key, const std::string& fallback) const;
   // Throws Error if a parameter is not in `known` (catches typos such as "dimm=32").
   void allow_only(const std::set<std::string>& known) const;
 };

@@ -311,6 +311,8 @@ TrainResult Trainer::fit(const std::string& output_dir, const std::string& resum
     }
     std::iota(order.begin(), order.end(), 0u);
     shuffle(order.data(), order.size(), rng);
+    if (teacher)
+      for (auto& [d, w] : distillation_.terms) d->start_epoch(rng);
 
     // 2. Mini-batches.
     model_->train();

@@ -247,6 +247,30 @@ TEST(Distillers, HintWithoutProjectionNeedsEqualWidths) {
   EXPECT_EQ(ok->parameters().size(), 2u);  // the regressor's weight and bias
 }
 
+TEST(Distillers, RrdDrawsNewListsEveryBatchOrOncePerEpoch) {
+  torch::manual_seed(6);
+  auto t = create_topn_model(ModelSpec::parse("mf:dim=8"), 6, 40);
+  auto s = create_topn_model(ModelSpec::parse("mf:dim=2"), 6, 40);
+  const InteractionMatrix train({}, 6, 40);
+  Rng rng(1);
+  const DistillBatch batch{torch::arange(6, torch::kLong), torch::arange(40, torch::kLong), &rng};
+  const auto value = [&](Distiller& d) { return d.loss(*t, *s, batch).item<double>(); };
+
+  auto per_epoch = create_distiller(ModelSpec::parse("rrd:pool=10,interesting=3,draws=epoch"));
+  per_epoch->prepare(*t, *s, train);
+  Rng epoch1(2), epoch2(3);
+  per_epoch->start_epoch(epoch1);
+  const double first = value(*per_epoch);
+  EXPECT_EQ(value(*per_epoch), first);  // the same lists all epoch, whatever the batch generator
+  per_epoch->start_epoch(epoch2);
+  EXPECT_NE(value(*per_epoch), first);  // new lists next epoch
+
+  auto per_batch = create_distiller(ModelSpec::parse("rrd:pool=10,interesting=3"));
+  per_batch->prepare(*t, *s, train);
+  EXPECT_NE(value(*per_batch), value(*per_batch));
+  EXPECT_THROW(create_distiller(ModelSpec::parse("rrd:draws=sometimes")), Error);
+}
+
 TEST(Distillers, TeacherTopItemsSkipTrainingItems) {
   torch::manual_seed(4);
   auto t = create_topn_model(ModelSpec::parse("mf:dim=4"), 3, 6);
