@@ -9,8 +9,8 @@
 # ROWS (default: all): alone kd rd cd de rrd derrd htd hint rkd online self multi.
 # The teacher is trained once per seed and reused; finished runs are skipped (delete the folder
 # to redo one). Prints a table and writes results/bench/distill-DATASET.json.
-# Environment: TEACHER (mf:dim=200), STUDENT (mf:dim=20), EPOCHS (40), PATIENCE (3), DERRD (the
-# derrd row's method, default `derrd`).
+# Environment: TEACHER (mf:dim=200), STUDENT (mf:dim=20), EPOCHS (40), PATIENCE (3), DERRD and RRD
+# (the derrd and rrd rows' methods, default `derrd` and `rrd`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build="${1:-build}"
@@ -28,7 +28,7 @@ common=(--data "$dataset" --split loo --protocol sampled:uniform:499 --metrics "
 
 # methods per row (distill rows); "alone" trains the student without a teacher.
 declare -A method=(
-  [kd]="kd" [rd]="rd:lambda=5" [cd]="cd" [de]="de@0.1" [rrd]="rrd" [derrd]="${DERRD:-derrd}" [htd]="htd"
+  [kd]="kd" [rd]="rd:lambda=5" [cd]="cd" [de]="de@0.1" [rrd]="${RRD:-rrd}" [derrd]="${DERRD:-derrd}" [htd]="htd"
   [hint]="hint" [rkd]="rkd" [online]="kd" [self]="kd" [multi]="kd")
 
 evaluate_more() {  # run folder: the best model under uniform:99 and full

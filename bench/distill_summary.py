@@ -33,5 +33,17 @@ for row, e in summary.items():
     lines.append(f"{row:<8} {fmt(m['HR@5']):>15} {fmt(m['HR@10']):>15} {fmt(m['NDCG@5']):>15} {fmt(m['NDCG@10']):>15} "
                  f"{100*n/teacher:7.1f}% {100*(n/alone-1):+7.1f}% {u99:8.4f} {full:9.4f} "
                  f"{e['parameters'] or 0:>9,} {e['seconds_per_epoch'][0]:7.1f} {e['best_epoch'][0]:7.1f} {e['runs']}")
+if os.environ.get("MARKDOWN"):  # the table as docs/results.md shows it
+    pm = lambda ms: f"{ms[0]:.4f} ± {ms[1]:.4f}" if len(seeds) > 1 else f"{ms[0]:.4f}"
+    lines = ["| row | method | HR@5 | HR@10 | NDCG@5 | NDCG@10 | % of teacher | vs alone | NDCG@10 uniform:99 "
+             "| NDCG@10 full | params | s/epoch | best epoch | seeds |", "|" + "---|" * 14]
+    for row, e in summary.items():
+        m = e["sampled:uniform:499"]; n = m["NDCG@10"][0]
+        u99 = e["sampled:uniform:99"].get("NDCG@10", (float("nan"), 0.0))
+        full = e["full"].get("NDCG@10", (float("nan"), 0.0))
+        method = "-" if not e["method"] else "`" + " + ".join(e["method"]) + "`" if isinstance(e["method"], list) else f"`{e['method']}`"
+        lines.append(f"| {row} | {method} | {pm(m['HR@5'])} | {pm(m['HR@10'])} | {pm(m['NDCG@5'])} | **{pm(m['NDCG@10'])}** "
+                     f"| {100*n/teacher:.1f}% | {100*(n/alone-1):+.1f}% | {pm(u99)} | {pm(full)} | {e['parameters'] or 0:,} "
+                     f"| {e['seconds_per_epoch'][0]:.1f} | {e['best_epoch'][0]:.1f} | {e['runs']} |")
 print("\n".join(lines), file=sys.stderr)
 print(json.dumps({"dataset": dataset, "seeds": seeds, "protocol_train": "sampled:uniform:499", "rows": summary}, indent=1))
