@@ -19,6 +19,8 @@
 #include "distill/rrd.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <vector>
 
 #include "core/errors.h"
 #include "distill/distiller.h"
@@ -70,7 +72,7 @@ class RelaxedRankingDistillation : public Distiller {
     if (!per_epoch_) return;
     const auto users = torch::arange(top_.size(0), torch::kLong);
     good_ = draw_interesting(users, rng);
-    bad_ = draw_outside_pool(users, top_, rng);
+    bad_ = draw_outside_pool(users, rng);
   }
 
   torch::Tensor loss(TopNModel& teacher, TopNModel& student, const DistillBatch& batch) override {
@@ -81,7 +83,7 @@ class RelaxedRankingDistillation : public Distiller {
       bad = bad_.index_select(0, batch.users);
     } else {
       good = draw_interesting(batch.users, *batch.rng);
-      bad = draw_outside_pool(batch.users, top_.index_select(0, batch.users), *batch.rng);
+      bad = draw_outside_pool(batch.users, *batch.rng);
     }
     return rrd_loss(score(student, batch.users, good), score(student, batch.users, bad));
   }
@@ -104,28 +106,31 @@ class RelaxedRankingDistillation : public Distiller {
   }
 
   // Uniform items neither among the user's top-`pool` nor the user's training items (rejection:
-  // both are a small share of the catalog).
-  torch::Tensor draw_outside_pool(const torch::Tensor& users, const torch::Tensor& pool, Rng& rng) {
+  // both are a small share of the catalog). The pool is marked in a catalog-sized flag array per
+  // user, so a draw costs O(1) rather than a scan of the pool.
+  torch::Tensor draw_outside_pool(const torch::Tensor& users, Rng& rng) {
     const auto b = users.size(0);
     auto out = torch::empty({b, uninteresting_}, torch::kLong);
     auto* o = out.data_ptr<std::int64_t>();
-    const auto* p = pool.data_ptr<std::int64_t>();
+    const auto* top = top_.data_ptr<std::int64_t>();
     const auto* users_ptr = users.data_ptr<std::int64_t>();
     const auto items = static_cast<std::uint32_t>(num_items_);
+    in_pool_.assign(static_cast<std::size_t>(num_items_), 0);
     for (std::int64_t r = 0; r < b; ++r) {
-      const auto* row = p + r * pool_;
       const auto user = static_cast<std::int32_t>(users_ptr[r]);
+      const auto* row = top + users_ptr[r] * pool_;
+      for (std::int64_t k = 0; k < pool_; ++k) in_pool_[static_cast<std::size_t>(row[k])] = 1;
       // A user who has nearly every item outside the pool: draw among all of them (no loop).
       const bool skip_own =
           num_items_ - pool_ - static_cast<std::int64_t>(train_.row(user).size()) >= 1;
       for (std::int64_t k = 0; k < uninteresting_; ++k) {
-        std::int64_t j;
+        std::uint32_t j;
         do {
           j = rng.below(items);
-        } while (std::find(row, row + pool_, j) != row + pool_ ||
-                 (skip_own && train_.contains(user, static_cast<std::int32_t>(j))));
+        } while (in_pool_[j] || (skip_own && train_.contains(user, static_cast<std::int32_t>(j))));
         o[r * uninteresting_ + k] = j;
       }
+      for (std::int64_t k = 0; k < pool_; ++k) in_pool_[static_cast<std::size_t>(row[k])] = 0;
     }
     return out;
   }
@@ -135,8 +140,9 @@ class RelaxedRankingDistillation : public Distiller {
   double temperature_;
   bool per_epoch_ = false;
   torch::Tensor top_, rank_weights_;
-  torch::Tensor good_, bad_;  // this epoch's draws, [num_users, K] and [num_users, L]
-  InteractionMatrix train_;   // the uninteresting draws skip the user's own items
+  torch::Tensor good_, bad_;           // this epoch's draws, [num_users, K] and [num_users, L]
+  InteractionMatrix train_;            // the uninteresting draws skip the user's own items
+  std::vector<std::uint8_t> in_pool_;  // scratch: 1 for the current user's top-`pool` items
 };
 
 DistillerPtr make_rrd(const ModelSpec& spec) {
