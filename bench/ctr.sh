@@ -43,7 +43,7 @@ declare -A rows=(
 
 train_once() {  # row seed lr dir
   local d="$4"
-  [ -s "$d/result.json" ] && return
+  [ -s "$d/results.json" ] && return
   IFS='|' read -r spec methods teachers <<< "${rows[$1]}"
   echo "seed $2: $1 (lr $3)" >&2
   if [ -z "$methods" ]; then
@@ -65,7 +65,7 @@ chosen_lr() {  # row: tune on the first seed (validation AUC), remember the choi
       local d="$out/tune/$1-lr$lr"
       train_once "$1" "$first_seed" "$lr" "$d"
       local auc
-      auc=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['valid']['AUC'])" "$d/result.json")
+      auc=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['valid']['AUC'])" "$d/results.json")
       if python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) > float(sys.argv[2]) else 1)" "$auc" "$best_auc"; then
         best="$lr"; best_auc="$auc"
       fi
@@ -77,7 +77,7 @@ chosen_lr() {  # row: tune on the first seed (validation AUC), remember the choi
 
 run_row() {  # row seed
   local d="$out/$1-s$2"
-  [ -s "$d/result.json" ] && return
+  [ -s "$d/results.json" ] && return
   local lr
   lr=$(chosen_lr "$1")
   if [ "$2" = "$first_seed" ]; then

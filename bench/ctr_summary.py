@@ -9,7 +9,7 @@ def stats(xs):
     return (statistics.mean(xs), statistics.stdev(xs) if len(xs) > 1 else 0.0) if xs else (float("nan"), 0.0)
 
 def collect(row):
-    res = [json.load(open(p)) for p in (os.path.join(out, f"{row}-s{s}", "result.json") for s in seeds)
+    res = [json.load(open(p)) for p in (os.path.join(out, f"{row}-s{s}", "results.json") for s in seeds)
            if os.path.exists(p)]
     if not res:
         return None

@@ -6,10 +6,13 @@
 //   recpress ctr distill --teacher wd/best.pt --teacher deepfm/best.pt --student fm:dim=4 --method
 //   kd recpress ctr evaluate runs/ctr/kd/best.pt
 #include <iostream>
+#include <optional>
 
 #include "cli/commands.h"
+#include "core/atomic_file.h"
 #include "core/errors.h"
 #include "core/format.h"
+#include "train/checkpoint.h"
 #include "train/ctr_trainer.h"
 
 namespace recpress::cli {
@@ -19,7 +22,8 @@ struct CtrArgs {
   CtrDataSpec data;
   std::string crosses;
   std::string model = "deepfm";
-  std::string output = "runs/ctr";
+  std::string output;  // default: runs/ctr (train), runs/ctr-distill (distill)
+  std::string resume;
   CtrTrainConfig config;
   std::vector<std::string> teachers;
   std::vector<std::string> methods;
@@ -31,16 +35,20 @@ void add_training_options(CLI::App* cmd, CtrArgs& a) {
   auto& c = a.config;
   cmd->add_option("--epochs", c.epochs, "maximum epochs")->capture_default_str();
   cmd->add_option("--batch-size", c.batch_size, "rows per mini-batch")->capture_default_str();
-  cmd->add_option("--optimizer", c.optimizer, "adam | adagrad | sgd")->capture_default_str();
+  cmd->add_option("--optimizer", c.optimizer, "adam | lazyadam | adagrad | sgd")
+      ->capture_default_str();
   cmd->add_option("--lr", c.lr, "learning rate")->capture_default_str();
+  cmd->add_option("--schedule", c.schedule, "constant | cosine | step:EVERY,GAMMA")
+      ->capture_default_str();
   cmd->add_option("--weight-decay", c.weight_decay, "L2 penalty on all parameters")
       ->capture_default_str();
   cmd->add_option("--patience", c.patience, "epochs without improvement before stopping (0: never)")
       ->capture_default_str();
   cmd->add_option("--monitor", c.monitor, "validation metric for the best epoch: auc | logloss")
       ->capture_default_str();
-  cmd->add_option("-o,--output", a.output, "output folder (best.pt, history.json, result.json)")
-      ->capture_default_str();
+  cmd->add_option("-o,--output", a.output,
+                  "output folder (best.pt, last.pt, history.json, results.json)");
+  cmd->add_option("--resume", a.resume, "continue the run saved in this last.pt");
 }
 
 void add_feature_options(CLI::App* cmd, CtrArgs& a) {
@@ -90,32 +98,59 @@ void print_result(const CtrTrainResult& r, const CtrModel& model, const std::str
             << "valid " << r.best_valid.summary() << "\n"
             << "test  " << r.test.summary() << "  ("
             << with_commas(static_cast<std::int64_t>(r.test.rows_per_second)) << " rows/s)\n";
-  if (!output.empty()) std::cout << "wrote " << output << "/best.pt, result.json, history.json\n";
+  if (!output.empty())
+    std::cout << "wrote " << output << "/{best.pt,last.pt,history.json,results.json}\n";
 }
 
-int run_train(CtrArgs& a, const GlobalOptions& g) {
-  a.data.split_seed = g.seed;
-  a.data.features.crosses = CtrEncoderConfig::parse_crosses(a.crosses);
+int run_train(CtrArgs& a, const GlobalOptions& g, const CLI::App& cmd) {
+  if (cmd.get_option("--output")->count() == 0) a.output = "runs/ctr";
   a.config.seed = g.seed;
   a.config.show_progress = !g.quiet;
+  std::optional<CtrCheckpoint> resumed;
+  if (!a.resume.empty()) {
+    // The same run: its data, features, model and options come from the checkpoint.
+    resumed = load_ctr_checkpoint(a.resume, /*with_model=*/false);
+    const auto* data_option = cmd.get_option_no_throw("--data");
+    if (data_option != nullptr && data_option->count() > 0 && a.data.data != resumed->data.data)
+      throw DataError(a.resume, 0, "data",
+                      "the checkpoint was trained on '" + resumed->data.data + "', not '" +
+                          a.data.data + "'; resume only the run it came from");
+    a.config = CtrTrainConfig::from_json(
+        resumed_options(resumed->header.at("config"), a.config.to_json(), cmd, g));
+    a.config.show_progress = !g.quiet;
+    a.model = resumed_model(resumed->header, a.model, cmd, a.resume);
+  } else {
+    a.data.split_seed = g.seed;
+    a.data.features.crosses = CtrEncoderConfig::parse_crosses(a.crosses);
+  }
   a.config.validate();
   const auto spec = ModelSpec::parse(a.model);
-  const CtrData data = prepare_ctr_data(a.data, nullptr, g.data_root);
+  prepare_output_dir(a.output, {a.data.data});
+  const CtrData data = resumed ? prepare_ctr_data(resumed->data, &resumed->encoder, g.data_root)
+                               : prepare_ctr_data(a.data, nullptr, g.data_root);
   if (!g.quiet) print_data(data);
   torch::manual_seed(g.seed);
   auto model = create_ctr_model(spec, data.encoder.layout());
   CtrTrainer trainer(data, model, a.config);
-  const auto result = trainer.fit(a.output);
+  const auto result = trainer.fit(a.output, a.resume);
   print_result(result, *model, a.output);
   return 0;
 }
 
-int run_distill(CtrArgs& a, const GlobalOptions& g) {
+int run_distill(CtrArgs& a, const GlobalOptions& g, const CLI::App& cmd) {
   if (a.teachers.empty()) throw Error("ctr distill: --teacher is required");
   if (a.methods.empty()) throw Error("ctr distill: --method is required (e.g. kd, hint, kd+hint)");
+  if (cmd.get_option("--output")->count() == 0) a.output = "runs/ctr-distill";
   a.config.seed = g.seed;
   a.config.show_progress = !g.quiet;
+  if (!a.resume.empty()) {
+    const Checkpoint ck = read_checkpoint(a.resume);
+    a.config = CtrTrainConfig::from_json(resumed_options(
+        ck.header.value("config", nlohmann::json::object()), a.config.to_json(), cmd, g));
+    a.config.show_progress = !g.quiet;
+  }
   a.config.validate();
+  prepare_output_dir(a.output, a.teachers);
   auto terms = parse_ctr_distillation_terms(a.methods);
   const auto spec = ModelSpec::parse(a.model);
   std::vector<CtrCheckpoint> teachers;
@@ -148,7 +183,7 @@ int run_distill(CtrArgs& a, const GlobalOptions& g) {
               << ")\n";
   CtrTrainer trainer(data, student, a.config);
   trainer.distill_from({teacher, std::move(terms)});
-  const auto result = trainer.fit(a.output);
+  const auto result = trainer.fit(a.output, a.resume);
   print_result(result, *student, a.output);
   return 0;
 }
@@ -195,7 +230,7 @@ void add_ctr_command(CLI::App& app, GlobalOptions& global, Action& action) {
                    "model[:key=value,...]; models:" + list_entries(ctr_models()))
       ->capture_default_str();
   add_training_options(train, args);
-  train->callback([&] { action = [&] { return run_train(args, global); }; });
+  train->callback([&, train] { action = [&, train] { return run_train(args, global, *train); }; });
 
   auto* distill = ctr->add_subcommand("distill", "train a small CTR model from trained teacher(s)");
   distill
@@ -209,7 +244,8 @@ void add_ctr_command(CLI::App& app, GlobalOptions& global, Action& action) {
           "name[:params][@weight], '+' joins several; methods:" + list_entries(ctr_distillers()))
       ->required();
   add_training_options(distill, args);
-  distill->callback([&] { action = [&] { return run_distill(args, global); }; });
+  distill->callback(
+      [&, distill] { action = [&, distill] { return run_distill(args, global, *distill); }; });
 
   auto* evaluate = ctr->add_subcommand("evaluate", "AUC, LogLoss and GAUC of a CTR checkpoint");
   evaluate->add_option("checkpoint", args.checkpoint, "best.pt of `ctr train` or `ctr distill`")

@@ -8,9 +8,11 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "core/atomic_file.h"
 #include "core/errors.h"
 #include "core/format.h"
 #include "eval/result.h"
+#include "train/checkpoint.h"
 #include "train/seq_trainer.h"
 
 namespace recpress::cli {
@@ -19,7 +21,8 @@ namespace {
 struct SeqArgs {
   DataArgs data;
   std::string model = "sasrec";
-  std::string output = "runs/seq";
+  std::string output;  // default: runs/seq (train), runs/seq-distill (distill)
+  std::string resume;
   SeqTrainConfig config;
   std::string teacher;
   std::vector<std::string> methods;
@@ -41,14 +44,19 @@ void add_training_options(CLI::App* cmd, SeqArgs& a) {
   cmd->add_option("--epochs", c.epochs, "maximum epochs (one window per user each)")
       ->capture_default_str();
   cmd->add_option("--batch-size", c.batch_size, "users per step")->capture_default_str();
-  cmd->add_option("--lr", c.lr, "Adam learning rate")->capture_default_str();
+  cmd->add_option("--optimizer", c.optimizer, "adam | lazyadam | adagrad | sgd")
+      ->capture_default_str();
+  cmd->add_option("--lr", c.lr, "learning rate")->capture_default_str();
+  cmd->add_option("--schedule", c.schedule, "constant | cosine | step:EVERY,GAMMA")
+      ->capture_default_str();
   cmd->add_option("--weight-decay", c.weight_decay, "L2 penalty")->capture_default_str();
   cmd->add_option("--patience", c.patience, "epochs without improvement before stopping (0: never)")
       ->capture_default_str();
   cmd->add_option("--monitor", c.monitor, "validation metric that picks the best epoch")
       ->capture_default_str();
-  cmd->add_option("-o,--output", a.output, "output folder (best.pt, history.json, results.json)")
-      ->capture_default_str();
+  cmd->add_option("-o,--output", a.output,
+                  "output folder (best.pt, last.pt, history.json, results.json)");
+  cmd->add_option("--resume", a.resume, "continue the run saved in this last.pt");
 }
 
 void print_result(const SeqTrainResult& r, const SeqModel& model, const std::string& output) {
@@ -64,31 +72,46 @@ void print_result(const SeqTrainResult& r, const SeqModel& model, const std::str
   valid.scorer = "valid (best epoch)";
   test.scorer = "test";
   std::cout << results_table({valid, test});
-  if (!output.empty()) std::cout << "wrote " << output << "/best.pt, results.json, history.json\n";
+  if (!output.empty())
+    std::cout << "wrote " << output << "/{best.pt,last.pt,history.json,results.json}\n";
 }
 
 Split loo_split(const Dataset& data, std::uint64_t seed) {
   return make_split(data, SplitConfig::parse("loo", seed));
 }
 
-int run_train(SeqArgs& a, const GlobalOptions& g) {
+// A resumed run takes its options and model from the checkpoint (given ones must agree).
+void apply_resume(SeqArgs& a, const GlobalOptions& g, const CLI::App& cmd) {
   a.config.seed = g.seed;
   a.config.show_progress = !g.quiet;
+  if (a.resume.empty()) return;
+  const Checkpoint ck = read_checkpoint(a.resume);
+  a.config = SeqTrainConfig::from_json(resumed_options(
+      ck.header.value("config", nlohmann::json::object()), a.config.to_json(), cmd, g));
+  a.config.show_progress = !g.quiet;
+  a.model = resumed_model(ck.header, a.model, cmd, a.resume);
+}
+
+int run_train(SeqArgs& a, const GlobalOptions& g, const CLI::App& cmd) {
+  if (cmd.get_option("--output")->count() == 0) a.output = "runs/seq";
+  apply_resume(a, g, cmd);
   a.config.validate();
   const auto spec = ModelSpec::parse(a.model);
+  prepare_output_dir(a.output);
   const Dataset data = load_data(a.data, g);
   const Split split = loo_split(data, g.seed);
   torch::manual_seed(g.seed);
   auto model = create_seq_model(spec, data.num_items());
   SeqTrainer trainer(data, split, model, a.config);
-  print_result(trainer.fit(a.output), *model, a.output);
+  print_result(trainer.fit(a.output, a.resume), *model, a.output);
   return 0;
 }
 
-int run_distill(SeqArgs& a, const GlobalOptions& g) {
-  a.config.seed = g.seed;
-  a.config.show_progress = !g.quiet;
+int run_distill(SeqArgs& a, const GlobalOptions& g, const CLI::App& cmd) {
+  if (cmd.get_option("--output")->count() == 0) a.output = "runs/seq-distill";
+  apply_resume(a, g, cmd);
   a.config.validate();
+  prepare_output_dir(a.output, {a.teacher});
   auto terms = parse_seq_distillation_terms(a.methods);
   const auto spec = ModelSpec::parse(a.model);
   const Dataset data = load_data(a.data, g);
@@ -106,7 +129,7 @@ int run_distill(SeqArgs& a, const GlobalOptions& g) {
               << ")\n";
   SeqTrainer trainer(data, split, student, a.config);
   trainer.distill_from({teacher, std::move(terms)});
-  print_result(trainer.fit(a.output), *student, a.output);
+  print_result(trainer.fit(a.output, a.resume), *student, a.output);
   return 0;
 }
 
@@ -139,7 +162,7 @@ void add_seq_command(CLI::App& app, GlobalOptions& global, Action& action) {
                    "model[:key=value,...]; models:" + list_entries(seq_models()))
       ->capture_default_str();
   add_training_options(train, args);
-  train->callback([&] { action = [&] { return run_train(args, global); }; });
+  train->callback([&, train] { action = [&, train] { return run_train(args, global, *train); }; });
 
   auto* distill = seq->add_subcommand("distill", "train a small next-item model from a teacher");
   add_data_options(distill, args.data, false);
@@ -152,7 +175,8 @@ void add_seq_command(CLI::App& app, GlobalOptions& global, Action& action) {
           "name[:params][@weight], '+' joins several; methods:" + list_entries(seq_distillers()))
       ->required();
   add_training_options(distill, args);
-  distill->callback([&] { action = [&] { return run_distill(args, global); }; });
+  distill->callback(
+      [&, distill] { action = [&, distill] { return run_distill(args, global, *distill); }; });
 
   auto* evaluate = seq->add_subcommand("evaluate", "evaluate a next-item checkpoint");
   add_data_options(evaluate, args.data, false);

@@ -222,20 +222,21 @@ int run_train(TrainArgs a, const GlobalOptions& g, const CLI::App& cmd) {
       throw Error("distill: --teacher is required (or teacher: in the recipe)");
     if (a.methods.empty()) throw Error("distill: --method is required (or method: in the recipe)");
   }
+  a.config.seed = g.seed;
+  a.config.show_progress = !g.quiet;
   if (!a.resume.empty()) {
-    // A resumed run continues the same run: its configuration comes from the checkpoint.
+    // A resumed run continues the same run: its options come from the checkpoint, and one given
+    // here that differs is refused by the training loop, named.
     const Checkpoint ck = read_checkpoint(a.resume);
     if (!ck.header.contains("config"))
       throw DataError(a.resume, 0, "config", "checkpoint has no training configuration");
-    const int epochs = a.config.epochs;
-    const bool epochs_given = cmd.get_option("--epochs")->count() > 0;
-    a.config = TrainConfig::from_json(ck.header.at("config"));
-    if (epochs_given) a.config.epochs = epochs;
-    a.model = ck.header.at("model").get<std::string>();
+    a.config =
+        TrainConfig::from_json(resumed_options(ck.header.at("config"), a.config.to_json(), cmd, g));
+    a.config.show_progress = !g.quiet;
+    a.model = resumed_model(ck.header, a.model, cmd, a.resume);
   }
-  a.config.seed = g.seed;
-  a.config.show_progress = !g.quiet;
   a.config.validate();
+  prepare_output_dir(a.output, a.teachers);
   const ModelSpec spec = ModelSpec::parse(a.model);
   const SplitConfig split_config = SplitConfig::parse(a.split, g.seed);
 
@@ -316,6 +317,37 @@ int run_train(TrainArgs a, const GlobalOptions& g, const CLI::App& cmd) {
 }
 
 }  // namespace
+
+nlohmann::json resumed_options(const nlohmann::json& saved, const nlohmann::json& current,
+                               const CLI::App& cmd, const GlobalOptions& global) {
+  nlohmann::json merged = saved;
+  for (const auto& [key, value] : current.items()) {
+    bool given = false;
+    if (key == "seed") {
+      given = global.seed_given;
+    } else {
+      std::string flag = "--" + key;
+      std::replace(flag.begin(), flag.end(), '_', '-');
+      const auto* option = cmd.get_option_no_throw(flag);
+      given = option != nullptr && option->count() > 0;
+    }
+    if (given || !merged.contains(key)) merged[key] = value;
+  }
+  return merged;
+}
+
+std::string resumed_model(const nlohmann::json& header, const std::string& asked,
+                          const CLI::App& cmd, const std::string& path) {
+  const std::string saved = header.value("model", std::string());
+  for (const char* flag : {"--model", "--student"}) {
+    const auto* option = cmd.get_option_no_throw(flag);
+    if (option != nullptr && option->count() > 0 && ModelSpec::parse(asked).to_string() != saved)
+      throw DataError(path, 0, "model",
+                      "the checkpoint is a " + saved + ", this run asks " + flag + " " + asked +
+                          "; resume only the run it came from");
+  }
+  return saved;
+}
 
 namespace {
 

@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdint>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 #include <vector>
@@ -17,6 +18,7 @@ namespace recpress::cli {
 struct GlobalOptions {
   int threads = 1;
   std::uint64_t seed = 42;
+  bool seed_given = false;  // --seed on the command line (a resume keeps the checkpoint's)
   std::string data_root;
   bool no_cache = false;
   bool quiet = false;
@@ -56,6 +58,13 @@ void add_serve_command(CLI::App& app, GlobalOptions& global, Action& action);
 void add_run_command(CLI::App& app, GlobalOptions& global, Action& action);
 void add_ctr_command(CLI::App& app, GlobalOptions& global, Action& action);
 void add_seq_command(CLI::App& app, GlobalOptions& global, Action& action);
+// A resumed run's options: the checkpoint's `saved` ones, with those given on `cmd`'s command line
+// (from `current`) on top; the training loop refuses any that differ, except epochs and patience.
+nlohmann::json resumed_options(const nlohmann::json& saved, const nlohmann::json& current,
+                               const CLI::App& cmd, const GlobalOptions& global);
+// The checkpoint's model; Error naming `path` when --model/--student asks another one.
+std::string resumed_model(const nlohmann::json& header, const std::string& asked,
+                          const CLI::App& cmd, const std::string& path);
 // Runs a study as `recpress run` does (the demo runs its compiled-in recipe through this).
 int run_recipe(const pipeline::Recipe& recipe, const std::string& output_root,
                const GlobalOptions& global);

@@ -61,3 +61,36 @@ std::string read_file(const std::string& path) {
 }
 
 }  // namespace recpress
+
+namespace recpress {
+
+void prepare_output_dir(const std::string& dir, const std::vector<std::string>& inputs) {
+  if (dir.empty()) return;
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path out = fs::weakly_canonical(fs::absolute(dir), ec);
+  for (const auto& input : inputs) {
+    if (input.empty()) continue;
+    const fs::path in = fs::weakly_canonical(fs::absolute(input), ec).parent_path();
+    if (!ec && in == out)
+      throw Error("output folder '" + dir + "' holds the input '" + input +
+                  "'; a run never writes into its inputs' folders: choose another -o");
+  }
+  // Writable? Create and remove a file in the folder, or in the nearest ancestor that exists,
+  // now rather than after hours of training (and leave no empty folder behind on failure).
+  fs::path existing = fs::absolute(dir);
+  while (!fs::exists(existing, ec) && existing.has_parent_path() &&
+         existing != existing.parent_path())
+    existing = existing.parent_path();
+  if (!fs::is_directory(existing, ec))
+    throw Error("output folder '" + dir + "': '" + existing.string() + "' is not a folder");
+  std::string probe = (existing / ".recpress-write-test.XXXXXX").string();
+  const int fd = ::mkstemp(probe.data());
+  if (fd < 0)
+    throw Error("cannot write output folder '" + dir + "' (in '" + existing.string() +
+                "': " + std::strerror(errno) + ")");
+  ::close(fd);
+  ::unlink(probe.c_str());
+}
+
+}  // namespace recpress

@@ -4,6 +4,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace recpress {
 
@@ -15,5 +16,11 @@ std::string read_file(const std::string& path);
 
 // mkdir -p. Throws Error on failure.
 void make_directories(const std::string& path);
+
+// Before a command does any work: checks that the output folder `dir` can be written (or created,
+// by writing in its nearest existing ancestor; nothing is left behind), and refuses it when it is
+// the folder of one of `inputs` (a teacher's checkpoint, a data file), so no run overwrites what
+// it reads. Empty `dir`: nothing to check. Throws Error.
+void prepare_output_dir(const std::string& dir, const std::vector<std::string>& inputs = {});
 
 }  // namespace recpress

@@ -1,7 +1,6 @@
 #include "runtime/model.h"
 
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -369,42 +368,62 @@ std::string encode_model(const ModelContent& c, DType dtype) {
   return out;
 }
 
-// The bytes of a model: a read-only mapping of the file, or an aligned copy.
+// The bytes of a model: always a private, 8-byte aligned copy. The file is read once at open and
+// never touched again, so whoever rewrites it in place (`cp new.rpm live.rpm`) cannot pull pages
+// from under a running scorer: a read-only mapping of a file that shrinks turns the next access
+// into SIGBUS. The copy costs one read of the file (docs/results.md, "loading a model").
 struct Model::Storage {
   const std::uint8_t* data = nullptr;
   std::size_t size = 0;
-  void* mapping = nullptr;
-  std::vector<std::uint64_t> owned;     // 8-byte aligned copy for from_bytes
+  std::vector<std::uint64_t> owned;     // the bytes
   std::deque<std::string> decoded_ids;  // numeric ids as text (a deque: views stay valid)
-  ~Storage() {
-    if (mapping != nullptr) munmap(mapping, size);
-  }
 };
 
 std::size_t Model::file_bytes() const {
   return storage_->size;
 }
 
-Model Model::open(const std::string& path) {
+namespace {
+
+// Reads a whole regular file into 8-byte aligned words; `size` gets its length in bytes. A file
+// that changes size while being read is refused (a concurrent writer; try again once it is done).
+std::vector<std::uint64_t> read_file_aligned(const std::string& path, std::size_t& size) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw ModelError(path + ": cannot open: " + std::strerror(errno));
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
   struct stat st {};
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    throw ModelError(path + ": not a regular file");
-  }
-  auto storage = std::make_shared<Storage>();
-  storage->size = static_cast<std::size_t>(st.st_size);
-  if (storage->size > 0) {
-    void* p = mmap(nullptr, storage->size, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (p == MAP_FAILED) {
-      ::close(fd);
-      throw ModelError(path + ": cannot map: " + std::strerror(errno));
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) throw ModelError(path + ": not a regular file");
+  size = static_cast<std::size_t>(st.st_size);
+  std::vector<std::uint64_t> words((size + 7) / 8 + 1);  // one spare word to see growth
+  auto* out = reinterpret_cast<char*>(words.data());
+  const std::size_t capacity = words.size() * 8;
+  std::size_t got = 0;
+  while (got < capacity) {
+    const ssize_t n = ::read(fd, out + got, capacity - got);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw ModelError(path + ": cannot read: " + std::strerror(errno));
     }
-    storage->mapping = p;
-    storage->data = static_cast<const std::uint8_t*>(p);
+    if (n == 0) break;
+    got += static_cast<std::size_t>(n);
   }
-  ::close(fd);
+  if (got != size)
+    throw ModelError(path + ": the file changed size while being read (" + std::to_string(size) +
+                     " -> " + std::to_string(got) +
+                     " bytes); write a new file and rename it over the old one");
+  words.resize((size + 7) / 8);
+  return words;
+}
+
+}  // namespace
+
+Model Model::open(const std::string& path) {
+  auto storage = std::make_shared<Storage>();
+  storage->owned = read_file_aligned(path, storage->size);
+  storage->data = reinterpret_cast<const std::uint8_t*>(storage->owned.data());
   return parse(std::move(storage), path);
 }
 

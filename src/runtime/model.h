@@ -1,8 +1,8 @@
 // The RecPress model file (.rpm) and its scorer: the LibTorch-free half of RecPress, what an edge
-// device links. schema/recpress_model.fbs defines the format; this file reads it (memory-mapped,
-// zero-copy), validates it completely before use (magic, version, checksum, FlatBuffers verifier,
-// shapes), scores a user against the whole catalog in fp32, fp16 or int8, and returns the top-K
-// with raw ids. encode_model() writes it (an exporter supplies float matrices).
+// device links. schema/recpress_model.fbs defines the format; this file reads it (into private
+// memory, then zero-copy views), validates it completely before use (magic, version, checksum,
+// FlatBuffers verifier, shapes), scores a user against the whole catalog in fp32, fp16 or int8, and
+// returns the top-K with raw ids. encode_model() writes it (an exporter supplies float matrices).
 #pragma once
 
 #include <cstdint>

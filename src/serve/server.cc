@@ -1,21 +1,32 @@
 #include "serve/server.h"
 
 #include <httplib.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
 #include <csignal>
+#include <ctime>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <stdexcept>
 #include <thread>
-
-#include <sys/resource.h>
 
 namespace recpress::serve {
 namespace {
 
 using nlohmann::json;
+
+// How many connections the kernel queues before accept(). httplib's own is 5: under load, with
+// connections re-opened as keep-alive ends, a full queue drops SYNs and the client retransmits
+// after 1 s (the occasional 1-2 s requests seen under wrk). Linux caps it at net.core.somaxconn.
+constexpr int kListenBacklog = 1024;
+// Requests one keep-alive connection may carry before the server closes it (httplib's default
+// is 5, which makes a busy client reconnect every fifth request).
+constexpr std::size_t kKeepAliveRequests = 10000;
 
 void reply_error(httplib::Response& res, int status, const std::string& message) {
   res.status = status;
@@ -28,10 +39,118 @@ struct BadRequest {
   std::string message;
 };
 
+// Query-string booleans: exactly these words, anything else is the client's mistake.
+bool parse_bool(const std::string& name, const std::string& text) {
+  if (text == "1" || text == "true" || text == "yes") return true;
+  if (text == "0" || text == "false" || text == "no") return false;
+  throw BadRequest{400, name + " must be one of 1, 0, true, false, yes, no; got '" + text + "'"};
+}
+
+// The methods each endpoint answers; a known path with another method is a 405, not a 404.
+const std::vector<std::pair<std::string, std::string>>& endpoints() {
+  static const std::vector<std::pair<std::string, std::string>> e = {
+      {"/recommend", "GET, POST"}, {"/healthz", "GET"}, {"/metrics", "GET"}, {"/reload", "POST"}};
+  return e;
+}
+
+std::string default_message(int status) {
+  switch (status) {
+    case 400:
+      return "malformed HTTP request";
+    case 404:
+      return "no such endpoint (GET /recommend, POST /recommend, GET /healthz, GET /metrics, "
+             "POST /reload)";
+    case 414:
+      return "request URI longer than " + std::to_string(CPPHTTPLIB_REQUEST_URI_MAX_LENGTH) +
+             " bytes";
+    default:
+      return "HTTP error " + std::to_string(status);
+  }
+}
+
+bool same_secret(const std::string& a, const std::string& b) {
+  // Compares every byte whatever the first difference, so timing does not reveal a prefix.
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    diff |= static_cast<unsigned char>(a[i] ^ (i < b.size() ? b[i] : 0));
+  return diff == 0;
+}
+
+std::string utc_now() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string read_token_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::invalid_argument("--reload-token-file: cannot read '" + path + "'");
+  std::string token((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  while (!token.empty() && (token.back() == '\n' || token.back() == '\r')) token.pop_back();
+  if (token.empty()) throw std::invalid_argument("--reload-token-file: '" + path + "' is empty");
+  return token;
+}
+
+// When the request started, for the access log (the logger runs on the request's worker thread).
+thread_local std::chrono::steady_clock::time_point t_request_start;
+
 }  // namespace
 
-RecommendationServer::RecommendationServer(ServerOptions options)
-    : options_(std::move(options)), http_(std::make_unique<httplib::Server>()) {
+bool is_loopback(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+void ServerOptions::validate() const {
+  auto bad = [](const std::string& what) { throw std::invalid_argument(what); };
+  if (model_path.empty()) bad("model: no .rpm file given");
+  if (host.empty()) bad("--host: empty address");
+  if (port < 0 || port > 65535)
+    bad("--port: " + std::to_string(port) + " is not a TCP port (0-65535; 0 picks a free one)");
+  if (workers < 1 || workers > 4096)
+    bad("--workers: " + std::to_string(workers) + " is out of range (1-4096)");
+  if (max_k < 1) bad("--max-k: must be at least 1");
+  if (max_batch < 1) bad("--max-batch: must be at least 1");
+  if (max_body_bytes < 64) bad("--max-body: must be at least 64 bytes");
+  if (!reload_token.empty() && !reload_token_file.empty())
+    bad("--reload-token and --reload-token-file: give one of them");
+}
+
+void add_server_options(CLI::App& app, ServerOptions& o) {
+  app.add_option("model", o.model_path, "the .rpm file")->required();
+  app.add_option("--host", o.host, "address to listen on (default 127.0.0.1)");
+  app.add_option("--port", o.port, "port (0: any free port; default 8080)");
+  app.add_option("--max-k", o.max_k, "largest k a request may ask for (default 1000)");
+  app.add_option("--max-batch", o.max_batch, "most users in one POST /recommend (default 1000)");
+  app.add_option("--max-body", o.max_body_bytes, "largest request body in bytes (default 1 MiB)");
+  app.add_option("--workers", o.workers,
+                 "worker threads (each open keep-alive connection holds one; default 64)");
+  app.add_option("--index", o.index,
+                 "approximate search (mf/gmf): hnsw[:m=16,ef=64,ef_construction=200]");
+  app.add_option("--reload-token", o.reload_token,
+                 "POST /reload requires 'Authorization: Bearer TOKEN' (visible in ps: prefer "
+                 "--reload-token-file)");
+  app.add_option("--reload-token-file", o.reload_token_file,
+                 "the reload token, read from this file");
+  app.add_option("--access-log", o.access_log,
+                 "one line per request to this file ('-': standard error)");
+}
+
+RecommendationServer::RecommendationServer(ServerOptions options, std::ostream& log)
+    : options_(std::move(options)), log_(log), http_(std::make_unique<httplib::Server>()) {
+  options_.validate();
+  token_ = options_.reload_token_file.empty() ? options_.reload_token
+                                              : read_token_file(options_.reload_token_file);
+  if (options_.access_log == "-") {
+    access_ = &log_;
+  } else if (!options_.access_log.empty()) {
+    access_file_.open(options_.access_log, std::ios::app);
+    if (!access_file_)
+      throw std::invalid_argument("--access-log: cannot write to '" + options_.access_log + "'");
+    access_ = &access_file_;
+  }
   state_ = load(options_.model_path, options_.index);
   routes();
 }
@@ -61,11 +180,30 @@ std::shared_ptr<const RecommendationServer::State> RecommendationServer::state()
   return state_;
 }
 
-void RecommendationServer::reload() {
-  auto fresh = load(options_.model_path, options_.index);  // throws: the old model stays
-  std::lock_guard lock(state_mutex_);
-  state_ = std::move(fresh);
+void RecommendationServer::log_line(const std::string& line) {
+  std::lock_guard lock(log_mutex_);
+  log_ << line << std::endl;
+}
+
+void RecommendationServer::reload(const std::string& source) {
+  std::shared_ptr<const State> fresh;
+  try {
+    fresh = load(options_.model_path, options_.index);
+  } catch (const std::exception& e) {
+    ++reload_failures_;
+    log_line(utc_now() + " reload (" + source +
+             "): failed, still serving the previous model: " + e.what());
+    throw;
+  }
+  const auto& m = fresh->model;
+  {
+    std::lock_guard lock(state_mutex_);
+    state_ = fresh;
+  }
   ++reloads_;
+  log_line(utc_now() + " reload (" + source + "): ok, " + options_.model_path + " (" +
+           m.source_model() + ", " + runtime::dtype_name(m.dtype()) + ", " +
+           std::to_string(m.num_users()) + " users, " + std::to_string(m.num_items()) + " items)");
 }
 
 void RecommendationServer::observe(double us, bool error) {
@@ -77,19 +215,67 @@ void RecommendationServer::observe(double us, bool error) {
   latency_sum_us_.fetch_add(us);
 }
 
+std::string RecommendationServer::metrics_text() const {
+  // Prometheus text format 0.0.4: HELP and TYPE for every family, base units (seconds).
+  std::string out;
+  auto family = [&](const std::string& name, const char* type, const char* help) {
+    out += "# HELP " + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+  };
+  auto number = [](double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.9g", v);
+    return std::string(buf);
+  };
+  family("recpress_requests_total", "counter",
+         "Requests answered by /recommend, /healthz, /reload.");
+  out += "recpress_requests_total " + std::to_string(requests_.load()) + "\n";
+  family("recpress_errors_total", "counter", "Those requests answered with an error status.");
+  out += "recpress_errors_total " + std::to_string(errors_.load()) + "\n";
+  family("recpress_reloads_total", "counter", "Successful model reloads (HTTP or SIGHUP).");
+  out += "recpress_reloads_total " + std::to_string(reloads_.load()) + "\n";
+  family("recpress_reload_failures_total", "counter",
+         "Reloads refused; the previous model kept serving.");
+  out += "recpress_reload_failures_total " + std::to_string(reload_failures_.load()) + "\n";
+  const auto s = state();
+  family("recpress_model_items", "gauge", "Items in the model being served.");
+  out += "recpress_model_items " + std::to_string(s->model.num_items()) + "\n";
+  family("recpress_request_duration_seconds", "histogram",
+         "Time from routing a request to its reply being ready.");
+  std::uint64_t cumulative = 0;
+  double bound_us = 10;
+  for (int b = 0; b <= kBuckets; ++b, bound_us *= 2) {
+    cumulative += latency_[b].load();
+    out += "recpress_request_duration_seconds_bucket{le=\"" +
+           (b == kBuckets ? std::string("+Inf") : number(bound_us * 1e-6)) + "\"} " +
+           std::to_string(cumulative) + "\n";
+  }
+  out += "recpress_request_duration_seconds_sum " + number(latency_sum_us_.load() * 1e-6) +
+         "\nrecpress_request_duration_seconds_count " + std::to_string(cumulative) + "\n";
+  return out;
+}
+
 void RecommendationServer::routes() {
   http_->set_payload_max_length(options_.max_body_bytes);
   // Small JSON replies on keep-alive connections: without TCP_NODELAY, Nagle's algorithm and the
   // client's delayed ACK hold each reply ~40 ms (measured: 297 req/s, p50 44 ms).
   http_->set_tcp_nodelay(true);
+  http_->set_keep_alive_max_count(kKeepAliveRequests);
+  // SO_REUSEADDR (restart while old connections sit in TIME_WAIT) but not httplib's SO_REUSEPORT,
+  // which lets a second server bind the same port and silently take half the requests. The
+  // socket is kept to widen the listen queue after bind.
+  http_->set_socket_options([this](int sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    listen_fd_ = sock;
+  });
   // One worker per connection: a keep-alive connection occupies its worker between requests,
   // so the pool must cover the expected concurrent connections.
   const std::size_t workers = options_.workers;
   http_->new_task_queue = [workers] { return new httplib::ThreadPool(workers); };
 
   // One user's recommendations as JSON, from a consistent snapshot of the model.
-  auto recommend_one = [this](const State& s, const std::string& user, std::size_t k,
-                              bool exclude_seen) {
+  auto recommend_one = [](const State& s, const std::string& user, std::size_t k,
+                          bool exclude_seen) {
     json out = {{"user", user}};
     json items = json::array();
     const auto u = s.model.user_index(user);
@@ -111,20 +297,29 @@ void RecommendationServer::routes() {
     out["items"] = std::move(items);
     return out;
   };
-  auto parse_k = [this](const std::string& text, const State& s) {
-    std::size_t k = 0;
+  auto k_limit = [this](const State& s) {
+    return std::min<std::size_t>(options_.max_k, s.model.num_items());
+  };
+  auto check_k = [k_limit](long long k, const State& s) {
+    if (k < 1) throw BadRequest{400, "k must be a positive integer, got " + std::to_string(k)};
+    const std::size_t limit = k_limit(s);
+    if (static_cast<unsigned long long>(k) > limit)
+      throw BadRequest{400, "k must be at most " + std::to_string(limit)};
+    return static_cast<std::size_t>(k);
+  };
+  auto parse_k = [check_k](const std::string& text, const State& s) {
+    long long v = 0;
     try {
       std::size_t used = 0;
-      const long v = std::stol(text, &used);
-      if (used != text.size() || v < 1) throw BadRequest{400, ""};
-      k = static_cast<std::size_t>(v);
-    } catch (...) {
+      v = std::stoll(text, &used);
+      if (used != text.size()) throw std::invalid_argument(text);
+    } catch (const std::exception&) {
       throw BadRequest{400, "k must be a positive integer, got '" + text + "'"};
     }
-    const std::size_t limit = std::min<std::size_t>(options_.max_k, s.model.num_items());
-    if (k > limit) throw BadRequest{400, "k must be at most " + std::to_string(limit)};
-    return k;
+    return check_k(v, s);
   };
+  // The default k: 10, or less when the catalog or --max-k is smaller.
+  auto default_k = [k_limit](const State& s) { return std::min<std::size_t>(10, k_limit(s)); };
   // Wrap a handler: timing, metrics, and 4xx for BadRequest; 500 for anything else.
   auto handler = [this](auto body) {
     return [this, body](const httplib::Request& req, httplib::Response& res) {
@@ -157,78 +352,148 @@ void RecommendationServer::routes() {
              }));
   http_->Get("/recommend", handler([=, this](const httplib::Request& req, httplib::Response& res) {
                const auto s = state();
+               for (const auto& [name, value] : req.params)
+                 if (name != "user" && name != "k" && name != "exclude_seen")
+                   throw BadRequest{
+                       400, "unknown parameter '" + name + "' (expected user, k, exclude_seen)"};
                if (!req.has_param("user")) throw BadRequest{400, "missing parameter 'user'"};
                const std::size_t k =
-                   req.has_param("k") ? parse_k(req.get_param_value("k"), *s) : 10;
-               const bool exclude =
-                   req.has_param("exclude_seen") && req.get_param_value("exclude_seen") != "0";
+                   req.has_param("k") ? parse_k(req.get_param_value("k"), *s) : default_k(*s);
+               const bool exclude = req.has_param("exclude_seen") &&
+                                    parse_bool("exclude_seen", req.get_param_value("exclude_seen"));
                res.set_content(recommend_one(*s, req.get_param_value("user"), k, exclude).dump(),
                                "application/json");
              }));
-  http_->Post("/recommend", handler([=, this](const httplib::Request& req, httplib::Response& res) {
-                const auto s = state();
-                json body;
-                try {
-                  body = json::parse(req.body);
-                } catch (const json::exception& e) {
-                  throw BadRequest{400, std::string("malformed JSON: ") + e.what()};
-                }
-                if (!body.is_object() || !body.contains("users") || !body["users"].is_array())
-                  throw BadRequest{400, "expected {\"users\": [...], \"k\": N}"};
-                if (body["users"].size() > options_.max_batch)
-                  throw BadRequest{
-                      413, "at most " + std::to_string(options_.max_batch) + " users per request"};
-                std::size_t k = 10;
-                if (body.contains("k")) {
-                  if (!body["k"].is_number_integer()) throw BadRequest{400, "k must be an integer"};
-                  k = parse_k(std::to_string(body["k"].get<long long>()), *s);
-                }
-                const bool exclude = body.value("exclude_seen", false);
-                json results = json::array();
-                for (const auto& u : body["users"]) {
-                  if (!u.is_string() && !u.is_number_integer())
-                    throw BadRequest{400, "user ids are strings or integers"};
-                  results.push_back(recommend_one(
-                      *s, u.is_string() ? u.get<std::string>() : u.dump(), k, exclude));
-                }
-                res.set_content(json{{"results", results}}.dump(), "application/json");
-              }));
-  http_->Post("/reload", handler([this](const httplib::Request&, httplib::Response& res) {
-                try {
-                  reload();
-                } catch (const runtime::ModelError& e) {
-                  throw BadRequest{409, std::string("reload failed, still serving the previous "
-                                                    "model: ") +
-                                            e.what()};
-                }
-                res.set_content(json{{"status", "reloaded"}}.dump(), "application/json");
-              }));
-  http_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-    std::string out = "# TYPE recpress_requests_total counter\nrecpress_requests_total " +
-                      std::to_string(requests_.load()) +
-                      "\n# TYPE recpress_errors_total counter\nrecpress_errors_total " +
-                      std::to_string(errors_.load()) +
-                      "\n# TYPE recpress_reloads_total counter\nrecpress_reloads_total " +
-                      std::to_string(reloads_.load()) +
-                      "\n# TYPE recpress_request_microseconds histogram\n";
-    std::uint64_t cumulative = 0;
-    double bound = 10;
-    for (int b = 0; b <= kBuckets; ++b, bound *= 2) {
-      cumulative += latency_[b].load();
-      out += "recpress_request_microseconds_bucket{le=\"" +
-             (b == kBuckets ? std::string("+Inf") : std::to_string(static_cast<long>(bound))) +
-             "\"} " + std::to_string(cumulative) + "\n";
+  http_->Post(
+      "/recommend", handler([=, this](const httplib::Request& req, httplib::Response& res) {
+        const auto s = state();
+        json body;
+        try {
+          body = json::parse(req.body);
+        } catch (const json::exception& e) {
+          throw BadRequest{400, std::string("malformed JSON: ") + e.what()};
+        }
+        if (!body.is_object())
+          throw BadRequest{400, "expected a JSON object {\"users\": [...], \"k\": N}"};
+        for (const auto& [key, value] : body.items())
+          if (key != "users" && key != "k" && key != "exclude_seen")
+            throw BadRequest{400, "unknown field '" + key + "' (expected users, k, exclude_seen)"};
+        if (!body.contains("users")) throw BadRequest{400, "missing field 'users'"};
+        const json& users = body["users"];
+        if (!users.is_array())
+          throw BadRequest{400,
+                           std::string("field 'users' must be an array, got ") + users.type_name()};
+        if (users.size() > options_.max_batch)
+          throw BadRequest{413,
+                           "at most " + std::to_string(options_.max_batch) + " users per request"};
+        std::size_t k = default_k(*s);
+        if (body.contains("k")) {
+          if (!body["k"].is_number_integer())
+            throw BadRequest{
+                400, std::string("field 'k' must be an integer, got ") + body["k"].type_name()};
+          k = check_k(body["k"].get<long long>(), *s);
+        }
+        bool exclude = false;
+        if (body.contains("exclude_seen")) {
+          if (!body["exclude_seen"].is_boolean())
+            throw BadRequest{400, std::string("field 'exclude_seen' must be true or false, got ") +
+                                      body["exclude_seen"].type_name()};
+          exclude = body["exclude_seen"].get<bool>();
+        }
+        json results = json::array();
+        for (std::size_t n = 0; n < users.size(); ++n) {
+          const json& u = users[n];
+          if (!u.is_string() && !u.is_number_integer())
+            throw BadRequest{400, "field 'users[" + std::to_string(n) +
+                                      "]' must be a string or an integer, got " + u.type_name()};
+          results.push_back(
+              recommend_one(*s, u.is_string() ? u.get<std::string>() : u.dump(), k, exclude));
+        }
+        res.set_content(json{{"results", results}}.dump(), "application/json");
+      }));
+  const auto reload_handler = handler([this](const httplib::Request& req, httplib::Response& res) {
+    if (!http_reload_enabled())
+      throw BadRequest{403, "POST /reload is off: the server listens on " + options_.host +
+                                " (beyond loopback) without --reload-token; send SIGHUP "
+                                "or restart with --reload-token-file"};
+    if (!token_.empty()) {
+      const std::string auth = req.get_header_value("Authorization");
+      const std::string prefix = "Bearer ";
+      if (auth.rfind(prefix, 0) != 0 || !same_secret(auth.substr(prefix.size()), token_)) {
+        res.set_header("WWW-Authenticate", "Bearer");
+        throw BadRequest{401, "POST /reload needs 'Authorization: Bearer <reload token>'"};
+      }
     }
-    out += "recpress_request_microseconds_sum " + std::to_string(latency_sum_us_.load()) +
-           "\nrecpress_request_microseconds_count " + std::to_string(cumulative) + "\n";
-    res.set_content(out, "text/plain; version=0.0.4");
+    try {
+      reload("HTTP from " + req.remote_addr);
+    } catch (const std::exception& e) {
+      throw BadRequest{409,
+                       std::string("reload failed, still serving the previous model: ") + e.what()};
+    }
+    res.set_content(json{{"status", "reloaded"}}.dump(), "application/json");
   });
-  http_->set_error_handler([](const httplib::Request&, httplib::Response& res) {
-    if (res.status == 413)
-      reply_error(res, 413, "request body too large");
-    else if (res.status == 404 && res.body.empty())
-      reply_error(res, 404, "no such endpoint");
+  http_->Post("/reload", reload_handler);
+  http_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    res.set_content(metrics_text(), "text/plain; version=0.0.4");
   });
+  // Before httplib reads a body: unknown endpoints and wrong methods are answered at once, and a
+  // POST with neither Content-Length nor chunked encoding, which httplib would read until the
+  // client closes (a 5 s stall, then an empty 400), too: /reload needs no body, others get 411.
+  http_->set_pre_routing_handler([this, reload_handler](const httplib::Request& req,
+                                                        httplib::Response& res) {
+    t_request_start = std::chrono::steady_clock::now();
+    const std::string* methods = nullptr;
+    for (const auto& [path, allowed] : endpoints())
+      if (req.path == path) methods = &allowed;
+    if (methods == nullptr) {
+      reply_error(res, 404, default_message(404));
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    const std::string method = req.method == "HEAD" ? "GET" : req.method;
+    if ((", " + *methods + ",").find(", " + method + ",") == std::string::npos) {
+      res.set_header("Allow", *methods);
+      reply_error(res, 405,
+                  req.method + " " + req.path + ": method not allowed (use " + *methods + ")");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    if (req.method != "POST" || req.has_header("Content-Length") ||
+        req.get_header_value("Transfer-Encoding").find("chunked") != std::string::npos)
+      return httplib::Server::HandlerResponse::Unhandled;
+    if (req.path == "/reload")
+      reload_handler(req, res);
+    else
+      reply_error(res, 411, "POST needs a Content-Length header (or chunked transfer encoding)");
+    return httplib::Server::HandlerResponse::Handled;
+  });
+  // Every error httplib produces itself (413, 414, malformed requests) gets a JSON body.
+  http_->set_error_handler(
+      httplib::Server::HandlerWithResponse([this](const httplib::Request&, httplib::Response& res) {
+        if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;  // ours
+        if (res.status == 413)
+          reply_error(res, 413,
+                      "request body larger than the limit of " +
+                          std::to_string(options_.max_body_bytes) + " bytes (--max-body)");
+        else
+          reply_error(res, res.status, default_message(res.status));
+        return httplib::Server::HandlerResponse::Handled;
+      }));
+  if (access_ != nullptr)
+    http_->set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+      const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
+                                                                  t_request_start)
+                            .count();
+      char took[32];
+      std::snprintf(took, sizeof took, "%.3f", ms);
+      std::string target = req.path;
+      for (const auto& [name, value] : req.params)
+        target += (target.size() == req.path.size() ? "?" : "&") + name + "=" + value;
+      const std::string line = utc_now() + " " + req.remote_addr + " " + req.method + " " + target +
+                               " " + std::to_string(res.status) + " " +
+                               std::to_string(res.body.size()) + " " + took + "ms";
+      std::lock_guard lock(log_mutex_);
+      *access_ << line << "\n";
+      access_->flush();
+    });
 }
 
 int RecommendationServer::bind() {
@@ -237,15 +502,27 @@ int RecommendationServer::bind() {
                        : (http_->bind_to_port(options_.host, options_.port) ? options_.port : -1);
   if (port < 0)
     throw std::runtime_error("cannot listen on " + options_.host + ":" +
-                             std::to_string(options_.port));
+                             std::to_string(options_.port) +
+                             " (address in use, or not an address of this machine)");
+  // Listening again on a listening socket only changes its queue length (Linux, BSD).
+  if (listen_fd_ >= 0) ::listen(listen_fd_, kListenBacklog);
   return port;
 }
 
 void RecommendationServer::run() {
-  http_->listen_after_bind();
+  running_ = true;
+  if (!stop_requested_) http_->listen_after_bind();
+  finished_ = true;
 }
 
 void RecommendationServer::stop() {
+  // httplib's stop() does nothing before its accept loop runs: wait for the loop when run() has
+  // been called, so a stop right after start cannot be lost (and join forever). A run() that
+  // starts after this sees stop_requested_ and returns.
+  stop_requested_ = true;
+  if (running_)
+    while (!http_->is_running() && !finished_)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
   http_->stop();
 }
 
@@ -271,10 +548,8 @@ void serve_until_signalled(const ServerOptions& options) {
       g_signal = 0;
       if (sig == SIGHUP) {
         try {
-          server->reload();
-          std::cerr << "reloaded " << options.model_path << "\n";
-        } catch (const std::exception& e) {
-          std::cerr << "reload failed, still serving the previous model: " << e.what() << "\n";
+          server->reload("SIGHUP");
+        } catch (const std::exception&) {  // logged by reload(); the old model keeps serving
         }
       } else {
         server->stop();
@@ -282,6 +557,13 @@ void serve_until_signalled(const ServerOptions& options) {
       }
     }
   });
+  if (!is_loopback(options.host))
+    std::cerr << "warning: listening on " << options.host
+              << " makes this server reachable from other machines"
+              << (server->http_reload_enabled() ? ""
+                                                : "; POST /reload is off (no --reload-token), "
+                                                  "SIGHUP still reloads")
+              << "\n";
   std::cerr << "serving " << options.model_path << " on http://" << options.host << ":" << port
             << " (GET /recommend?user=ID&k=10, POST /recommend, /healthz, /metrics, "
                "POST /reload)\n";

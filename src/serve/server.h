@@ -1,17 +1,24 @@
 // `recpress serve`: recommendations over HTTP from a .rpm file, through the LibTorch-free runtime.
 //   GET  /recommend?user=ID&k=10[&exclude_seen=1]   one user
 //   POST /recommend {"users": ["1", "2"], "k": 10}   a batch
-//   GET  /healthz, GET /metrics (Prometheus text: requests, errors, latency histogram)
-//   POST /reload (or SIGHUP in `recpress serve`): load the file again and swap atomically; a
-//   failed load keeps serving the old model.
+//   GET  /healthz, GET /metrics (Prometheus text: requests, errors, reloads, latency histogram)
+//   POST /reload (or SIGHUP): read the file again and swap atomically; a failed load keeps serving
+//   the old model. Over HTTP it needs the reload token when one is set, and is off when the server
+//   listens beyond loopback without one.
 // Bad requests get a 4xx with {"error": "..."}; users the model does not know get the most popular
 // items (counted from the file's seen-items table), flagged "fallback": "popularity".
+// The model file is read into memory at load and never touched again, so rewriting it in place
+// cannot hurt a running server; the safe deploy is still write + rename + reload (docs/http.md).
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <fstream>
 #include <functional>
+#include <iostream>
 #include <memory>
 #include <mutex>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -20,6 +27,9 @@
 
 namespace httplib {
 class Server;
+}
+namespace CLI {
+class App;
 }
 
 namespace recpress::serve {
@@ -33,19 +43,36 @@ struct ServerOptions {
   std::size_t max_body_bytes = 1 << 20;
   std::size_t workers = 64;  // threads; each keep-alive connection holds one while open
   std::string index;         // "" = exact search; "hnsw[:...]" = approximate (runtime/mips_index.h)
+  std::string reload_token;  // required by POST /reload when set (Authorization: Bearer ...)
+  std::string reload_token_file;  // the same, read from a file (kept out of `ps`)
+  std::string access_log;         // "" = none, "-" = standard error, else a file appended to
+
+  // Throws std::invalid_argument naming the option for a value no server can use.
+  void validate() const;
 };
+
+// The command-line flags of both servers (`recpress serve`, `recpress-serve`), declared once.
+void add_server_options(CLI::App& app, ServerOptions& options);
+
+// True for addresses only this machine can reach (127.0.0.0/8, ::1, localhost).
+bool is_loopback(const std::string& host);
 
 class RecommendationServer {
  public:
-  explicit RecommendationServer(ServerOptions options);  // loads the model; throws ModelError
+  // Validates the options, loads the model; throws std::invalid_argument / ModelError.
+  // `log` receives one line per reload and the access log when it is "-".
+  explicit RecommendationServer(ServerOptions options, std::ostream& log = std::cerr);
   ~RecommendationServer();
   // Binds the socket; returns the port (useful with port 0). Throws std::runtime_error.
   int bind();
   // Serves until stop(); call after bind().
   void run();
   void stop();
-  // Loads the model file again and swaps it in; on failure throws and keeps the old one.
-  void reload();
+  // Reads the model file again and swaps it in; on failure throws and keeps the old one. Either
+  // way one line naming `source` ("SIGHUP", "HTTP from 10.0.0.7") and the outcome is logged.
+  void reload(const std::string& source);
+  // Whether POST /reload is accepted at all (a token is set, or the server is loopback-only).
+  bool http_reload_enabled() const { return !token_.empty() || is_loopback(options_.host); }
 
  private:
   struct State {
@@ -57,21 +84,31 @@ class RecommendationServer {
   std::shared_ptr<const State> state() const;
   void routes();
   void observe(double microseconds, bool error);
+  void log_line(const std::string& line);
+  std::string metrics_text() const;
 
   ServerOptions options_;
+  std::string token_;
+  std::ostream& log_;
+  std::ofstream access_file_;
+  std::ostream* access_ = nullptr;  // null: no access log
+  std::mutex log_mutex_;
   std::unique_ptr<httplib::Server> http_;
+  int listen_fd_ = -1;
+  std::atomic<bool> running_{false}, finished_{false}, stop_requested_{false};
   mutable std::mutex state_mutex_;
   std::shared_ptr<const State> state_;
   // Metrics.
-  std::atomic<std::uint64_t> requests_{0}, errors_{0}, reloads_{0};
+  std::atomic<std::uint64_t> requests_{0}, errors_{0}, reloads_{0}, reload_failures_{0};
   static constexpr int kBuckets = 12;  // latency upper bounds 10us * 2^b
   std::atomic<std::uint64_t> latency_[kBuckets + 1] = {};
   std::atomic<double> latency_sum_us_{0};
 };
 
 // Load, bind, print where it listens, and serve until SIGINT/SIGTERM; SIGHUP reloads the model
-// (a failed reload keeps the old one). Throws ModelError / std::runtime_error on start-up
-// failures. Used by `recpress serve` and by the LibTorch-free `recpress-serve` binary.
+// (a failed reload keeps the old one). Throws std::invalid_argument / ModelError /
+// std::runtime_error on start-up failures. Used by `recpress serve` and by the LibTorch-free
+// `recpress-serve` binary.
 void serve_until_signalled(const ServerOptions& options);
 
 // What one process costs to serve `path`: the model's load time, the mean time of a full-catalog

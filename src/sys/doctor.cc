@@ -11,6 +11,7 @@
 #include <torch/torch.h>
 
 #include "core/format.h"
+#include "git_commit.h"  // generated: RECPRESS_GIT_COMMIT
 #include "sys/launch.h"
 
 namespace recpress {
@@ -98,6 +99,12 @@ SoftwareVersions software_versions() {
   const std::string core = call_string_fn("openblas_get_corename");
   if (!core.empty()) v.blas += " (" + core + ")";
   return v;
+}
+
+std::string version_line() {
+  const SoftwareVersions v = software_versions();
+  return "recpress " + v.recpress + " (commit " + RECPRESS_GIT_COMMIT + "), LibTorch " + v.torch +
+         ", BLAS " + v.blas;
 }
 
 DoctorReport run_doctor() {

@@ -35,6 +35,8 @@ struct SoftwareVersions {
   std::string recpress, torch, blas;
 };
 SoftwareVersions software_versions();
+// "recpress 0.1.0 (commit 1a2b3c4), LibTorch 1.13.0, BLAS ..." for `recpress --version`.
+std::string version_line();
 std::string format_doctor(const DoctorReport& report);
 
 }  // namespace recpress

@@ -12,6 +12,7 @@
 #include "eval/ctr_metrics.h"
 #include "models/module_util.h"
 #include "train/checkpoint.h"
+#include "train/loop.h"
 #include "train/progress.h"
 
 namespace recpress {
@@ -68,20 +69,26 @@ CtrData prepare_ctr_data(const CtrDataSpec& spec, const CtrEncoder* encoder,
 void CtrTrainConfig::validate() const {
   if (batch_size < 1) throw Error("ctr train: batch size must be >= 1");
   if (epochs < 1) throw Error("ctr train: epochs must be >= 1");
-  if (optimizer != "adam" && optimizer != "adagrad" && optimizer != "sgd")
-    throw Error("ctr train: unknown optimizer '" + optimizer + "' (adam, adagrad, sgd)");
-  if (!(lr > 0)) throw Error("ctr train: learning rate must be > 0");
-  if (weight_decay < 0) throw Error("ctr train: weight decay must be >= 0");
+  validate_optimizer(optimizer_config(), "ctr train");
   if (patience < 0) throw Error("ctr train: patience must be >= 0");
   if (monitor != "auc" && monitor != "logloss")
     throw Error("ctr train: monitor must be auc or logloss, got '" + monitor + "'");
 }
 
+OptimizerConfig CtrTrainConfig::optimizer_config() const {
+  return {optimizer, lr, weight_decay, schedule};
+}
+
 nlohmann::json CtrTrainConfig::to_json() const {
-  return {{"batch_size", batch_size},     {"epochs", epochs},
-          {"optimizer", optimizer},       {"lr", lr},
-          {"weight_decay", weight_decay}, {"patience", patience},
-          {"monitor", monitor},           {"seed", seed}};
+  return {{"batch_size", batch_size},
+          {"epochs", epochs},
+          {"optimizer", optimizer},
+          {"lr", lr},
+          {"weight_decay", weight_decay},
+          {"schedule", schedule},
+          {"patience", patience},
+          {"monitor", monitor},
+          {"seed", seed}};
 }
 
 CtrTrainConfig CtrTrainConfig::from_json(const nlohmann::json& j) {
@@ -91,6 +98,7 @@ CtrTrainConfig CtrTrainConfig::from_json(const nlohmann::json& j) {
   c.optimizer = j.at("optimizer");
   c.lr = j.at("lr");
   c.weight_decay = j.at("weight_decay");
+  c.schedule = j.value("schedule", std::string("constant"));
   c.patience = j.at("patience");
   c.monitor = j.at("monitor");
   c.seed = j.at("seed");
@@ -154,21 +162,13 @@ nlohmann::json CtrTrainResult::to_json() const {
 void save_ctr_checkpoint(const std::string& path, CtrModel& model, const CtrData& data,
                          const nlohmann::json& extra) {
   Checkpoint c;
-  c.header = {{"format", "recpress-checkpoint"},
-              {"version", 1},
-              {"task", "ctr"},
-              {"model", model.spec().to_string()},
-              {"parameters", model.parameter_count()},
-              {"dataset", data.name},
-              {"data_checksum", data.checksum},
-              {"data", data.spec.to_json()},
-              {"encoder", data.encoder.to_json()}};
+  c.header = ctr_identity(model, data);
   for (const auto& [k, v] : extra.items()) c.header[k] = v;
   c.archive = module_archive(model);
   write_checkpoint(path, c);
 }
 
-CtrCheckpoint load_ctr_checkpoint(const std::string& path) {
+CtrCheckpoint load_ctr_checkpoint(const std::string& path, bool with_model) {
   const Checkpoint c = read_checkpoint(path);
   if (c.header.value("task", "") != "ctr")
     throw DataError(
@@ -182,6 +182,7 @@ CtrCheckpoint load_ctr_checkpoint(const std::string& path) {
   } catch (const nlohmann::json::exception& e) {
     throw DataError(path, 0, "encoder", std::string("malformed CTR header: ") + e.what());
   }
+  if (!with_model) return out;
   out.model = create_ctr_model(ModelSpec::parse(c.header.at("model").get<std::string>()),
                                out.encoder.layout());
   load_module_archive(*out.model, c.archive, path);
@@ -192,25 +193,122 @@ CtrCheckpoint load_ctr_checkpoint(const std::string& path) {
 
 namespace {
 
-std::unique_ptr<torch::optim::Optimizer> make_ctr_optimizer(const CtrTrainConfig& c,
-                                                            std::vector<torch::Tensor> params) {
-  if (c.optimizer == "adam")
-    return std::make_unique<torch::optim::Adam>(
-        params, torch::optim::AdamOptions(c.lr).weight_decay(c.weight_decay));
-  if (c.optimizer == "adagrad")
-    return std::make_unique<torch::optim::Adagrad>(
-        params, torch::optim::AdagradOptions(c.lr).weight_decay(c.weight_decay));
-  return std::make_unique<torch::optim::SGD>(
-      params, torch::optim::SGDOptions(c.lr).weight_decay(c.weight_decay));
-}
-
 // Higher is better; AUC is undefined on a one-class validation set, then LogLoss decides.
 double monitored(const CtrEvalResult& r, const std::string& monitor) {
   if (monitor == "logloss" || std::isnan(r.auc)) return -r.logloss;
   return r.auc;
 }
 
+// Both classes, or AUC means nothing and every "best epoch" is noise.
+void require_both_classes(const CtrRows& rows, const std::string& part, double threshold_hint) {
+  const double rate = rows.positive_rate();
+  if (rate > 0 && rate < 1) return;
+  throw Error("ctr train: the " + part + " rows are all " + (rate == 0 ? "negative" : "positive") +
+              " (" + std::to_string(rows.rows) + " rows); AUC is undefined. Check --threshold (" +
+              fixed(threshold_hint, 1) + " for rated data) or the label column");
+}
+
+nlohmann::json distillation_json(const CtrDistillation& d) {
+  nlohmann::json methods = nlohmann::json::array();
+  for (const auto& [term, w] : d.terms) methods.push_back({{term->name(), w}});
+  return {{"teacher", d.teacher->spec().to_string()}, {"methods", methods}};
+}
+
+// CTR's part of the training loop: an epoch is the training rows in a shuffled order, BCE on the
+// logits plus the distillation terms; validation is AUC (or LogLoss) on the validation rows.
+class CtrTrainingTask final : public TrainingTask {
+ public:
+  CtrTrainingTask(const CtrData& data, CtrModelPtr model, const CtrTrainConfig& c,
+                  CtrDistillation& d)
+      : data_(data), model_(std::move(model)), c_(c), d_(d) {
+    if (d_.teacher) {
+      d_.teacher->eval();
+      for (auto& [term, w] : d_.terms) term->prepare(*d_.teacher, *model_, data_.train);
+    }
+    const std::int64_t B = c.batch_size, S = data_.train.slots, K = data_.train.dense;
+    t_ids_ = torch::empty({B, S}, torch::kLong);
+    t_values_ = torch::empty({B, K});
+    t_labels_ = torch::empty({B});
+    t_rows_ = torch::empty({B}, torch::kLong);
+    order_.resize(static_cast<std::size_t>(data_.train.rows));
+  }
+  torch::nn::Module& model() override { return *model_; }
+  std::vector<torch::Tensor> trainable() override {
+    std::vector<torch::Tensor> params = model_->parameters();
+    for (auto& [term, w] : d_.terms)
+      for (auto& p : term->parameters()) params.push_back(p);
+    return params;
+  }
+  nlohmann::json identity() const override { return ctr_identity(*model_, data_); }
+  Validation validate() override {
+    last_ = evaluate_ctr(*model_, data_.valid);
+    return {monitored(last_, c_.monitor), last_.to_json(), last_.summary()};
+  }
+  void on_best() override { best_ = last_; }
+  void write_best(const std::string& path, const nlohmann::json& state) override {
+    nlohmann::json extra = {{"train", c_.to_json()},
+                            {"best_epoch", state.at("best_epoch")},
+                            {"state", state},
+                            {"valid", best_.to_json()}};
+    if (d_.teacher) extra["distillation"] = distillation_json(d_);
+    save_ctr_checkpoint(path, *model_, data_, extra);
+  }
+  void train_epoch(Rng& rng, BatchStep& step) override {
+    const CtrRows& train = data_.train;
+    const std::int64_t B = c_.batch_size, S = train.slots, K = train.dense;
+    std::iota(order_.begin(), order_.end(), 0);
+    shuffle(order_.data(), order_.size(), rng);
+    for (std::int64_t start = 0; start < train.rows; start += B) {
+      const auto n = std::min(B, train.rows - start);
+      auto* ids = t_ids_.data_ptr<std::int64_t>();
+      auto* values = t_values_.data_ptr<float>();
+      auto* labels = t_labels_.data_ptr<float>();
+      auto* rows = t_rows_.data_ptr<std::int64_t>();
+      for (std::int64_t k = 0; k < n; ++k) {
+        const auto r = order_[static_cast<std::size_t>(start + k)];
+        rows[k] = r;
+        labels[k] = train.labels[static_cast<std::size_t>(r)];
+        const auto* src = train.ids.data() + r * S;
+        for (std::int64_t s = 0; s < S; ++s) ids[k * S + s] = src[s];
+        std::copy_n(train.values.data() + r * K, K, values + k * K);
+      }
+      CtrBatch batch{t_ids_.narrow(0, 0, n), t_values_.narrow(0, 0, n)};
+      const auto y = t_labels_.narrow(0, 0, n);
+      const CtrOutput out = model_->run(batch);
+      auto loss = torch::binary_cross_entropy_with_logits(out.logits, y);
+      if (d_.teacher) {
+        const CtrDistillBatch db{&batch, t_rows_.narrow(0, 0, n), y, &out};
+        for (auto& [term, w] : d_.terms) loss = loss + w * term->loss(*d_.teacher, *model_, db);
+      }
+      step(loss, static_cast<std::size_t>(n), static_cast<std::size_t>(start + n),
+           static_cast<std::size_t>(train.rows));
+    }
+  }
+  const CtrEvalResult& best_valid() const { return best_; }
+
+ private:
+  const CtrData& data_;
+  CtrModelPtr model_;
+  const CtrTrainConfig& c_;
+  CtrDistillation& d_;
+  CtrEvalResult last_, best_;
+  torch::Tensor t_ids_, t_values_, t_labels_, t_rows_;
+  std::vector<std::int64_t> order_;
+};
+
 }  // namespace
+
+nlohmann::json ctr_identity(const CtrModel& model, const CtrData& data) {
+  return {{"format", "recpress-checkpoint"},
+          {"version", 1},
+          {"task", "ctr"},
+          {"model", model.spec().to_string()},
+          {"parameters", model.parameter_count()},
+          {"dataset", data.name},
+          {"data_checksum", data.checksum},
+          {"data", data.spec.to_json()},
+          {"encoder", data.encoder.to_json()}};
+}
 
 CtrTrainer::CtrTrainer(const CtrData& data, CtrModelPtr model, CtrTrainConfig config)
     : data_(data), model_(std::move(model)), config_(std::move(config)) {
@@ -219,6 +317,8 @@ CtrTrainer::CtrTrainer(const CtrData& data, CtrModelPtr model, CtrTrainConfig co
     throw Error("ctr train: the model was built for a different feature layout than the data");
   if (data_.train.rows == 0 || data_.valid.rows == 0)
     throw Error("ctr train: empty training or validation rows");
+  require_both_classes(data_.train, "training", data_.spec.threshold);
+  require_both_classes(data_.valid, "validation", data_.spec.threshold);
 }
 
 void CtrTrainer::distill_from(CtrDistillation distillation) {
@@ -231,125 +331,39 @@ void CtrTrainer::distill_from(CtrDistillation distillation) {
   distillation_ = std::move(distillation);
 }
 
-CtrTrainResult CtrTrainer::fit(const std::string& output_dir) {
+CtrTrainResult CtrTrainer::fit(const std::string& output_dir, const std::string& resume_from) {
   const auto& c = config_;
-  torch::manual_seed(c.seed);
-  const CtrRows& train = data_.train;
-  if (distillation_.teacher) {
-    distillation_.teacher->eval();
-    for (auto& [term, w] : distillation_.terms)
-      term->prepare(*distillation_.teacher, *model_, train);
-  }
-  std::vector<torch::Tensor> params = model_->parameters();
-  for (auto& [term, w] : distillation_.terms) {
-    for (auto& p : term->parameters()) params.push_back(p);
-  }
-  auto optimizer = make_ctr_optimizer(c, params);
-
-  const std::int64_t B = c.batch_size, S = train.slots, K = train.dense;
-  auto t_ids = torch::empty({B, S}, torch::kLong), t_values = torch::empty({B, K});
-  auto t_labels = torch::empty({B}), t_rows = torch::empty({B}, torch::kLong);
-  std::vector<std::int64_t> order(static_cast<std::size_t>(train.rows));
+  CtrTrainingTask task(data_, model_, c, distillation_);
+  LoopConfig loop_config;
+  loop_config.epochs = c.epochs;
+  loop_config.patience = c.patience;
+  loop_config.seed = c.seed;
+  loop_config.show_progress = c.show_progress;
+  loop_config.optimizer = c.optimizer_config();
+  loop_config.options = c.to_json();
+  loop_config.tag = distillation_.teacher ? " (student)" : "";
+  TrainingLoop loop(task, loop_config);
+  const LoopResult run = loop.run(output_dir, resume_from);
 
   CtrTrainResult result;
-  BestParameters best_params;
-  double best = -INFINITY, train_seconds = 0;
-  int since_best = 0;
-  Progress progress(c.show_progress);
-  std::string last_valid;
-  const std::string tag = distillation_.teacher ? " (student)" : "";
-  for (int epoch = 1; epoch <= c.epochs; ++epoch) {
-    const auto t0 = std::chrono::steady_clock::now();
-    Rng rng = Rng::derive(c.seed, static_cast<std::uint64_t>(epoch));
-    std::iota(order.begin(), order.end(), 0);
-    shuffle(order.data(), order.size(), rng);
-    model_->train();
-    double loss_sum = 0;
-    std::int64_t batches = 0;
-    for (std::int64_t start = 0; start < train.rows; start += B) {
-      const auto n = std::min(B, train.rows - start);
-      auto* ids = t_ids.data_ptr<std::int64_t>();
-      auto* values = t_values.data_ptr<float>();
-      auto* labels = t_labels.data_ptr<float>();
-      auto* rows = t_rows.data_ptr<std::int64_t>();
-      for (std::int64_t k = 0; k < n; ++k) {
-        const auto r = order[static_cast<std::size_t>(start + k)];
-        rows[k] = r;
-        labels[k] = train.labels[static_cast<std::size_t>(r)];
-        const auto* src = train.ids.data() + r * S;
-        for (std::int64_t s = 0; s < S; ++s) ids[k * S + s] = src[s];
-        std::copy_n(train.values.data() + r * K, K, values + k * K);
-      }
-      CtrBatch batch{t_ids.narrow(0, 0, n), t_values.narrow(0, 0, n)};
-      const auto y = t_labels.narrow(0, 0, n);
-      const CtrOutput out = model_->run(batch);
-      auto loss = torch::binary_cross_entropy_with_logits(out.logits, y);
-      if (distillation_.teacher) {
-        const CtrDistillBatch db{&batch, t_rows.narrow(0, 0, n), y, &out};
-        for (auto& [term, w] : distillation_.terms)
-          loss = loss + w * term->loss(*distillation_.teacher, *model_, db);
-      }
-      optimizer->zero_grad();
-      loss.backward();
-      optimizer->step();
-      loss_sum += loss.item<double>();
-      ++batches;
-      const double elapsed =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      progress.batch(epoch, c.epochs, static_cast<std::size_t>(start + n),
-                     static_cast<std::size_t>(train.rows),
-                     elapsed > 0 ? static_cast<double>(start + n) / elapsed : 0,
-                     loss_sum / static_cast<double>(batches), last_valid);
-    }
-    const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    train_seconds += seconds;
-    const CtrEvalResult valid = evaluate_ctr(*model_, data_.valid);
-    last_valid = valid.summary();
-    result.history.push_back(
-        {{"epoch", epoch},
-         {"loss", loss_sum / static_cast<double>(std::max<std::int64_t>(1, batches))},
-         {"seconds", seconds},
-         {"valid", valid.to_json()}});
-    result.epochs_run = epoch;
-    const double score = monitored(valid, c.monitor);
-    const bool improved = score > best;
-    if (improved) {
-      best = score;
-      result.best_epoch = epoch;
-      result.best_valid = valid;
-      since_best = 0;
-      best_params.keep(*model_);
-    } else {
-      ++since_best;
-    }
-    std::ostringstream line;
-    line << "epoch " << epoch << "/" << c.epochs << tag << "  loss "
-         << fixed(loss_sum / static_cast<double>(std::max<std::int64_t>(1, batches)), 4)
-         << "  valid " << valid.summary() << "  " << fixed(seconds, 1) << " s"
-         << (improved ? "  *" : "");
-    progress.epoch_line(line.str());
-    if (c.patience > 0 && since_best >= c.patience) break;
-  }
-  best_params.restore(*model_);
+  result.history = run.history;
+  result.best_epoch = run.best_epoch;
+  result.epochs_run = run.epochs_run;
+  result.seconds_per_epoch = run.seconds_per_epoch();
+  result.samples_per_second = run.samples_per_second();
+  result.best_valid = task.best_valid();
+  if (result.best_valid.rows == 0) result.best_valid = evaluate_ctr(*model_, data_.valid);
   result.test = evaluate_ctr(*model_, data_.test);
-  result.seconds_per_epoch = train_seconds / result.epochs_run;
-  result.samples_per_second =
-      train_seconds > 0 ? static_cast<double>(train.rows) * result.epochs_run / train_seconds : 0;
   if (!output_dir.empty()) {
+    // best.pt again, now with the test result next to the validation one.
     nlohmann::json extra = {{"train", c.to_json()},
                             {"best_epoch", result.best_epoch},
                             {"valid", result.best_valid.to_json()},
                             {"test", result.test.to_json()}};
-    if (distillation_.teacher) {
-      nlohmann::json methods = nlohmann::json::array();
-      for (const auto& [term, w] : distillation_.terms) methods.push_back({{term->name(), w}});
-      extra["distillation"] = {{"teacher", distillation_.teacher->spec().to_string()},
-                               {"methods", methods}};
-    }
+    if (distillation_.teacher) extra["distillation"] = distillation_json(distillation_);
     save_ctr_checkpoint(output_dir + "/best.pt", *model_, data_, extra);
-    write_file_atomic(output_dir + "/history.json", result.history.dump(2) + "\n");
     nlohmann::json summary = result.to_json();
+    summary["task"] = "ctr";
     summary["model"] = model_->spec().to_string();
     summary["parameters"] = model_->parameter_count();
     summary["bytes"] = model_->byte_size();
@@ -358,7 +372,7 @@ CtrTrainResult CtrTrainer::fit(const std::string& output_dir) {
     summary["data_checksum"] = data_.checksum;
     summary["train"] = c.to_json();
     if (extra.contains("distillation")) summary["distillation"] = extra["distillation"];
-    write_file_atomic(output_dir + "/result.json", summary.dump(2) + "\n");
+    write_file_atomic(output_dir + "/results.json", summary.dump(2) + "\n");
   }
   return result;
 }

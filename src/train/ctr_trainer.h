@@ -14,6 +14,7 @@
 #include "data/ctr_table.h"
 #include "distill/ctr_distiller.h"
 #include "models/ctr/ctr_model.h"
+#include "train/optimizer.h"
 
 namespace recpress {
 
@@ -49,17 +50,19 @@ CtrData prepare_ctr_data(const CtrDataSpec& spec, const CtrEncoder* encoder = nu
 struct CtrTrainConfig {
   std::int64_t batch_size = 2048;
   int epochs = 10;
-  std::string optimizer = "adam";  // adam | adagrad | sgd
+  std::string optimizer = "adam";  // adam | lazyadam | adagrad | sgd (train/optimizer.h)
   double lr = 1e-3;
   double weight_decay = 0.0;
-  int patience = 2;             // epochs without improvement before stopping (0: never)
-  std::string monitor = "auc";  // auc | logloss (validation metric that picks the best epoch)
+  std::string schedule = "constant";  // constant | cosine | step:EVERY,GAMMA
+  int patience = 2;                   // epochs without improvement before stopping (0: never)
+  std::string monitor = "auc";        // auc | logloss (validation metric that picks the best epoch)
   std::uint64_t seed = 42;
   bool show_progress = true;
 
   void validate() const;  // throws Error naming the bad field
   nlohmann::json to_json() const;
   static CtrTrainConfig from_json(const nlohmann::json& j);
+  OptimizerConfig optimizer_config() const;
 };
 
 struct CtrEvalResult {
@@ -93,8 +96,9 @@ class CtrTrainer {
  public:
   CtrTrainer(const CtrData& data, CtrModelPtr model, CtrTrainConfig config);
   void distill_from(CtrDistillation distillation);  // checked: same feature layout
-  // Trains into `output_dir` (may be empty: nothing written): best.pt, history.json, result.json.
-  CtrTrainResult fit(const std::string& output_dir);
+  // Trains into `output_dir` (may be empty: nothing written) through the shared loop
+  // (train/loop.h): best.pt, last.pt, history.json, results.json; `resume_from`: a last.pt.
+  CtrTrainResult fit(const std::string& output_dir, const std::string& resume_from = "");
 
  private:
   const CtrData& data_;
@@ -111,9 +115,12 @@ struct CtrCheckpoint {
   CtrDataSpec data;
   nlohmann::json header;
 };
+// The header fields naming a CTR model and its data (the encoder included).
+nlohmann::json ctr_identity(const CtrModel& model, const CtrData& data);
 void save_ctr_checkpoint(const std::string& path, CtrModel& model, const CtrData& data,
                          const nlohmann::json& extra);
-// Throws DataError naming the file for a missing, corrupt or non-CTR checkpoint.
-CtrCheckpoint load_ctr_checkpoint(const std::string& path);
+// Throws DataError naming the file for a missing, corrupt or non-CTR checkpoint. Without
+// `with_model`, only the header's data spec and encoder (a last.pt to resume).
+CtrCheckpoint load_ctr_checkpoint(const std::string& path, bool with_model = true);
 
 }  // namespace recpress

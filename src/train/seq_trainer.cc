@@ -14,6 +14,7 @@
 #include "eval/result.h"
 #include "models/module_util.h"
 #include "train/checkpoint.h"
+#include "train/loop.h"
 #include "train/progress.h"
 
 namespace recpress {
@@ -121,8 +122,7 @@ void SeqScorer::score_lists(std::span<const std::int32_t> users,
 void SeqTrainConfig::validate() const {
   if (batch_size < 1) throw Error("seq train: batch size must be >= 1");
   if (epochs < 1) throw Error("seq train: epochs must be >= 1");
-  if (!(lr > 0)) throw Error("seq train: learning rate must be > 0");
-  if (weight_decay < 0) throw Error("seq train: weight decay must be >= 0");
+  validate_optimizer(optimizer_config(), "seq train");
   if (patience < 0) throw Error("seq train: patience must be >= 0");
   Protocol::parse(protocol);
   bool found = false;
@@ -132,10 +132,38 @@ void SeqTrainConfig::validate() const {
                 metrics + "'");
 }
 
+SeqTrainConfig SeqTrainConfig::from_json(const nlohmann::json& j) {
+  SeqTrainConfig c;
+  c.batch_size = j.at("batch_size");
+  c.epochs = j.at("epochs");
+  c.optimizer = j.value("optimizer", std::string("adam"));
+  c.lr = j.at("lr");
+  c.schedule = j.value("schedule", std::string("constant"));
+  c.weight_decay = j.at("weight_decay");
+  c.patience = j.at("patience");
+  c.monitor = j.at("monitor");
+  c.protocol = j.at("protocol");
+  c.metrics = j.at("metrics");
+  c.seed = j.at("seed");
+  return c;
+}
+
+OptimizerConfig SeqTrainConfig::optimizer_config() const {
+  return {optimizer, lr, weight_decay, schedule};
+}
+
 nlohmann::json SeqTrainConfig::to_json() const {
-  return {{"batch_size", batch_size},     {"epochs", epochs},     {"lr", lr},
-          {"weight_decay", weight_decay}, {"patience", patience}, {"monitor", monitor},
-          {"protocol", protocol},         {"metrics", metrics},   {"seed", seed}};
+  return {{"batch_size", batch_size},
+          {"epochs", epochs},
+          {"optimizer", optimizer},
+          {"lr", lr},
+          {"schedule", schedule},
+          {"weight_decay", weight_decay},
+          {"patience", patience},
+          {"monitor", monitor},
+          {"protocol", protocol},
+          {"metrics", metrics},
+          {"seed", seed}};
 }
 
 // ---------------------------------------------------------------- checkpoints
@@ -229,136 +257,140 @@ void SeqTrainer::distill_from(SeqDistillation d) {
   distillation_ = std::move(d);
 }
 
-SeqTrainResult SeqTrainer::fit(const std::string& output_dir) {
-  const auto& c = config_;
-  torch::manual_seed(c.seed);
-  const auto sequences = training_sequences(data_, split_);
-  std::vector<std::int32_t> users;
-  for (std::size_t u = 0; u < sequences.size(); ++u) {
-    if (!sequences[u].empty()) users.push_back(static_cast<std::int32_t>(u));
-  }
-  if (users.empty()) throw Error("seq train: no user has a training sequence");
-  const Protocol protocol = Protocol::parse(c.protocol);
-  const auto metrics = parse_metrics(c.metrics);
-  const Evaluator valid_eval(data_, split_, EvalTarget::kValid, protocol, metrics, c.seed);
-  const SeqScorer valid_scorer(model_, evaluation_histories(data_, split_, EvalTarget::kValid));
+namespace {
 
-  if (distillation_.teacher) {
-    distillation_.teacher->eval();
-    for (auto& [term, w] : distillation_.terms) term->prepare(*distillation_.teacher, *model_);
+// Next-item's part of the training loop: an epoch is every user with a training sequence once,
+// in a shuffled order, one right-aligned window each (the model draws its own training targets:
+// SASRec's shifted sequence, BERT4Rec's masks); validation ranks each user's held-out item.
+class SeqTrainingTask final : public TrainingTask {
+ public:
+  SeqTrainingTask(const Dataset& data, const Split& split, SeqModelPtr model,
+                  const SeqTrainConfig& c, SeqDistillation& d)
+      : data_(data),
+        model_(std::move(model)),
+        c_(c),
+        d_(d),
+        sequences_(training_sequences(data, split)),
+        valid_eval_(data, split, EvalTarget::kValid, Protocol::parse(c.protocol),
+                    parse_metrics(c.metrics), c.seed),
+        valid_scorer_(model_, evaluation_histories(data, split, EvalTarget::kValid)),
+        split_(split) {
+    for (std::size_t u = 0; u < sequences_.size(); ++u)
+      if (!sequences_[u].empty()) users_.push_back(static_cast<std::int32_t>(u));
+    if (users_.empty()) throw Error("seq train: no user has a training sequence");
+    if (d_.teacher) {
+      d_.teacher->eval();
+      for (auto& [term, w] : d_.terms) term->prepare(*d_.teacher, *model_);
+    }
   }
-  std::vector<torch::Tensor> params = model_->parameters();
-  for (auto& [term, w] : distillation_.terms) {
-    for (auto& p : term->parameters()) params.push_back(p);
+  torch::nn::Module& model() override { return *model_; }
+  std::vector<torch::Tensor> trainable() override {
+    std::vector<torch::Tensor> params = model_->parameters();
+    for (auto& [term, w] : d_.terms)
+      for (auto& p : term->parameters()) params.push_back(p);
+    return params;
   }
-  torch::optim::Adam optimizer(params,
-                               torch::optim::AdamOptions(c.lr).weight_decay(c.weight_decay));
-
-  SeqTrainResult result;
-  BestParameters best_params;
-  double best = -1, train_seconds = 0;
-  std::int64_t predicted = 0;
-  int since_best = 0;
-  Progress progress(c.show_progress);
-  std::string last_valid;
-  const auto start_wall = std::chrono::steady_clock::now();
-  std::vector<std::vector<std::int32_t>> window;
-  for (int epoch = 1; epoch <= c.epochs; ++epoch) {
-    const auto t0 = std::chrono::steady_clock::now();
-    Rng rng = Rng::derive(c.seed, static_cast<std::uint64_t>(epoch));
+  nlohmann::json identity() const override { return seq_identity(*model_, data_); }
+  Validation validate() override {
+    last_ = valid_eval_.evaluate(valid_scorer_);
+    const double score = last_.metrics.at(c_.monitor);
+    return {score, last_.metrics, c_.monitor + " " + fixed(score, 4)};
+  }
+  void on_best() override { best_ = last_; }
+  void write_best(const std::string& path, const nlohmann::json& state) override {
+    Checkpoint ck;
+    ck.header = seq_identity(*model_, data_);
+    ck.header["config"] = c_.to_json();
+    ck.header["best_epoch"] = state.at("best_epoch");
+    ck.header["state"] = state;
+    ck.archive = module_archive(*model_);
+    write_checkpoint(path, ck);
+  }
+  void train_epoch(Rng& rng, BatchStep& step) override {
+    // The order of this epoch, from a fresh copy: the same (seed, epoch) gives the same order
+    // whether or not earlier epochs ran in this process.
+    std::vector<std::int32_t> users = users_;
     shuffle(users.data(), users.size(), rng);
-    model_->train();
-    double loss_sum = 0;
-    std::int64_t batches = 0;
-    for (std::size_t start = 0; start < users.size();
-         start += static_cast<std::size_t>(c.batch_size)) {
-      const auto n = std::min(static_cast<std::size_t>(c.batch_size), users.size() - start);
-      window.clear();
+    const auto B = static_cast<std::size_t>(c_.batch_size);
+    for (std::size_t start = 0; start < users.size(); start += B) {
+      const auto n = std::min(B, users.size() - start);
+      window_.clear();
       for (std::size_t k = 0; k < n; ++k)
-        window.push_back(sequences[static_cast<std::size_t>(users[start + k])]);
+        window_.push_back(sequences_[static_cast<std::size_t>(users[start + k])]);
       const auto batch =
-          model_->training_input(right_aligned_tokens(window, model_->max_len() + 1), rng);
+          model_->training_input(right_aligned_tokens(window_, model_->max_len() + 1), rng);
       const auto positions = batch.targets.gt(0).sum().item<std::int64_t>();
       if (positions == 0) continue;
       const SeqOutput out = model_->encode(batch.input);
       auto loss = model_->loss(out, batch);
-      if (distillation_.teacher) {
+      if (d_.teacher) {
         SeqOutput teacher_out;
         {
           torch::NoGradGuard guard;
-          teacher_out = distillation_.teacher->encode(batch.input);
+          teacher_out = d_.teacher->encode(batch.input);
         }
         const SeqDistillBatch db{&batch, &teacher_out, &out};
-        for (auto& [term, w] : distillation_.terms)
-          loss = loss + w * term->loss(*distillation_.teacher, *model_, db);
+        for (auto& [term, w] : d_.terms) loss = loss + w * term->loss(*d_.teacher, *model_, db);
       }
-      optimizer.zero_grad();
-      loss.backward();
-      optimizer.step();
-      loss_sum += loss.item<double>();
-      ++batches;
-      predicted += positions;
-      const double elapsed =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      progress.batch(epoch, c.epochs, start + n, users.size(),
-                     elapsed > 0 ? static_cast<double>(start + n) / elapsed : 0,
-                     loss_sum / static_cast<double>(batches), last_valid);
+      step(loss, static_cast<std::size_t>(positions), start + n, users.size());
     }
-    const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    train_seconds += seconds;
-    const EvalResult valid = valid_eval.evaluate(valid_scorer);
-    const double wall =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_wall).count();
-    const double score = valid.metrics.at(c.monitor);
-    std::ostringstream summary;
-    summary << c.monitor << " " << fixed(score, 4);
-    last_valid = summary.str();
-    const double mean_loss = loss_sum / static_cast<double>(std::max<std::int64_t>(1, batches));
-    result.history.push_back({{"epoch", epoch},
-                              {"loss", mean_loss},
-                              {"seconds", seconds},
-                              {"wall_seconds", wall},
-                              {"valid", valid.metrics}});
-    result.epochs_run = epoch;
-    const bool improved = score > best;
-    if (improved) {
-      best = score;
-      result.best_epoch = epoch;
-      result.best_valid = valid;
-      since_best = 0;
-      best_params.keep(*model_);
-    } else {
-      ++since_best;
-    }
-    std::ostringstream line;
-    line << "epoch " << epoch << "/" << c.epochs << (distillation_.teacher ? " (student)" : "")
-         << "  loss " << fixed(mean_loss, 4) << "  valid " << last_valid << "  "
-         << fixed(seconds, 1) << " s" << (improved ? "  *" : "");
-    progress.epoch_line(line.str());
-    if (c.patience > 0 && since_best >= c.patience) break;
   }
-  best_params.restore(*model_);
+  const EvalResult& best_valid() const { return best_; }
+
+ private:
+  const Dataset& data_;
+  SeqModelPtr model_;
+  const SeqTrainConfig& c_;
+  SeqDistillation& d_;
+  std::vector<std::vector<std::int32_t>> sequences_;
+  std::vector<std::int32_t> users_;
+  Evaluator valid_eval_;
+  SeqScorer valid_scorer_;
+  const Split& split_;
+  EvalResult last_, best_;
+  std::vector<std::vector<std::int32_t>> window_;
+};
+
+}  // namespace
+
+SeqTrainResult SeqTrainer::fit(const std::string& output_dir, const std::string& resume_from) {
+  const auto& c = config_;
+  SeqTrainingTask task(data_, split_, model_, c, distillation_);
+  LoopConfig loop_config;
+  loop_config.epochs = c.epochs;
+  loop_config.patience = c.patience;
+  loop_config.seed = c.seed;
+  loop_config.show_progress = c.show_progress;
+  loop_config.optimizer = c.optimizer_config();
+  loop_config.options = c.to_json();
+  loop_config.tag = distillation_.teacher ? " (student)" : "";
+  TrainingLoop loop(task, loop_config);
+  const LoopResult run = loop.run(output_dir, resume_from);
+  const Protocol protocol = Protocol::parse(c.protocol);
+  const auto metrics = parse_metrics(c.metrics);
+
+  SeqTrainResult result;
+  result.history = run.history;
+  result.best_epoch = run.best_epoch;
+  result.epochs_run = run.epochs_run;
+  result.best_valid = task.best_valid();
+  if (result.best_valid.metrics.empty()) {  // resumed after the best epoch: measure it again
+    task.validate();
+    task.on_best();
+    result.best_valid = task.best_valid();
+  }
   const Evaluator test_eval(data_, split_, EvalTarget::kTest, protocol, metrics, c.seed);
   result.test =
       test_eval.evaluate(SeqScorer(model_, evaluation_histories(data_, split_, EvalTarget::kTest)));
-  result.seconds_per_epoch = train_seconds / result.epochs_run;
-  result.samples_per_second =
-      train_seconds > 0 ? static_cast<double>(predicted) / train_seconds : 0;
-  result.wall_seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_wall).count();
+  result.seconds_per_epoch = run.seconds_per_epoch();
+  result.samples_per_second = run.samples_per_second();
+  result.wall_seconds = run.wall_seconds;
   result.peak_rss_mib = peak_rss_mib();
   result.latency_ms_p50 =
       single_user_latency_ms(*model_, evaluation_histories(data_, split_, EvalTarget::kTest));
   if (!output_dir.empty()) {
-    Checkpoint ck;
-    ck.header = seq_identity(*model_, data_);
-    ck.header["config"] = c.to_json();
-    ck.header["best_epoch"] = result.best_epoch;
-    ck.archive = module_archive(*model_);
-    write_checkpoint(output_dir + "/best.pt", ck);
-    write_file_atomic(output_dir + "/history.json", result.history.dump(2) + "\n");
-    nlohmann::json r = {{"model", model_->spec().to_string()},
+    nlohmann::json r = {{"task", "seq"},
+                        {"model", model_->spec().to_string()},
                         {"parameters", model_->parameter_count()},
                         {"bytes", model_->byte_size()},
                         {"dataset", data_.name},

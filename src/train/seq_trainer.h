@@ -14,6 +14,7 @@
 #include "eval/evaluator.h"
 #include "eval/scorer.h"
 #include "models/seq/seq_model.h"
+#include "train/optimizer.h"
 
 namespace recpress {
 
@@ -47,9 +48,11 @@ class SeqScorer : public Scorer {
 struct SeqTrainConfig {
   std::int64_t batch_size = 32;  // users (one window each) per step
   int epochs = 100;
+  std::string optimizer = "adam";  // adam | lazyadam | adagrad | sgd (train/optimizer.h)
   double lr = 2e-3;
   double weight_decay = 0.0;
-  int patience = 10;  // epochs without improvement before stopping (0: never)
+  std::string schedule = "constant";  // constant | cosine | step:EVERY,GAMMA
+  int patience = 10;                  // epochs without improvement before stopping (0: never)
   std::string monitor = "NDCG@10";
   std::string protocol = "sampled:popularity:100";
   std::string metrics = "hr@1,5,10 ndcg@5,10 mrr@1000";
@@ -58,6 +61,8 @@ struct SeqTrainConfig {
 
   void validate() const;
   nlohmann::json to_json() const;
+  static SeqTrainConfig from_json(const nlohmann::json& j);
+  OptimizerConfig optimizer_config() const;
 };
 
 struct SeqTrainResult {
@@ -82,8 +87,9 @@ class SeqTrainer {
   SeqTrainer(const Dataset& data, const Split& split, SeqModelPtr model, SeqTrainConfig config);
   // Checked: same catalog and model family (one training input must serve both).
   void distill_from(SeqDistillation distillation);
-  // Trains into `output_dir` (may be empty): best.pt, history.json, results.json.
-  SeqTrainResult fit(const std::string& output_dir);
+  // Trains into `output_dir` (may be empty) through the shared loop (train/loop.h): best.pt,
+  // last.pt, history.json, results.json; `resume_from`: a last.pt to continue.
+  SeqTrainResult fit(const std::string& output_dir, const std::string& resume_from = "");
 
  private:
   const Dataset& data_;

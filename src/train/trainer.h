@@ -17,6 +17,8 @@
 #include "eval/evaluator.h"
 #include "models/topn/model.h"
 #include "train/checkpoint.h"
+#include "train/loop.h"
+#include "train/optimizer.h"
 
 namespace recpress {
 
@@ -40,6 +42,8 @@ struct TrainConfig {
   void validate() const;  // throws Error naming the bad field
   nlohmann::json to_json() const;
   static TrainConfig from_json(const nlohmann::json& j);
+  OptimizerConfig optimizer_config() const;
+  LoopConfig loop_config() const;
 };
 
 struct TrainResult {

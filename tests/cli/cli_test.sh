@@ -197,6 +197,41 @@ if [ -d "${RECPRESS_SOURCE_DIR:-.}/../shared/data/ctr-samples" ]; then
   expect 0 "test  AUC" -- ctr train --data "$samples/avazu_sample.txt" --model fm:dim=4 --min-count 1 --epochs 2 -o ""
 fi
 
+# --- one training loop: resume, changed options, divergence, outputs never overwrite inputs
+expect 0 "test  AUC" -- ctr train --data "$ctr" --model fm:dim=4 --epochs 2 -o "$work/ctr-r"
+[ -s "$work/ctr-r/last.pt" ] && [ -s "$work/ctr-r/results.json" ] && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: ctr train wrote no last.pt / results.json"; }
+expect 0 "best epoch" -- ctr train --resume "$work/ctr-r/last.pt" --epochs 3 -o "$work/ctr-r"
+expect 2 "lr 0.001 -> 0.5" -- ctr train --resume "$work/ctr-r/last.pt" --epochs 4 --lr 0.5 -o "$work/ctr-r"
+expect 2 "the checkpoint is a fm:dim=4" -- ctr train --resume "$work/ctr-r/last.pt" --model lr -o "$work/ctr-r"
+expect 2 "training diverged" -- ctr train --data "$ctr" --model fm:dim=4 --lr 1e9 --epochs 2 -o "$work/ctr-wild"
+expect 2 "all negative" -- ctr train --data "$ctr" --model lr --threshold 9 -o ""
+expect 2 "holds the input" -- ctr distill --teacher "$work/ctr-t/best.pt" --student lr --method kd -o "$work/ctr-t"
+expect 2 "cannot write output folder '/proc/recpress/x'" -- ctr train --data "$ctr" --model lr -o /proc/recpress/x
+expect 2 "GAMMA must be in (0, 1]" -- train --data "$small" --model mf --schedule step:1,-1 -o ""
+expect 2 "training diverged" -- train --data "$small" --model mf:dim=8 --lr 1e9 --epochs 2 -o "$work/mf-wild"
+expect 2 "lr 0.001 -> 0.1" -- train --data "$small" --resume "$work/gmf/last.pt" --lr 0.1 -o "$work/gmf"
+expect 0 "recpress 0.1.0 (commit" -- --version
+# Without -o, a distillation writes beside its teacher's folder, never into it.
+mkdir -p "$work/cwd"
+(
+  cd "$work/cwd" || exit 1
+  "$bin" ctr train --data "$ctr" --model lr --epochs 1 >/dev/null 2>&1 &&
+    cp runs/ctr/best.pt teacher-copy.pt &&
+    "$bin" ctr distill --teacher runs/ctr/best.pt --student lr --method kd --epochs 1 >/dev/null 2>&1 &&
+    cmp -s runs/ctr/best.pt teacher-copy.pt && [ -s runs/ctr-distill/best.pt ]
+) && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: ctr distill without -o touched its teacher"; }
+
+# --- the HTTP server's flags are checked before it starts
+for bad in "--port 70000" "--workers 0" "--max-k 0" "--reload-token-file $work/no-token"; do
+  flag="${bad%% *}"
+  # shellcheck disable=SC2086
+  expect 2 "$flag" -- serve "$work/s.rpm" $bad
+done
+if [ -n "${RECPRESS_SERVE:-}" ] && [ -x "${RECPRESS_SERVE}" ]; then
+  out="$("$RECPRESS_SERVE" "$work/s.rpm" --probe 0 2>&1)"; rc=$?
+  [ "$rc" = 2 ] && [[ "$out" == *"--probe"* ]] && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: recpress-serve --probe 0 -> $rc: $out"; }
+fi
+
 # --- next-item: train, distill, evaluate; bad input
 seq="synthetic:users=200,items=300"
 expect 0 "valid (best epoch)" -- seq train --data "$seq" --model sasrec:loss=ce,max_len=10,hidden=16 --epochs 2 -o "$work/seq-t"
@@ -208,6 +243,10 @@ expect 2 "a sasrec teacher and a bert4rec student" -- seq distill --data "$seq" 
 expect 2 "unknown next-item model 'gru4rec'" -- seq train --data "$seq" --model gru4rec
 expect 2 "not a next-item model checkpoint" -- seq evaluate --data "$seq" "$work/ctr-t/best.pt"
 expect 2 "not on this data" -- seq evaluate --data "synthetic:users=100,items=300" "$work/seq-t/best.pt"
+expect 0 "valid (best epoch)" -- seq train --resume "$work/seq-t/last.pt" --data "$seq" --epochs 3 -o "$work/seq-t" --patience 0
+expect 2 "lr 0.002 -> 0.01" -- seq train --resume "$work/seq-t/last.pt" --data "$seq" --epochs 4 --lr 0.01 -o "$work/seq-t"
+expect 2 "training diverged" -- seq train --data "$seq" --model sasrec:loss=ce,max_len=10,hidden=8 --lr 1e9 --epochs 1 -o ""
+expect 2 "holds the input" -- seq distill --data "$seq" --teacher "$work/seq-t/best.pt" --student sasrec:loss=ce,max_len=10,hidden=8 --method kd -o "$work/seq-t"
 
 echo "cli: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -166,7 +166,7 @@ TEST(CtrTraining, CheckpointRoundTripAndBadFiles) {
   const auto again = prepare_ctr_data(c.data, &c.encoder);
   EXPECT_EQ(again.checksum, data.checksum);
   EXPECT_NEAR(evaluate_ctr(*c.model, again.test).auc, r.test.auc, 1e-9);
-  EXPECT_TRUE(std::filesystem::exists(dir + "/result.json"));
+  EXPECT_TRUE(std::filesystem::exists(dir + "/results.json"));
 
   // Truncated file.
   const auto bytes = std::filesystem::file_size(dir + "/best.pt");
