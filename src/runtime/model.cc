@@ -375,7 +375,7 @@ std::string encode_model(const ModelContent& c, DType dtype) {
 struct Model::Storage {
   const std::uint8_t* data = nullptr;
   std::size_t size = 0;
-  std::vector<std::uint64_t> owned;     // the bytes
+  std::unique_ptr<std::uint64_t[]> owned;  // the bytes (not zeroed first: they are read over)
   std::deque<std::string> decoded_ids;  // numeric ids as text (a deque: views stay valid)
 };
 
@@ -387,7 +387,7 @@ namespace {
 
 // Reads a whole regular file into 8-byte aligned words; `size` gets its length in bytes. A file
 // that changes size while being read is refused (a concurrent writer; try again once it is done).
-std::vector<std::uint64_t> read_file_aligned(const std::string& path, std::size_t& size) {
+std::unique_ptr<std::uint64_t[]> read_file_aligned(const std::string& path, std::size_t& size) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw ModelError(path + ": cannot open: " + std::strerror(errno));
   struct Closer {
@@ -397,9 +397,9 @@ std::vector<std::uint64_t> read_file_aligned(const std::string& path, std::size_
   struct stat st {};
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) throw ModelError(path + ": not a regular file");
   size = static_cast<std::size_t>(st.st_size);
-  std::vector<std::uint64_t> words((size + 7) / 8 + 1);  // one spare word to see growth
-  auto* out = reinterpret_cast<char*>(words.data());
-  const std::size_t capacity = words.size() * 8;
+  const std::size_t capacity = ((size + 7) / 8 + 1) * 8;  // one spare word to see growth
+  std::unique_ptr<std::uint64_t[]> words(new std::uint64_t[capacity / 8]);
+  auto* out = reinterpret_cast<char*>(words.get());
   std::size_t got = 0;
   while (got < capacity) {
     const ssize_t n = ::read(fd, out + got, capacity - got);
@@ -414,7 +414,6 @@ std::vector<std::uint64_t> read_file_aligned(const std::string& path, std::size_
     throw ModelError(path + ": the file changed size while being read (" + std::to_string(size) +
                      " -> " + std::to_string(got) +
                      " bytes); write a new file and rename it over the old one");
-  words.resize((size + 7) / 8);
   return words;
 }
 
@@ -423,15 +422,15 @@ std::vector<std::uint64_t> read_file_aligned(const std::string& path, std::size_
 Model Model::open(const std::string& path) {
   auto storage = std::make_shared<Storage>();
   storage->owned = read_file_aligned(path, storage->size);
-  storage->data = reinterpret_cast<const std::uint8_t*>(storage->owned.data());
+  storage->data = reinterpret_cast<const std::uint8_t*>(storage->owned.get());
   return parse(std::move(storage), path);
 }
 
 Model Model::from_bytes(std::string_view bytes, const std::string& name) {
   auto storage = std::make_shared<Storage>();
-  storage->owned.resize((bytes.size() + 7) / 8);
-  if (!bytes.empty()) std::memcpy(storage->owned.data(), bytes.data(), bytes.size());
-  storage->data = reinterpret_cast<const std::uint8_t*>(storage->owned.data());
+  storage->owned.reset(new std::uint64_t[(bytes.size() + 7) / 8 + 1]());
+  if (!bytes.empty()) std::memcpy(storage->owned.get(), bytes.data(), bytes.size());
+  storage->data = reinterpret_cast<const std::uint8_t*>(storage->owned.get());
   storage->size = bytes.size();
   return parse(std::move(storage), name);
 }

@@ -24,9 +24,12 @@ using nlohmann::json;
 // connections re-opened as keep-alive ends, a full queue drops SYNs and the client retransmits
 // after 1 s (the occasional 1-2 s requests seen under wrk). Linux caps it at net.core.somaxconn.
 constexpr int kListenBacklog = 1024;
-// Requests one keep-alive connection may carry before the server closes it (httplib's default
-// is 5, which makes a busy client reconnect every fifth request).
-constexpr std::size_t kKeepAliveRequests = 10000;
+// Requests one keep-alive connection may carry before the server closes it. A connection holds
+// its worker while open, so with more connections than workers the others wait until one
+// closes: httplib's 5 made busy clients reconnect every fifth request (into the 5-deep queue
+// above); 10,000 starved a new connection for 9 s under wrk -c200 with 64 workers; 100 bounds
+// that wait to ~0.5 s at the same throughput (docs/results.md, "HTTP server under load").
+constexpr std::size_t kKeepAliveRequests = 100;
 
 void reply_error(httplib::Response& res, int status, const std::string& message) {
   res.status = status;
