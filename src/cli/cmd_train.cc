@@ -16,7 +16,7 @@
 #include "core/format.h"
 #include "core/text_reader.h"
 #include "data/split.h"
-#include "distill/ensemble.h"
+#include "distill/topn/ensemble.h"
 #include "eval/popularity.h"
 #include "eval/result.h"
 #include "models/topn/neumf.h"

@@ -16,7 +16,7 @@
 #include "core/format.h"
 #include "core/hash.h"
 #include "data/split.h"
-#include "distill/distiller.h"
+#include "distill/topn/distiller.h"
 #include "eval/evaluator.h"
 #include "eval/result.h"
 #include "eval/runtime_scorer.h"

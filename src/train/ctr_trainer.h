@@ -12,7 +12,7 @@
 
 #include "data/ctr_encoder.h"
 #include "data/ctr_table.h"
-#include "distill/ctr_distiller.h"
+#include "distill/ctr/distiller.h"
 #include "models/ctr/ctr_model.h"
 #include "train/optimizer.h"
 

@@ -123,6 +123,30 @@ struct LoopResult {
   }
 };
 
+// The loop's settings from any task's training configuration (the fields every one has).
+template <typename TaskConfig>
+LoopConfig loop_config_of(const TaskConfig& c, std::string tag = "") {
+  LoopConfig l;
+  l.epochs = c.epochs;
+  l.patience = c.patience;
+  l.seed = c.seed;
+  l.show_progress = c.show_progress;
+  l.optimizer = c.optimizer_config();
+  l.options = c.to_json();
+  l.tag = std::move(tag);
+  return l;
+}
+
+// A model's parameters and those of every (term, weight) pair's own parts (a distiller's
+// projections), what TrainingTask::trainable() returns.
+template <typename Terms>
+std::vector<torch::Tensor> model_and_term_parameters(torch::nn::Module& model, Terms& terms) {
+  std::vector<torch::Tensor> params = model.parameters();
+  for (auto& [term, weight] : terms)
+    for (auto& p : term->parameters()) params.push_back(p);
+  return params;
+}
+
 class TrainingLoop {
  public:
   TrainingLoop(TrainingTask& task, LoopConfig config);

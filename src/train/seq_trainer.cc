@@ -285,10 +285,7 @@ class SeqTrainingTask final : public TrainingTask {
   }
   torch::nn::Module& model() override { return *model_; }
   std::vector<torch::Tensor> trainable() override {
-    std::vector<torch::Tensor> params = model_->parameters();
-    for (auto& [term, w] : d_.terms)
-      for (auto& p : term->parameters()) params.push_back(p);
-    return params;
+    return model_and_term_parameters(*model_, d_.terms);
   }
   nlohmann::json identity() const override { return seq_identity(*model_, data_); }
   Validation validate() override {
@@ -356,15 +353,7 @@ class SeqTrainingTask final : public TrainingTask {
 SeqTrainResult SeqTrainer::fit(const std::string& output_dir, const std::string& resume_from) {
   const auto& c = config_;
   SeqTrainingTask task(data_, split_, model_, c, distillation_);
-  LoopConfig loop_config;
-  loop_config.epochs = c.epochs;
-  loop_config.patience = c.patience;
-  loop_config.seed = c.seed;
-  loop_config.show_progress = c.show_progress;
-  loop_config.optimizer = c.optimizer_config();
-  loop_config.options = c.to_json();
-  loop_config.tag = distillation_.teacher ? " (student)" : "";
-  TrainingLoop loop(task, loop_config);
+  TrainingLoop loop(task, loop_config_of(c, distillation_.teacher ? " (student)" : ""));
   const LoopResult run = loop.run(output_dir, resume_from);
   const Protocol protocol = Protocol::parse(c.protocol);
   const auto metrics = parse_metrics(c.metrics);

@@ -10,7 +10,7 @@
 
 #include "data/dataset.h"
 #include "data/split.h"
-#include "distill/seq_distiller.h"
+#include "distill/seq/distiller.h"
 #include "eval/evaluator.h"
 #include "eval/scorer.h"
 #include "models/seq/seq_model.h"

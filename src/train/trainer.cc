@@ -48,17 +48,6 @@ OptimizerConfig TrainConfig::optimizer_config() const {
   return {optimizer, lr, weight_decay, schedule};
 }
 
-LoopConfig TrainConfig::loop_config() const {
-  LoopConfig l;
-  l.epochs = epochs;
-  l.patience = patience;
-  l.seed = seed;
-  l.show_progress = show_progress;
-  l.optimizer = optimizer_config();
-  l.options = to_json();
-  return l;
-}
-
 nlohmann::json TrainConfig::to_json() const {
   return {{"loss", loss},
           {"negatives", negatives},
@@ -199,11 +188,7 @@ class TopNTrainingTask final : public TrainingTask {
 
   torch::nn::Module& model() override { return *model_; }
   std::vector<torch::Tensor> trainable() override {
-    std::vector<torch::Tensor> params = model_->parameters();
-    if (d_.teacher)
-      for (auto& [d, w] : d_.terms)
-        for (auto& p : d->parameters()) params.push_back(p);
-    return params;
+    return model_and_term_parameters(*model_, d_.terms);
   }
   nlohmann::json identity() const override { return identity_; }
   Validation validate() override {
@@ -346,7 +331,7 @@ void TopNTrainingTask::train_epoch(Rng& rng, BatchStep& step) {
 
 TrainResult Trainer::fit(const std::string& output_dir, const std::string& resume_from) {
   TopNTrainingTask task(data_, split_, model_, config_, distillation_);
-  TrainingLoop loop(task, config_.loop_config());
+  TrainingLoop loop(task, loop_config_of(config_));
   const LoopResult run = loop.run(output_dir, resume_from);
 
   TrainResult result;

@@ -13,7 +13,7 @@
 
 #include "data/dataset.h"
 #include "data/split.h"
-#include "distill/distiller.h"
+#include "distill/topn/distiller.h"
 #include "eval/evaluator.h"
 #include "models/topn/model.h"
 #include "train/checkpoint.h"
@@ -43,7 +43,6 @@ struct TrainConfig {
   nlohmann::json to_json() const;
   static TrainConfig from_json(const nlohmann::json& j);
   OptimizerConfig optimizer_config() const;
-  LoopConfig loop_config() const;
 };
 
 struct TrainResult {

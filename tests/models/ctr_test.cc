@@ -8,7 +8,7 @@
 #include <fstream>
 
 #include "core/errors.h"
-#include "distill/ctr_distiller.h"
+#include "distill/ctr/distiller.h"
 #include "grad_check.h"
 #include "models/ctr/ctr_model.h"
 #include "test_util.h"

@@ -9,7 +9,7 @@
 #include "core/errors.h"
 #include "data/synthetic.h"
 #include "data/transforms.h"
-#include "distill/seq_distiller.h"
+#include "distill/seq/distiller.h"
 #include "eval/popularity.h"
 #include "grad_check.h"
 #include "models/seq/seq_model.h"

@@ -66,6 +66,9 @@ class SeqModel : public torch::nn::Module {
   std::int64_t num_items() const { return num_items_; }
   std::int64_t max_len() const { return max_len_; }
   std::int64_t hidden_size() const { return hidden_; }
+  // Typed options, for distillers (never re-read the spec with a copied default).
+  std::int64_t num_layers() const { return layers_; }
+  std::int64_t num_heads() const { return heads_; }
   std::int64_t mask_token() const { return num_items_ + 1; }
   std::int64_t parameter_count() const;
   std::int64_t byte_size() const;

@@ -5,7 +5,8 @@
 // The term returned is alpha * (soft - hard): added to the student's own hard loss by the trainer,
 // the total is (1 - alpha) * hard + alpha * soft, the paper's mixture. The teacher's logits for
 // every training row are computed once in prepare().
-#include "distill/ctr_distiller.h"
+#include "distill/common/soft_targets.h"
+#include "distill/ctr/distiller.h"
 
 #include "core/errors.h"
 
@@ -28,9 +29,8 @@ class CtrKd : public CtrDistiller {
 
   torch::Tensor loss(CtrModel& teacher, CtrModel& student, const CtrDistillBatch& b) override {
     const auto& z = b.student->logits;
-    const auto soft_target = torch::sigmoid(teacher_logits_.index_select(0, b.rows) / temperature_);
-    const auto soft = temperature_ * temperature_ *
-                      torch::binary_cross_entropy_with_logits(z / temperature_, soft_target);
+    const auto soft =
+        kd_binary_soft_target_loss(teacher_logits_.index_select(0, b.rows), z, temperature_);
     const auto hard = torch::binary_cross_entropy_with_logits(z, b.labels);
     return alpha_ * (soft - hard);
   }

@@ -13,11 +13,11 @@
 // squared difference, weighted by the (soft) group memberships, for the batch's users and items.
 // L = alpha * L_group + (1 - alpha) * L_entity.
 // Parameters: groups (K, 5), alpha (0.5), tau (1), tau_end (1e-4).
-#include "distill/htd.h"
+#include "distill/topn/htd.h"
 
 #include "core/errors.h"
-#include "distill/distiller.h"
-#include "distill/experts.h"
+#include "distill/topn/distiller.h"
+#include "distill/topn/experts.h"
 
 namespace recpress {
 namespace {

@@ -7,7 +7,7 @@
 #include <sstream>
 
 #include "core/errors.h"
-#include "distill/ctr_distiller.h"
+#include "distill/ctr/distiller.h"
 #include "models/module_util.h"
 
 namespace recpress {

@@ -1,9 +1,10 @@
 // `hint` for next-item models: FitNets (Romero et al., ICLR 2015, eq. 2) on hidden states. Each
 // mapped student layer, through a learned linear projection H_s -> H_t, regresses the teacher
 // layer's hidden state at every real (non-padding) position; MSE. `layers`: "S>T/..." 1-based
-// (seq_layer_mapping); default: spread evenly, the student's last layer onto the teacher's last.
+// (common/hint.h); default: spread evenly, the student's last layer onto the teacher's last.
+#include "distill/common/hint.h"
 #include "core/errors.h"
-#include "distill/seq_distiller.h"
+#include "distill/seq/distiller.h"
 #include "models/module_util.h"
 
 namespace recpress {
@@ -17,9 +18,7 @@ class SeqHint : public SeqDistiller {
   std::string name() const override { return "hint"; }
 
   void prepare(SeqModel& teacher, SeqModel& student) override {
-    const auto s_layers = static_cast<std::int64_t>(student.spec().get_int("layers", 2));
-    const auto t_layers = static_cast<std::int64_t>(teacher.spec().get_int("layers", 2));
-    mapping_ = seq_layer_mapping(layers_, s_layers, t_layers, "hint");
+    mapping_ = layer_mapping(layers_, student.num_layers(), teacher.num_layers(), "hint");
     for (std::size_t k = 0; k < mapping_.size(); ++k)
       projections_.push_back(torch::nn::Linear(student.hidden_size(), teacher.hidden_size()));
   }

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "core/rng.h"
-#include "distill/distiller.h"
+#include "distill/topn/distiller.h"
 #include "models/topn/model.h"
 
 namespace recpress {

@@ -5,7 +5,8 @@
 // teacher's (loss=kl, default, or mse). When the student has fewer heads, each student head
 // learns the mean of a group of teacher heads (heads must divide); `layers` maps layers as hint.
 #include "core/errors.h"
-#include "distill/seq_distiller.h"
+#include "distill/common/hint.h"
+#include "distill/seq/distiller.h"
 
 namespace recpress {
 
@@ -20,8 +21,7 @@ class SeqAttention : public SeqDistiller {
   std::string name() const override { return "attention"; }
 
   void prepare(SeqModel& teacher, SeqModel& student) override {
-    const auto s_heads = student.spec().get_int("heads", 2),
-               t_heads = teacher.spec().get_int("heads", 2);
+    const auto s_heads = student.num_heads(), t_heads = teacher.num_heads();
     if (t_heads % s_heads != 0)
       throw Error("attention: the teacher's " + std::to_string(t_heads) +
                   " heads cannot be grouped onto the student's " + std::to_string(s_heads));
@@ -30,8 +30,7 @@ class SeqAttention : public SeqDistiller {
                   std::to_string(teacher.max_len()) + " vs " + std::to_string(student.max_len()) +
                   ")");
     group_ = t_heads / s_heads;
-    mapping_ = seq_layer_mapping(layers_, student.spec().get_int("layers", 2),
-                                 teacher.spec().get_int("layers", 2), "attention");
+    mapping_ = layer_mapping(layers_, student.num_layers(), teacher.num_layers(), "attention");
   }
 
   torch::Tensor loss(SeqModel& teacher, SeqModel& student, const SeqDistillBatch& b) override {

@@ -1,11 +1,11 @@
-#include "distill/kd.h"
+#include "distill/common/soft_targets.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 
 #include "core/errors.h"
-#include "distill/distiller.h"
+#include "distill/topn/distiller.h"
 
 namespace recpress {
 namespace {

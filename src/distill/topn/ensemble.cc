@@ -1,4 +1,4 @@
-#include "distill/ensemble.h"
+#include "distill/topn/ensemble.h"
 
 #include "core/errors.h"
 

@@ -1,4 +1,4 @@
-#include "distill/distiller.h"
+#include "distill/topn/distiller.h"
 
 #include <cmath>
 #include <cstdlib>
@@ -6,7 +6,7 @@
 #include <map>
 
 #include "core/errors.h"
-#include "distill/experts.h"
+#include "distill/topn/experts.h"
 
 namespace recpress {
 namespace {

@@ -5,12 +5,12 @@
 // the Huber loss: L = lambda_D * L_dist + lambda_A * L_angle (the paper's 1 and 2), over the
 // batch's users and over its items. The angle term is cubic in the batch size, so it uses at most
 // `angle` entities of each kind. Parameters: distance (1), angle_weight (2), angle (32).
-#include "distill/rkd.h"
+#include "distill/topn/rkd.h"
 
 #include <numeric>
 
 #include "core/errors.h"
-#include "distill/distiller.h"
+#include "distill/topn/distiller.h"
 
 namespace recpress {
 namespace {

@@ -8,8 +8,8 @@
 #include "core/errors.h"
 #include "data/synthetic.h"
 #include "data/transforms.h"
-#include "distill/distiller.h"
-#include "distill/ensemble.h"
+#include "distill/topn/distiller.h"
+#include "distill/topn/ensemble.h"
 #include "train/trainer.h"
 
 namespace recpress {

@@ -4,9 +4,9 @@
 // teacher's:  T^2 * KL( softmax(t / T) || softmax(s / T) ), averaged over users (eq. 2 of the
 // paper; the T^2 keeps gradient magnitudes comparable across temperatures).
 // Parameters: temperature (default 2), candidates (default 50).
-#include "distill/kd.h"
 #include "core/errors.h"
-#include "distill/distiller.h"
+#include "distill/common/soft_targets.h"
+#include "distill/topn/distiller.h"
 
 namespace recpress {
 namespace {
@@ -32,16 +32,7 @@ class KnowledgeDistillation : public Distiller {
       t = teacher.forward(users, items.reshape({-1})).view({b, candidates_});
     }
     const auto s = student.forward(users, items.reshape({-1})).view({b, candidates_});
-    return soft_target_loss(t, s, temperature_);
-  }
-
-  // Exposed for the hand-computed test.
-  static torch::Tensor soft_target_loss(const torch::Tensor& teacher_logits,
-                                        const torch::Tensor& student_logits, double temperature) {
-    const auto p = torch::softmax(teacher_logits / temperature, 1);
-    const auto log_q = torch::log_softmax(student_logits / temperature, 1);
-    const auto log_p = torch::log_softmax(teacher_logits / temperature, 1);
-    return (p * (log_p - log_q)).sum(1).mean() * temperature * temperature;
+    return kd_soft_target_loss(t, s, temperature_);
   }
 
  private:
@@ -57,10 +48,5 @@ DistillerPtr make_kd(const ModelSpec& spec) {
 
 RECPRESS_REGISTER_DISTILLER("kd", "Hinton KD over sampled candidates (temperature, candidates)",
                             make_kd);
-
-torch::Tensor kd_soft_target_loss(const torch::Tensor& teacher_logits,
-                                  const torch::Tensor& student_logits, double temperature) {
-  return KnowledgeDistillation::soft_target_loss(teacher_logits, student_logits, temperature);
-}
 
 }  // namespace recpress

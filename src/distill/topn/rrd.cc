@@ -16,14 +16,14 @@
 // 3,615 items, sampled:uniform:499) K = 40 of the top-500 with T = 100 lifts the student far more
 // than the defaults, whose draws sit 95% on the top-30; on a 400-item catalog it is worse
 // (docs/results.md, "what held DE-RRD back").
-#include "distill/rrd.h"
+#include "distill/topn/rrd.h"
 
 #include <algorithm>
 #include <cstdint>
 #include <vector>
 
 #include "core/errors.h"
-#include "distill/distiller.h"
+#include "distill/topn/distiller.h"
 
 namespace recpress {
 

@@ -11,10 +11,10 @@
 // weight is not renormalised (as the authors' code by default; renormalize=1 does).
 // Parameters: k (10), lambda (1), mu (0.1), samples (100): the paper's values; warmup (0.2),
 // renormalize (0). RD was designed for point-wise students (BCE on sampled negatives).
-#include "distill/rd.h"
+#include "distill/topn/rd.h"
 
 #include "core/errors.h"
-#include "distill/distiller.h"
+#include "distill/topn/distiller.h"
 
 namespace recpress {
 

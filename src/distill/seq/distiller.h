@@ -56,12 +56,4 @@ struct SeqDistillerRegistrar {
   static const ::recpress::SeqDistillerRegistrar recpress_seq_distiller_##factory(name, help, \
                                                                                   factory)
 
-// "2>1/3>2" (student layer > teacher layer, 1-based; "last" allowed) -> 0-based pairs; empty text:
-// the student's layers spread evenly over the teacher's, the last onto the last. Throws Error for
-// a layer a model does not have.
-std::vector<std::pair<std::int64_t, std::int64_t>> seq_layer_mapping(const std::string& text,
-                                                                     std::int64_t student_layers,
-                                                                     std::int64_t teacher_layers,
-                                                                     const std::string& method);
-
 }  // namespace recpress

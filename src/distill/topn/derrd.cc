@@ -3,7 +3,7 @@
 // The two parts are the registered `de` and `rrd` methods; their parameters pass through with a
 // prefix (de.experts=5, rrd.interesting=10, ...), and `de` / `rrd` are the two lambdas.
 #include "core/errors.h"
-#include "distill/distiller.h"
+#include "distill/topn/distiller.h"
 
 namespace recpress {
 namespace {

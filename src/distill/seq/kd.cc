@@ -4,7 +4,8 @@
 //   T^2 * KL(softmax(z_t / T) || softmax(z_s / T)), averaged over those positions.
 // The full catalog is small enough here (a few thousand items) to need no candidate sampling.
 #include "core/errors.h"
-#include "distill/seq_distiller.h"
+#include "distill/common/soft_targets.h"
+#include "distill/seq/distiller.h"
 
 namespace recpress {
 
@@ -19,17 +20,13 @@ class SeqKd : public SeqDistiller {
 
   torch::Tensor loss(SeqModel& teacher, SeqModel& student, const SeqDistillBatch& b) override {
     const auto where = b.input->targets.gt(0);
-    torch::Tensor soft_target;
+    torch::Tensor teacher_logits;
     {
       torch::NoGradGuard guard;
-      soft_target =
-          torch::softmax(teacher.item_logits(b.teacher->hidden.index({where})) / temperature_, -1);
+      teacher_logits = teacher.item_logits(b.teacher->hidden.index({where}));
     }
-    const auto log_student = torch::log_softmax(
-        student.item_logits(b.student->hidden.index({where})) / temperature_, -1);
-    // KL(p || q) = sum p (log p - log q); xlogy keeps 0 log 0 = 0.
-    const auto kl = (torch::xlogy(soft_target, soft_target) - soft_target * log_student).sum(-1);
-    return temperature_ * temperature_ * kl.mean();
+    return kd_soft_target_loss(teacher_logits,
+                               student.item_logits(b.student->hidden.index({where})), temperature_);
   }
 
  private:

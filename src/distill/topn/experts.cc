@@ -1,10 +1,10 @@
-#include "distill/experts.h"
+#include "distill/topn/experts.h"
 
 #include <algorithm>
 #include <cmath>
 
 #include "core/errors.h"
-#include "distill/distiller.h"
+#include "distill/topn/distiller.h"
 
 namespace recpress {
 

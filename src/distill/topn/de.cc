@@ -9,8 +9,8 @@
 // Loss (eq. 6): ||h_t - sum_m s_m E_m(h_s)||^2 for the batch's users plus for its items.
 // Parameters: experts (M, 5), tau (1), tau_end (1e-4).
 #include "core/errors.h"
-#include "distill/distiller.h"
-#include "distill/experts.h"
+#include "distill/topn/distiller.h"
+#include "distill/topn/experts.h"
 
 namespace recpress {
 namespace {

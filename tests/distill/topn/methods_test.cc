@@ -6,15 +6,15 @@
 #include <functional>
 
 #include "core/errors.h"
-#include "distill/cd.h"
-#include "distill/distiller.h"
-#include "distill/ensemble.h"
-#include "distill/experts.h"
-#include "distill/hint.h"
-#include "distill/htd.h"
-#include "distill/rd.h"
-#include "distill/rkd.h"
-#include "distill/rrd.h"
+#include "distill/topn/cd.h"
+#include "distill/topn/distiller.h"
+#include "distill/topn/ensemble.h"
+#include "distill/topn/experts.h"
+#include "distill/common/hint.h"
+#include "distill/topn/htd.h"
+#include "distill/topn/rd.h"
+#include "distill/topn/rkd.h"
+#include "distill/topn/rrd.h"
 
 namespace recpress {
 namespace {

@@ -8,16 +8,12 @@
 // batch's users / items are used; for pair layers, each batch user with a batch item.
 // Without a projection (projection=0) the two layers must have the same width.
 // Parameters: layer (user), student_layer (= layer), projection (1).
-#include "distill/hint.h"
+#include "distill/common/hint.h"
 
 #include "core/errors.h"
-#include "distill/distiller.h"
+#include "distill/topn/distiller.h"
 
 namespace recpress {
-
-torch::Tensor hint_loss(const torch::Tensor& teacher_layer, const torch::Tensor& regressed) {
-  return 0.5 * (teacher_layer - regressed).pow(2).sum(1).mean();
-}
 
 namespace {
 

@@ -1,4 +1,4 @@
-#include "distill/ctr_distiller.h"
+#include "distill/ctr/distiller.h"
 
 #include "core/errors.h"
 #include "core/registry.h"

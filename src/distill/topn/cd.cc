@@ -12,10 +12,10 @@
 // (teacher-rank sampling while the student is untrained, discrepancy sampling once its ranking
 // means something) -- our reading of the paper's annealed schedule.
 // Parameters: samples (10), pool (100), t (1), lambda (10), mu (0.1).
-#include "distill/cd.h"
+#include "distill/topn/cd.h"
 
 #include "core/errors.h"
-#include "distill/distiller.h"
+#include "distill/topn/distiller.h"
 
 namespace recpress {
 

@@ -1,0 +1,155 @@
+// The scoring kernels (fp32, fp16, int8 against a column-major item matrix) and the IEEE
+// binary16 conversions they use.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define RECPRESS_X86 1
+#endif
+
+#include "runtime/internal.h"
+
+namespace recpress::runtime {
+
+const std::array<float, 65536>& half_table() {
+  static const std::array<float, 65536> table = [] {
+    std::array<float, 65536> t{};
+    for (std::uint32_t h = 0; h < 65536; ++h) t[h] = half_to_float(static_cast<std::uint16_t>(h));
+    return t;
+  }();
+  return table;
+}
+
+// The scoring kernels stream the column-major item matrix one dimension at a time, so the inner
+// loop runs across items and vectorises; each is compiled for AVX2 and for the baseline and the
+// loader picks one at run time (GCC function multi-versioning).
+__attribute__((target_clones("avx2", "default"))) void score_f32(const float* u, const float* q,
+                                                                 std::size_t d, std::size_t n,
+                                                                 float bias, float* out) {
+  std::fill(out, out + n, 0.0f);
+  for (std::size_t k = 0; k < d; ++k) {
+    const float uk = u[k];
+    const float* col = q + k * n;
+    for (std::size_t i = 0; i < n; ++i) out[i] += uk * col[i];
+  }
+  for (std::size_t i = 0; i < n; ++i) out[i] = bias + out[i];
+}
+
+// int8 x int8 products summed in int32, then scaled: s = b + s_u s_i sum_k q_uk q_ik.
+__attribute__((target_clones("avx2", "default"))) void score_i8(
+    const std::int8_t* u, const std::int8_t* q, std::size_t d, std::size_t n, float bias,
+    float user_scale, const float* item_scales, float* out) {
+  thread_local std::vector<std::int32_t> acc;
+  acc.assign(n, 0);
+  std::int32_t* a = acc.data();
+  // Two dimensions at a time in 16-bit lanes: |q| <= 127, so a pair of products fits an int16
+  // (2 * 127^2 = 32258), which halves the widening work of the 32-bit accumulation.
+  std::size_t k = 0;
+  for (; k + 1 < d; k += 2) {
+    const std::int16_t u0 = u[k], u1 = u[k + 1];
+    const std::int8_t* c0 = q + k * n;
+    const std::int8_t* c1 = c0 + n;
+    for (std::size_t i = 0; i < n; ++i)
+      a[i] += static_cast<std::int16_t>(u0 * static_cast<std::int16_t>(c0[i]) +
+                                        u1 * static_cast<std::int16_t>(c1[i]));
+  }
+  for (; k < d; ++k) {
+    const std::int32_t uk = u[k];
+    const std::int8_t* col = q + k * n;
+    for (std::size_t i = 0; i < n; ++i) a[i] += uk * static_cast<std::int32_t>(col[i]);
+  }
+  for (std::size_t i = 0; i < n; ++i)
+    out[i] = bias + user_scale * item_scales[i] * static_cast<float>(a[i]);
+}
+
+namespace {
+
+#ifdef RECPRESS_X86
+// fp16 with the CPU's conversion instructions (F16C: 8 halves -> 8 floats per instruction).
+__attribute__((target("avx2,f16c,fma"))) void score_f16_f16c(const std::uint16_t* u,
+                                                             const std::uint16_t* q, std::size_t d,
+                                                             std::size_t n, float bias,
+                                                             float* out) {
+  std::fill(out, out + n, 0.0f);
+  for (std::size_t k = 0; k < d; ++k) {
+    const float uk = _cvtsh_ss(u[k]);
+    const __m256 vu = _mm256_set1_ps(uk);
+    const std::uint16_t* col = q + k * n;
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+      const __m256 x = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(col + i)));
+      _mm256_storeu_ps(out + i, _mm256_fmadd_ps(vu, x, _mm256_loadu_ps(out + i)));
+    }
+    for (; i < n; ++i) out[i] += uk * _cvtsh_ss(col[i]);
+  }
+  for (std::size_t i = 0; i < n; ++i) out[i] += bias;
+}
+
+#endif
+
+// fp16 anywhere else: a 64K-entry table of the conversions.
+void score_f16_table(const std::uint16_t* u, const std::uint16_t* q, std::size_t d, std::size_t n,
+                     float bias, float* out) {
+  const auto& table = half_table();
+  std::fill(out, out + n, 0.0f);
+  for (std::size_t k = 0; k < d; ++k) {
+    const float uk = table[u[k]];
+    const std::uint16_t* col = q + k * n;
+    for (std::size_t i = 0; i < n; ++i) out[i] += uk * table[col[i]];
+  }
+  for (std::size_t i = 0; i < n; ++i) out[i] += bias;
+}
+
+}  // namespace
+
+void score_f16(const std::uint16_t* u, const std::uint16_t* q, std::size_t d, std::size_t n,
+               float bias, float* out) {
+#ifdef RECPRESS_X86
+  static const bool f16c = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c") &&
+                           __builtin_cpu_supports("fma");
+  if (f16c) return score_f16_f16c(u, q, d, n, bias, out);
+#endif
+  score_f16_table(u, q, d, n, bias, out);
+}
+
+std::uint16_t float_to_half(float f) {
+  std::uint32_t x;
+  std::memcpy(&x, &f, 4);
+  const std::uint32_t sign = (x >> 16) & 0x8000u;
+  const std::uint32_t abs = x & 0x7fffffffu;
+  if (abs >= 0x7f800000u)  // inf or NaN
+    return static_cast<std::uint16_t>(sign | 0x7c00u | (abs > 0x7f800000u ? 0x200u : 0u));
+  if (abs >= 0x477ff000u) return static_cast<std::uint16_t>(sign | 0x7c00u);  // overflow -> inf
+  if (abs < 0x38800000u) {  // subnormal half (or zero): value / 2^-24, rounded to nearest even
+    float a;
+    std::memcpy(&a, &abs, 4);
+    const float scaled = a * 16777216.0f;  // 2^24
+    return static_cast<std::uint16_t>(sign | static_cast<std::uint32_t>(std::nearbyint(scaled)));
+  }
+  // Normal: rebias the exponent, round the mantissa to 10 bits (nearest, ties to even).
+  std::uint32_t m = abs + 0xc8000000u;  // exponent - 112 in the float's field
+  m += 0x0fffu + ((m >> 13) & 1u);
+  return static_cast<std::uint16_t>(sign | (m >> 13));
+}
+
+float half_to_float(std::uint16_t h) {
+  const std::uint32_t sign = static_cast<std::uint32_t>(h & 0x8000u) << 16;
+  const std::uint32_t exp = (h >> 10) & 0x1fu, mant = h & 0x3ffu;
+  float out;
+  if (exp == 0) {
+    out = std::ldexp(static_cast<float>(mant), -24);
+    if (sign) out = -out;
+    return out;
+  }
+  std::uint32_t bits;
+  if (exp == 31)
+    bits = sign | 0x7f800000u | (mant << 13);
+  else
+    bits = sign | ((exp + 112) << 23) | (mant << 13);
+  std::memcpy(&out, &bits, 4);
+  return out;
+}
+
+}  // namespace recpress::runtime
