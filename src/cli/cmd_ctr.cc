@@ -120,6 +120,10 @@ int run_train(CtrArgs& a, const GlobalOptions& g, const CLI::App& cmd) {
     a.config.show_progress = !g.quiet;
     a.model = resumed_model(resumed->header, a.model, cmd, a.resume);
   } else {
+    if (a.data.data.empty())
+      throw Error(
+          "ctr train: --data is required (a dataset name such as ml-1m, 'synthetic', or "
+          "a Criteo / Avazu / CSV file)");
     a.data.split_seed = g.seed;
     a.data.features.crosses = CtrEncoderConfig::parse_crosses(a.crosses);
   }

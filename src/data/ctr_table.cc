@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <numeric>
+#include <sstream>
 
 #include "core/errors.h"
 #include "core/hash.h"
@@ -164,6 +165,9 @@ std::vector<std::pair<std::string, std::string>> ctr_formats() {
   return {{"ratings", "any rated dataset (MovieLens, synthetic, ...): label = rating >= threshold"},
           {"criteo", "Criteo: label, I1..I13, C1..C26 (TSV without header, or CSV with header)"},
           {"avazu", "Avazu: CSV with header id,click,hour,C1,banner_pos,..."},
+          {"movielens-sample",
+           "DeepCTR's movielens_sample.txt: user_id,movie_id,rating,...,zip; label = rating >= "
+           "threshold"},
           {"csv", "any delimited file with a header, described by --schema"}};
 }
 
@@ -183,7 +187,18 @@ std::string detect_ctr_format(const std::string& path) {
   if (head.find("click") != std::string::npos && head.find("hour") != std::string::npos)
     return "avazu";
   if (std::count(head.begin(), head.end(), '\t') == 39) return "criteo";
+  // DeepCTR's MovieLens sample (movielens_sample.txt): a CSV of ratings joined with features.
+  if (head.rfind("user_id,movie_id,rating,timestamp,title,genres", 0) == 0)
+    return "movielens-sample";
   return "ratings";
+}
+
+// The columns of DeepCTR's MovieLens sample as a schema; label = rating >= threshold.
+std::string movielens_sample_schema(double threshold) {
+  std::ostringstream t;
+  t << threshold;
+  return "user_id=cat+group,movie_id=cat,rating=label>=" + t.str() +
+         ",timestamp=time,title=skip,genres=multi/|,gender=cat,age=cat,occupation=cat,zip=cat";
 }
 
 }  // namespace
@@ -196,6 +211,8 @@ CtrTable open_ctr_table(const std::string& spec, const CtrOpenOptions& options) 
   if (format.empty()) format = is_name ? "ratings" : detect_ctr_format(spec);
   if (format == "criteo") return load_criteo(spec);
   if (format == "avazu") return load_avazu(spec);
+  if (format == "movielens-sample")
+    return load_ctr_csv(spec, CtrCsvSchema::parse(movielens_sample_schema(options.threshold)));
   if (format == "csv") {
     if (options.schema.empty())
       throw Error("--format csv needs --schema (e.g. \"click=label,user=cat+group,price=num\")");

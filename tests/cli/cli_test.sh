@@ -195,6 +195,8 @@ if [ -d "${RECPRESS_SOURCE_DIR:-.}/../shared/data/ctr-samples" ]; then
   expect 0 "test  AUC" -- ctr train --data "$samples/criteo_sample.txt" --model deepfm:dim=4,hidden=8 --numeric criteo \
     --min-count 1 --epochs 2 -o ""
   expect 0 "test  AUC" -- ctr train --data "$samples/avazu_sample.txt" --model fm:dim=4 --min-count 1 --epochs 2 -o ""
+  # DeepCTR's MovieLens sample is recognised by its header (it was read as a sequence file).
+  expect 0 "test  AUC" -- ctr train --data "$samples/movielens_sample.txt" --model fm:dim=4 --min-count 1 --epochs 2 -o ""
 fi
 
 # --- one training loop: resume, changed options, divergence, outputs never overwrite inputs
@@ -204,6 +206,7 @@ expect 0 "best epoch" -- ctr train --resume "$work/ctr-r/last.pt" --epochs 3 -o 
 expect 2 "lr 0.001 -> 0.5" -- ctr train --resume "$work/ctr-r/last.pt" --epochs 4 --lr 0.5 -o "$work/ctr-r"
 expect 2 "the checkpoint is a fm:dim=4" -- ctr train --resume "$work/ctr-r/last.pt" --model lr -o "$work/ctr-r"
 expect 2 "training diverged" -- ctr train --data "$ctr" --model fm:dim=4 --lr 1e9 --epochs 2 -o "$work/ctr-wild"
+expect 2 "--data is required" -- ctr train --model lr -o ""
 expect 2 "all negative" -- ctr train --data "$ctr" --model lr --threshold 9 -o ""
 expect 2 "holds the input" -- ctr distill --teacher "$work/ctr-t/best.pt" --student lr --method kd -o "$work/ctr-t"
 expect 2 "cannot write output folder '/proc/recpress/x'" -- ctr train --data "$ctr" --model lr -o /proc/recpress/x

@@ -292,6 +292,13 @@ TEST_F(CtrSamples, CriteoAvazuAndMovieLensReadEndToEnd) {
   const auto ml = open_ctr_table(dir_ + "/movielens_sample.txt", o);
   EXPECT_EQ(ml.rows(), 200u);
   EXPECT_EQ(ml.timestamps.size(), 200u);
+  // Recognised without a schema by its header (it was taken for a sequence file), with the same
+  // rows and labels as the hand-written schema at threshold 4.
+  CtrOpenOptions detected;
+  detected.threshold = 4;
+  const auto auto_ml = open_ctr_table(dir_ + "/movielens_sample.txt", detected);
+  EXPECT_EQ(auto_ml.rows(), ml.rows());
+  EXPECT_EQ(auto_ml.labels, ml.labels);
   for (const auto* t : {&criteo, &avazu, &ml}) {
     const auto split = split_ctr(*t, "random:0.8,0.1,0.1", 1);
     const auto e = CtrEncoder::fit(*t, split.train, {});
