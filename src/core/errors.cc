@@ -28,8 +28,12 @@ std::string quote_excerpt(std::string_view text, std::size_t max_len) {
     const char c = text[i];
     if (c == '\t') {
       out += "\\t";
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      out += '?';
+    } else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      // Control bytes would garble the terminal: shown as \xHH.
+      static const char* hex = "0123456789abcdef";
+      out += "\\x";
+      out += hex[(static_cast<unsigned char>(c) >> 4) & 0xf];
+      out += hex[static_cast<unsigned char>(c) & 0xf];
     } else {
       out += c;
     }

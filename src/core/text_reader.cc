@@ -12,7 +12,10 @@
 namespace recpress {
 namespace {
 constexpr std::size_t kBufferSize = 1 << 20;
-}
+// No data file this reads has lines anywhere near this long; a longer one is a binary or a
+// mistaken file, refused before it is held in memory whole.
+constexpr std::size_t kMaxLineBytes = 16u << 20;
+}  // namespace
 
 TextReader::TextReader(const std::string& path) : path_(path), buffer_(kBufferSize) {
   if (directory_exists(path)) throw DataError(path, 0, "", "is a directory, expected a file");
@@ -54,6 +57,13 @@ bool TextReader::refill() {
 }
 
 bool TextReader::next_line(std::string_view& line) {
+  if (!read_line(line)) return false;
+  // A UTF-8 byte-order mark (Excel and Notepad write one) is not part of the first field.
+  if (line_number_ == 1 && line.substr(0, 3) == "\xEF\xBB\xBF") line.remove_prefix(3);
+  return true;
+}
+
+bool TextReader::read_line(std::string_view& line) {
   carry_.clear();
   bool have_carry = false;
   for (;;) {
@@ -78,6 +88,10 @@ bool TextReader::next_line(std::string_view& line) {
       if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
       return true;
     }
+    if (carry_.size() + (end_ - begin_) > kMaxLineBytes)
+      throw DataError(path_, line_number_ + 1, "",
+                      "line longer than " + std::to_string(kMaxLineBytes >> 20) +
+                          " MiB: not a text data file?");
     carry_.append(start, end_ - begin_);
     have_carry = true;
     begin_ = end_;

@@ -18,8 +18,9 @@ class TextReader {
   TextReader(const TextReader&) = delete;
   TextReader& operator=(const TextReader&) = delete;
 
-  // Next line without its '\n' / "\r\n". Returns false at end of file. The view stays valid until
-  // the next call. Throws DataError on a read error (e.g. a truncated .gz).
+  // Next line without its '\n' / "\r\n" (and without a UTF-8 byte-order mark on line 1). Returns
+  // false at end of file. The view stays valid until the next call. Throws DataError on a read
+  // error (e.g. a truncated .gz) and for a line over 16 MiB.
   bool next_line(std::string_view& line);
   // 1-based number of the line last returned.
   std::size_t line_number() const { return line_number_; }
@@ -27,6 +28,7 @@ class TextReader {
 
  private:
   bool refill();
+  bool read_line(std::string_view& line);
 
   std::string path_;
   void* gz_ = nullptr;  // gzFile, kept opaque so zlib stays out of this header

@@ -43,6 +43,36 @@ TEST(TextReader, LinesLongerThanTheBufferAndLineNumbers) {
   EXPECT_FALSE(r.next_line(line));
 }
 
+// Regression: a UTF-8 byte-order mark broke CSV headers, RecBole .inter headers and Criteo's label,
+// and shifted Avazu's columns silently.
+TEST(TextReader, ByteOrderMarkIsDroppedFromTheFirstLineOnly) {
+  const auto dir = testing::scratch_dir("text_reader_bom");
+  const std::string bom = "\xEF\xBB\xBF";
+  const auto lines =
+      all_lines(testing::write_text(dir, "b.csv", bom + "user,item\n" + bom + "x\n"));
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0], "user,item");
+  EXPECT_EQ(lines[1], bom + "x");  // not a mark there: data, kept
+  EXPECT_EQ(all_lines(testing::write_gz(dir, "b.csv.gz", bom + "user,item\n"))[0], "user,item");
+}
+
+// Regression: a 200 MB line was read whole (622 MB resident) before the parser failed.
+TEST(TextReader, AnAbsurdlyLongLineIsRefusedNamingTheLine) {
+  const auto dir = testing::scratch_dir("text_reader_huge");
+  const auto path = testing::write_text(dir, "huge.txt", "ok\n" + std::string(17u << 20, 'x'));
+  TextReader r(path);
+  std::string_view line;
+  ASSERT_TRUE(r.next_line(line));
+  testing::expect_error([&] { r.next_line(line); }, {"huge.txt:2", "longer than 16 MiB"});
+}
+
+TEST(Errors, ExcerptsEscapeControlBytes) {
+  EXPECT_EQ(quote_excerpt("a\tb\x01"
+                          "c\x7f"),
+            "'a\\tb\\x01c\\x7f'");
+  EXPECT_EQ(quote_excerpt("caf\xC3\xA9"), "'caf\xC3\xA9'");  // UTF-8 stays readable
+}
+
 TEST(TextReader, MissingFileNamesThePath) {
   try {
     TextReader r("/nonexistent/dir/ratings.dat");

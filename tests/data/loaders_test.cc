@@ -63,6 +63,9 @@ TEST(MovieLens100K, MalformedLines) {
   expect_error([&] { load(dir); }, {"u.data:1", "field 'timestamp'"});
   testing::write_text(dir, "u.data", "");
   expect_error([&] { load(dir); }, {"u.data", "no interactions"});
+  // Regression: MovieLens and NCF number their ids; 'x' was taken as a new item.
+  testing::write_text(dir, "u.data", "196\t242\t3\t881250949\n196\tx\t3\t881250950\n");
+  expect_error([&] { load(dir); }, {"u.data:2", "field 'item_id'", "'x'"});
 }
 
 TEST(MovieLens100K, LenientModeSkipsAndCounts) {
@@ -216,6 +219,14 @@ TEST(GenericCsv, MappingByNameAndIndex) {
   expect_error(
       [&] { load(testing::write_text(dir, "short.csv", "sku;customer;stars\nA;c1\n"), o); },
       {"short.csv:2", "columns"});
+  // Regression: a row with more fields than the header was accepted silently.
+  expect_error(
+      [&] { load(testing::write_text(dir, "long.csv", "sku;customer;stars\nA;c1;5;9\n"), o); },
+      {"long.csv:2", "expected 3 columns (as the header), found 4"});
+  // A UTF-8 byte-order mark before the header no longer hides the first column's name.
+  const Dataset bom =
+      load(testing::write_text(dir, "bom.csv", "\xEF\xBB\xBFsku;customer;stars\nA;c1;5\n"), o);
+  EXPECT_EQ(bom.items.raw(0), "A");
 }
 
 TEST(Detect, UnknownFormatAndMissingPath) {

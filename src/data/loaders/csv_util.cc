@@ -82,6 +82,10 @@ void read_rating_lines(TextReader& reader, std::string_view separator, const Rat
     parse.expect_columns(f, 4, c.layout);
     const auto user = parse.token(f[0], c.user);
     const auto item = parse.token(f[1], c.item);
+    // Every format read here (MovieLens, NCF) numbers its users and items: 'x' is a broken line,
+    // not a new id.
+    parse.integer(user, c.user);
+    parse.integer(item, c.item);
     const double rating = parse.number(f[2], c.rating);
     const std::int64_t ts = parse.integer(f[3], c.timestamp);
     add_interaction(data, user, item, static_cast<float>(rating), ts);

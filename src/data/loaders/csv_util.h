@@ -56,7 +56,8 @@ struct RatingColumns {
   const char* timestamp;
   const char* layout;  // e.g. "UserID::MovieID::Rating::Timestamp"
 };
-// Reads "user SEP item SEP rating SEP timestamp" lines into `data`.
+// Reads "user SEP item SEP rating SEP timestamp" lines into `data`; user and item ids must be
+// integers (the formats that use this number them).
 void read_rating_lines(TextReader& reader, std::string_view separator, const RatingColumns& columns,
                        Dataset& data, const LoadOptions& options, LoadReport& report);
 

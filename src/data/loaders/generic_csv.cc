@@ -64,6 +64,9 @@ Dataset load_generic_csv(const std::string& path, const LoadOptions& options, Lo
   data.has_timestamps = time_col >= 0;
   loaders::for_each_line(reader, options, report, [&](std::string_view line) {
     if (!loaders::split_csv(line, m.delimiter, f)) parse.fail("", "unterminated quote");
+    if (m.header && f.size() > header.size())
+      parse.fail("", "expected " + std::to_string(header.size()) +
+                         " columns (as the header), found " + std::to_string(f.size()));
     if (static_cast<int>(f.size()) < needed) {
       parse.fail("", "expected at least " + std::to_string(needed) + " columns, found " +
                          std::to_string(f.size()));
