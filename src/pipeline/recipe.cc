@@ -7,6 +7,11 @@
 #include <sstream>
 
 #include "core/errors.h"
+#include "data/split.h"
+#include "distill/topn/distiller.h"
+#include "eval/metrics.h"
+#include "eval/protocol.h"
+#include "train/optimizer.h"
 
 namespace recpress::pipeline {
 namespace {
@@ -18,6 +23,24 @@ struct Where {
   std::string key;
   [[noreturn]] void fail(const std::string& why) const { throw DataError(file, line, key, why); }
 };
+
+// A value another part of the library parses (a protocol, a split, a method): its error, re-thrown
+// naming the recipe's file, line and key, before anything runs or is created.
+template <typename F>
+void check_value(const Where& w, F&& parse) {
+  try {
+    parse();
+  } catch (const DataError&) {
+    throw;
+  } catch (const Error& e) {
+    w.fail(e.what());
+  }
+}
+
+std::int64_t at_least(std::int64_t v, std::int64_t lowest, const Where& w) {
+  if (v < lowest) w.fail("must be >= " + std::to_string(lowest) + ", got " + std::to_string(v));
+  return v;
+}
 
 std::size_t line_of(const YAML::Node& n) {
   return n.Mark().line >= 0 ? static_cast<std::size_t>(n.Mark().line) + 1 : 0;
@@ -87,27 +110,43 @@ const std::vector<Key<TrainSection>>& train_keys() {
        }},
       {"negatives", "integer", "4", "sampled negatives per positive (bce)", false,
        [](const YAML::Node& n, const Where& w, TrainSection& t) {
-         t.negatives = static_cast<int>(as_int(n, w));
+         t.negatives = static_cast<int>(at_least(as_int(n, w), 1, w));
        }},
       {"batch_size", "integer", "256", "mini-batch size", false,
-       [](const YAML::Node& n, const Where& w, TrainSection& t) { t.batch_size = as_int(n, w); }},
+       [](const YAML::Node& n, const Where& w, TrainSection& t) {
+         t.batch_size = at_least(as_int(n, w), 1, w);
+       }},
       {"epochs", "integer", "20", "maximum epochs", false,
        [](const YAML::Node& n, const Where& w, TrainSection& t) {
-         t.epochs = static_cast<int>(as_int(n, w));
+         t.epochs = static_cast<int>(at_least(as_int(n, w), 1, w));
        }},
       {"optimizer", "string", "adam", "`adam`, `lazyadam`, `sgd` or `adagrad`", false,
-       [](const YAML::Node& n, const Where& w, TrainSection& t) { t.optimizer = as_string(n, w); }},
+       [](const YAML::Node& n, const Where& w, TrainSection& t) {
+         t.optimizer = as_string(n, w);
+         check_value(w, [&] {
+           validate_optimizer({t.optimizer, 1e-3, 0, "constant"}, "optimizer");
+         });
+       }},
       {"lr", "number", "0.001", "learning rate", false,
-       [](const YAML::Node& n, const Where& w, TrainSection& t) { t.lr = as_double(n, w); }},
+       [](const YAML::Node& n, const Where& w, TrainSection& t) {
+         t.lr = as_double(n, w);
+         check_value(w, [&] { validate_optimizer({"adam", t.lr, 0, "constant"}, "lr"); });
+       }},
       {"weight_decay", "number", "0", "L2 weight decay", false,
        [](const YAML::Node& n, const Where& w, TrainSection& t) {
          t.weight_decay = as_double(n, w);
+         check_value(w, [&] {
+           validate_optimizer({"adam", 1e-3, t.weight_decay, "constant"}, "weight_decay");
+         });
        }},
       {"schedule", "string", "constant", "`constant`, `cosine` or `step:EVERY,GAMMA`", false,
-       [](const YAML::Node& n, const Where& w, TrainSection& t) { t.schedule = as_string(n, w); }},
+       [](const YAML::Node& n, const Where& w, TrainSection& t) {
+         t.schedule = as_string(n, w);
+         check_value(w, [&] { validate_optimizer({"adam", 1e-3, 0, t.schedule}, "schedule"); });
+       }},
       {"patience", "integer", "5", "early-stopping patience in epochs (0: off)", false,
        [](const YAML::Node& n, const Where& w, TrainSection& t) {
-         t.patience = static_cast<int>(as_int(n, w));
+         t.patience = static_cast<int>(at_least(as_int(n, w), 0, w));
        }},
   };
   return keys;
@@ -151,17 +190,28 @@ const std::vector<Key<Recipe>>& recipe_keys() {
        "file",
        true, [](const YAML::Node& n, const Where& w, Recipe& r) { r.data = as_string(n, w); }},
       {"split", "string", "loo", "`loo`, `loo_random`, `temporal[:train,valid]`, `random[:...]`",
-       false, [](const YAML::Node& n, const Where& w, Recipe& r) { r.split = as_string(n, w); }},
+       false,
+       [](const YAML::Node& n, const Where& w, Recipe& r) {
+         r.split = as_string(n, w);
+         check_value(w, [&] { SplitConfig::parse(r.split, 1); });
+       }},
       {"protocol", "string", "sampled:uniform:99",
        "validation protocol (model selection) and the headline test protocol", false,
-       [](const YAML::Node& n, const Where& w, Recipe& r) { r.protocol = as_string(n, w); }},
+       [](const YAML::Node& n, const Where& w, Recipe& r) {
+         r.protocol = as_string(n, w);
+         check_value(w, [&] { Protocol::parse(r.protocol); });
+       }},
       {"extra_protocols", "list of strings", "[]",
        "more test protocols reported for every model, e.g. `[full]`", false,
        [](const YAML::Node& n, const Where& w, Recipe& r) {
          r.extra_protocols = as_list<std::string>(n, w, as_string);
+         for (const auto& p : r.extra_protocols) check_value(w, [&] { Protocol::parse(p); });
        }},
       {"metrics", "string", "hr@5,10 ndcg@5,10", "metrics to report", false,
-       [](const YAML::Node& n, const Where& w, Recipe& r) { r.metrics = as_string(n, w); }},
+       [](const YAML::Node& n, const Where& w, Recipe& r) {
+         r.metrics = as_string(n, w);
+         check_value(w, [&] { parse_metrics(r.metrics); });
+       }},
       {"monitor", "string", "NDCG@10", "validation metric for early stopping and the headline",
        false, [](const YAML::Node& n, const Where& w, Recipe& r) { r.monitor = as_string(n, w); }},
       {"seeds", "integer or list", "[1]", "seeds; every run is repeated per seed (mean +- std)",
@@ -185,6 +235,8 @@ const std::vector<Key<Recipe>>& recipe_keys() {
        false,
        [](const YAML::Node& n, const Where& w, Recipe& r) {
          r.methods = as_list<std::string>(n, w, as_string);
+         for (const auto& m : r.methods)
+           if (m != "none") check_value(w, [&] { parse_distillation_terms({m}); });
        }},
       {"export", "string or list", "[fp32, fp16, int8]",
        "dtypes each student is exported to (.rpm) and measured in the runtime", false,

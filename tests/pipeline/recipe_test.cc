@@ -77,6 +77,27 @@ TEST(Recipe, ErrorsNameTheFileLineAndKey) {
   EXPECT_TRUE(has(error_of("- just\n- a list\n"), "mapping"));
   EXPECT_TRUE(has(error_of("name: x\ndata: s\nteacher: {model: [mf, gmf]}\nstudent: {model: mf}\n"),
                   "one teacher model"));
+  // Regression: values the library parses (protocols, splits, methods, schedules, counts) failed
+  // only when their run started, naming no file, line or key.
+  const std::string protocol = error_of(base + "protocol: sampled:uniform:0\n");
+  EXPECT_TRUE(has(protocol, "r.yaml:5") && has(protocol, "protocol")) << protocol;
+  const std::string extra = error_of(base + "extra_protocols: [full, sampled:bogus:9]\n");
+  EXPECT_TRUE(has(extra, "r.yaml:5") && has(extra, "extra_protocols")) << extra;
+  const std::string split = error_of(base + "split: loo_sideways\n");
+  EXPECT_TRUE(has(split, "r.yaml:5") && has(split, "split")) << split;
+  const std::string method = error_of(base + "methods: [none, kd, derrrd]\n");
+  EXPECT_TRUE(has(method, "r.yaml:5") && has(method, "methods") && has(method, "derrrd")) << method;
+  const std::string schedule = error_of(
+      "name: x\ndata: synthetic\nteacher: {model: mf}\nstudent:\n  model: mf\n  schedule: "
+      "step:1,-1\n");
+  EXPECT_TRUE(has(schedule, "r.yaml:6") && has(schedule, "student.schedule") &&
+              has(schedule, "GAMMA"))
+      << schedule;
+  const std::string epochs =
+      error_of("name: x\ndata: synthetic\nteacher: {model: mf, epochs: 0}\nstudent: {model: mf}\n");
+  EXPECT_TRUE(has(epochs, "teacher.epochs") && has(epochs, ">= 1")) << epochs;
+  const std::string metrics = error_of(base + "metrics: ndcg@ten\n");
+  EXPECT_TRUE(has(metrics, "r.yaml:5") && has(metrics, "metrics")) << metrics;
 }
 
 // Every shipped study recipe is valid (the option files under recipes/options are not studies).
