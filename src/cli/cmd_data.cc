@@ -9,6 +9,7 @@
 #include "data/download.h"
 #include "data/stats.h"
 #include "data/transforms.h"
+#include "train/checkpoint.h"
 
 namespace recpress::cli {
 
@@ -44,6 +45,45 @@ void add_data_options(CLI::App* cmd, DataArgs& a, bool positional) {
                   "k-core: drop users with fewer interactions");
   cmd->add_option("--min-item-interactions", a.min_item,
                   "k-core: drop items with fewer interactions");
+}
+
+nlohmann::json data_args_to_json(const DataArgs& a) {
+  return {{"data", a.spec},           {"format", a.format},       {"columns", a.columns},
+          {"delimiter", a.delimiter}, {"no_header", a.no_header}, {"lenient", a.lenient},
+          {"implicit", a.implicit},   {"threshold", a.threshold}, {"dedup", a.dedup},
+          {"min_user", a.min_user},   {"min_item", a.min_item}};
+}
+
+DataArgs data_args_from_json(const nlohmann::json& j) {
+  DataArgs a;
+  a.spec = j.at("data");
+  a.format = j.at("format");
+  a.columns = j.at("columns");
+  a.delimiter = j.at("delimiter");
+  a.no_header = j.at("no_header");
+  a.lenient = j.at("lenient");
+  a.implicit = j.at("implicit");
+  a.threshold = j.at("threshold");
+  a.dedup = j.at("dedup");
+  a.min_user = j.at("min_user");
+  a.min_item = j.at("min_item");
+  return a;
+}
+
+DataArgs data_args_for_checkpoint(const DataArgs& args, const std::string& checkpoint,
+                                  const CLI::App& cmd) {
+  for (const char* flag : {"--data", "--format", "--columns", "--threshold", "--dedup",
+                           "--min-user-interactions", "--min-item-interactions"}) {
+    const auto* option = cmd.get_option_no_throw(flag);
+    if (option != nullptr && option->count() > 0) return args;
+  }
+  const Checkpoint ck = read_checkpoint(checkpoint);
+  if (!ck.header.contains("data_args")) return args;  // older checkpoints: the defaults
+  try {
+    return data_args_from_json(ck.header.at("data_args"));
+  } catch (const nlohmann::json::exception& e) {
+    throw DataError(checkpoint, 0, "data_args", std::string("malformed: ") + e.what());
+  }
 }
 
 namespace {
@@ -92,6 +132,7 @@ Dataset load_data(const DataArgs& a, const GlobalOptions& g, bool clean) {
   o.data_root = g.data_root;
   LoadReport report;
   Dataset data = open_dataset(a.spec, o, report);
+  data.open_arguments = data_args_to_json(a).dump();
   if (report.skipped_lines > 0) {
     std::cerr << "lenient: skipped " << with_commas(static_cast<std::int64_t>(report.skipped_lines))
               << " malformed line(s); first:\n";

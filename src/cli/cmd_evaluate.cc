@@ -27,13 +27,14 @@ struct EvaluateArgs {
   std::string output;
 };
 
-int run_evaluate(const EvaluateArgs& a, const GlobalOptions& g) {
+int run_evaluate(EvaluateArgs a, const GlobalOptions& g, const CLI::App& cmd) {
   // Check every option before loading data, so a typo fails in milliseconds.
   const bool is_checkpoint = a.model != "popularity";
   if (is_checkpoint && !file_exists(a.model)) {
     throw Error("--model must be 'popularity' or a checkpoint file (run/best.pt); '" + a.model +
                 "' is neither");
   }
+  if (is_checkpoint) a.data = data_args_for_checkpoint(a.data, a.model, cmd);
   const SplitConfig split_config = SplitConfig::parse(a.split, g.seed);
   const auto metrics = parse_metrics(a.metrics);
   const EvalTarget target = a.target == "valid" ? EvalTarget::kValid : EvalTarget::kTest;
@@ -90,7 +91,9 @@ void add_evaluate_command(CLI::App& app, GlobalOptions& global, Action& action) 
   cmd->add_option("--candidates", args.candidates,
                   "save the drawn negatives here, or reuse them if the file exists");
   cmd->add_option("-o,--output", args.output, "write the result as JSON");
-  cmd->callback([&action, &global] { action = [&global] { return run_evaluate(args, global); }; });
+  cmd->callback([&action, &global, cmd] {
+    action = [&global, cmd] { return run_evaluate(args, global, *cmd); };
+  });
 }
 
 }  // namespace recpress::cli

@@ -133,9 +133,9 @@ int run_distill(SeqArgs& a, const GlobalOptions& g, const CLI::App& cmd) {
   return 0;
 }
 
-int run_evaluate(SeqArgs& a, const GlobalOptions& g) {
+int run_evaluate(SeqArgs& a, const GlobalOptions& g, const CLI::App& cmd) {
   a.config.validate();
-  const Dataset data = load_data(a.data, g);
+  const Dataset data = load_data(data_args_for_checkpoint(a.data, a.checkpoint, cmd), g);
   const Split split = loo_split(data, g.seed);
   auto model = load_seq_checkpoint(a.checkpoint, &data);
   if (a.target != "valid" && a.target != "test") throw Error("--target must be valid or test");
@@ -183,7 +183,8 @@ void add_seq_command(CLI::App& app, GlobalOptions& global, Action& action) {
   evaluate->add_option("checkpoint", args.checkpoint, "best.pt of seq train / distill")->required();
   evaluate->add_option("--target", args.target, "valid | test")->capture_default_str();
   add_eval_options(evaluate, args);
-  evaluate->callback([&] { action = [&] { return run_evaluate(args, global); }; });
+  evaluate->callback(
+      [&, evaluate] { action = [&, evaluate] { return run_evaluate(args, global, *evaluate); }; });
 }
 
 }  // namespace recpress::cli

@@ -44,6 +44,12 @@ struct DataArgs {
   int min_item = 0;
 };
 void add_data_options(CLI::App* cmd, DataArgs& args, bool positional);
+nlohmann::json data_args_to_json(const DataArgs& args);
+DataArgs data_args_from_json(const nlohmann::json& j);
+// For commands that read a checkpoint: when no data option was given on `cmd`, the data the
+// checkpoint was trained on (its header's "data_args"), else `args` as given.
+DataArgs data_args_for_checkpoint(const DataArgs& args, const std::string& checkpoint,
+                                  const CLI::App& cmd);
 // Load + clean as the options say; prints lenient-mode and clean-up reports to stderr.
 Dataset load_data(const DataArgs& args, const GlobalOptions& global, bool clean = true);
 

@@ -37,6 +37,9 @@ struct FeatureTable {
 struct Dataset {
   std::string name;    // e.g. "ml-100k", "synthetic"
   std::string source;  // path(s) it was read from, or generator parameters
+  // How the command line opened and cleaned it (JSON, set by the CLI; "" otherwise): checkpoints
+  // keep it so `evaluate` can reopen the same data when --data is omitted.
+  std::string open_arguments;
   IdMap users;
   IdMap items;
   std::vector<Interaction> interactions;  // in file order

@@ -180,7 +180,9 @@ nlohmann::json seq_identity(const SeqModel& model, const Dataset& data) {
           {"dataset", data.name},
           {"data_checksum", data.checksum()},
           {"user_ids", data.users.raw_ids()},
-          {"item_ids", data.items.raw_ids()}};
+          {"item_ids", data.items.raw_ids()},
+          {"data_args", data.open_arguments.empty() ? nlohmann::json()
+                                                    : nlohmann::json::parse(data.open_arguments)}};
 }
 
 double peak_rss_mib() {

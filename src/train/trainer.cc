@@ -97,7 +97,9 @@ nlohmann::json model_identity(const TopNModel& model, const Dataset& data) {
           {"dataset", data.name},
           {"data_checksum", data.checksum()},
           {"user_ids", data.users.raw_ids()},
-          {"item_ids", data.items.raw_ids()}};
+          {"item_ids", data.items.raw_ids()},
+          {"data_args", data.open_arguments.empty() ? nlohmann::json()
+                                                    : nlohmann::json::parse(data.open_arguments)}};
 }
 
 std::string save_model_archive(TopNModel& model) {

@@ -75,6 +75,8 @@ expect nz "subcommand is required" -- frobnicate
 small="synthetic:users=200,items=300,mean=15,min=6"
 expect 0 "wrote $work/gmf/" -- train --data "$small" --model gmf:dim=8 --epochs 2 -o "$work/gmf" -q
 expect 0 "HR@10" -- evaluate --data "$small" --model "$work/gmf/best.pt" --protocol full
+# Without --data, a checkpoint is evaluated on the data it was trained on.
+expect 0 "HR@10" -- evaluate --model "$work/gmf/best.pt" --protocol full
 expect 2 "not on this data" -- evaluate --data "synthetic:users=200,items=300,mean=15,min=6,seed=3" \
   --model "$work/gmf/best.pt"
 head -c 300 "$work/gmf/best.pt" > "$work/trunc.pt"
@@ -239,6 +241,7 @@ fi
 seq="synthetic:users=200,items=300"
 expect 0 "valid (best epoch)" -- seq train --data "$seq" --model sasrec:loss=ce,max_len=10,hidden=16 --epochs 2 -o "$work/seq-t"
 expect 0 "NDCG@10" -- seq evaluate --data "$seq" "$work/seq-t/best.pt" --protocol full
+expect 0 "NDCG@10" -- seq evaluate "$work/seq-t/best.pt" --protocol full
 expect 0 "valid (best epoch)" -- seq distill --data "$seq" --teacher "$work/seq-t/best.pt" \
   --student sasrec:loss=ce,max_len=10,hidden=8,layers=1,heads=1 --method kd+attention --epochs 1 -o "$work/seq-s"
 expect 2 "a sasrec teacher and a bert4rec student" -- seq distill --data "$seq" --teacher "$work/seq-t/best.pt" \
