@@ -6,11 +6,11 @@
 #include <functional>
 
 #include "core/errors.h"
+#include "distill/common/hint.h"
 #include "distill/topn/cd.h"
 #include "distill/topn/distiller.h"
 #include "distill/topn/ensemble.h"
 #include "distill/topn/experts.h"
-#include "distill/common/hint.h"
 #include "distill/topn/htd.h"
 #include "distill/topn/rd.h"
 #include "distill/topn/rkd.h"
