@@ -14,6 +14,7 @@
 #include "grad_check.h"
 #include "models/seq/seq_model.h"
 #include "test_util.h"
+#include "train/loop.h"
 #include "train/seq_trainer.h"
 #include "train/trainer.h"
 
@@ -142,6 +143,13 @@ class SeqTraining : public ::testing::Test {
     c.seed = 3;
     return c;
   }
+  // Trains `spec` through the shared loop into `dir`, from `resume` when given.
+  SeqTrainResult resumable_run(const std::string& spec, const SeqTrainConfig& c,
+                               const std::string& dir, const std::string& resume = "") {
+    torch::manual_seed(3);
+    auto model = create_seq_model(ModelSpec::parse(spec), data_.num_items());
+    return SeqTrainer(data_, split_, model, c).fit(dir, resume);
+  }
   double ndcg(const Scorer& s) {
     return Evaluator(data_, split_, EvalTarget::kTest, Protocol::parse("sampled:uniform:100"),
                      parse_metrics("ndcg@10"), 3)
@@ -239,6 +247,36 @@ TEST_F(SeqTraining, DistillationTermsVanishForAnIdenticalStudent) {
   EXPECT_NEAR(
       create_seq_distiller(ModelSpec::parse("kd"))->loss(*teacher, *other, ob).item<double>(),
       expected, 1e-6);
+}
+
+// The shared training loop (train/loop.h) on next-item models: a run resumed from last.pt ends
+// exactly where an uninterrupted one does, with SASRec's dropout and BERT4Rec's masks.
+TEST_F(SeqTraining, SasRecAndBert4RecResumeExactly) {
+  for (const std::string spec : {"sasrec:max_len=10,hidden=16,loss=ce,dropout=0.2",
+                                 "bert4rec:max_len=10,hidden=16,dropout=0.2"}) {
+    const auto dir_a = testing::scratch_dir("seq_loop_a"),
+               dir_b = testing::scratch_dir("seq_loop_b");
+    const auto full = resumable_run(spec, config(4), dir_a);
+    resumable_run(spec, config(2), dir_b);
+    const auto resumed = resumable_run(spec, config(4), dir_b, dir_b + "/last.pt");
+    ASSERT_EQ(resumed.history.size(), 4u) << spec;
+    EXPECT_EQ(resumed.history[3]["loss"], full.history[3]["loss"]) << spec;
+    EXPECT_EQ(resumed.test.metrics, full.test.metrics) << spec;
+    EXPECT_EQ(resumed.best_epoch, full.best_epoch) << spec;
+  }
+}
+
+TEST_F(SeqTraining, DivergenceStopsAndResumeChecksTheModel) {
+  auto wild = config(2);
+  wild.lr = 1e9;
+  EXPECT_THROW(resumable_run("sasrec:max_len=10,hidden=8,loss=ce", wild, ""), TrainingDiverged);
+  const auto dir = testing::scratch_dir("seq_loop_model");
+  resumable_run("sasrec:max_len=10,hidden=8,loss=ce", config(1), dir);
+  expect_error(
+      [&] {
+        resumable_run("sasrec:max_len=10,hidden=16,loss=ce", config(2), dir, dir + "/last.pt");
+      },
+      {"model", "resume only the run it came from"});
 }
 
 }  // namespace

@@ -1,8 +1,8 @@
 // The shared training loop: a run killed mid-epoch and resumed from last.pt ends exactly where an
-// uninterrupted one does (the loop itself, CTR with dropout, next-item with SASRec's dropout and
-// BERT4Rec's masks), a resume with other options is refused naming them, a diverging loss stops
-// every task with TrainingDiverged, SIGINT stops with the resume command, the optimiser factory
-// and schedules are validated.
+// uninterrupted one does (the loop itself, CTR with dropout; next-item in seq_test.cc), a resume
+// with other options is refused naming them, a diverging loss stops every task with
+// TrainingDiverged, SIGINT stops with the resume command, the optimiser factory and schedules are
+// validated.
 #include "train/loop.h"
 
 #include <gtest/gtest.h>
@@ -255,62 +255,7 @@ TEST(TrainingLoop, CtrRefusesOneClassData) {
                {"all negative", "AUC is undefined", "--threshold"});
 }
 
-class SeqLoop : public ::testing::Test {
- protected:
-  SeqLoop() : data_(make_data()), split_(make_split(data_, SplitConfig::parse("loo", 1))) {}
-  static Dataset make_data() {
-    Dataset d =
-        generate_synthetic(SyntheticConfig::parse("synthetic:users=150,items=300,markov=0.7"));
-    to_implicit(d, std::nullopt);
-    return d;
-  }
-  SeqTrainConfig config(int epochs) {
-    SeqTrainConfig c;
-    c.epochs = epochs;
-    c.patience = 0;
-    c.lr = 0.005;
-    c.batch_size = 32;
-    c.protocol = "sampled:uniform:100";
-    c.metrics = "ndcg@10 hr@10";
-    c.show_progress = false;
-    c.seed = 3;
-    return c;
-  }
-  SeqTrainResult run(const std::string& spec, const SeqTrainConfig& c, const std::string& dir,
-                     const std::string& resume = "") {
-    torch::manual_seed(3);
-    auto model = create_seq_model(ModelSpec::parse(spec), data_.num_items());
-    return SeqTrainer(data_, split_, model, c).fit(dir, resume);
-  }
-  Dataset data_;
-  Split split_;
-};
-
-TEST_F(SeqLoop, SasRecAndBert4RecResumeExactly) {
-  for (const std::string spec : {"sasrec:max_len=10,hidden=16,loss=ce,dropout=0.2",
-                                 "bert4rec:max_len=10,hidden=16,dropout=0.2"}) {
-    const auto dir_a = testing::scratch_dir("seq_loop_a"),
-               dir_b = testing::scratch_dir("seq_loop_b");
-    const auto full = run(spec, config(4), dir_a);
-    run(spec, config(2), dir_b);
-    const auto resumed = run(spec, config(4), dir_b, dir_b + "/last.pt");
-    ASSERT_EQ(resumed.history.size(), 4u) << spec;
-    EXPECT_EQ(resumed.history[3]["loss"], full.history[3]["loss"]) << spec;
-    EXPECT_EQ(resumed.test.metrics, full.test.metrics) << spec;
-    EXPECT_EQ(resumed.best_epoch, full.best_epoch) << spec;
-  }
-}
-
-TEST_F(SeqLoop, DivergenceStopsAndResumeChecksTheModel) {
-  auto wild = config(2);
-  wild.lr = 1e9;
-  EXPECT_THROW(run("sasrec:max_len=10,hidden=8,loss=ce", wild, ""), TrainingDiverged);
-  const auto dir = testing::scratch_dir("seq_loop_model");
-  run("sasrec:max_len=10,hidden=8,loss=ce", config(1), dir);
-  expect_error(
-      [&] { run("sasrec:max_len=10,hidden=16,loss=ce", config(2), dir, dir + "/last.pt"); },
-      {"model", "resume only the run it came from"});
-}
+// Next-item resume and divergence: tests/models/seq_test.cc (SeqTraining).
 
 TEST(TrainingLoop, TopNDivergenceIsAnErrorNotALoss) {
   Dataset d = generate_synthetic(SyntheticConfig::parse("synthetic:users=100,items=300,mean=10"));
