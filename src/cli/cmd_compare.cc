@@ -25,6 +25,7 @@
 #include "runtime/model.h"
 #include "runtime/topk.h"
 #include "serve/server.h"
+#include "sys/latency.h"
 #include "train/trainer.h"
 
 namespace recpress::cli {
@@ -44,19 +45,13 @@ struct Latency {
 };
 
 Latency summarise(std::vector<double> us, double batched_users_per_second) {
-  std::sort(us.begin(), us.end());
-  auto at = [&](double q) {
-    return us[std::min(us.size() - 1,
-                       static_cast<std::size_t>(q * static_cast<double>(us.size())))];
-  };
-  return {at(0.50), at(0.95), at(0.99), batched_users_per_second};
+  const LatencyPercentiles p = percentiles_of(std::move(us));
+  return {p.p50_us, p.p95_us, p.p99_us, batched_users_per_second};
 }
 
 template <typename F>
 double microseconds(F&& f) {
-  const auto t0 = std::chrono::steady_clock::now();
-  f();
-  return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
+  return microseconds_of(std::forward<F>(f));
 }
 
 // One model served by a fresh process: its start-up (process start to first answer, the wall

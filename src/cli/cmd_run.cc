@@ -2,6 +2,7 @@
 // `recpress run --reference` prints them, docs/recipes.md is that output).
 //   recpress run recipes/demo.yaml            -> results/demo/{results.json,report.md,report.html}
 #include <iostream>
+#include <optional>
 
 #include "cli/commands.h"
 #include "core/errors.h"
@@ -20,18 +21,25 @@ struct RunArgs {
 }  // namespace
 
 int run_recipe(const pipeline::Recipe& recipe, const std::string& output, const GlobalOptions& g) {
-  DataArgs data_args;
-  data_args.spec = recipe.data;
-  std::cout << "== study " << recipe.name << (recipe.path.empty() ? "" : " (" + recipe.path + ")")
-            << "\n"
+  std::cout << "== study " << recipe.name << " (" << recipe.task
+            << (recipe.path.empty() ? "" : ", " + recipe.path) << ")\n"
             << std::flush;
-  const Dataset data = load_data(data_args, g);
+  pipeline::StudyData data;
+  data.data_root = g.data_root;
+  std::optional<Dataset> interactions;
+  if (recipe.task != "ctr") {  // CTR opens its own table, joined with the side features
+    DataArgs data_args;
+    data_args.spec = recipe.data;
+    interactions.emplace(load_data(data_args, g));
+    data.interactions = &*interactions;
+  }
   pipeline::RunOptions options;
   options.output_root = output;
   options.quiet = g.quiet;
   const auto results = pipeline::run_study(recipe, data, options);
   const std::string folder = output + "/" + recipe.name;
-  std::cout << "\n== results (" << recipe.protocol << ", test)\n"
+  std::cout << "\n== results (" << (recipe.task == "ctr" ? "every test row" : recipe.protocol)
+            << ", test)\n"
             << pipeline::summary_table(results) << "\nwrote " << folder
             << "/{results.json,report.md,report.html,plots/} in "
             << static_cast<int>(results["seconds"].get<double>()) << " s\n";

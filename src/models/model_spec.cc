@@ -1,6 +1,9 @@
 #include "models/model_spec.h"
 
+#include <cmath>
 #include <cstdlib>
+#include <limits>
+#include <sstream>
 
 #include "core/errors.h"
 #include "core/text_reader.h"
@@ -53,8 +56,22 @@ double ModelSpec::get_double(const std::string& key, double fallback) const {
   const auto it = params.find(key);
   if (it == params.end()) return fallback;
   double v = 0;
-  if (!parse_double(it->second, v))
+  if (!parse_double(it->second, v) || !std::isfinite(v))
     throw Error("model '" + name + "': " + key + " must be a number, got '" + it->second + "'");
+  return v;
+}
+
+double ModelSpec::get_double(const std::string& key, double fallback, double min, double max,
+                             bool min_open, bool max_open) const {
+  const double v = get_double(key, fallback);
+  const bool low = min_open ? v <= min : v < min;
+  const bool high = max_open ? v >= max : v > max;
+  if (low || high) {
+    std::ostringstream range;
+    range << (min_open ? "(" : "[") << min << ", " << max << (max_open ? ")" : "]");
+    throw Error("model '" + name + "': " + key + " must be in " + range.str() + ", got " +
+                params.at(key));
+  }
   return v;
 }
 

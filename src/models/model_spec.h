@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <set>
 #include <string>
@@ -10,6 +11,9 @@
 #include <vector>
 
 namespace recpress {
+
+// No upper bound, for ModelSpec::get_double.
+inline constexpr double kUnbounded = std::numeric_limits<double>::infinity();
 
 struct ModelSpec {
   std::string name;
@@ -22,7 +26,10 @@ struct ModelSpec {
   // Typed getters; throw Error naming the model and key when the value is malformed or out of
   // range.
   std::int64_t get_int(const std::string& key, std::int64_t fallback, std::int64_t min = 1) const;
+  // A finite number; with bounds, inside them ("[0, 1)": min_open / max_open exclude the ends).
   double get_double(const std::string& key, double fallback) const;
+  double get_double(const std::string& key, double fallback, double min, double max,
+                    bool min_open = false, bool max_open = false) const;
   std::string get_string(const std::string& key, const std::string& fallback) const;
   // Throws Error if a parameter is not in `known` (catches typos such as "dimm=32").
   void allow_only(const std::set<std::string>& known) const;

@@ -2,15 +2,24 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <functional>
 #include <sstream>
 
 #include "core/errors.h"
+#include "data/ctr_encoder.h"
 #include "data/split.h"
+#include "distill/ctr/distiller.h"
+#include "distill/seq/distiller.h"
 #include "distill/topn/distiller.h"
 #include "eval/metrics.h"
 #include "eval/protocol.h"
+#include "models/ctr/ctr_model.h"
+#include "models/model_spec.h"
+#include "models/seq/seq_model.h"
+#include "models/topn/model.h"
 #include "train/optimizer.h"
 
 namespace recpress::pipeline {
@@ -103,16 +112,20 @@ const std::vector<Key<TrainSection>>& train_keys() {
          for (const auto d : t.dims)
            if (d < 1) w.fail("dim must be >= 1");
        }},
-      {"loss", "string", "bce", "`bce` (with `negatives` per positive) or `bpr`", false,
+      {"loss", "string", "bce",
+       "top-N: `bce` (with `negatives` per positive) or `bpr` (CTR: BCE on the labels; next-item: "
+       "the model's own, e.g. `sasrec:loss=ce`)",
+       false,
        [](const YAML::Node& n, const Where& w, TrainSection& t) {
          t.loss = as_string(n, w);
          if (t.loss != "bce" && t.loss != "bpr") w.fail("loss must be bce or bpr");
        }},
-      {"negatives", "integer", "4", "sampled negatives per positive (bce)", false,
+      {"negatives", "integer", "4", "top-N: sampled negatives per positive (bce)", false,
        [](const YAML::Node& n, const Where& w, TrainSection& t) {
          t.negatives = static_cast<int>(at_least(as_int(n, w), 1, w));
        }},
-      {"batch_size", "integer", "256", "mini-batch size", false,
+      {"batch_size", "integer", "256 / 2048 / 32",
+       "mini-batch size: (user, item) pairs for top-N, rows for CTR, users for next-item", false,
        [](const YAML::Node& n, const Where& w, TrainSection& t) {
          t.batch_size = at_least(as_int(n, w), 1, w);
        }},
@@ -127,10 +140,14 @@ const std::vector<Key<TrainSection>>& train_keys() {
            validate_optimizer({t.optimizer, 1e-3, 0, "constant"}, "optimizer");
          });
        }},
-      {"lr", "number", "0.001", "learning rate", false,
+      {"lr", "number or list", "0.001",
+       "learning rate; a list is tuned: each is trained on the first seed and the best on "
+       "validation is used for every seed",
+       false,
        [](const YAML::Node& n, const Where& w, TrainSection& t) {
-         t.lr = as_double(n, w);
-         check_value(w, [&] { validate_optimizer({"adam", t.lr, 0, "constant"}, "lr"); });
+         t.lrs = as_list<double>(n, w, as_double);
+         for (const double lr : t.lrs)
+           check_value(w, [&] { validate_optimizer({"adam", lr, 0, "constant"}, "lr"); });
        }},
       {"weight_decay", "number", "0", "L2 weight decay", false,
        [](const YAML::Node& n, const Where& w, TrainSection& t) {
@@ -168,11 +185,55 @@ void apply(const std::vector<Key<Target>>& keys, const YAML::Node& map, const st
       where.fail("unknown key (known: " + known + ")");
     }
     found->set(kv.second, Where{file, line_of(kv.second), where.key}, target);
+    if constexpr (requires { target.given; }) target.given[key] = line_of(kv.second);
+    if constexpr (requires { target.lines; }) target.lines[key] = line_of(kv.second);
   }
   for (const auto& k : keys)
     if (k.required && !map[k.name])
       Where{file, line_of(map), prefix.empty() ? k.name : prefix + "." + k.name}.fail(
           "required key missing");
+}
+
+const std::vector<Key<FeatureSection>>& feature_keys() {
+  static const std::vector<Key<FeatureSection>> keys = {
+      {"threshold", "number", "4", "rated data: label = rating >= threshold", false,
+       [](const YAML::Node& n, const Where& w, FeatureSection& f) {
+         f.threshold = as_double(n, w);
+       }},
+      {"format", "string", "(detected)", "`ratings`, `criteo`, `avazu` or `csv`", false,
+       [](const YAML::Node& n, const Where& w, FeatureSection& f) {
+         f.format = as_string(n, w);
+         if (f.format != "ratings" && f.format != "criteo" && f.format != "avazu" &&
+             f.format != "csv")
+           w.fail("format must be ratings, criteo, avazu or csv");
+       }},
+      {"schema", "string", "\"\"",
+       "CSV schema `COLUMN=KIND,...` (kinds label, label>=T, cat, multi[/SEP], num, time, skip)",
+       false,
+       [](const YAML::Node& n, const Where& w, FeatureSection& f) { f.schema = as_string(n, w); }},
+      {"crosses", "string", "\"\"", "wide-part cross features `FIELD*FIELD,...`", false,
+       [](const YAML::Node& n, const Where& w, FeatureSection& f) {
+         f.crosses = as_string(n, w);
+         check_value(w, [&] { CtrEncoderConfig::parse_crosses(f.crosses); });
+       }},
+      {"numeric", "string", "log", "numeric fields: `log`, `bucket:N` or `criteo`", false,
+       [](const YAML::Node& n, const Where& w, FeatureSection& f) { f.numeric = as_string(n, w); }},
+      {"min_count", "integer", "2", "values seen fewer times in training go to the OOV bucket",
+       false,
+       [](const YAML::Node& n, const Where& w, FeatureSection& f) {
+         f.min_count = static_cast<int>(at_least(as_int(n, w), 1, w));
+       }},
+      {"hash_buckets", "integer", "0",
+       "hash fields with more distinct values than this into this many buckets (0: never)", false,
+       [](const YAML::Node& n, const Where& w, FeatureSection& f) {
+         f.hash_buckets = at_least(as_int(n, w), 0, w);
+       }},
+      {"max_tokens", "integer", "8", "values kept per multi-hot field", false,
+       [](const YAML::Node& n, const Where& w, FeatureSection& f) {
+         f.max_tokens = static_cast<int>(at_least(as_int(n, w), 1, w));
+       }},
+  };
+  return keys;
 }
 
 const std::vector<Key<Recipe>>& recipe_keys() {
@@ -185,45 +246,59 @@ const std::vector<Key<Recipe>>& recipe_keys() {
        }},
       {"description", "string", "\"\"", "one line shown at the top of the report", false,
        [](const YAML::Node& n, const Where& w, Recipe& r) { r.description = as_string(n, w); }},
+      {"task", "string", "topn",
+       "`topn` (top-N recommendation), `ctr` (click-through rate) or `seq` (next item)", false,
+       [](const YAML::Node& n, const Where& w, Recipe& r) {
+         r.task = as_string(n, w);
+         if (r.task != "topn" && r.task != "ctr" && r.task != "seq")
+           w.fail("task must be topn, ctr or seq");
+       }},
       {"data", "string", "(required)",
        "dataset: `synthetic[:k=v,...]`, a name under the data root (`ml-100k`, `ml-1m`, ...) or a "
        "file",
        true, [](const YAML::Node& n, const Where& w, Recipe& r) { r.data = as_string(n, w); }},
-      {"split", "string", "loo", "`loo`, `loo_random`, `temporal[:train,valid]`, `random[:...]`",
-       false,
-       [](const YAML::Node& n, const Where& w, Recipe& r) {
-         r.split = as_string(n, w);
-         check_value(w, [&] { SplitConfig::parse(r.split, 1); });
-       }},
-      {"protocol", "string", "sampled:uniform:99",
-       "validation protocol (model selection) and the headline test protocol", false,
-       [](const YAML::Node& n, const Where& w, Recipe& r) {
-         r.protocol = as_string(n, w);
-         check_value(w, [&] { Protocol::parse(r.protocol); });
-       }},
+      {"split", "string", "loo / random:0.8,0.1,0.1 / loo",
+       "top-N: `loo`, `loo_random`, `temporal[:train,valid]`, `random[:...]`; CTR: "
+       "`random:TRAIN,VALID,TEST` or `temporal:...`; next-item: `loo` (by time)",
+       false, [](const YAML::Node& n, const Where& w, Recipe& r) { r.split = as_string(n, w); }},
+      {"protocol", "string", "sampled:uniform:99 / - / sampled:popularity:100",
+       "validation protocol (model selection) and the headline test protocol (not for CTR: every "
+       "test row is scored)",
+       false, [](const YAML::Node& n, const Where& w, Recipe& r) { r.protocol = as_string(n, w); }},
       {"extra_protocols", "list of strings", "[]",
-       "more test protocols reported for every model, e.g. `[full]`", false,
+       "more test protocols reported for every model, e.g. `[full]` (top-N, next-item)", false,
        [](const YAML::Node& n, const Where& w, Recipe& r) {
          r.extra_protocols = as_list<std::string>(n, w, as_string);
-         for (const auto& p : r.extra_protocols) check_value(w, [&] { Protocol::parse(p); });
        }},
-      {"metrics", "string", "hr@5,10 ndcg@5,10", "metrics to report", false,
-       [](const YAML::Node& n, const Where& w, Recipe& r) {
-         r.metrics = as_string(n, w);
-         check_value(w, [&] { parse_metrics(r.metrics); });
-       }},
-      {"monitor", "string", "NDCG@10", "validation metric for early stopping and the headline",
+      {"metrics", "string", "hr@5,10 ndcg@5,10 / AUC LogLoss GAUC / hr@1,5,10 ndcg@5,10 mrr@1000",
+       "metrics to report (CTR: always AUC, LogLoss and GAUC)", false,
+       [](const YAML::Node& n, const Where& w, Recipe& r) { r.metrics = as_string(n, w); }},
+      {"monitor", "string", "NDCG@10 / AUC / NDCG@10",
+       "validation metric for early stopping, learning-rate tuning and the headline (CTR: `AUC` or "
+       "`LogLoss`)",
        false, [](const YAML::Node& n, const Where& w, Recipe& r) { r.monitor = as_string(n, w); }},
-      {"seeds", "integer or list", "[1]", "seeds; every run is repeated per seed (mean +- std)",
-       false,
+      {"seeds", "integer or list", "[1]",
+       "seeds; every run is repeated per seed (mean +- std); CTR splits are drawn per seed", false,
        [](const YAML::Node& n, const Where& w, Recipe& r) {
          r.seeds = as_list<std::int64_t>(n, w, as_int);
+       }},
+      {"features", "mapping", "(defaults below)", "CTR: how rows become features (keys below)",
+       false,
+       [](const YAML::Node& n, const Where& w, Recipe& r) {
+         apply(feature_keys(), n, w.file, "features", r.features);
        }},
       {"teacher", "mapping", "(required)", "how the teacher is trained (keys below)", true,
        [](const YAML::Node& n, const Where& w, Recipe& r) {
          apply(train_keys(), n, w.file, "teacher", r.teacher);
          if (r.teacher.models.size() * std::max<std::size_t>(1, r.teacher.dims.size()) != 1)
            w.fail("one teacher model (a grid of teachers is not supported)");
+       }},
+      {"baselines", "string or list", "[]",
+       "models trained alone with the teacher's settings and reported beside it (e.g. `[lr, "
+       "\"fm:dim=16\"]` next to a DeepFM teacher)",
+       false,
+       [](const YAML::Node& n, const Where& w, Recipe& r) {
+         r.baselines = as_list<std::string>(n, w, as_string);
        }},
       {"student", "mapping", "(required)", "how every student is trained (keys below)", true,
        [](const YAML::Node& n, const Where& w, Recipe& r) {
@@ -235,23 +310,154 @@ const std::vector<Key<Recipe>>& recipe_keys() {
        false,
        [](const YAML::Node& n, const Where& w, Recipe& r) {
          r.methods = as_list<std::string>(n, w, as_string);
-         for (const auto& m : r.methods)
-           if (m != "none") check_value(w, [&] { parse_distillation_terms({m}); });
        }},
-      {"export", "string or list", "[fp32, fp16, int8]",
-       "dtypes each student is exported to (.rpm) and measured in the runtime", false,
+      {"ensemble", "list of strings", "[]",
+       "multi-teacher: two or more of the teacher and baselines (their specs); their mean teaches "
+       "every student with each of `ensemble_methods`",
+       false,
+       [](const YAML::Node& n, const Where& w, Recipe& r) {
+         r.ensemble = as_list<std::string>(n, w, as_string);
+       }},
+      {"ensemble_methods", "string or list", "[]", "the methods distilled from `ensemble`", false,
+       [](const YAML::Node& n, const Where& w, Recipe& r) {
+         r.ensemble_methods = as_list<std::string>(n, w, as_string);
+       }},
+      {"export", "string or list", "[fp32, fp16, int8] (top-N only)",
+       "dtypes each student is exported to (.rpm) and measured in the runtime; CTR and next-item "
+       "students are measured in LibTorch until the runtime has their kinds",
+       false,
        [](const YAML::Node& n, const Where& w, Recipe& r) {
          r.exports = as_list<std::string>(n, w, as_string);
          for (const auto& d : r.exports)
            if (d != "fp32" && d != "fp16" && d != "int8") w.fail("export dtypes: fp32, fp16, int8");
        }},
-      {"latency_users", "integer", "300", "users timed for the latency columns", false,
+      {"latency_users", "integer", "300", "queries timed for the latency columns", false,
        [](const YAML::Node& n, const Where& w, Recipe& r) {
          r.latency_users = as_int(n, w);
          if (r.latency_users < 1) w.fail("latency_users must be >= 1");
        }},
   };
   return keys;
+}
+
+// ------------------------------------------------------------ checks that depend on the task
+
+Where where_of(const Recipe& r, const std::string& file, const std::string& key) {
+  const auto it = r.lines.find(key);
+  return {file, it == r.lines.end() ? 0 : it->second, key};
+}
+
+// The smallest inputs a model of each task can be built on: enough to run its own parameter
+// checks (names, types, bounds) before any data is read.
+void check_model(const std::string& task, const std::string& spec) {
+  const ModelSpec s = ModelSpec::parse(spec);
+  if (task == "topn") {
+    create_topn_model(s, 2, 2);
+  } else if (task == "seq") {
+    create_seq_model(s, 2);
+  } else {
+    CtrLayout layout;
+    CtrField field;
+    field.name = "f";
+    field.kind = "categorical";
+    field.vocab = 2;
+    layout.sparse.push_back(field);
+    layout.vocab_size = 2;
+    layout.slots = 1;
+    create_ctr_model(s, layout);
+  }
+}
+
+void check_methods(const std::string& task, const std::vector<std::string>& methods) {
+  for (const auto& m : methods) {
+    if (m == "none") continue;
+    if (task == "topn")
+      parse_distillation_terms({m});
+    else if (task == "ctr")
+      parse_ctr_distillation_terms({m});
+    else
+      parse_seq_distillation_terms({m});
+  }
+}
+
+void finish_section(TrainSection& t, const Recipe& r, const std::string& file,
+                    const std::string& prefix) {
+  if (t.batch_size == 0) t.batch_size = r.task == "ctr" ? 2048 : r.task == "seq" ? 32 : 256;
+  if (r.task != "topn") {
+    for (const char* key : {"loss", "negatives"}) {
+      const auto it = t.given.find(key);
+      if (it != t.given.end())
+        Where{file, it->second, prefix + "." + key}.fail(
+            r.task == "ctr" ? "not used by CTR (BCE on the labels)"
+                            : "not used by next-item (the model spec names its loss, e.g. "
+                              "sasrec:loss=ce)");
+    }
+  }
+  const auto line = t.given.count("model") ? t.given.at("model") : 0;
+  for (const auto& m : t.expanded_models())
+    check_value(Where{file, line, prefix + ".model"}, [&] { check_model(r.task, m); });
+}
+
+void finish(Recipe& r, const std::string& file) {
+  const bool ctr = r.task == "ctr", seq = r.task == "seq";
+  auto at = [&](const std::string& key) { return where_of(r, file, key); };
+  if (r.split.empty()) r.split = ctr ? "random:0.8,0.1,0.1" : "loo";
+  if (r.monitor.empty()) r.monitor = ctr ? "AUC" : "NDCG@10";
+  if (!r.lines.count("export"))
+    r.exports =
+        ctr || seq ? std::vector<std::string>{} : std::vector<std::string>{"fp32", "fp16", "int8"};
+  if (ctr) {
+    for (const char* key : {"protocol", "extra_protocols", "metrics"})
+      if (r.lines.count(key))
+        at(key).fail("not used by CTR: every test row is scored and AUC, LogLoss, GAUC reported");
+    if (!r.exports.empty())
+      at("export").fail("CTR students are not exported to the runtime yet; leave `export` out");
+    if (r.split.rfind("random", 0) != 0 && r.split.rfind("temporal", 0) != 0)
+      at("split").fail("CTR splits: random:TRAIN,VALID,TEST or temporal:TRAIN,VALID,TEST");
+    std::string lower;
+    for (const char c : r.monitor) lower += static_cast<char>(std::tolower(c));
+    if (lower != "auc" && lower != "logloss") at("monitor").fail("CTR monitors: AUC or LogLoss");
+    r.monitor = lower == "auc" ? "AUC" : "LogLoss";
+    r.protocol = "rows";
+    r.metrics = "AUC LogLoss GAUC";
+  } else {
+    if (r.lines.count("features")) at("features").fail("only for task ctr");
+    if (r.protocol.empty()) r.protocol = seq ? "sampled:popularity:100" : "sampled:uniform:99";
+    if (r.metrics.empty()) r.metrics = seq ? "hr@1,5,10 ndcg@5,10 mrr@1000" : "hr@5,10 ndcg@5,10";
+    check_value(at("split"), [&] { SplitConfig::parse(r.split, 1); });
+    if (seq && r.split != "loo")
+      at("split").fail("next-item studies split leave-one-out by time: loo");
+    if (seq && !r.exports.empty())
+      at("export").fail(
+          "next-item students are not exported to the runtime yet; leave `export` out");
+    check_value(at("protocol"), [&] { Protocol::parse(r.protocol); });
+    for (const auto& p : r.extra_protocols)
+      check_value(at("extra_protocols"), [&] { Protocol::parse(p); });
+    bool monitored = false;
+    check_value(at("metrics"), [&] {
+      for (const auto& m : parse_metrics(r.metrics)) monitored = monitored || m.name() == r.monitor;
+    });
+    if (!monitored)
+      at("monitor").fail("'" + r.monitor + "' is not among the metrics '" + r.metrics + "'");
+  }
+  finish_section(r.teacher, r, file, "teacher");
+  finish_section(r.student, r, file, "student");
+  for (const auto& b : r.baselines) check_value(at("baselines"), [&] { check_model(r.task, b); });
+  check_value(at("methods"), [&] { check_methods(r.task, r.methods); });
+  check_value(at("ensemble_methods"), [&] { check_methods(r.task, r.ensemble_methods); });
+  if (!r.ensemble.empty() || !r.ensemble_methods.empty()) {
+    if (seq) at("ensemble").fail("next-item distillation takes one teacher (no ensembles yet)");
+    if (r.ensemble.size() < 2) at("ensemble").fail("an ensemble needs two or more models");
+    if (r.ensemble_methods.empty())
+      at("ensemble").fail("say which methods distil from it: ensemble_methods: [kd]");
+    for (const auto& m : r.ensemble) {
+      const bool known = m == r.teacher.expanded_models().front() ||
+                         std::find(r.baselines.begin(), r.baselines.end(), m) != r.baselines.end();
+      if (!known) at("ensemble").fail("'" + m + "' is neither the teacher nor a baseline");
+    }
+    for (const auto& m : r.ensemble_methods)
+      if (m == "none") at("ensemble_methods").fail("`none` trains no teacher; list methods");
+  }
 }
 
 }  // namespace
@@ -284,6 +490,7 @@ Recipe Recipe::parse_text(const std::string& yaml, const std::string& file) {
   Recipe r;
   r.path = file;
   apply(recipe_keys(), root, file, "", r);
+  finish(r, file);
   return r;
 }
 
@@ -302,13 +509,18 @@ std::string recipe_reference() {
        "a test checks this file against it. A recipe is validated completely before anything\n"
        "runs: unknown keys, wrong types and missing required keys are errors that name the file,\n"
        "the line and the key. Lists are grid dimensions: the runs are every combination of\n"
-       "`seeds` x `student.model` x `student.dim` x `methods`.\n\n"
+       "`seeds` x `student.model` x `student.dim` x `methods` (plus `ensemble_methods`), except\n"
+       "a list of `lr`, which is tuned on the first seed. `task` selects what is valid; where\n"
+       "defaults differ they read top-N / CTR / next-item.\n\n"
        "## Top-level keys\n\n| key | type | default | meaning |\n|---|---|---|---|\n";
   for (const auto& k : recipe_keys())
     o << "| `" << k.name << "` | " << k.type << " | " << k.default_text << " | " << k.doc << " |\n";
   o << "\n## `teacher` and `student` keys\n\n| key | type | default | meaning "
        "|\n|---|---|---|---|\n";
   for (const auto& k : train_keys())
+    o << "| `" << k.name << "` | " << k.type << " | " << k.default_text << " | " << k.doc << " |\n";
+  o << "\n## `features` keys (CTR)\n\n| key | type | default | meaning |\n|---|---|---|---|\n";
+  for (const auto& k : feature_keys())
     o << "| `" << k.name << "` | " << k.type << " | " << k.default_text << " | " << k.doc << " |\n";
   return o.str();
 }

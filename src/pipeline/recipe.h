@@ -9,9 +9,15 @@
 //   teacher: {model: "mf:dim=200", loss: bpr, optimizer: lazyadam}
 //   student: {model: "mf", dim: [10, 20], loss: bpr}
 //   methods: [none, kd, derrd]
+//
+// One format for the three tasks: `task: topn | ctr | seq` (default topn) picks the models,
+// methods, split, protocols and metrics that are valid, and their defaults. Checks that depend on
+// the task run once the whole file is read and still name the line of the offending key.
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -23,32 +29,58 @@ struct TrainSection {
   std::vector<std::int64_t> dims;   // optional grid over the specs' `dim`
   std::string loss = "bce";
   int negatives = 4;
-  std::int64_t batch_size = 256;
+  std::int64_t batch_size = 0;  // 0: the task's default (top-N 256, CTR 2048, next-item 32)
   int epochs = 20;
   std::string optimizer = "adam";
-  double lr = 1e-3;
+  // One learning rate, or several: then each is tried on the first seed and the one with the best
+  // validation score is used for every seed (a tuned baseline, not a grid dimension).
+  std::vector<double> lrs = {1e-3};
   double weight_decay = 0;
   std::string schedule = "constant";
   int patience = 5;
+  std::map<std::string, std::size_t> given;  // keys written in the recipe -> their line
   // The specs with each grid dim applied ("mf" + dim 20 -> "mf:dim=20").
   std::vector<std::string> expanded_models() const;
+};
+
+// CTR only: how rows become features (data/ctr_encoder.h, train/ctr_trainer.h's CtrDataSpec).
+struct FeatureSection {
+  double threshold = 4.0;  // rated data: label = rating >= threshold
+  std::string format;      // "" (detect), ratings, criteo, avazu, csv
+  std::string schema;      // csv
+  std::string crosses;     // "user_gender*item_genre,..."
+  std::string numeric = "log";
+  int min_count = 2;
+  std::int64_t hash_buckets = 0;
+  int max_tokens = 8;
 };
 
 struct Recipe {
   std::string path;  // where it was read from ("" for an embedded recipe)
   std::string name;
   std::string description;
+  std::string task = "topn";  // topn | ctr | seq
   std::string data;
-  std::string split = "loo";
-  std::string protocol = "sampled:uniform:99";
+  // Empty before parsing ends: then the task's default (see recipe_reference()).
+  std::string split;
+  std::string protocol;
   std::vector<std::string> extra_protocols;
-  std::string metrics = "hr@5,10 ndcg@5,10";
-  std::string monitor = "NDCG@10";
+  std::string metrics;
+  std::string monitor;
   std::vector<std::int64_t> seeds = {1};
+  FeatureSection features;
   TrainSection teacher, student;
+  // Models trained alone with the teacher's settings and reported beside it (e.g. LR and FM next
+  // to a DeepFM teacher); they can be members of `ensemble`.
+  std::vector<std::string> baselines;
   std::vector<std::string> methods = {"none"};  // "none": the student alone
-  std::vector<std::string> exports = {"fp32", "fp16", "int8"};
+  // Multi-teacher: the teacher and/or baselines (by spec) whose mean is the teacher of every
+  // student for each of `ensemble_methods`.
+  std::vector<std::string> ensemble;
+  std::vector<std::string> ensemble_methods;
+  std::vector<std::string> exports;  // default: fp32, fp16, int8 for top-N; none yet otherwise
   std::int64_t latency_users = 300;
+  std::map<std::string, std::size_t> lines;  // top-level keys written -> their line
 
   // Parses and validates; throws DataError(file, line, key, why) for any problem.
   static Recipe parse_file(const std::string& path);

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "core/atomic_file.h"
@@ -18,7 +19,25 @@ namespace {
 std::string label_of(const json& row) {
   std::string s = row["model"].get<std::string>();
   if (row["method"] != "none") s += " + " + row["method"].get<std::string>();
+  const std::string teachers = row.value("teachers", std::string());
+  if (teachers.find(" + ") != std::string::npos) s += " (from " + teachers + ")";
   return s;
+}
+
+std::string method_of(const json& row) {
+  const std::string teachers = row.value("teachers", std::string());
+  std::string m = row["method"].get<std::string>();
+  if (teachers.find(" + ") != std::string::npos) m += " from " + teachers;
+  return m;
+}
+
+// The metric columns: the task's (results.json from before tasks: the monitor and HR@10).
+std::vector<std::string> metric_columns(const json& results) {
+  if (results.contains("report_metrics"))
+    return results["report_metrics"].get<std::vector<std::string>>();
+  std::vector<std::string> out = {results["monitor"].get<std::string>()};
+  if (out.front() != "HR@10") out.push_back("HR@10");
+  return out;
 }
 
 std::string gnuplot_quote(const std::string& s) {
@@ -81,9 +100,12 @@ std::string html(const Table& t) {
 }
 
 Table accuracy_table(const json& results) {
-  const std::string monitor = results["monitor"];
-  Table t = {{"role", "model", "method", monitor, "HR@10", "params", "bytes", "kept", "vs alone",
-              "best epoch", "s/epoch", "seeds"}};
+  const auto columns = metric_columns(results);
+  Table t = {{"role", "model", "method"}};
+  for (const auto& c : columns) t[0].push_back(c);
+  for (const char* c :
+       {"params", "bytes", "kept", "vs alone", "gap closed", "best epoch", "s/epoch", "seeds"})
+    t[0].push_back(c);
   auto metric = [](const json& row, const std::string& name) {
     if (!row["test"].contains(name)) return std::string("-");
     const auto& m = row["test"][name];
@@ -91,18 +113,24 @@ Table accuracy_table(const json& results) {
     if (row["seeds"].get<int>() > 1) s += " ± " + fixed(m["std"].get<double>(), 4);
     return s;
   };
+  auto optional_percent = [](const json& row, const char* key, bool sign) {
+    if (!row.contains(key)) return std::string("-");
+    return sign ? signed_percent(row[key].get<double>()) : percent(row[key].get<double>());
+  };
   for (const auto& row : results["summary"]) {
-    t.push_back({row["role"], row["model"], row["method"], metric(row, monitor),
-                 metric(row, "HR@10"), with_commas(row["parameters"].get<std::int64_t>()),
-                 human_bytes(row["bytes"].get<double>()),
-                 row.contains("kept_percent") ? percent(row["kept_percent"].get<double>())
-                                              : std::string("-"),
-                 row.contains("vs_alone_percent")
-                     ? signed_percent(row["vs_alone_percent"].get<double>())
-                     : std::string("-"),
-                 fixed(row["best_epoch"].get<double>(), 1),
-                 fixed(row["seconds_per_epoch"].get<double>(), 2),
-                 std::to_string(row["seeds"].get<int>())});
+    std::vector<std::string> cells = {row["role"], row["model"], method_of(row)};
+    for (const auto& c : columns) cells.push_back(metric(row, c));
+    const int improving = row.value("still_improving", 0);
+    for (auto cell :
+         {with_commas(row["parameters"].get<std::int64_t>()),
+          human_bytes(row["bytes"].get<double>()), optional_percent(row, "kept_percent", false),
+          optional_percent(row, "vs_alone_percent", true),
+          optional_percent(row, "gap_closed_percent", false),
+          fixed(row["best_epoch"].get<double>(), 1) + (improving > 0 ? " †" : ""),
+          fixed(row["seconds_per_epoch"].get<double>(), 2),
+          std::to_string(row["seeds"].get<int>())})
+      cells.push_back(cell);
+    t.push_back(cells);
   }
   return t;
 }
@@ -110,26 +138,41 @@ Table accuracy_table(const json& results) {
 Table efficiency_table(const json& results) {
   const std::string monitor = results["monitor"];
   double teacher_p50 = 0;
-  for (const auto& e : results["efficiency"])
+  bool rows_per_second = false;
+  for (const auto& e : results["efficiency"]) {
     if (e["role"] == "teacher") teacher_p50 = e["runs"][0]["p50_us"].get<double>();
-  Table t = {{"model", "engine / dtype", "file", "FLOPs/item", monitor + " after export", "p50 us",
+    for (const auto& r : e["runs"])
+      rows_per_second = rows_per_second || r.contains("rows_per_second");
+  }
+  Table t = {{"model", "engine / dtype", "file", "FLOPs/item", monitor + " as shipped", "p50 us",
               "p99 us", "speed-up vs teacher"}};
+  if (rows_per_second) t[0].push_back("rows/s (batched)");
   for (const auto& e : results["efficiency"]) {
     for (const auto& r : e["runs"]) {
       if (r.contains("error")) continue;
-      const bool teacher = e["role"] == "teacher";
-      t.push_back(
-          {e["role"].get<std::string>() + " " + label_of(e),
-           teacher ? "LibTorch fp32" : "runtime " + r["dtype"].get<std::string>(),
-           human_bytes(r["file_bytes"].get<double>()),
-           r.contains("flops_per_item") && r["flops_per_item"].get<double>() > 0
-               ? with_commas(static_cast<std::int64_t>(r["flops_per_item"].get<double>()))
-               : std::string("-"),
-           r.contains("test") && r["test"].contains(monitor)
-               ? fixed(r["test"][monitor].get<double>(), 4)
-               : "-",
-           fixed(r["p50_us"].get<double>(), 1), fixed(r["p99_us"].get<double>(), 1),
-           teacher_p50 > 0 ? fixed(teacher_p50 / r["p50_us"].get<double>(), 1) + "x" : "-"});
+      const bool teacher = e["role"] != "student";
+      // Records from before tasks carry no engine: the teacher ran in LibTorch, students in the
+      // runtime.
+      const std::string engine = r.value("engine", std::string(teacher ? "libtorch" : "runtime"));
+      const std::string dtype = r.value("dtype", std::string("fp32"));
+      std::vector<std::string> cells = {
+          e["role"].get<std::string>() + " " + label_of(e),
+          (engine == "libtorch" ? "LibTorch " : "runtime ") + dtype,
+          human_bytes(r["file_bytes"].get<double>()),
+          r.contains("flops_per_item") && r["flops_per_item"].get<double>() > 0
+              ? with_commas(static_cast<std::int64_t>(r["flops_per_item"].get<double>()))
+              : std::string("-"),
+          r.contains("test") && r["test"].contains(monitor)
+              ? fixed(r["test"][monitor].get<double>(), 4)
+              : "-",
+          fixed(r["p50_us"].get<double>(), 1),
+          fixed(r["p99_us"].get<double>(), 1),
+          teacher_p50 > 0 ? fixed(teacher_p50 / r["p50_us"].get<double>(), 1) + "x" : "-"};
+      if (rows_per_second)
+        cells.push_back(r.contains("rows_per_second") ? with_commas(static_cast<std::int64_t>(
+                                                            r["rows_per_second"].get<double>()))
+                                                      : "-");
+      t.push_back(cells);
     }
   }
   return t;
@@ -237,6 +280,31 @@ std::vector<std::string> make_plots(const json& results, const fs::path& dir) {
   return made;
 }
 
+std::string shipped_title(const json& results) {
+  return "Shipped (" +
+         results.value("efficiency_query",
+                       std::string("runtime, one thread, full-catalog top-10 for one user")) +
+         ")";
+}
+
+// The learning rates the study tuned, and the skipped grid points, as Markdown lines.
+std::string lr_note(const json& results) {
+  std::ostringstream o;
+  std::map<std::string, std::string> chosen;
+  if (!results.value("lr_tuning", json::array()).empty())
+    for (const auto& row : results["summary"])
+      chosen[row["role"].get<std::string>() + " " + label_of(row)] = fixed(row.value("lr", 0.0), 4);
+  if (!chosen.empty()) {
+    o << "\nLearning rates (tuned on the first seed's validation where several were given):";
+    for (const auto& [who, lr] : chosen) o << " " << who << " " << lr << ";";
+    o << "\n";
+  }
+  for (const auto& s : results.value("skipped", json::array()))
+    o << "\nSkipped: " << s["model"].get<std::string>() << " + " << s["method"].get<std::string>()
+      << " (" << s["reason"].get<std::string>() << ")\n";
+  return o.str();
+}
+
 }  // namespace
 
 bool gnuplot_available() {
@@ -248,15 +316,20 @@ void write_report(const json& results, const std::string& folder) {
   const auto plots = make_plots(results, dir / "plots");
   const Table accuracy = accuracy_table(results), efficiency = efficiency_table(results);
   const auto& d = results["data"];
+  std::ostringstream data_text;
+  for (const auto& [key, value] : d.items()) {
+    if (key == "name") continue;
+    data_text << (data_text.tellp() > 0 ? ", " : "") << key << " "
+              << (value.is_string()           ? value.get<std::string>()
+                  : value.is_number_integer() ? with_commas(value.get<std::int64_t>())
+                                              : fixed(value.get<double>(), 3));
+  }
   std::ostringstream about;
-  about << "data " << d["name"].get<std::string>() << " ("
-        << with_commas(d["users"].get<std::int64_t>()) << " users, "
-        << with_commas(d["items"].get<std::int64_t>()) << " items, "
-        << with_commas(d["interactions"].get<std::int64_t>()) << " interactions, checksum "
-        << d["checksum"].get<std::string>() << "); split " << results["split"].get<std::string>()
-        << "; protocol " << results["protocol"].get<std::string>() << "; seeds "
-        << results["seeds"].dump() << "; RecPress "
-        << results["versions"]["recpress"].get<std::string>() << " (commit "
+  about << "task " << results.value("task", std::string("topn")) << "; data "
+        << d["name"].get<std::string>() << " (" << data_text.str() << "); split "
+        << results["split"].get<std::string>() << "; protocol "
+        << results["protocol"].get<std::string>() << "; seeds " << results["seeds"].dump()
+        << "; RecPress " << results["versions"]["recpress"].get<std::string>() << " (commit "
         << results["git_commit"].get<std::string>() << "), LibTorch "
         << results["versions"]["libtorch"].get<std::string>() << ", BLAS "
         << results["versions"]["blas"].get<std::string>() << "; "
@@ -274,8 +347,10 @@ void write_report(const json& results, const std::string& folder) {
      << "\n\n## Teacher vs students (test)\n\n"
      << markdown(accuracy) << "\n`kept`: share of the teacher's "
      << results["monitor"].get<std::string>()
-     << "; `vs alone`: change against the same student trained without a teacher.\n"
-     << "\n## Shipped (runtime, one thread, full-catalog top-10)\n\n"
+     << "; `vs alone`: change against the same student trained without a teacher; `gap "
+        "closed`: (student - alone) / (teacher - alone); † : a run's best epoch was its last "
+        "(still improving when it stopped: raise `epochs`).\n"
+     << lr_note(results) << "\n## " << shipped_title(results) << "\n\n"
      << markdown(efficiency) << "\n";
   if (plots.empty()) md << plot_note;
   for (const auto& p : plots) md << "![" << p << "](plots/" << p << ")\n\n";
@@ -292,7 +367,8 @@ void write_report(const json& results, const std::string& folder) {
   if (!description.empty()) h << "<p>" << html_escape(description) << "</p>\n";
   h << "<p class=\"about\">" << html_escape(about.str())
     << "</p>\n<h2>Teacher vs students (test)</h2>\n"
-    << html(accuracy) << "<h2>Shipped (runtime, one thread, full-catalog top-10)</h2>\n"
+    << html(accuracy) << "<p>† : a run's best epoch was its last (still improving).</p>\n<h2>"
+    << html_escape(shipped_title(results)) << "</h2>\n"
     << html(efficiency);
   if (plots.empty()) h << "<p>" << html_escape(plot_note) << "</p>\n";
   for (const auto& p : plots) {

@@ -9,26 +9,18 @@
 #include <iomanip>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "core/atomic_file.h"
 #include "core/errors.h"
 #include "core/format.h"
 #include "core/hash.h"
-#include "data/split.h"
-#include "distill/topn/distiller.h"
-#include "eval/evaluator.h"
-#include "eval/result.h"
-#include "eval/runtime_scorer.h"
-#include "export/rpm_export.h"
 #include "git_commit.h"  // generated: RECPRESS_GIT_COMMIT
-#include "models/topn/scorer.h"
 #include "pipeline/report.h"
-#include "runtime/model.h"
-#include "runtime/topk.h"
+#include "pipeline/study_task.h"
 #include "sys/doctor.h"
-#include "train/checkpoint.h"
-#include "train/trainer.h"
+#include "train/loop.h"
 
 namespace recpress::pipeline {
 namespace fs = std::filesystem;
@@ -56,35 +48,7 @@ json read_json(const fs::path& p) {
   return json::parse(in);
 }
 
-// The recipe's section as the trainer's configuration.
-TrainConfig train_config(const TrainSection& t, const Recipe& r, std::int64_t seed, bool quiet) {
-  TrainConfig c;
-  c.loss = t.loss;
-  c.negatives = t.negatives;
-  c.batch_size = t.batch_size;
-  c.epochs = t.epochs;
-  c.optimizer = t.optimizer;
-  c.lr = t.lr;
-  c.weight_decay = t.weight_decay;
-  c.schedule = t.schedule;
-  c.patience = t.patience;
-  c.protocol = r.protocol;
-  c.metrics = r.metrics;
-  c.monitor = r.monitor;
-  c.seed = static_cast<std::uint64_t>(seed);
-  c.show_progress = !quiet;
-  c.validate();
-  return c;
-}
-
-json metrics_json(const EvalResult& e) {
-  json m = json::object();
-  for (const auto& [k, v] : e.metrics) m[k] = v;
-  return m;
-}
-
 struct Trained {
-  TopNModelPtr model;
   json record;
   std::string hash;
   fs::path dir;
@@ -93,165 +57,188 @@ struct Trained {
 // Everything one study needs while it runs.
 struct Context {
   const Recipe& recipe;
-  const Dataset& data;
+  StudyTask& task;
   const RunOptions& options;
   fs::path root;
   int done = 0, total = 0;
+  std::map<std::string, double> chosen_lr;  // tuning key -> the learning rate chosen on seed 1
+  json tuning = json::array();              // every learning rate tried, with its score
+  json skipped = json::array();             // grid points a method cannot apply to
 };
 
-// Train (or reuse, or resume) one model. `teacher` is null for the teacher and for students alone.
-Trained train_or_reuse(Context& ctx, const std::string& role, const std::string& spec,
-                       const TrainSection& section, const std::string& method,
-                       const Trained* teacher, std::int64_t seed, const Split& split) {
-  const TrainConfig config = train_config(section, ctx.recipe, seed, ctx.options.quiet);
-  json key = {{"role", role},
-              {"data", ctx.data.checksum()},
-              {"split", split.config.to_string()},
-              {"seed", seed},
-              {"model", spec},
-              {"config", config.to_json()},
-              {"method", method},
-              {"teacher", teacher ? teacher->hash : ""}};
-  key["config"].erase("show_progress");
+// "deepfm" for one teacher, "wide_deep:dropout=0.5 + deepfm" for an ensemble, "" for none.
+std::string teachers_label(const std::vector<const Trained*>& teachers) {
+  std::string out;
+  for (const auto* t : teachers)
+    out += (out.empty() ? "" : " + ") + t->record["model"].get<std::string>();
+  return out;
+}
+
+std::string lr_text(double lr) {
+  std::ostringstream o;
+  o << lr;
+  return o.str();
+}
+
+// Train (or reuse, or resume) one model at one learning rate.
+Trained train_one(Context& ctx, RunRequest request, const std::vector<const Trained*>& teachers) {
+  json teacher_hashes = json::array();
+  for (const auto* t : teachers) {
+    teacher_hashes.push_back(t->hash);
+    request.teachers.push_back(t->dir.string());
+  }
+  json key = {{"task", ctx.recipe.task},
+              {"role", request.role},
+              {"data", ctx.task.data_summary().value("checksum", "")},
+              {"split", ctx.task.split_key()},
+              {"seed", request.seed},
+              {"model", request.model},
+              {"config", ctx.task.config_json(request)},
+              {"method", request.method},
+              {"teacher", teacher_hashes.size() == 1 ? teacher_hashes[0] : teacher_hashes}};
+  if (teachers.empty()) key["teacher"] = "";
+  // Top-N run folders keep their hash from before `task` existed: finished studies stay cached.
+  if (ctx.recipe.task == "topn") key.erase("task");
   Trained t;
   t.hash = short_hash(key);
-  const bool alone = method.empty() || method == "none";
+  const bool alone = request.method == "none";
+  const bool tuned = request.section->lrs.size() > 1;
+  const std::string ensemble = teachers.size() > 1 ? "-ensemble" : "";
   std::ostringstream folder, what_text;
-  folder << role << "-" << spec << (alone ? std::string() : "-" + method) << "-s" << seed << "-"
+  folder << request.role << "-" << request.model << (alone ? std::string() : "-" + request.method)
+         << ensemble << (tuned ? "-lr" + lr_text(request.lr) : "") << "-s" << request.seed << "-"
          << t.hash;
   t.dir = ctx.root / "runs" / folder_safe(folder.str());
   ++ctx.done;
-  what_text << "[" << ctx.done << "/" << ctx.total << "] " << role << " " << spec
-            << (alone ? std::string() : " + " + method) << ", seed " << seed;
+  what_text << "[" << ctx.done << "/" << ctx.total << "] " << request.role << " " << request.model
+            << (alone ? std::string() : " + " + request.method)
+            << (teachers.size() > 1 ? " from " + teachers_label(teachers) : "")
+            << (tuned ? ", lr " + lr_text(request.lr) : "") << ", seed " << request.seed;
   const std::string what = what_text.str();
   const fs::path record_path = t.dir / "record.json";
   if (fs::exists(record_path)) {
     std::cout << what << ": cached (" << t.dir.string() << ")\n" << std::flush;
     t.record = read_json(record_path);
-    t.model = load_topn_checkpoint((t.dir / "best.pt").string(), &ctx.data);
     return t;
   }
   const bool resume = fs::exists(t.dir / "last.pt");
   std::cout << what << (resume ? ": resuming\n" : ": training\n") << std::flush;
-  torch::manual_seed(static_cast<std::uint64_t>(seed));
-  t.model = create_topn_model(ModelSpec::parse(spec), ctx.data.num_users(), ctx.data.num_items());
-  Trainer trainer(ctx.data, split, t.model, config);
-  if (teacher != nullptr)
-    trainer.distill_from({teacher->model, parse_distillation_terms({method}), false});
-  const TrainResult r = trainer.fit(t.dir.string(), resume ? (t.dir / "last.pt").string() : "");
-  json test = json::object();
-  test[ctx.recipe.protocol] = metrics_json(r.test);
-  for (const auto& p : ctx.recipe.extra_protocols) {
-    const Evaluator e(ctx.data, split, EvalTarget::kTest, Protocol::parse(p),
-                      parse_metrics(ctx.recipe.metrics), static_cast<std::uint64_t>(seed));
-    test[p] = metrics_json(e.evaluate(TopNScorer(t.model)));
-  }
-  json history = json::array();
-  for (const auto& h : r.history)
-    history.push_back(
-        {{"epoch", h.value("epoch", 0)},
-         {"valid", h.contains("valid") ? h["valid"].value(ctx.recipe.monitor, 0.0) : 0.0}});
-  t.record = {{"role", role},
-              {"seed", seed},
-              {"model", spec},
-              {"method", method.empty() ? "none" : method},
-              {"parameters", t.model->parameter_count()},
-              {"bytes", t.model->byte_size()},
+  const RunOutcome r = ctx.task.train(request, t.dir.string(), resume);
+  t.record = {{"role", request.role},
+              {"seed", request.seed},
+              {"model", request.model},
+              {"method", request.method},
+              {"teachers", teachers_label(teachers)},
+              {"lr", request.lr},
+              {"parameters", r.parameters},
+              {"bytes", r.bytes},
+              {"valid_score", r.valid_score},
               {"best_epoch", r.best_epoch},
               {"epochs_run", r.epochs_run},
+              // Issue 23: a run whose best epoch is its last was stopped while improving; the
+              // report flags it, since its numbers may be a cap's, not the model's.
+              {"still_improving", r.best_epoch == r.epochs_run},
               {"seconds_per_epoch", r.seconds_per_epoch},
               {"samples_per_second", r.samples_per_second},
               {"folder", t.dir.string()},
               {"hash", t.hash},
-              {"test", test},
-              {"history", history}};
+              {"test", r.test},
+              {"history", r.history}};
   write_file_atomic(record_path.string(), t.record.dump(2) + "\n");
+  const auto& headline = r.test[ctx.recipe.protocol];
   std::cout << "    test " << ctx.recipe.monitor << " "
-            << fixed(r.test.metrics.count(ctx.recipe.monitor)
-                         ? r.test.metrics.at(ctx.recipe.monitor)
-                         : 0.0,
-                     4)
-            << " (best epoch " << r.best_epoch << ")\n"
+            << fixed(headline.value(ctx.recipe.monitor, 0.0), 4) << " (best epoch " << r.best_epoch
+            << (r.best_epoch == r.epochs_run ? ", the last: still improving" : "") << ")\n"
             << std::flush;
   return t;
 }
 
-struct Percentiles {
-  double p50 = 0, p99 = 0;
-};
-template <typename F>
-Percentiles time_users(std::size_t users, F&& query) {
-  std::vector<double> us;
-  for (std::size_t r = 0; r < users + 10; ++r) {  // the first 10 warm up
-    const auto t0 = std::chrono::steady_clock::now();
-    query(static_cast<std::uint32_t>(r % users));
-    const double t =
-        std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
-    if (r >= 10) us.push_back(t);
-  }
-  std::sort(us.begin(), us.end());
-  auto at = [&](double q) {
-    return us[std::min(us.size() - 1,
-                       static_cast<std::size_t>(q * static_cast<double>(us.size())))];
-  };
-  return {at(0.5), at(0.99)};
+bool better(const Context& ctx, double a, double b) {
+  return ctx.task.higher_is_better() ? a > b : a < b;
 }
 
-// The teacher in LibTorch: full-catalog top-10 latency per user, one thread.
-json teacher_efficiency(Context& ctx, const Trained& t) {
+// One row of the grid: at the section's learning rate, or, when it lists several, at each of them
+// on the first seed (the best on validation is kept and reused for the later seeds).
+Trained train_row(Context& ctx, const std::string& role, const std::string& model,
+                  const TrainSection& section, const std::string& method,
+                  const std::vector<const Trained*>& teachers, std::int64_t seed) {
+  RunRequest request;
+  request.role = role;
+  request.model = model;
+  request.method = method;
+  request.section = &section;
+  request.seed = seed;
+  request.quiet = ctx.options.quiet;
+  request.lr = section.lrs.front();
+  if (section.lrs.size() == 1) return train_one(ctx, request, teachers);
+  const std::string key = role + "|" + model + "|" + method + "|" + teachers_label(teachers);
+  const auto chosen = ctx.chosen_lr.find(key);
+  if (chosen != ctx.chosen_lr.end()) {
+    request.lr = chosen->second;
+    return train_one(ctx, request, teachers);
+  }
+  std::optional<Trained> best;
+  for (const double lr : section.lrs) {
+    request.lr = lr;
+    Trained t = train_one(ctx, request, teachers);
+    const double score = t.record["valid_score"].get<double>();
+    ctx.tuning.push_back({{"role", role},
+                          {"model", model},
+                          {"method", method},
+                          {"teachers", teachers_label(teachers)},
+                          {"seed", seed},
+                          {"lr", lr},
+                          {"valid_score", score}});
+    if (!best || better(ctx, score, best->record["valid_score"].get<double>())) best = t;
+  }
+  ctx.chosen_lr[key] = best->record["lr"].get<double>();
+  std::cout << "    lr " << lr_text(ctx.chosen_lr[key]) << " chosen for " << role << " " << model
+            << (method == "none" ? "" : " + " + method) << " (validation " << ctx.recipe.monitor
+            << ")\n";
+  return *best;
+}
+
+// A student with a method: a grid point the method cannot apply to (e.g. `hint` on a model
+// without hidden layers) is recorded as skipped with the reason; divergence and Ctrl-C still stop
+// the study.
+std::optional<Trained> train_student(Context& ctx, const std::string& model,
+                                     const std::string& method,
+                                     const std::vector<const Trained*>& teachers,
+                                     std::int64_t seed) {
+  try {
+    return train_row(ctx, "student", model, ctx.recipe.student, method, teachers, seed);
+  } catch (const TrainingDiverged&) {
+    throw;
+  } catch (const TrainingInterrupted&) {
+    throw;
+  } catch (const Error& e) {
+    if (method == "none") throw;
+    std::cout << "    skipped: " << e.what() << "\n" << std::flush;
+    ctx.skipped.push_back({{"model", model},
+                           {"method", method},
+                           {"teachers", teachers_label(teachers)},
+                           {"seed", seed},
+                           {"reason", e.what()}});
+    return std::nullopt;
+  }
+}
+
+json efficiency_of(Context& ctx, const Trained& t, bool as_teacher) {
   const fs::path cached = t.dir / "efficiency.json";
   if (fs::exists(cached)) return read_json(cached);
-  torch::NoGradGuard guard;
-  const auto users = static_cast<std::size_t>(
-      std::min<std::int64_t>(ctx.recipe.latency_users, ctx.data.num_users()));
-  const auto p = time_users(users, [&](std::uint32_t u) {
-    const auto row = t.model->score_all(torch::tensor({static_cast<std::int64_t>(u)}, torch::kLong))
-                         .contiguous();
-    runtime::top_k({row.data_ptr<float>(), static_cast<std::size_t>(row.size(1))}, 10);
-  });
-  json e = {{"engine", "libtorch"},
-            {"file_bytes", fs::file_size(t.dir / "best.pt")},
-            {"flops_per_item", checkpoint_flops_per_item((t.dir / "best.pt").string())},
-            {"p50_us", p.p50},
-            {"p99_us", p.p99}};
+  const json e = as_teacher ? json::array({ctx.task.teacher_efficiency(t.dir.string())})
+                            : ctx.task.student_efficiency(t.dir.string());
   write_file_atomic(cached.string(), e.dump(2) + "\n");
   return e;
 }
 
-// A student exported per dtype and measured in the runtime: file size, accuracy after export
-// (headline protocol), latency.
-json student_efficiency(Context& ctx, const Trained& t, const Split& split, std::int64_t seed) {
-  const fs::path cached = t.dir / "efficiency.json";
-  if (fs::exists(cached)) return read_json(cached);
-  json out = json::array();
-  for (const auto& dtype : ctx.recipe.exports) {
-    const fs::path file = t.dir / ("student-" + dtype + ".rpm");
-    ExportOptions o;
-    o.dtype = runtime::parse_dtype(dtype);
-    o.seen_from = &ctx.data;
-    try {
-      export_model((t.dir / "best.pt").string(), file.string(), o);
-    } catch (const Error& e) {
-      out.push_back({{"dtype", dtype}, {"error", e.what()}});
-      continue;
-    }
-    const runtime::Model m = runtime::Model::open(file.string());
-    const Evaluator e(ctx.data, split, EvalTarget::kTest, Protocol::parse(ctx.recipe.protocol),
-                      parse_metrics(ctx.recipe.metrics), static_cast<std::uint64_t>(seed));
-    const EvalResult acc = e.evaluate(RuntimeScorer(m, dtype));
-    const auto users = static_cast<std::size_t>(
-        std::min<std::int64_t>(ctx.recipe.latency_users, ctx.data.num_users()));
-    const auto p = time_users(users, [&](std::uint32_t u) { m.recommend(u, 10, false); });
-    out.push_back({{"dtype", dtype},
-                   {"file", file.string()},
-                   {"file_bytes", m.file_bytes()},
-                   {"flops_per_item", m.flops_per_item()},
-                   {"test", metrics_json(acc)},
-                   {"p50_us", p.p50},
-                   {"p99_us", p.p99}});
-  }
-  write_file_atomic(cached.string(), out.dump(2) + "\n");
-  return out;
+json efficiency_entry(Context& ctx, const Trained& t, bool as_teacher) {
+  return {{"role", t.record["role"]},
+          {"model", t.record["model"]},
+          {"method", t.record["method"]},
+          {"teachers", t.record.value("teachers", "")},
+          {"parameters", t.record["parameters"]},
+          {"runs", efficiency_of(ctx, t, as_teacher)}};
 }
 
 double mean_of(const std::vector<double>& v) {
@@ -268,12 +255,13 @@ double std_of(const std::vector<double>& v) {
 }
 
 // One row per (role, model, method): mean and std over seeds of every headline metric.
-json summarise(const Recipe& r, const json& runs) {
+json summarise(const Recipe& r, const json& runs, bool higher_is_better) {
   std::vector<std::string> order;
   std::map<std::string, std::vector<const json*>> groups;
   for (const auto& run : runs) {
     const std::string key = run["role"].get<std::string>() + "|" + run["model"].get<std::string>() +
-                            "|" + run["method"].get<std::string>();
+                            "|" + run["method"].get<std::string>() + "|" +
+                            run.value("teachers", std::string());
     if (!groups.count(key)) order.push_back(key);
     groups[key].push_back(&run);
   }
@@ -283,9 +271,10 @@ json summarise(const Recipe& r, const json& runs) {
   for (const auto& key : order) {
     const auto& g = groups[key];
     const json& first = *g.front();
-    json row = {
-        {"role", first["role"]}, {"model", first["model"]},           {"method", first["method"]},
-        {"seeds", g.size()},     {"parameters", first["parameters"]}, {"bytes", first["bytes"]}};
+    json row = {{"role", first["role"]},     {"model", first["model"]},
+                {"method", first["method"]}, {"teachers", first.value("teachers", std::string())},
+                {"seeds", g.size()},         {"parameters", first["parameters"]},
+                {"bytes", first["bytes"]},   {"lr", first.value("lr", 0.0)}};
     json metrics = json::object();
     for (const auto& [name, value] : first["test"][r.protocol].items()) {
       std::vector<double> v;
@@ -298,6 +287,9 @@ json summarise(const Recipe& r, const json& runs) {
       for (const auto* run : g) v.push_back((*run)[field].get<double>());
       row[field] = mean_of(v);
     }
+    int still_improving = 0;
+    for (const auto* run : g) still_improving += run->value("still_improving", false) ? 1 : 0;
+    row["still_improving"] = still_improving;  // runs of this row whose best epoch was the last
     const double headline =
         metrics.contains(r.monitor) ? metrics[r.monitor]["mean"].get<double>() : 0;
     if (first["role"] == "teacher") teacher_headline = headline;
@@ -308,10 +300,15 @@ json summarise(const Recipe& r, const json& runs) {
   for (auto& row : rows) {
     const double h =
         row["test"].contains(r.monitor) ? row["test"][r.monitor]["mean"].get<double>() : 0;
-    if (teacher_headline > 0) row["kept_percent"] = 100 * h / teacher_headline;
+    // "kept" is a share of the teacher's score: meaningful for scores where higher is better.
+    if (teacher_headline > 0 && higher_is_better) row["kept_percent"] = 100 * h / teacher_headline;
     const auto it = alone.find(row["model"].get<std::string>());
-    if (row["role"] == "student" && it != alone.end() && it->second > 0)
+    if (row["role"] == "student" && it != alone.end() && it->second > 0) {
       row["vs_alone_percent"] = 100 * (h / it->second - 1);
+      // The share of the teacher - student-alone gap this method closes (either direction).
+      if (row["method"] != "none" && teacher_headline != it->second)
+        row["gap_closed_percent"] = 100 * (h - it->second) / (teacher_headline - it->second);
+    }
   }
   return rows;
 }
@@ -325,50 +322,61 @@ std::string utc_now() {
   return buffer;
 }
 
+std::unique_ptr<StudyTask> make_task(const Recipe& recipe, const StudyData& data) {
+  if (recipe.task == "ctr") return make_ctr_study(recipe, data);
+  if (recipe.task == "seq") return make_seq_study(recipe, data);
+  return make_topn_study(recipe, data);
+}
+
 }  // namespace
 
-json run_study(const Recipe& recipe, const Dataset& data, const RunOptions& options) {
+json run_study(const Recipe& recipe, const StudyData& data, const RunOptions& options) {
   const auto t0 = std::chrono::steady_clock::now();
-  Context ctx{recipe, data, options, fs::path(options.output_root) / recipe.name};
+  const auto task = make_task(recipe, data);
+  Context ctx{
+      recipe, *task,         options,      fs::path(options.output_root) / recipe.name, 0, 0,
+      {},     json::array(), json::array()};
   fs::create_directories(ctx.root / "runs");
-  // Validate everything that can be checked without training: protocols, metrics, methods.
-  Protocol::parse(recipe.protocol);
-  for (const auto& p : recipe.extra_protocols) Protocol::parse(p);
-  parse_metrics(recipe.metrics);
-  for (const auto& m : recipe.methods)
-    if (m != "none") parse_distillation_terms({m});
+  // The recipe checked models, methods, protocols and metrics while it was parsed.
   const auto students = recipe.student.expanded_models();
-  for (const auto& s : students) create_topn_model(ModelSpec::parse(s), 1, 1);
   const std::string teacher_spec = recipe.teacher.expanded_models().front();
-  create_topn_model(ModelSpec::parse(teacher_spec), 1, 1);
-  ctx.total = static_cast<int>(recipe.seeds.size() * (1 + students.size() * recipe.methods.size()));
+  const auto extra_lrs = [&](const TrainSection& s, std::size_t rows) {
+    return static_cast<int>(rows * (s.lrs.size() - 1));
+  };
+  const std::size_t student_rows =
+      students.size() * (recipe.methods.size() + recipe.ensemble_methods.size());
+  ctx.total = static_cast<int>(recipe.seeds.size() * (1 + recipe.baselines.size() + student_rows)) +
+              extra_lrs(recipe.teacher, 1 + recipe.baselines.size()) +
+              extra_lrs(recipe.student, student_rows);
 
   json runs = json::array(), efficiency = json::array();
   for (const auto seed : recipe.seeds) {
-    const Split split =
-        make_split(data, SplitConfig::parse(recipe.split, static_cast<std::uint64_t>(seed)));
-    const Trained teacher =
-        train_or_reuse(ctx, "teacher", teacher_spec, recipe.teacher, "none", nullptr, seed, split);
-    runs.push_back(teacher.record);
+    task->begin_seed(seed);
     const bool measure = seed == recipe.seeds.front();  // efficiency: the first seed's models
-    if (measure)
-      efficiency.push_back({{"role", "teacher"},
-                            {"model", teacher_spec},
-                            {"method", "none"},
-                            {"parameters", teacher.model->parameter_count()},
-                            {"runs", json::array({teacher_efficiency(ctx, teacher)})}});
+    const Trained teacher =
+        train_row(ctx, "teacher", teacher_spec, recipe.teacher, "none", {}, seed);
+    runs.push_back(teacher.record);
+    if (measure) efficiency.push_back(efficiency_entry(ctx, teacher, true));
+    std::map<std::string, Trained> by_spec = {{teacher_spec, teacher}};
+    for (const auto& spec : recipe.baselines) {
+      const Trained b = train_row(ctx, "baseline", spec, recipe.teacher, "none", {}, seed);
+      runs.push_back(b.record);
+      if (measure) efficiency.push_back(efficiency_entry(ctx, b, true));
+      by_spec.emplace(spec, b);
+    }
+    std::vector<const Trained*> ensemble;
+    for (const auto& m : recipe.ensemble) ensemble.push_back(&by_spec.at(m));
     for (const auto& spec : students) {
-      for (const auto& method : recipe.methods) {
-        const Trained s = train_or_reuse(ctx, "student", spec, recipe.student, method,
-                                         method == "none" ? nullptr : &teacher, seed, split);
-        runs.push_back(s.record);
-        if (measure)
-          efficiency.push_back({{"role", "student"},
-                                {"model", spec},
-                                {"method", method},
-                                {"parameters", s.model->parameter_count()},
-                                {"runs", student_efficiency(ctx, s, split, seed)}});
-      }
+      auto student = [&](const std::string& method, const std::vector<const Trained*>& from) {
+        const auto s = train_student(ctx, spec, method, from, seed);
+        if (!s) return;
+        runs.push_back(s->record);
+        if (measure) efficiency.push_back(efficiency_entry(ctx, *s, false));
+      };
+      for (const auto& method : recipe.methods)
+        student(method, method == "none" ? std::vector<const Trained*>{}
+                                         : std::vector<const Trained*>{&teacher});
+      for (const auto& method : recipe.ensemble_methods) student(method, ensemble);
     }
   }
   const auto versions = software_versions();
@@ -376,23 +384,24 @@ json run_study(const Recipe& recipe, const Dataset& data, const RunOptions& opti
       {"recipe", recipe.name},
       {"recipe_path", recipe.path},
       {"description", recipe.description},
+      {"task", recipe.task},
       {"created", utc_now()},
       {"git_commit", RECPRESS_GIT_COMMIT},
       {"versions",
        {{"recpress", versions.recpress}, {"libtorch", versions.torch}, {"blas", versions.blas}}},
-      {"data",
-       {{"name", data.name},
-        {"checksum", data.checksum()},
-        {"users", data.num_users()},
-        {"items", data.num_items()},
-        {"interactions", data.interactions.size()}}},
+      {"data", task->data_summary()},
       {"split", recipe.split},
       {"protocol", recipe.protocol},
       {"extra_protocols", recipe.extra_protocols},
       {"monitor", recipe.monitor},
+      {"higher_is_better", task->higher_is_better()},
+      {"report_metrics", task->report_metrics()},
+      {"efficiency_query", task->query_description()},
       {"seeds", recipe.seeds},
-      {"summary", summarise(recipe, runs)},
+      {"summary", summarise(recipe, runs, task->higher_is_better())},
       {"efficiency", efficiency},
+      {"lr_tuning", ctx.tuning},
+      {"skipped", ctx.skipped},
       {"runs", runs},
       {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}};
   write_file_atomic((ctx.root / "results.json").string(), results.dump(2) + "\n");
@@ -400,38 +409,59 @@ json run_study(const Recipe& recipe, const Dataset& data, const RunOptions& opti
   return results;
 }
 
+json run_study(const Recipe& recipe, const Dataset& data, const RunOptions& options) {
+  StudyData d;
+  d.interactions = &data;
+  return run_study(recipe, d, options);
+}
+
+std::string method_label(const json& row) {
+  const std::string teachers = row.value("teachers", std::string());
+  std::string m = row["method"].get<std::string>();
+  if (teachers.find(" + ") != std::string::npos) m += " <- ensemble";
+  return m;
+}
+
 std::string summary_table(const json& results) {
   const std::string monitor = results["monitor"];
   std::ostringstream o;
-  o << std::left << std::setw(9) << "role" << std::setw(24) << "model" << std::setw(16) << "method"
-    << std::setw(20) << monitor << std::setw(12) << "params" << std::setw(11) << "kept"
-    << "vs alone\n";
+  o << std::left << std::setw(9) << "role" << std::setw(28) << "model" << std::setw(24) << "method"
+    << std::setw(20) << monitor << std::setw(12) << "params" << std::setw(9) << "kept"
+    << std::setw(10) << "vs alone"
+    << "best epoch\n";
   for (const auto& row : results["summary"]) {
     const auto& m =
         row["test"].contains(monitor) ? row["test"][monitor] : json{{"mean", 0.0}, {"std", 0.0}};
     std::string value = fixed(m["mean"].get<double>(), 4);
     if (row["seeds"].get<int>() > 1) value += " +- " + fixed(m["std"].get<double>(), 4);
-    o << std::setw(9) << row["role"].get<std::string>() << std::setw(24)
-      << row["model"].get<std::string>() << std::setw(16) << row["method"].get<std::string>()
-      << std::setw(20) << value << std::setw(12)
-      << with_commas(row["parameters"].get<std::int64_t>()) << std::setw(11)
+    const int improving = row.value("still_improving", 0);
+    o << std::setw(9) << row["role"].get<std::string>() << std::setw(28)
+      << row["model"].get<std::string>() << std::setw(24) << method_label(row) << std::setw(20)
+      << value << std::setw(12) << with_commas(row["parameters"].get<std::int64_t>())
+      << std::setw(9)
       << (row.contains("kept_percent") ? percent(row["kept_percent"].get<double>())
                                        : std::string("-"))
+      << std::setw(10)
       << (row.contains("vs_alone_percent") ? signed_percent(row["vs_alone_percent"].get<double>())
                                            : std::string("-"))
-      << "\n";
+      << fixed(row["best_epoch"].get<double>(), 1)
+      << (improving > 0 ? " (still improving in " + std::to_string(improving) + ")" : "") << "\n";
   }
-  o << "\nshipped (runtime, one thread, full-catalog top-10):\n"
-    << std::setw(40) << "model" << std::setw(10) << "dtype" << std::setw(12) << "file"
+  for (const auto& s : results.value("skipped", json::array()))
+    o << "skipped: student " << s["model"].get<std::string>() << " + "
+      << s["method"].get<std::string>() << ": " << s["reason"].get<std::string>() << "\n";
+  o << "\nshipped (" << results.value("efficiency_query", std::string()) << "):\n"
+    << std::setw(48) << "model" << std::setw(20) << "engine" << std::setw(12) << "file"
     << std::setw(10) << monitor.substr(0, 9) << std::setw(10) << "p50 us"
     << "p99 us\n";
   for (const auto& e : results["efficiency"]) {
     const std::string who = e["role"].get<std::string>() + " " + e["model"].get<std::string>() +
-                            (e["method"] == "none" ? "" : " + " + e["method"].get<std::string>());
+                            (e["method"] == "none" ? "" : " + " + method_label(e));
     for (const auto& r : e["runs"]) {
       if (r.contains("error")) continue;
-      const std::string dtype = r.contains("dtype") ? r["dtype"].get<std::string>() : "libtorch";
-      o << std::setw(40) << who << std::setw(10) << dtype << std::setw(12)
+      const std::string engine =
+          r.value("engine", std::string("runtime")) + " " + r.value("dtype", std::string());
+      o << std::setw(48) << who << std::setw(20) << engine << std::setw(12)
         << human_bytes(r["file_bytes"].get<double>()) << std::setw(10)
         << (r.contains("test") && r["test"].contains(monitor)
                 ? fixed(r["test"][monitor].get<double>(), 4)

@@ -1,6 +1,7 @@
-// The experiment runner: a recipe in, `results/<name>/` out. For every seed it trains the teacher,
-// then every student of the grid (model x dim x method), evaluates each under the recipe's
-// protocols, exports the students to the runtime (.rpm, per dtype) and times them against the
+// The experiment runner: a recipe in, `results/<name>/` out, for any task (topn, ctr, seq; the
+// task-specific parts are in pipeline/study_task.h). For every seed it trains the teacher and the
+// baselines, then every student of the grid (model x dim x method, and the ensemble's methods),
+// evaluates each under the recipe's protocols, measures the students as they ship against the
 // teacher, and writes results.json (every number with protocol, split, seed, data checksum, git
 // commit and library versions) plus the report (report.md, report.html, plots).
 //
@@ -14,6 +15,7 @@
 
 #include "data/dataset.h"
 #include "pipeline/recipe.h"
+#include "pipeline/study_task.h"
 
 namespace recpress::pipeline {
 
@@ -24,6 +26,9 @@ struct RunOptions {
 
 // Runs the study and returns results.json's content. Throws Error on bad inputs (unknown model or
 // method, protocol, ...) before training anything.
+nlohmann::ordered_json run_study(const Recipe& recipe, const StudyData& data,
+                                 const RunOptions& options);
+// A top-N or next-item study on a loaded dataset.
 nlohmann::ordered_json run_study(const Recipe& recipe, const Dataset& data,
                                  const RunOptions& options);
 

@@ -100,6 +100,59 @@ TEST(Recipe, ErrorsNameTheFileLineAndKey) {
   EXPECT_TRUE(has(metrics, "r.yaml:5") && has(metrics, "metrics")) << metrics;
 }
 
+// Task-specific checks run after the whole file is read and still name the line of the key.
+TEST(Recipe, ChecksDependOnTheTask) {
+  auto has = [](const std::string& s, const std::string& part) {
+    return s.find(part) != std::string::npos;
+  };
+  const std::string ctr = "task: ctr\nname: x\ndata: synthetic\nteacher: {model: deepfm}\n";
+  const Recipe good = Recipe::parse_text(
+      ctr +
+          "student: {model: \"fm:dim=4\", lr: [0.01, 0.003]}\nmethods: [none, \"kd:alpha=0.9\"]\n"
+          "baselines: [lr]\nensemble: [deepfm, lr]\nensemble_methods: [kd]\n"
+          "features: {crosses: \"user*item\", min_count: 1}\n",
+      "r.yaml");
+  EXPECT_EQ(good.monitor, "AUC");
+  EXPECT_EQ(good.split, "random:0.8,0.1,0.1");
+  EXPECT_EQ(good.student.lrs, (std::vector<double>{0.01, 0.003}));
+  EXPECT_EQ(good.student.batch_size, 2048);
+  EXPECT_TRUE(good.exports.empty());
+  EXPECT_EQ(good.features.min_count, 1);
+  const std::string student = "student: {model: lr}\n";
+  const std::string protocol = error_of(ctr + student + "protocol: full\n");
+  EXPECT_TRUE(has(protocol, "r.yaml:6") && has(protocol, "protocol") && has(protocol, "CTR"))
+      << protocol;
+  const std::string monitor = error_of(ctr + student + "monitor: NDCG@10\n");
+  EXPECT_TRUE(has(monitor, "r.yaml:6") && has(monitor, "AUC or LogLoss")) << monitor;
+  const std::string method = error_of(ctr + student + "methods: [rrd]\n");  // a top-N method
+  EXPECT_TRUE(has(method, "r.yaml:6") && has(method, "methods") && has(method, "rrd")) << method;
+  const std::string loss = error_of(ctr + "student: {model: lr, loss: bpr}\n");
+  EXPECT_TRUE(has(loss, "r.yaml:5") && has(loss, "student.loss")) << loss;
+  const std::string member =
+      error_of(ctr + student + "ensemble: [deepfm, fm]\nensemble_methods: kd\n");
+  EXPECT_TRUE(has(member, "ensemble") && has(member, "'fm' is neither")) << member;
+  const std::string model = error_of(ctr + "student: {model: \"deepfm:dropout=1.5\"}\n");
+  EXPECT_TRUE(has(model, "r.yaml:5") && has(model, "student.model") && has(model, "dropout"))
+      << model;
+  const std::string seq = "task: seq\nname: x\ndata: synthetic\nteacher: {model: sasrec}\n";
+  EXPECT_NO_THROW(Recipe::parse_text(seq + "student: {model: \"sasrec:hidden=8\"}\n"
+                                           "methods: [none, kd+attention]\n",
+                                     "r.yaml"));
+  const std::string split = error_of(seq + "student: {model: sasrec}\nsplit: random\n");
+  EXPECT_TRUE(has(split, "r.yaml:6") && has(split, "loo")) << split;
+  const std::string features = error_of(
+      "name: x\ndata: synthetic\nteacher: {model: mf}\nstudent: {model: mf}\n"
+      "features: {min_count: 1}\n");
+  EXPECT_TRUE(has(features, "r.yaml:5") && has(features, "only for task ctr")) << features;
+  // Regression (issue 22): a model spec's bad value failed only when its run started.
+  const std::string dim =
+      error_of("name: x\ndata: synthetic\nteacher: {model: mf}\nstudent:\n  model: \"mf:dim=0\"\n");
+  EXPECT_TRUE(has(dim, "r.yaml:5") && has(dim, "student.model") && has(dim, "dim")) << dim;
+  const std::string monitored = error_of(
+      "name: x\ndata: synthetic\nteacher: {model: mf}\nstudent: {model: mf}\nmonitor: MRR@10\n");
+  EXPECT_TRUE(has(monitored, "r.yaml:5") && has(monitored, "not among the metrics")) << monitored;
+}
+
 // Every shipped study recipe is valid (the option files under recipes/options are not studies).
 TEST(Recipe, ShippedRecipesAreValid) {
   int n = 0;

@@ -7,6 +7,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <set>
 
 #include "data/synthetic.h"
 #include "pipeline/report.h"
@@ -95,6 +97,107 @@ TEST(Runner, RunsAStudyWritesResultsAndReportAndCachesRuns) {
   const auto results3 = run_study(tiny("[none, kd]"), data, o);
   EXPECT_TRUE(fs::exists(kd_dir / "record.json"));
   EXPECT_EQ(results3["runs"][2]["test"], results["runs"][2]["test"]);
+}
+
+// CTR through the same runner: the split per seed, a baseline, learning rates tuned on the first
+// seed and reused, a multi-teacher ensemble, a grid point a method cannot apply to, the cache.
+TEST(Runner, RunsACtrStudyWithTuningBaselinesAndAnEnsemble) {
+  const Recipe recipe = Recipe::parse_text(
+      "task: ctr\n"
+      "name: tinyctr\n"
+      "data: synthetic:users=200,items=60,mean=10,min=5\n"
+      "seeds: [1, 2]\n"
+      "teacher: {model: \"fm:dim=8\", lr: [0.01, 0.002], epochs: 2, batch_size: 512}\n"
+      "baselines: [lr]\n"
+      "student: {model: [\"fm:dim=2\", lr], lr: 0.01, epochs: 2, batch_size: 512}\n"
+      "methods: [none, kd, hint]\n"
+      "ensemble: [\"fm:dim=8\", lr]\n"
+      "ensemble_methods: [kd]\n"
+      "latency_users: 20\n",
+      "tinyctr.yaml");
+  const std::string root = testing::scratch_dir("runner-ctr");
+  RunOptions o;
+  o.output_root = root;
+  o.quiet = true;
+  StudyData data;
+  const auto results = run_study(recipe, data, o);
+  EXPECT_EQ(results["task"], "ctr");
+  EXPECT_EQ(results["monitor"], "AUC");
+  // Two learning rates for the teacher and for the baseline, tried on seed 1 only.
+  ASSERT_EQ(results["lr_tuning"].size(), 4u);
+  for (const auto& t : results["lr_tuning"]) EXPECT_EQ(t["seed"], 1);
+  std::map<std::string, std::set<double>> lrs;  // role + model -> learning rates used
+  for (const auto& run : results["runs"])
+    lrs[run["role"].get<std::string>() + run["model"].get<std::string>()].insert(
+        run["lr"].get<double>());
+  EXPECT_EQ(lrs["teacherfm:dim=8"].size(), 1u);  // seed 2 reuses seed 1's choice
+  // `hint` needs embeddings: the LR student cannot take it and is skipped with the reason.
+  ASSERT_EQ(results["skipped"].size(), 2u);  // lr + hint, for both seeds
+  EXPECT_EQ(results["skipped"][0]["method"], "hint");
+  // teacher, baseline, fm:dim=2 x (none, kd, hint, ensemble kd), lr x (none, kd, ensemble kd).
+  ASSERT_EQ(results["summary"].size(), 9u);
+  bool ensemble_row = false;
+  for (const auto& row : results["summary"]) {
+    EXPECT_EQ(row["seeds"], 2);
+    for (const char* m : {"AUC", "LogLoss"}) EXPECT_TRUE(row["test"].contains(m)) << row.dump();
+    if (row["teachers"] == "fm:dim=8 + lr") ensemble_row = true;
+    if (row["role"] == "student" && row["method"] != "none") {
+      EXPECT_TRUE(row.contains("gap_closed_percent")) << row.dump();
+    }
+  }
+  EXPECT_TRUE(ensemble_row);
+  // Every model measured in LibTorch (no CTR runtime kind yet): latency and batched rows/s.
+  for (const auto& e : results["efficiency"]) {
+    EXPECT_EQ(e["runs"][0]["engine"], "libtorch");
+    EXPECT_GT(e["runs"][0]["rows_per_second"].get<double>(), 0);
+    EXPECT_GT(e["runs"][0]["p50_us"].get<double>(), 0);
+  }
+  const fs::path study = fs::path(root) / "tinyctr";
+  std::ifstream md(study / "report.md");
+  const std::string text((std::istreambuf_iterator<char>(md)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("| LogLoss |"), std::string::npos);
+  EXPECT_NE(text.find("Skipped: lr + hint"), std::string::npos);
+  // A second run trains nothing and gives the same numbers.
+  const auto again = run_study(recipe, data, o);
+  EXPECT_EQ(again["summary"], results["summary"]);
+  EXPECT_EQ(again["runs"], results["runs"]);
+}
+
+// Next-item through the same runner: teacher, a baseline of the other family, students with kd,
+// extra protocols, LibTorch latency.
+TEST(Runner, RunsANextItemStudy) {
+  const Dataset data = generate_synthetic(
+      SyntheticConfig::parse("synthetic:users=80,items=50,mean=12,min=6,markov=0.7"));
+  const Recipe recipe = Recipe::parse_text(
+      "task: seq\n"
+      "name: tinyseq\n"
+      "data: synthetic\n"
+      "protocol: sampled:uniform:20\n"
+      "extra_protocols: [full]\n"
+      "metrics: hr@10 ndcg@10\n"
+      "teacher: {model: \"sasrec:loss=ce,hidden=16,max_len=10\", epochs: 2, lr: 0.005}\n"
+      "baselines: [\"bert4rec:hidden=16,max_len=10\"]\n"
+      "student: {model: \"sasrec:loss=ce,hidden=8,layers=1,heads=1,max_len=10\", epochs: 2}\n"
+      "methods: [none, kd]\n"
+      "latency_users: 10\n",
+      "tinyseq.yaml");
+  const std::string root = testing::scratch_dir("runner-seq");
+  RunOptions o;
+  o.output_root = root;
+  o.quiet = true;
+  const auto results = run_study(recipe, data, o);
+  EXPECT_EQ(results["task"], "seq");
+  ASSERT_EQ(results["summary"].size(), 4u);  // teacher, baseline, student alone, student + kd
+  EXPECT_EQ(results["summary"][1]["role"], "baseline");
+  for (const auto& run : results["runs"]) {
+    EXPECT_TRUE(run["test"].contains("sampled:uniform:20"));
+    EXPECT_TRUE(run["test"].contains("full"));
+    EXPECT_EQ(run["history"].size(), 2u);
+  }
+  EXPECT_TRUE(results["summary"][3].contains("vs_alone_percent"));
+  ASSERT_EQ(results["efficiency"].size(), 4u);
+  EXPECT_GT(results["efficiency"][2]["runs"][0]["p50_us"].get<double>(), 0);
+  EXPECT_TRUE(fs::exists(fs::path(root) / "tinyseq" / "report.html"));
 }
 
 }  // namespace

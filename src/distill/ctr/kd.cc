@@ -16,8 +16,8 @@ class CtrKd : public CtrDistiller {
  public:
   explicit CtrKd(const ModelSpec& spec) {
     spec.allow_only({"alpha", "temperature"});
-    alpha_ = spec.get_double("alpha", 0.5);
-    temperature_ = spec.get_double("temperature", 1.0);
+    alpha_ = spec.get_double("alpha", 0.5, 0, 1);
+    temperature_ = spec.get_double("temperature", 1.0, 0, kUnbounded, true);
     if (alpha_ < 0 || alpha_ > 1) throw Error("kd: alpha must be in [0, 1]");
     if (!(temperature_ > 0)) throw Error("kd: temperature must be > 0");
   }

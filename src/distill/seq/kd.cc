@@ -13,7 +13,7 @@ class SeqKd : public SeqDistiller {
  public:
   explicit SeqKd(const ModelSpec& spec) {
     spec.allow_only({"temperature"});
-    temperature_ = spec.get_double("temperature", 1.0);
+    temperature_ = spec.get_double("temperature", 1.0, 0, kUnbounded, true);
     if (!(temperature_ > 0)) throw Error("kd: temperature must be > 0");
   }
   std::string name() const override { return "kd"; }

@@ -32,7 +32,7 @@ class CollaborativeDistillation : public Distiller {
     spec.allow_only({"samples", "pool", "t", "lambda", "mu"});
     samples_ = spec.get_int("samples", 10, 1);
     pool_ = spec.get_int("pool", 100, 1);
-    temperature_ = spec.get_double("t", 1.0);
+    temperature_ = spec.get_double("t", 1.0, 0, kUnbounded, true);
     lambda_ = spec.get_double("lambda", 10.0);
     mu_ = spec.get_double("mu", 0.1);
     if (samples_ > pool_) throw Error("cd: samples must be <= pool");

@@ -63,8 +63,8 @@ ExpertDistiller::ExpertDistiller(const ModelSpec& spec, const std::string& metho
   extra_keys.insert({count_key, "tau", "tau_end"});
   spec.allow_only(extra_keys);
   count_ = spec.get_int(count_key, 5, 1);
-  tau_ = spec.get_double("tau", 1.0);
-  tau_end_ = spec.get_double("tau_end", 1e-4);
+  tau_ = spec.get_double("tau", 1.0, 0, kUnbounded, true);
+  tau_end_ = spec.get_double("tau_end", 1e-4, 0, kUnbounded, true);
   if (!(tau_ > 0 && tau_end_ > 0)) throw Error(method + ": tau and tau_end must be > 0");
 }
 

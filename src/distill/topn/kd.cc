@@ -15,7 +15,7 @@ class KnowledgeDistillation : public Distiller {
  public:
   explicit KnowledgeDistillation(const ModelSpec& spec) {
     spec.allow_only({"temperature", "candidates"});
-    temperature_ = spec.get_double("temperature", 2.0);
+    temperature_ = spec.get_double("temperature", 2.0, 0, kUnbounded, true);
     candidates_ = spec.get_int("candidates", 50, 2);
     if (!(temperature_ > 0)) throw Error("kd: temperature must be > 0");
   }

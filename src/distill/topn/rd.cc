@@ -44,7 +44,7 @@ class RankingDistillation : public Distiller {
     lambda_ = spec.get_double("lambda", 1.0);
     mu_ = spec.get_double("mu", 0.1);
     samples_ = spec.get_int("samples", 100, 1);
-    warmup_ = spec.get_double("warmup", 0.2);
+    warmup_ = spec.get_double("warmup", 0.2, 0, 1);
     renormalize_ = spec.get_int("renormalize", 0, 0) != 0;
     if (!(lambda_ > 0)) throw Error("rd: lambda must be > 0");
     if (!(mu_ >= 0)) throw Error("rd: mu must be >= 0");

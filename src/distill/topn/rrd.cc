@@ -45,7 +45,7 @@ class RelaxedRankingDistillation : public Distiller {
     interesting_ = spec.get_int("interesting", 10, 1);
     uninteresting_ = spec.get_int("uninteresting", 40, 1);
     pool_ = spec.get_int("pool", 100, 1);
-    temperature_ = spec.get_double("t", 10.0);
+    temperature_ = spec.get_double("t", 10.0, 0, kUnbounded, true);
     const auto draws = spec.get_string("draws", "batch");
     if (draws != "batch" && draws != "epoch") throw Error("rrd: draws must be batch or epoch");
     per_epoch_ = draws == "epoch";

@@ -152,7 +152,7 @@ DeepComponent::DeepComponent(torch::nn::Module& owner, const ModelSpec& spec,
   embedding = owner.register_module("embedding", FieldEmbedding(layout, dim));
   deep = owner.register_module(
       "deep", Mlp(layout.embedded_fields() * dim, parse_hidden_sizes(spec, "hidden", "400-400-400"),
-                  spec.get_double("dropout", dropout)));
+                  spec.get_double("dropout", dropout, 0, 1, false, true)));
   output = owner.register_module("out", torch::nn::Linear(deep->output_size(), 1));
 }
 

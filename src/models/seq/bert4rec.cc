@@ -14,7 +14,7 @@ class BERT4RecImpl : public SeqModel {
  public:
   BERT4RecImpl(const ModelSpec& spec, std::int64_t num_items) : SeqModel(spec, num_items) {
     spec.allow_only({"max_len", "hidden", "layers", "heads", "dropout", "mask_prob"});
-    mask_prob_ = spec.get_double("mask_prob", 0.2);
+    mask_prob_ = spec.get_double("mask_prob", 0.2, 0, 1, true, true);
     if (!(mask_prob_ > 0 && mask_prob_ < 1))
       throw Error("model '" + spec.to_string() + "': mask_prob must be in (0, 1)");
     embedding_norm = register_module("embedding_norm",

@@ -22,7 +22,7 @@ SeqModel::SeqModel(ModelSpec spec, std::int64_t num_items)
   hidden_ = spec_.get_int("hidden", 64);
   layers_ = spec_.get_int("layers", 2);
   heads_ = spec_.get_int("heads", 2);
-  dropout_ = spec_.get_double("dropout", 0.2);
+  dropout_ = spec_.get_double("dropout", 0.2, 0, 1, false, true);
   if (hidden_ % heads_ != 0)
     throw Error("model '" + spec_.to_string() + "': hidden (" + std::to_string(hidden_) +
                 ") must be a multiple of heads (" + std::to_string(heads_) + ")");

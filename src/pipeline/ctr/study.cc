@@ -1,0 +1,186 @@
+// CTR studies: the recipe's table (rated data joined with side features, Criteo, Avazu, CSV) split
+// per seed and encoded once per seed with an encoder fitted on that seed's training rows, so the
+// teacher, baselines and students of a seed see identical features. Every test row is scored
+// (AUC, LogLoss, GAUC). CTR students have no runtime kind yet (the every-student-ships issue), so
+// they are measured in LibTorch, like the teacher: one row per query, and rows/s in batches.
+#include <filesystem>
+#include <map>
+
+#include "core/errors.h"
+#include "distill/ctr/distiller.h"
+#include "pipeline/study_task.h"
+#include "sys/latency.h"
+#include "train/ctr_trainer.h"
+
+namespace recpress::pipeline {
+namespace {
+namespace fs = std::filesystem;
+using json = nlohmann::ordered_json;
+
+json ctr_metrics(const CtrEvalResult& e) {
+  json m = {{"AUC", e.auc}, {"LogLoss", e.logloss}};
+  if (e.gauc >= 0) m["GAUC"] = e.gauc;
+  return m;
+}
+
+// The first `n` rows of `rows`, each as its own one-row batch (the latency of one request).
+std::vector<CtrRows> single_rows(const CtrRows& rows, std::size_t n) {
+  std::vector<CtrRows> out;
+  for (std::int64_t r = 0; r < rows.rows && out.size() < n; ++r) {
+    CtrRows one;
+    one.rows = 1;
+    one.slots = rows.slots;
+    one.dense = rows.dense;
+    one.ids.assign(rows.ids.begin() + r * rows.slots, rows.ids.begin() + (r + 1) * rows.slots);
+    one.values.assign(rows.values.begin() + r * rows.dense,
+                      rows.values.begin() + (r + 1) * rows.dense);
+    one.labels = {rows.labels[static_cast<std::size_t>(r)]};
+    out.push_back(std::move(one));
+  }
+  return out;
+}
+
+class CtrStudy : public StudyTask {
+ public:
+  CtrStudy(const Recipe& recipe, std::string data_root)
+      : recipe_(recipe), data_root_(std::move(data_root)) {
+    const FeatureSection& f = recipe.features;
+    spec_.data = recipe.data;
+    spec_.threshold = f.threshold;
+    spec_.format = f.format;
+    spec_.schema = f.schema;
+    spec_.split = recipe.split;
+    spec_.features.min_count = f.min_count;
+    spec_.features.hash_buckets = f.hash_buckets;
+    spec_.features.numeric = f.numeric;
+    spec_.features.max_tokens = f.max_tokens;
+    spec_.features.crosses = CtrEncoderConfig::parse_crosses(f.crosses);
+    spec_.features.validate();
+  }
+
+  json data_summary() const override {
+    if (!data_) return json::object();
+    const auto& l = data_->encoder.layout();
+    return {{"name", data_->name},
+            {"checksum", data_->checksum},
+            {"rows", data_->train.rows + data_->valid.rows + data_->test.rows},
+            {"train_rows", data_->train.rows},
+            {"positive_rate", data_->train.positive_rate()},
+            {"sparse_fields", l.sparse.size()},
+            {"dense_fields", l.dense.size()},
+            {"ids", l.vocab_size}};
+  }
+  bool higher_is_better() const override { return recipe_.monitor == "AUC"; }
+
+  void begin_seed(std::int64_t seed) override {
+    spec_.split_seed = static_cast<std::uint64_t>(seed);
+    data_ = std::make_unique<CtrData>(prepare_ctr_data(spec_, nullptr, data_root_));
+    loaded_.clear();
+  }
+  std::string split_key() const override {
+    return spec_.split + "@" + std::to_string(spec_.split_seed) + "/" + data_->checksum;
+  }
+
+  json config_json(const RunRequest& r) const override {
+    json j = config_of(r).to_json();
+    j.erase("show_progress");
+    j["features"] = spec_.to_json();
+    return j;
+  }
+
+  RunOutcome train(const RunRequest& r, const std::string& dir, bool resume) override {
+    torch::manual_seed(static_cast<std::uint64_t>(r.seed));
+    auto model = create_ctr_model(ModelSpec::parse(r.model), data_->encoder.layout());
+    CtrTrainer trainer(*data_, model, config_of(r));
+    if (!r.teachers.empty())
+      trainer.distill_from({teacher_of(r.teachers), parse_ctr_distillation_terms({r.method})});
+    const CtrTrainResult t = trainer.fit(dir, resume ? (fs::path(dir) / "last.pt").string() : "");
+    RunOutcome o;
+    o.test[recipe_.protocol] = ctr_metrics(t.test);
+    o.valid_score = recipe_.monitor == "AUC" ? t.best_valid.auc : t.best_valid.logloss;
+    o.best_epoch = t.best_epoch;
+    o.epochs_run = t.epochs_run;
+    o.seconds_per_epoch = t.seconds_per_epoch;
+    o.samples_per_second = t.samples_per_second;
+    o.parameters = model->parameter_count();
+    o.bytes = model->byte_size();
+    for (const auto& h : t.history)
+      o.history.push_back(
+          {{"epoch", h.value("epoch", 0)},
+           {"valid", h.contains("valid") ? h["valid"].value(recipe_.monitor, 0.0) : 0.0}});
+    return o;
+  }
+
+  json teacher_efficiency(const std::string& dir) override { return measure(dir); }
+  json student_efficiency(const std::string& dir) override { return json::array({measure(dir)}); }
+
+  std::string query_description() const override {
+    return "LibTorch, one thread: one row per query; rows/s in batches of 8,192";
+  }
+  std::vector<std::string> report_metrics() const override { return {"AUC", "LogLoss", "GAUC"}; }
+
+ private:
+  CtrTrainConfig config_of(const RunRequest& r) const {
+    const TrainSection& t = *r.section;
+    CtrTrainConfig c;
+    c.batch_size = t.batch_size;
+    c.epochs = t.epochs;
+    c.optimizer = t.optimizer;
+    c.lr = r.lr;
+    c.weight_decay = t.weight_decay;
+    c.schedule = t.schedule;
+    c.patience = t.patience;
+    c.monitor = recipe_.monitor == "AUC" ? "auc" : "logloss";
+    c.seed = static_cast<std::uint64_t>(r.seed);
+    c.show_progress = !r.quiet;
+    c.validate();
+    return c;
+  }
+  CtrModelPtr load(const std::string& dir) {
+    auto& m = loaded_[dir];
+    if (!m) {
+      CtrCheckpoint c = load_ctr_checkpoint((fs::path(dir) / "best.pt").string());
+      if (c.header.at("data_checksum").get<std::string>() != data_->checksum ||
+          !(c.encoder.layout() == data_->encoder.layout()))
+        throw Error(dir + "/best.pt was trained on other rows or features than this seed's");
+      m = c.model;
+    }
+    return m;
+  }
+  CtrModelPtr teacher_of(const std::vector<std::string>& dirs) {
+    if (dirs.size() == 1) return load(dirs.front());
+    std::vector<CtrModelPtr> members;
+    for (const auto& d : dirs) members.push_back(load(d));
+    return CtrEnsemble(members).ptr();
+  }
+  json measure(const std::string& dir) {
+    const auto model = load(dir);
+    model->eval();
+    torch::NoGradGuard guard;
+    const auto rows = single_rows(data_->test, static_cast<std::size_t>(recipe_.latency_users));
+    const auto p = time_queries(rows.size(), 10,
+                                [&](std::size_t i) { ctr_predict_logits(*model, rows[i], 1); });
+    const CtrEvalResult batched = evaluate_ctr(*model, data_->test);
+    return {{"engine", "libtorch"},
+            {"dtype", "fp32"},
+            {"file_bytes", fs::file_size(fs::path(dir) / "best.pt")},
+            {"test", ctr_metrics(batched)},
+            {"rows_per_second", batched.rows_per_second},
+            {"p50_us", p.p50_us},
+            {"p99_us", p.p99_us}};
+  }
+
+  const Recipe& recipe_;
+  std::string data_root_;
+  CtrDataSpec spec_;
+  std::unique_ptr<CtrData> data_;
+  std::map<std::string, CtrModelPtr> loaded_;
+};
+
+}  // namespace
+
+std::unique_ptr<StudyTask> make_ctr_study(const Recipe& recipe, const StudyData& data) {
+  return std::make_unique<CtrStudy>(recipe, data.data_root);
+}
+
+}  // namespace recpress::pipeline

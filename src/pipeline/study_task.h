@@ -1,0 +1,80 @@
+// What a study needs from a task. The runner (runner.h) owns everything the three tasks share:
+// the grid of runs, seeds, run folders hashed by their inputs (cache + resume), learning-rate
+// tuning, records, mean +- std, kept / vs-alone / gap-closed, results.json and the report. A task
+// (pipeline/topn, pipeline/ctr, pipeline/seq) owns what differs: its data and split, how a run is
+// configured and trained (through the shared training loop), and how its models are measured.
+//
+//   runner ── for each seed: task.begin_seed ── teacher, baselines, students x methods
+//                └─ train_or_reuse: hash(task.config_json, split, teachers) ─ task.train(dir)
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "pipeline/recipe.h"
+
+namespace recpress {
+class Dataset;
+}
+
+namespace recpress::pipeline {
+
+// One training run of a study.
+struct RunRequest {
+  std::string role;    // teacher | baseline | student
+  std::string model;   // model spec
+  std::string method;  // "none" or distillation terms ("kd", "hint+kd", "de@0.1")
+  // Folders of finished runs whose best.pt teach this one; two or more make an ensemble.
+  std::vector<std::string> teachers;
+  const TrainSection* section = nullptr;
+  double lr = 1e-3;
+  std::int64_t seed = 1;
+  bool quiet = false;
+};
+
+// What a finished run reports (its record.json is made of this).
+struct RunOutcome {
+  nlohmann::ordered_json test = nlohmann::ordered_json::object();  // protocol -> metric -> value
+  double valid_score = 0;  // the monitored metric at the best epoch (tunes the learning rate)
+  int best_epoch = 0, epochs_run = 0;
+  double seconds_per_epoch = 0, samples_per_second = 0;
+  std::int64_t parameters = 0, bytes = 0;
+  nlohmann::ordered_json history = nlohmann::ordered_json::array();  // [{epoch, valid}]
+};
+
+class StudyTask {
+ public:
+  virtual ~StudyTask() = default;
+  virtual nlohmann::ordered_json data_summary() const = 0;  // name, checksum, sizes
+  virtual bool higher_is_better() const { return true; }    // of the monitored metric
+  // Prepares a seed's split (CTR: and its encoded rows); called before the seed's runs.
+  virtual void begin_seed(std::int64_t seed) = 0;
+  virtual std::string split_key() const = 0;  // the current split, part of every run's hash
+  // Everything that determines a run's training besides model, method, teachers and split.
+  virtual nlohmann::ordered_json config_json(const RunRequest& r) const = 0;
+  // Trains into `dir` (best.pt, last.pt, history.json, results.json), continuing from
+  // `dir`/last.pt when `resume`.
+  virtual RunOutcome train(const RunRequest& r, const std::string& dir, bool resume) = 0;
+  // The teacher measured as it is (LibTorch), a student as it ships (the runtime where the task
+  // has a runtime kind, LibTorch until then): {engine, dtype, file_bytes, p50_us, p99_us, ...}.
+  virtual nlohmann::ordered_json teacher_efficiency(const std::string& dir) = 0;
+  virtual nlohmann::ordered_json student_efficiency(const std::string& dir) = 0;  // an array
+  virtual std::string query_description() const = 0;            // what one timed query is
+  virtual std::vector<std::string> report_metrics() const = 0;  // the report's metric columns
+};
+
+// The data a study runs on: a loaded dataset for top-N and next-item; CTR opens its own table
+// (joined with side features) from the recipe's `data` and `features`.
+struct StudyData {
+  const Dataset* interactions = nullptr;
+  std::string data_root;  // where CTR dataset names resolve ("": the default)
+};
+
+std::unique_ptr<StudyTask> make_topn_study(const Recipe& recipe, const StudyData& data);
+std::unique_ptr<StudyTask> make_ctr_study(const Recipe& recipe, const StudyData& data);
+std::unique_ptr<StudyTask> make_seq_study(const Recipe& recipe, const StudyData& data);
+
+}  // namespace recpress::pipeline
