@@ -20,7 +20,8 @@ struct RunArgs {
 
 }  // namespace
 
-int run_recipe(const pipeline::Recipe& recipe, const std::string& output, const GlobalOptions& g) {
+nlohmann::ordered_json run_recipe(const pipeline::Recipe& recipe, const std::string& output,
+                                  const GlobalOptions& g) {
   std::cout << "== study " << recipe.name << " (" << recipe.task
             << (recipe.path.empty() ? "" : ", " + recipe.path) << ")\n"
             << std::flush;
@@ -43,7 +44,7 @@ int run_recipe(const pipeline::Recipe& recipe, const std::string& output, const 
             << pipeline::summary_table(results) << "\nwrote " << folder
             << "/{results.json,report.md,report.html,plots/} in "
             << static_cast<int>(results["seconds"].get<double>()) << " s\n";
-  return 0;
+  return results;
 }
 
 void add_run_command(CLI::App& app, GlobalOptions& global, Action& action) {
@@ -60,7 +61,8 @@ void add_run_command(CLI::App& app, GlobalOptions& global, Action& action) {
         return 0;
       }
       if (a.recipe.empty()) throw Error("run: give a recipe file (or --reference)");
-      return run_recipe(pipeline::Recipe::parse_file(a.recipe), a.output, global);
+      run_recipe(pipeline::Recipe::parse_file(a.recipe), a.output, global);
+      return 0;
     };
   });
 }

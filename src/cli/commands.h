@@ -72,7 +72,7 @@ nlohmann::json resumed_options(const nlohmann::json& saved, const nlohmann::json
 std::string resumed_model(const nlohmann::json& header, const std::string& asked,
                           const CLI::App& cmd, const std::string& path);
 // Runs a study as `recpress run` does (the demo runs its compiled-in recipe through this).
-int run_recipe(const pipeline::Recipe& recipe, const std::string& output_root,
-               const GlobalOptions& global);
+nlohmann::ordered_json run_recipe(const pipeline::Recipe& recipe, const std::string& output_root,
+                                  const GlobalOptions& g);
 
 }  // namespace recpress::cli

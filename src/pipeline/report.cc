@@ -311,8 +311,16 @@ bool gnuplot_available() {
   return std::system("gnuplot --version > /dev/null 2>&1") == 0;
 }
 
-void write_report(const json& results, const std::string& folder) {
-  const fs::path dir(folder);
+namespace {
+
+// One study's report: its heading line, Markdown body and HTML body (plots inline). `plot_link`:
+// how the Markdown links a plot file (relative to where the Markdown is written).
+struct StudySection {
+  std::string title, description, about, markdown, html;
+};
+
+StudySection study_section(const json& results, const fs::path& dir, const std::string& plot_link,
+                           const std::string& heading) {
   const auto plots = make_plots(results, dir / "plots");
   const Table accuracy = accuracy_table(results), efficiency = efficiency_table(results);
   const auto& d = results["data"];
@@ -334,41 +342,34 @@ void write_report(const json& results, const std::string& folder) {
         << results["versions"]["libtorch"].get<std::string>() << ", BLAS "
         << results["versions"]["blas"].get<std::string>() << "; "
         << results["created"].get<std::string>();
-  const std::string title = "RecPress study: " + results["recipe"].get<std::string>();
-  const std::string description = results["description"].get<std::string>();
+  StudySection s;
+  s.title = "RecPress study: " + results["recipe"].get<std::string>();
+  s.description = results["description"].get<std::string>();
+  s.about = about.str();
   const std::string plot_note =
       plots.empty() ? "Plots skipped: gnuplot was not found (install gnuplot-nox); their data and "
                       "scripts are in plots/.\n"
                     : "";
-  // Markdown.
   std::ostringstream md;
-  md << "# " << title << "\n\n"
-     << (description.empty() ? "" : description + "\n\n") << about.str()
-     << "\n\n## Teacher vs students (test)\n\n"
+  md << "\n"
+     << heading << " Teacher vs students (test)\n\n"
      << markdown(accuracy) << "\n`kept`: share of the teacher's "
      << results["monitor"].get<std::string>()
      << "; `vs alone`: change against the same student trained without a teacher; `gap "
         "closed`: (student - alone) / (teacher - alone); † : a run's best epoch was its last "
         "(still improving when it stopped: raise `epochs`).\n"
-     << lr_note(results) << "\n## " << shipped_title(results) << "\n\n"
+     << lr_note(results) << "\n"
+     << heading << " " << shipped_title(results) << "\n\n"
      << markdown(efficiency) << "\n";
   if (plots.empty()) md << plot_note;
-  for (const auto& p : plots) md << "![" << p << "](plots/" << p << ")\n\n";
-  write_file_atomic((dir / "report.md").string(), md.str());
-  // HTML, self-contained.
+  for (const auto& p : plots) md << "![" << p << "](" << plot_link << p << ")\n\n";
+  s.markdown = md.str();
+  const std::string tag = heading.size() <= 2 ? "h2" : "h3";
   std::ostringstream h;
-  h << "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>" << html_escape(title)
-    << "</title>\n<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}"
-       "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;"
-       "text-align:right}th{background:#f0f0f0}td:first-child,td:nth-child(2),td:nth-child(3){"
-       "text-align:left}.about{color:#555;font-size:90%}svg{max-width:100%;height:auto}</style>"
-       "</head><body>\n<h1>"
-    << html_escape(title) << "</h1>\n";
-  if (!description.empty()) h << "<p>" << html_escape(description) << "</p>\n";
-  h << "<p class=\"about\">" << html_escape(about.str())
-    << "</p>\n<h2>Teacher vs students (test)</h2>\n"
-    << html(accuracy) << "<p>† : a run's best epoch was its last (still improving).</p>\n<h2>"
-    << html_escape(shipped_title(results)) << "</h2>\n"
+  h << "<p class=\"about\">" << html_escape(s.about) << "</p>\n<" << tag
+    << ">Teacher vs students (test)</" << tag << ">\n"
+    << html(accuracy) << "<p>† : a run's best epoch was its last (still improving).</p>\n<" << tag
+    << ">" << html_escape(shipped_title(results)) << "</" << tag << ">\n"
     << html(efficiency);
   if (plots.empty()) h << "<p>" << html_escape(plot_note) << "</p>\n";
   for (const auto& p : plots) {
@@ -376,8 +377,55 @@ void write_report(const json& results, const std::string& folder) {
     const auto start = svg.find("<svg");
     h << "<figure>" << (start == std::string::npos ? "" : svg.substr(start)) << "</figure>\n";
   }
-  h << "</body></html>\n";
-  write_file_atomic((dir / "report.html").string(), h.str());
+  s.html = h.str();
+  return s;
+}
+
+std::string html_page(const std::string& title, const std::string& body) {
+  std::ostringstream h;
+  h << "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>" << html_escape(title)
+    << "</title>\n<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}"
+       "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;"
+       "text-align:right}th{background:#f0f0f0}td:first-child,td:nth-child(2),td:nth-child(3){"
+       "text-align:left}.about{color:#555;font-size:90%}svg{max-width:100%;height:auto}</style>"
+       "</head><body>\n<h1>"
+    << html_escape(title) << "</h1>\n"
+    << body << "</body></html>\n";
+  return h.str();
+}
+
+}  // namespace
+
+void write_report(const json& results, const std::string& folder) {
+  const fs::path dir(folder);
+  const StudySection s = study_section(results, dir, "plots/", "##");
+  write_file_atomic((dir / "report.md").string(),
+                    "# " + s.title + "\n\n" +
+                        (s.description.empty() ? "" : s.description + "\n\n") + s.about + "\n" +
+                        s.markdown);
+  write_file_atomic(
+      (dir / "report.html").string(),
+      html_page(
+          s.title,
+          (s.description.empty() ? "" : "<p>" + html_escape(s.description) + "</p>\n") + s.html));
+}
+
+void write_combined_report(
+    const std::string& title, const std::string& intro,
+    const std::vector<std::pair<nlohmann::ordered_json, std::string>>& studies,
+    const std::string& folder) {
+  const fs::path dir(folder);
+  std::ostringstream md, h;
+  md << "# " << title << "\n\n" << intro << "\n";
+  h << "<p>" << html_escape(intro) << "</p>\n";
+  for (const auto& [results, study_folder] : studies) {
+    const std::string link = fs::relative(fs::path(study_folder) / "plots", dir).string() + "/";
+    const StudySection s = study_section(results, study_folder, link, "###");
+    md << "\n## " << s.description << "\n\n" << s.about << "\n" << s.markdown;
+    h << "<h2>" << html_escape(s.description) << "</h2>\n" << s.html;
+  }
+  write_file_atomic((dir / "report.md").string(), md.str());
+  write_file_atomic((dir / "report.html").string(), html_page(title, h.str()));
 }
 
 }  // namespace recpress::pipeline

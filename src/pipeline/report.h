@@ -7,11 +7,21 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace recpress::pipeline {
 
 // Writes folder/report.md, folder/report.html and folder/plots/ from results.json's content.
 void write_report(const nlohmann::ordered_json& results, const std::string& folder);
+
+// One report over several studies (the demo: top-N, CTR and next-item): folder/report.md and a
+// self-contained folder/report.html with a section per study (its tables and plots); each study
+// is (results.json's content, the folder it was written to).
+void write_combined_report(
+    const std::string& title, const std::string& intro,
+    const std::vector<std::pair<nlohmann::ordered_json, std::string>>& studies,
+    const std::string& folder);
 
 // True when `gnuplot` runs on this machine.
 bool gnuplot_available();

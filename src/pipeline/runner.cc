@@ -424,9 +424,20 @@ std::string method_label(const json& row) {
 
 std::string summary_table(const json& results) {
   const std::string monitor = results["monitor"];
+  // Columns as wide as their longest entry.
+  int model_w = 7, method_w = 8, who_w = 7;
+  for (const auto& row : results["summary"]) {
+    model_w = std::max(model_w, static_cast<int>(row["model"].get<std::string>().size()) + 2);
+    method_w = std::max(method_w, static_cast<int>(method_label(row).size()) + 2);
+  }
+  for (const auto& e : results["efficiency"])
+    who_w = std::max(
+        who_w, static_cast<int>(e["role"].get<std::string>().size() +
+                                e["model"].get<std::string>().size() + method_label(e).size()) +
+                   6);
   std::ostringstream o;
-  o << std::left << std::setw(9) << "role" << std::setw(28) << "model" << std::setw(24) << "method"
-    << std::setw(20) << monitor << std::setw(12) << "params" << std::setw(9) << "kept"
+  o << std::left << std::setw(9) << "role" << std::setw(model_w) << "model" << std::setw(method_w)
+    << "method" << std::setw(20) << monitor << std::setw(12) << "params" << std::setw(9) << "kept"
     << std::setw(10) << "vs alone"
     << "best epoch\n";
   for (const auto& row : results["summary"]) {
@@ -435,10 +446,10 @@ std::string summary_table(const json& results) {
     std::string value = fixed(m["mean"].get<double>(), 4);
     if (row["seeds"].get<int>() > 1) value += " +- " + fixed(m["std"].get<double>(), 4);
     const int improving = row.value("still_improving", 0);
-    o << std::setw(9) << row["role"].get<std::string>() << std::setw(28)
-      << row["model"].get<std::string>() << std::setw(24) << method_label(row) << std::setw(20)
-      << value << std::setw(12) << with_commas(row["parameters"].get<std::int64_t>())
-      << std::setw(9)
+    o << std::setw(9) << row["role"].get<std::string>() << std::setw(model_w)
+      << row["model"].get<std::string>() << std::setw(method_w) << method_label(row)
+      << std::setw(20) << value << std::setw(12)
+      << with_commas(row["parameters"].get<std::int64_t>()) << std::setw(9)
       << (row.contains("kept_percent") ? percent(row["kept_percent"].get<double>())
                                        : std::string("-"))
       << std::setw(10)
@@ -451,7 +462,7 @@ std::string summary_table(const json& results) {
     o << "skipped: student " << s["model"].get<std::string>() << " + "
       << s["method"].get<std::string>() << ": " << s["reason"].get<std::string>() << "\n";
   o << "\nshipped (" << results.value("efficiency_query", std::string()) << "):\n"
-    << std::setw(48) << "model" << std::setw(20) << "engine" << std::setw(12) << "file"
+    << std::setw(who_w) << "model" << std::setw(20) << "engine" << std::setw(12) << "file"
     << std::setw(10) << monitor.substr(0, 9) << std::setw(10) << "p50 us"
     << "p99 us\n";
   for (const auto& e : results["efficiency"]) {
@@ -461,7 +472,7 @@ std::string summary_table(const json& results) {
       if (r.contains("error")) continue;
       const std::string engine =
           r.value("engine", std::string("runtime")) + " " + r.value("dtype", std::string());
-      o << std::setw(48) << who << std::setw(20) << engine << std::setw(12)
+      o << std::setw(who_w) << who << std::setw(20) << engine << std::setw(12)
         << human_bytes(r["file_bytes"].get<double>()) << std::setw(10)
         << (r.contains("test") && r["test"].contains(monitor)
                 ? fixed(r["test"][monitor].get<double>(), 4)

@@ -39,10 +39,15 @@ fi
 expect 0 "full" -- evaluate --data "synthetic:users=300,items=200" --protocol full --split temporal:0.8,0.1
 expect 0 "report.html" -- demo -o "$work/demo"
 [ -s "$work/demo/demo/results.json" ] && [ -s "$work/demo/demo/report.html" ] && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: demo wrote no results.json / report.html"; }
+for part in "## Top-N:" "## CTR:" "## Next item:"; do  # one report over the three tasks
+  grep -q "$part" "$work/demo/demo/report.md" && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: the demo report has no '$part' section"; }
+done
 expect 0 "cached" -- demo -o "$work/demo"   # a second run reuses every finished run
 printf 'name: bad\ndata: synthetic\nteacher: {model: mf}\nstudent: {model: mf, lr: fast}\n' > "$work/bad.yaml"
 expect 2 "bad.yaml:4: field 'student.lr': expected a number, got 'fast'" -- run "$work/bad.yaml"
 expect 0 "| \`teacher\` |" -- run --reference
+printf 'task: ctr\nname: bad\ndata: synthetic\nteacher: {model: deepfm}\nstudent: {model: lr}\nprotocol: full\n' > "$work/badctr.yaml"
+expect 2 "badctr.yaml:6: field 'protocol': not used by CTR" -- run "$work/badctr.yaml"
 expect 2 "unknown dataset 'ml-5m'" -- data download ml-5m
 expect 0 "GEMM fp32" -- doctor
 
