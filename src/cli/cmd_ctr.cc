@@ -14,6 +14,7 @@
 #include "core/format.h"
 #include "train/checkpoint.h"
 #include "train/ctr_trainer.h"
+#include "train/schemes.h"
 
 namespace recpress::cli {
 namespace {
@@ -157,25 +158,15 @@ int run_distill(CtrArgs& a, const GlobalOptions& g, const CLI::App& cmd) {
   prepare_output_dir(a.output, a.teachers);
   auto terms = parse_ctr_distillation_terms(a.methods);
   const auto spec = ModelSpec::parse(a.model);
-  std::vector<CtrCheckpoint> teachers;
-  for (const auto& path : a.teachers) teachers.push_back(load_ctr_checkpoint(path));
-  const auto& first = teachers.front();
-  for (std::size_t i = 1; i < teachers.size(); ++i) {
-    if (teachers[i].header.at("data_checksum") != first.header.at("data_checksum") ||
-        teachers[i].data.to_json() != first.data.to_json())
-      throw Error("ctr distill: teacher " + a.teachers[i] +
-                  " was trained on other data or features than " + a.teachers[0] +
-                  "; an ensemble needs the same encoded rows");
-  }
+  const CtrTeachers teachers = load_ctr_teachers(a.teachers);
+  const auto& first = teachers.checkpoints.front();
   // The teacher's rows, split and features, so both models see the same inputs.
   const CtrData data = prepare_ctr_data(first.data, &first.encoder, g.data_root);
   if (data.checksum != first.header.at("data_checksum").get<std::string>())
     throw Error("ctr distill: the data '" + first.data.data +
                 "' changed since the teacher was trained");
   if (!g.quiet) print_data(data);
-  std::vector<CtrModelPtr> models;
-  for (auto& t : teachers) models.push_back(t.model);
-  CtrModelPtr teacher = models.size() == 1 ? models[0] : CtrEnsemble(models).ptr();
+  const CtrModelPtr teacher = teachers.model;
   torch::manual_seed(g.seed);
   auto student = create_ctr_model(spec, data.encoder.layout());
   if (!g.quiet)

@@ -22,6 +22,7 @@
 #include "models/topn/neumf.h"
 #include "models/topn/scorer.h"
 #include "train/checkpoint.h"
+#include "train/schemes.h"
 #include "train/trainer.h"
 
 namespace recpress::cli {
@@ -137,37 +138,6 @@ void apply_recipe(const std::string& path, TrainArgs& a, const CLI::App& cmd) {
   }
 }
 
-// One teacher, or an ensemble of several ("path@weight"; without weights, the mean). "new:SPEC"
-// is an untrained model of that spec (online training only).
-TopNModelPtr load_teachers(const std::vector<std::string>& specs, const std::string& scheme,
-                           const Dataset& data) {
-  std::vector<TopNModelPtr> members;
-  std::vector<double> weights;
-  for (const auto& t : specs) {
-    const auto at = t.rfind('@');
-    double w = 1.0;
-    if (at != std::string::npos && !parse_double(t.substr(at + 1), w))
-      throw Error("--teacher '" + t + "': the weight after '@' must be a number");
-    if (at != std::string::npos) weights.push_back(w);
-    const std::string source = t.substr(0, at);
-    if (source.rfind("new:", 0) == 0) {
-      // A peer trained from scratch alongside the student (deep mutual learning).
-      if (scheme != "online")
-        throw Error("--teacher " + source +
-                    ": an untrained teacher only makes sense with "
-                    "--scheme online");
-      members.push_back(create_topn_model(ModelSpec::parse(source.substr(4)), data.num_users(),
-                                          data.num_items()));
-    } else {
-      members.push_back(load_topn_checkpoint(source, &data));
-    }
-  }
-  if (!weights.empty() && weights.size() != members.size())
-    throw Error("--teacher: give a weight (@w) to every teacher or to none");
-  if (members.size() == 1) return members.front();
-  return EnsembleTeacher(std::move(members), std::move(weights)).ptr();
-}
-
 Distillation make_distillation(const TrainArgs& a, const TopNModelPtr& teacher) {
   if (a.scheme != "offline" && a.scheme != "online" && a.scheme != "self")
     throw Error("--scheme must be offline, online or self, not '" + a.scheme + "'");
@@ -179,28 +149,21 @@ Distillation make_distillation(const TrainArgs& a, const TopNModelPtr& teacher) 
   return d;
 }
 
-// Born-again networks (Furlanello et al., ICML 2018): generation k is a model of the teacher's
-// architecture trained from generation k-1 (generation 0 = the teacher), each in output/genK.
+// Self distillation (born-again networks, train/schemes.h) and its results table.
 int run_born_again(const TrainArgs& a, const GlobalOptions& g, const Dataset& data,
                    const Split& split, TopNModelPtr teacher) {
-  if (a.generations < 1) throw Error("--generations must be >= 1");
+  make_distillation(a, teacher);  // checks the scheme and methods before any training
+  const auto generations =
+      train_born_again(data, split, teacher, a.config, a.methods, a.generations, a.output, g.seed);
   nlohmann::ordered_json gens = nlohmann::ordered_json::array();
   std::vector<EvalResult> rows;
-  for (int k = 1; k <= a.generations; ++k) {
-    torch::manual_seed(g.seed + static_cast<std::uint64_t>(k));
-    auto student = create_topn_model(teacher->spec(), data.num_users(), data.num_items());
-    Trainer trainer(data, split, student, a.config);
-    trainer.distill_from(make_distillation(a, teacher));
-    const std::string dir = a.output.empty() ? "" : a.output + "/gen" + std::to_string(k);
-    std::cerr << "born-again generation " << k << "/" << a.generations << "\n";
-    const TrainResult r = trainer.fit(dir, "");
-    EvalResult row = r.test;
-    row.scorer = "generation " + std::to_string(k);
+  for (const auto& gen : generations) {
+    EvalResult row = gen.result.test;
+    row.scorer = "generation " + std::to_string(gen.generation);
     rows.push_back(row);
-    gens.push_back({{"generation", k},
-                    {"best_epoch", r.best_epoch},
-                    {"test", nlohmann::ordered_json::parse(result_to_json(r.test))}});
-    teacher = student;
+    gens.push_back({{"generation", gen.generation},
+                    {"best_epoch", gen.result.best_epoch},
+                    {"test", nlohmann::ordered_json::parse(result_to_json(gen.result.test))}});
   }
   std::cout << "test (" << rows.front().protocol << "):\n" << results_table(rows);
   if (!a.output.empty()) {
@@ -244,22 +207,8 @@ int run_train(TrainArgs a, const GlobalOptions& g, const CLI::App& cmd) {
   const Split split = make_split(data, split_config);
   torch::manual_seed(g.seed);
   TopNModelPtr model = create_topn_model(spec, data.num_users(), data.num_items());
-  if (!a.pretrain.empty() && cmd.get_option_no_throw("--pretrain") != nullptr) {
-    auto* neumf = dynamic_cast<NeuMFImpl*>(model.get());
-    if (neumf == nullptr) throw Error("--pretrain applies to neumf only");
-    std::vector<std::string_view> paths;
-    split_fields(a.pretrain, ',', paths);
-    if (paths.size() != 2) throw Error("--pretrain expects GMF.pt,MLP.pt");
-    const auto gmf = load_topn_checkpoint(std::string(paths[0]), &data);
-    const auto mlp = load_topn_checkpoint(std::string(paths[1]), &data);
-    const auto* g_ptr = dynamic_cast<const GMFImpl*>(gmf.get());
-    const auto* m_ptr = dynamic_cast<const MLPImpl*>(mlp.get());
-    if (g_ptr == nullptr)
-      throw Error("--pretrain: " + std::string(paths[0]) + " is not a GMF model");
-    if (m_ptr == nullptr)
-      throw Error("--pretrain: " + std::string(paths[1]) + " is not an MLP model");
-    neumf->load_pretrained(*g_ptr, *m_ptr, a.alpha);
-  }
+  if (!a.pretrain.empty() && cmd.get_option_no_throw("--pretrain") != nullptr)
+    pretrain_neumf(*model, a.pretrain, a.alpha, data);
   std::cerr << "model " << spec.to_string() << ": " << with_commas(model->parameter_count())
             << " parameters, " << human_bytes(static_cast<double>(model->byte_size())) << "; data "
             << data.name << " (" << with_commas(static_cast<std::int64_t>(split.train.size()))
@@ -268,7 +217,7 @@ int run_train(TrainArgs a, const GlobalOptions& g, const CLI::App& cmd) {
   Trainer trainer(data, split, model, a.config);
   TopNModelPtr teacher;
   if (!a.teachers.empty()) {
-    teacher = load_teachers(a.teachers, a.scheme, data);
+    teacher = load_topn_teachers(a.teachers, a.scheme == "online", data);
     std::cerr << "teacher " << teacher->spec().to_string() << ": "
               << with_commas(teacher->parameter_count()) << " parameters (student: "
               << fixed(100.0 * static_cast<double>(model->parameter_count()) /
