@@ -66,6 +66,39 @@ class StudyTask {
   virtual std::vector<std::string> report_metrics() const = 0;  // the report's metric columns
 };
 
+// The training settings every task's configuration has, from the recipe's section and the run.
+template <typename Config>
+void apply_section(Config& c, const RunRequest& r) {
+  const TrainSection& t = *r.section;
+  c.batch_size = t.batch_size;
+  c.epochs = t.epochs;
+  c.optimizer = t.optimizer;
+  c.lr = r.lr;
+  c.weight_decay = t.weight_decay;
+  c.schedule = t.schedule;
+  c.patience = t.patience;
+  c.seed = static_cast<std::uint64_t>(r.seed);
+  c.show_progress = !r.quiet;
+}
+
+// The parts of an outcome every task's training result reports alike (the test metrics and the
+// validation score are the task's).
+template <typename Result>
+RunOutcome outcome_of(const Result& t, std::int64_t parameters, std::int64_t bytes,
+                      const std::string& monitor) {
+  RunOutcome o;
+  o.best_epoch = t.best_epoch;
+  o.epochs_run = t.epochs_run;
+  o.seconds_per_epoch = t.seconds_per_epoch;
+  o.samples_per_second = t.samples_per_second;
+  o.parameters = parameters;
+  o.bytes = bytes;
+  for (const auto& h : t.history)
+    o.history.push_back({{"epoch", h.value("epoch", 0)},
+                         {"valid", h.contains("valid") ? h["valid"].value(monitor, 0.0) : 0.0}});
+  return o;
+}
+
 // The data a study runs on: a loaded dataset for top-N and next-item; CTR opens its own table
 // (joined with side features) from the recipe's `data` and `features`.
 struct StudyData {

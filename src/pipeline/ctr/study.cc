@@ -95,19 +95,9 @@ class CtrStudy : public StudyTask {
     if (!r.teachers.empty())
       trainer.distill_from({teacher_of(r.teachers), parse_ctr_distillation_terms({r.method})});
     const CtrTrainResult t = trainer.fit(dir, resume ? (fs::path(dir) / "last.pt").string() : "");
-    RunOutcome o;
+    RunOutcome o = outcome_of(t, model->parameter_count(), model->byte_size(), recipe_.monitor);
     o.test[recipe_.protocol] = ctr_metrics(t.test);
     o.valid_score = recipe_.monitor == "AUC" ? t.best_valid.auc : t.best_valid.logloss;
-    o.best_epoch = t.best_epoch;
-    o.epochs_run = t.epochs_run;
-    o.seconds_per_epoch = t.seconds_per_epoch;
-    o.samples_per_second = t.samples_per_second;
-    o.parameters = model->parameter_count();
-    o.bytes = model->byte_size();
-    for (const auto& h : t.history)
-      o.history.push_back(
-          {{"epoch", h.value("epoch", 0)},
-           {"valid", h.contains("valid") ? h["valid"].value(recipe_.monitor, 0.0) : 0.0}});
     return o;
   }
 
@@ -121,18 +111,9 @@ class CtrStudy : public StudyTask {
 
  private:
   CtrTrainConfig config_of(const RunRequest& r) const {
-    const TrainSection& t = *r.section;
     CtrTrainConfig c;
-    c.batch_size = t.batch_size;
-    c.epochs = t.epochs;
-    c.optimizer = t.optimizer;
-    c.lr = r.lr;
-    c.weight_decay = t.weight_decay;
-    c.schedule = t.schedule;
-    c.patience = t.patience;
+    apply_section(c, r);
     c.monitor = recipe_.monitor == "AUC" ? "auc" : "logloss";
-    c.seed = static_cast<std::uint64_t>(r.seed);
-    c.show_progress = !r.quiet;
     c.validate();
     return c;
   }

@@ -13,7 +13,7 @@
 #include "eval/runtime_scorer.h"
 #include "export/rpm_export.h"
 #include "models/topn/scorer.h"
-#include "pipeline/study_task.h"
+#include "pipeline/interaction_study.h"
 #include "runtime/model.h"
 #include "runtime/topk.h"
 #include "sys/latency.h"
@@ -25,29 +25,9 @@ namespace {
 namespace fs = std::filesystem;
 using json = nlohmann::ordered_json;
 
-json metrics_json(const EvalResult& e) {
-  json m = json::object();
-  for (const auto& [k, v] : e.metrics) m[k] = v;
-  return m;
-}
-
-class TopNStudy : public StudyTask {
+class TopNStudy : public InteractionStudy {
  public:
-  TopNStudy(const Recipe& recipe, const Dataset& data) : recipe_(recipe), data_(data) {}
-
-  json data_summary() const override {
-    return {{"name", data_.name},
-            {"checksum", data_.checksum()},
-            {"users", data_.num_users()},
-            {"items", data_.num_items()},
-            {"interactions", data_.interactions.size()}};
-  }
-  void begin_seed(std::int64_t seed) override {
-    split_ = std::make_unique<Split>(
-        make_split(data_, SplitConfig::parse(recipe_.split, static_cast<std::uint64_t>(seed))));
-    seed_ = seed;
-  }
-  std::string split_key() const override { return split_->config.to_string(); }
+  using InteractionStudy::InteractionStudy;
 
   json config_json(const RunRequest& r) const override {
     json j = config_of(r).to_json();
@@ -63,26 +43,13 @@ class TopNStudy : public StudyTask {
     if (!r.teachers.empty())
       trainer.distill_from({teacher_of(r.teachers), parse_distillation_terms({r.method}), false});
     const TrainResult t = trainer.fit(dir, resume ? (fs::path(dir) / "last.pt").string() : "");
-    RunOutcome o;
+    RunOutcome o = outcome_of(t, model->parameter_count(), model->byte_size(), recipe_.monitor);
     o.test[recipe_.protocol] = metrics_json(t.test);
     for (const auto& p : recipe_.extra_protocols) {
-      const Evaluator e(data_, *split_, EvalTarget::kTest, Protocol::parse(p),
-                        parse_metrics(recipe_.metrics), static_cast<std::uint64_t>(r.seed));
+      const Evaluator e = test_evaluator(p);
       o.test[p] = metrics_json(e.evaluate(TopNScorer(model)));
     }
-    o.valid_score = t.best_valid.metrics.count(recipe_.monitor)
-                        ? t.best_valid.metrics.at(recipe_.monitor)
-                        : 0.0;
-    o.best_epoch = t.best_epoch;
-    o.epochs_run = t.epochs_run;
-    o.seconds_per_epoch = t.seconds_per_epoch;
-    o.samples_per_second = t.samples_per_second;
-    o.parameters = model->parameter_count();
-    o.bytes = model->byte_size();
-    for (const auto& h : t.history)
-      o.history.push_back(
-          {{"epoch", h.value("epoch", 0)},
-           {"valid", h.contains("valid") ? h["valid"].value(recipe_.monitor, 0.0) : 0.0}});
+    o.valid_score = monitored(t.best_valid);
     return o;
   }
 
@@ -119,8 +86,7 @@ class TopNStudy : public StudyTask {
         continue;
       }
       const runtime::Model m = runtime::Model::open(file.string());
-      const Evaluator e(data_, *split_, EvalTarget::kTest, Protocol::parse(recipe_.protocol),
-                        parse_metrics(recipe_.metrics), static_cast<std::uint64_t>(seed_));
+      const Evaluator e = test_evaluator(recipe_.protocol);
       const EvalResult acc = e.evaluate(RuntimeScorer(m, dtype));
       const auto p = time_queries(latency_users(), 10, [&](std::size_t u) {
         m.recommend(static_cast<std::uint32_t>(u), 10, false);
@@ -140,36 +106,18 @@ class TopNStudy : public StudyTask {
   std::string query_description() const override {
     return "runtime, one thread, full-catalog top-10 for one user";
   }
-  std::vector<std::string> report_metrics() const override {
-    std::vector<std::string> out = {recipe_.monitor};
-    if (recipe_.monitor != "HR@10") out.push_back("HR@10");
-    return out;
-  }
 
  private:
   TrainConfig config_of(const RunRequest& r) const {
-    const TrainSection& t = *r.section;
     TrainConfig c;
-    c.loss = t.loss;
-    c.negatives = t.negatives;
-    c.batch_size = t.batch_size;
-    c.epochs = t.epochs;
-    c.optimizer = t.optimizer;
-    c.lr = r.lr;
-    c.weight_decay = t.weight_decay;
-    c.schedule = t.schedule;
-    c.patience = t.patience;
+    apply_section(c, r);
+    c.loss = r.section->loss;
+    c.negatives = r.section->negatives;
     c.protocol = recipe_.protocol;
     c.metrics = recipe_.metrics;
     c.monitor = recipe_.monitor;
-    c.seed = static_cast<std::uint64_t>(r.seed);
-    c.show_progress = !r.quiet;
     c.validate();
     return c;
-  }
-  std::size_t latency_users() const {
-    return static_cast<std::size_t>(
-        std::min<std::int64_t>(recipe_.latency_users, data_.num_users()));
   }
   TopNModelPtr load(const std::string& dir) {
     auto& m = loaded_[dir];
@@ -183,10 +131,6 @@ class TopNStudy : public StudyTask {
     return EnsembleTeacher(members, std::vector<double>{}).ptr();  // the members' mean
   }
 
-  const Recipe& recipe_;
-  const Dataset& data_;
-  std::unique_ptr<Split> split_;
-  std::int64_t seed_ = 1;
   std::map<std::string, TopNModelPtr> loaded_;
 };
 
