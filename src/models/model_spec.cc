@@ -1,5 +1,6 @@
 #include "models/model_spec.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
@@ -88,6 +89,70 @@ void ModelSpec::allow_only(const std::set<std::string>& known) const {
       throw Error("model '" + name + "': unknown parameter '" + k + "' (known: " + list + ")");
     }
   }
+}
+
+ModelSpec ModelSpec::checked(const ParamDecls& decls) const {
+  ModelSpec s = *this;
+  s.declared = &decls;
+  for (const auto& [key, value] : params) {
+    const ParamDecl* d = nullptr;
+    for (const auto& candidate : decls)
+      if (candidate.name == key) d = &candidate;
+    if (d == nullptr) {
+      std::string list;
+      for (const auto& c : decls) list += (list.empty() ? "" : ", ") + c.name;
+      throw Error("model '" + name + "': unknown parameter '" + key +
+                  "' (known: " + (list.empty() ? "none" : list) + ")");
+    }
+    // Reading each value once validates its type and bounds.
+    if (d->kind == ParamDecl::Kind::kInt)
+      s.get_int(key);
+    else if (d->kind == ParamDecl::Kind::kReal)
+      s.get_double(key);
+    else
+      s.get_string(key);
+  }
+  return s;
+}
+
+const ParamDecl& ModelSpec::declaration(const std::string& key) const {
+  if (declared != nullptr)
+    for (const auto& d : *declared)
+      if (d.name == key) return d;
+  throw Error("model '" + name + "': parameter '" + key + "' is not declared");
+}
+
+std::int64_t ModelSpec::get_int(const std::string& key) const {
+  const ParamDecl& d = declaration(key);
+  const std::string text = has(key) ? params.at(key) : d.default_value;
+  long long v = 0;
+  if (!parse_int64(text, v))
+    throw Error("model '" + name + "': " + key + " must be an integer, got '" + text + "'");
+  if (static_cast<double>(v) < d.min || static_cast<double>(v) > d.max)
+    throw Error("model '" + name + "': " + key + " must be " + d.range_text() + ", got " + text);
+  return v;
+}
+
+double ModelSpec::get_double(const std::string& key) const {
+  const ParamDecl& d = declaration(key);
+  const std::string text = has(key) ? params.at(key) : d.default_value;
+  double v = 0;
+  if (!parse_double(text, v) || !std::isfinite(v))
+    throw Error("model '" + name + "': " + key + " must be a number, got '" + text + "'");
+  const bool low = d.min_open ? v <= d.min : v < d.min;
+  const bool high = d.max_open ? v >= d.max : v > d.max;
+  if (low || high)
+    throw Error("model '" + name + "': " + key + " must be " + d.range_text() + ", got " + text);
+  return v;
+}
+
+std::string ModelSpec::get_string(const std::string& key) const {
+  const ParamDecl& d = declaration(key);
+  const std::string text = has(key) ? params.at(key) : d.default_value;
+  if (!d.choices.empty() && std::find(d.choices.begin(), d.choices.end(), text) == d.choices.end())
+    throw Error("model '" + name + "': " + key + " must be " + d.type_text() + ", got '" + text +
+                "'");
+  return text;
 }
 
 std::vector<std::pair<ModelSpec, double>> parse_weighted_specs(

@@ -5,15 +5,14 @@
 #include <cstdint>
 #include <limits>
 #include <map>
+
 #include <set>
 #include <string>
 #include <utility>
 #include <vector>
+#include "core/params.h"
 
 namespace recpress {
-
-// No upper bound, for ModelSpec::get_double.
-inline constexpr double kUnbounded = std::numeric_limits<double>::infinity();
 
 struct ModelSpec {
   std::string name;
@@ -33,7 +32,30 @@ struct ModelSpec {
   std::string get_string(const std::string& key, const std::string& fallback) const;
   // Throws Error if a parameter is not in `known` (catches typos such as "dimm=32").
   void allow_only(const std::set<std::string>& known) const;
+
+  // Checks every given parameter against `decls` (unknown names, types, bounds, choices) and
+  // returns this spec bound to them, so the getters below read declared defaults. Throws Error
+  // naming the model and key.
+  ModelSpec checked(const ParamDecls& decls) const;
+  bool has(const std::string& key) const { return params.count(key) > 0; }
+  // Declared parameters (after checked()): the given value or the declared default.
+  std::int64_t get_int(const std::string& key) const;
+  double get_double(const std::string& key) const;
+  std::string get_string(const std::string& key) const;
+
+  const ParamDecls* declared = nullptr;  // set by checked(); not part of the spec's text
+
+ private:
+  const ParamDecl& declaration(const std::string& key) const;
 };
+
+// `spec` checked against its registry entry's declared parameters (unchanged when the entry
+// declares none and checks its own). Throws Error for an unknown name or a bad parameter.
+template <typename Registry>
+ModelSpec checked_spec(const Registry& registry, const ModelSpec& spec) {
+  const ParamDecls* declared = registry.params(spec.name);
+  return declared != nullptr ? spec.checked(*declared) : spec;
+}
 
 // Weighted terms from "name[:params][@weight]" strings ("kd", "de@0.1", "derrd:de=0.1"); a string
 // may join several with '+' ("hint+kd"). Throws Error naming the bad one.

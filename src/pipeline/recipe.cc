@@ -522,6 +522,26 @@ std::string recipe_reference() {
   o << "\n## `features` keys (CTR)\n\n| key | type | default | meaning |\n|---|---|---|---|\n";
   for (const auto& k : feature_keys())
     o << "| `" << k.name << "` | " << k.type << " | " << k.default_text << " | " << k.doc << " |\n";
+  o << "\n## Model parameters\n\n"
+       "What a `model:` spec (`name:key=value,...`) may set, from each model file's declaration\n"
+       "(`core/params.h`); an unknown key, a wrong type or a value out of range is an error "
+       "naming\n"
+       "the model and the key, raised while the recipe is read.\n";
+  const std::pair<const char*, std::vector<std::tuple<std::string, std::string, ParamDecls>>>
+      tasks[] = {{"Top-N (`task: topn`)", topn_model_params()},
+                 {"CTR (`task: ctr`)", ctr_model_params()},
+                 {"Next item (`task: seq`)", seq_model_params()}};
+  for (const auto& [title, models] : tasks) {
+    o << "\n### " << title << "\n\n| model | parameter | type | default | range | meaning |\n"
+      << "|---|---|---|---|---|---|\n";
+    for (const auto& [name, help, params] : models) {
+      if (params.empty()) o << "| `" << name << "` | - | | | | " << help << " (no parameters) |\n";
+      for (const auto& p : params)
+        o << "| `" << name << "` | `" << p.name << "` | " << p.type_text() << " | "
+          << (p.default_value.empty() ? "(see meaning)" : "`" + p.default_value + "`") << " | "
+          << p.range_text() << " | " << p.doc << " |\n";
+    }
+  }
   return o.str();
 }
 

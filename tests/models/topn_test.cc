@@ -129,3 +129,48 @@ TEST(Losses, HandComputedValuesAndGradients) {
 
 }  // namespace
 }  // namespace recpress
+
+namespace recpress {
+namespace {
+
+// Declared parameters: the one table a model's parameters come from (core/params.h).
+TEST(DeclaredParams, CheckDefaultsAndDescribe) {
+  const ParamDecls decls = {int_param("dim", 32, 1, "embedding size"),
+                            real_param("dropout", 0.2, 0, 1, false, true, "dropout"),
+                            text_param("loss", "bce", {"bce", "ce"}, "loss")};
+  const ModelSpec plain = ModelSpec::parse("m").checked(decls);
+  EXPECT_EQ(plain.get_int("dim"), 32);  // the declared defaults
+  EXPECT_DOUBLE_EQ(plain.get_double("dropout"), 0.2);
+  EXPECT_EQ(plain.get_string("loss"), "bce");
+  EXPECT_EQ(plain.to_string(), "m");  // defaults are not written into the spec
+  const ModelSpec given = ModelSpec::parse("m:dim=8,dropout=0,loss=ce").checked(decls);
+  EXPECT_EQ(given.get_int("dim"), 8);
+  EXPECT_EQ(given.get_string("loss"), "ce");
+  auto error = [&](const std::string& text) {
+    try {
+      ModelSpec::parse(text).checked(decls);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("(no error)");
+  };
+  EXPECT_EQ(error("m:dimm=8"), "model 'm': unknown parameter 'dimm' (known: dim, dropout, loss)");
+  EXPECT_EQ(error("m:dim=0"), "model 'm': dim must be >= 1, got 0");
+  EXPECT_EQ(error("m:dim=8.5"), "model 'm': dim must be an integer, got '8.5'");
+  EXPECT_EQ(error("m:dropout=1"), "model 'm': dropout must be in [0, 1), got 1");
+  EXPECT_EQ(error("m:dropout=nan"), "model 'm': dropout must be a number, got 'nan'");
+  EXPECT_EQ(error("m:loss=bpr"), "model 'm': loss must be bce or ce, got 'bpr'");
+  EXPECT_EQ(params_summary(decls), "dim=32, dropout=0.2, loss=bce");
+  EXPECT_EQ(decls[1].range_text(), "in [0, 1)");
+  // The registries check every model's spec against its declaration before building it.
+  EXPECT_THROW(create_topn_model(ModelSpec::parse("neumf:mlp_dim=0"), 3, 3), Error);
+  EXPECT_EQ(create_topn_model(ModelSpec::parse("neumf:dim=4"), 3, 3)->spec().to_string(),
+            "neumf:dim=4");
+  bool listed = false;
+  for (const auto& [name, help] : topn_models())
+    listed = listed || (name == "mlp" && help.find("dim=32, layers=3") != std::string::npos);
+  EXPECT_TRUE(listed) << "--help lists each model's declared defaults";
+}
+
+}  // namespace
+}  // namespace recpress

@@ -76,16 +76,21 @@ std::int64_t CtrModel::byte_size() const {
   return parameter_bytes(*this);
 }
 
-void register_ctr_model(const std::string& name, const std::string& help, CtrFactory factory) {
-  registry().add(name, help, std::move(factory));
+void register_ctr_model(const std::string& name, const std::string& help, ParamDecls params,
+                        CtrFactory factory) {
+  registry().add(name, help, std::move(params), std::move(factory));
 }
 
 CtrModelPtr create_ctr_model(const ModelSpec& spec, const CtrLayout& layout) {
-  return registry().get(spec.name)(spec, layout);
+  return registry().get(spec.name)(checked_spec(registry(), spec), layout);
 }
 
 std::vector<std::pair<std::string, std::string>> ctr_models() {
   return registry().list();
+}
+
+std::vector<std::tuple<std::string, std::string, ParamDecls>> ctr_model_params() {
+  return registry().declared();
 }
 
 // ---------------------------------------------------------------- layers
@@ -147,12 +152,12 @@ torch::Tensor MlpImpl::forward(torch::Tensor x, std::vector<torch::Tensor>* hidd
 }
 
 DeepComponent::DeepComponent(torch::nn::Module& owner, const ModelSpec& spec,
-                             const CtrLayout& layout, double dropout) {
-  const auto dim = spec.get_int("dim", 16);
+                             const CtrLayout& layout) {
+  const auto dim = spec.get_int("dim");
   embedding = owner.register_module("embedding", FieldEmbedding(layout, dim));
   deep = owner.register_module(
-      "deep", Mlp(layout.embedded_fields() * dim, parse_hidden_sizes(spec, "hidden", "400-400-400"),
-                  spec.get_double("dropout", dropout, 0, 1, false, true)));
+      "deep", Mlp(layout.embedded_fields() * dim, parse_hidden_sizes(spec, "hidden"),
+                  spec.get_double("dropout")));
   output = owner.register_module("out", torch::nn::Linear(deep->output_size(), 1));
 }
 
@@ -172,10 +177,15 @@ torch::Tensor fm_pairwise(const torch::Tensor& embeddings) {
   return 0.5 * (sum.square() - sum_of_squares).sum(1);
 }
 
-std::vector<std::int64_t> parse_hidden_sizes(const ModelSpec& spec, const std::string& key,
-                                             const std::string& fallback) {
-  const auto it = spec.params.find(key);
-  const std::string text = it == spec.params.end() ? fallback : it->second;
+ParamDecls deep_params(double dropout) {
+  return {
+      int_param("dim", 16, 1, "field embedding size"),
+      text_param("hidden", "400-400-400", {}, "deep layer sizes joined by '-' (none: no layer)"),
+      real_param("dropout", dropout, 0, 1, false, true, "dropout after each deep layer")};
+}
+
+std::vector<std::int64_t> parse_hidden_sizes(const ModelSpec& spec, const std::string& key) {
+  const std::string text = spec.get_string(key);
   std::vector<std::int64_t> out;
   if (text.empty() || text == "none") return out;
   std::istringstream in(text);

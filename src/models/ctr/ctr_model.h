@@ -5,7 +5,7 @@
 // feature-based distillation.
 //
 // Add a model by adding one file under src/models/ctr/ with a FooImpl : CtrModel, its
-// TORCH_MODULE(Foo), and RECPRESS_REGISTER_CTR_MODEL("foo", help, factory).
+// TORCH_MODULE(Foo), and RECPRESS_REGISTER_CTR_MODEL("foo", help, {params...}, factory).
 #pragma once
 
 #include <torch/torch.h>
@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -55,18 +56,23 @@ class CtrModel : public torch::nn::Module {
 using CtrModelPtr = std::shared_ptr<CtrModel>;
 using CtrFactory = std::function<CtrModelPtr(const ModelSpec&, const CtrLayout&)>;
 
-void register_ctr_model(const std::string& name, const std::string& help, CtrFactory factory);
+void register_ctr_model(const std::string& name, const std::string& help, ParamDecls params,
+                        CtrFactory factory);
 // Throws Error for an unknown name (listing the known ones) or bad hyper-parameters.
 CtrModelPtr create_ctr_model(const ModelSpec& spec, const CtrLayout& layout);
 std::vector<std::pair<std::string, std::string>> ctr_models();  // name, help
+std::vector<std::tuple<std::string, std::string, ParamDecls>> ctr_model_params();
 
+// A model file registers its factory with its declared parameters (core/params.h).
 struct CtrRegistrar {
-  CtrRegistrar(const std::string& name, const std::string& help, CtrFactory factory) {
-    register_ctr_model(name, help, std::move(factory));
+  CtrRegistrar(const std::string& name, const std::string& help, ParamDecls params,
+               CtrFactory factory) {
+    register_ctr_model(name, help, std::move(params), std::move(factory));
   }
 };
-#define RECPRESS_REGISTER_CTR_MODEL(name, help, factory) \
-  static const ::recpress::CtrRegistrar recpress_ctr_registrar_##factory(name, help, factory)
+#define RECPRESS_REGISTER_CTR_MODEL(name, help, params, factory)                             \
+  static const ::recpress::CtrRegistrar recpress_ctr_registrar_##factory(name, help, params, \
+                                                                         factory)
 
 // ---------------------------------------------------------------- shared layers
 
@@ -124,9 +130,8 @@ TORCH_MODULE(Mlp);
 // "hidden1", ...) the models expose.
 class DeepComponent {
  public:
-  // Reads dim (default 16), hidden (default 400-400-400) and dropout (default `dropout`) from spec.
-  DeepComponent(torch::nn::Module& owner, const ModelSpec& spec, const CtrLayout& layout,
-                double dropout);
+  // Reads dim, hidden and dropout (deep_params) from spec.
+  DeepComponent(torch::nn::Module& owner, const ModelSpec& spec, const CtrLayout& layout);
   // Returns {deep logit [B], embeddings [B, F, d]}.
   std::pair<torch::Tensor, torch::Tensor> run(const CtrBatch& batch, CtrOutput& out);
 
@@ -140,7 +145,9 @@ class DeepComponent {
 torch::Tensor fm_pairwise(const torch::Tensor& embeddings);
 
 // "400-400-400" -> {400, 400, 400}; "" or "none" -> {}. Throws Error naming the model and key.
-std::vector<std::int64_t> parse_hidden_sizes(const ModelSpec& spec, const std::string& key,
-                                             const std::string& fallback);
+// The deep part's declared parameters (dim, hidden, dropout), with the model's dropout default.
+ParamDecls deep_params(double dropout);
+// `key`'s layer sizes ("400-400-400"; "none": no layer), a declared text parameter.
+std::vector<std::int64_t> parse_hidden_sizes(const ModelSpec& spec, const std::string& key);
 
 }  // namespace recpress

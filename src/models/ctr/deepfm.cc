@@ -8,7 +8,6 @@ namespace recpress {
 class DeepFMImpl : public CtrModel {
  public:
   DeepFMImpl(const ModelSpec& spec, const CtrLayout& layout) : CtrModel(spec, layout) {
-    spec.allow_only({"dim", "hidden", "dropout"});
     linear = register_module("linear", LinearTerm(layout));
   }
   CtrOutput run(const CtrBatch& batch) override {
@@ -19,7 +18,7 @@ class DeepFMImpl : public CtrModel {
   }
 
   LinearTerm linear{nullptr};
-  DeepComponent deep{*this, spec(), layout(), 0.5};
+  DeepComponent deep{*this, spec(), layout()};
 };
 TORCH_MODULE(DeepFM);
 
@@ -28,6 +27,6 @@ CtrModelPtr make_deepfm(const ModelSpec& s, const CtrLayout& l) {
   return DeepFM(s, l).ptr();
 }
 }  // namespace
-RECPRESS_REGISTER_CTR_MODEL("deepfm", "DeepFM (dim, hidden=400-400-400, dropout=0.5)", make_deepfm);
+RECPRESS_REGISTER_CTR_MODEL("deepfm", "DeepFM", deep_params(0.5), make_deepfm);
 
 }  // namespace recpress

@@ -8,9 +8,8 @@ class FactorizationMachineImpl : public CtrModel {
  public:
   FactorizationMachineImpl(const ModelSpec& spec, const CtrLayout& layout)
       : CtrModel(spec, layout) {
-    spec.allow_only({"dim"});
     linear = register_module("linear", LinearTerm(layout));
-    embedding = register_module("embedding", FieldEmbedding(layout, spec.get_int("dim", 16)));
+    embedding = register_module("embedding", FieldEmbedding(layout, spec.get_int("dim")));
   }
   CtrOutput run(const CtrBatch& batch) override {
     const auto e = embedding(batch);
@@ -27,6 +26,7 @@ CtrModelPtr make_fm(const ModelSpec& s, const CtrLayout& l) {
   return FactorizationMachine(s, l).ptr();
 }
 }  // namespace
-RECPRESS_REGISTER_CTR_MODEL("fm", "factorization machine (dim)", make_fm);
+RECPRESS_REGISTER_CTR_MODEL("fm", "factorization machine",
+                            {int_param("dim", 16, 1, "field embedding size")}, make_fm);
 
 }  // namespace recpress

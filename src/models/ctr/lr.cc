@@ -7,7 +7,6 @@ namespace recpress {
 class LogisticRegressionImpl : public CtrModel {
  public:
   LogisticRegressionImpl(const ModelSpec& spec, const CtrLayout& layout) : CtrModel(spec, layout) {
-    spec.allow_only({});
     linear = register_module("linear", LinearTerm(layout));
   }
   CtrOutput run(const CtrBatch& batch) override { return {linear(batch), {}}; }
@@ -21,6 +20,6 @@ CtrModelPtr make_lr(const ModelSpec& s, const CtrLayout& l) {
   return LogisticRegression(s, l).ptr();
 }
 }  // namespace
-RECPRESS_REGISTER_CTR_MODEL("lr", "logistic regression on all features and crosses", make_lr);
+RECPRESS_REGISTER_CTR_MODEL("lr", "logistic regression on all features and crosses", {}, make_lr);
 
 }  // namespace recpress

@@ -8,7 +8,6 @@ namespace recpress {
 class WideDeepImpl : public CtrModel {
  public:
   WideDeepImpl(const ModelSpec& spec, const CtrLayout& layout) : CtrModel(spec, layout) {
-    spec.allow_only({"dim", "hidden", "dropout"});
     wide = register_module("wide", LinearTerm(layout));
   }
   CtrOutput run(const CtrBatch& batch) override {
@@ -18,7 +17,7 @@ class WideDeepImpl : public CtrModel {
   }
 
   LinearTerm wide{nullptr};
-  DeepComponent deep{*this, spec(), layout(), 0.0};
+  DeepComponent deep{*this, spec(), layout()};
 };
 TORCH_MODULE(WideDeep);
 
@@ -27,7 +26,6 @@ CtrModelPtr make_wide_deep(const ModelSpec& s, const CtrLayout& l) {
   return WideDeep(s, l).ptr();
 }
 }  // namespace
-RECPRESS_REGISTER_CTR_MODEL("wide_deep", "Wide & Deep (dim, hidden=400-400-400, dropout)",
-                            make_wide_deep);
+RECPRESS_REGISTER_CTR_MODEL("wide_deep", "Wide & Deep", deep_params(0.0), make_wide_deep);
 
 }  // namespace recpress

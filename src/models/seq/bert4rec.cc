@@ -13,8 +13,7 @@ namespace recpress {
 class BERT4RecImpl : public SeqModel {
  public:
   BERT4RecImpl(const ModelSpec& spec, std::int64_t num_items) : SeqModel(spec, num_items) {
-    spec.allow_only({"max_len", "hidden", "layers", "heads", "dropout", "mask_prob"});
-    mask_prob_ = spec.get_double("mask_prob", 0.2, 0, 1, true, true);
+    mask_prob_ = spec.get_double("mask_prob");
     if (!(mask_prob_ > 0 && mask_prob_ < 1))
       throw Error("model '" + spec.to_string() + "': mask_prob must be in (0, 1)");
     embedding_norm = register_module("embedding_norm",
@@ -111,7 +110,13 @@ SeqModelPtr make_bert4rec(const ModelSpec& s, std::int64_t n) {
 }
 }  // namespace
 RECPRESS_REGISTER_SEQ_MODEL(
-    "bert4rec", "BERT4Rec (max_len=50, hidden=64, layers=2, heads=2, dropout=0.2, mask_prob=0.2)",
+    "bert4rec", "BERT4Rec",
+    [] {
+      auto p = transformer_params();
+      p.push_back(
+          real_param("mask_prob", 0.2, 0, 1, true, true, "share of positions masked (Cloze)"));
+      return p;
+    }(),
     make_bert4rec);
 
 }  // namespace recpress

@@ -15,10 +15,7 @@ namespace recpress {
 class SASRecImpl : public SeqModel {
  public:
   SASRecImpl(const ModelSpec& spec, std::int64_t num_items) : SeqModel(spec, num_items) {
-    spec.allow_only({"max_len", "hidden", "layers", "heads", "dropout", "loss"});
-    loss_ = spec.params.count("loss") ? spec.params.at("loss") : "bce";
-    if (loss_ != "bce" && loss_ != "ce")
-      throw Error("model '" + spec.to_string() + "': loss must be bce or ce");
+    loss_ = spec.get_string("loss");
     blocks = register_module("blocks", torch::nn::ModuleList());
     for (std::int64_t l = 0; l < layers_; ++l)
       blocks->push_back(
@@ -104,7 +101,14 @@ SeqModelPtr make_sasrec(const ModelSpec& s, std::int64_t n) {
 }
 }  // namespace
 RECPRESS_REGISTER_SEQ_MODEL(
-    "sasrec", "SASRec (max_len=50, hidden=64, layers=2, heads=2, dropout=0.2, loss=bce|ce)",
+    "sasrec", "SASRec",
+    [] {
+      auto p = transformer_params();
+      p.push_back(
+          text_param("loss", "bce", {"bce", "ce"},
+                     "bce: one sampled negative per position (the paper); ce: full softmax"));
+      return p;
+    }(),
     make_sasrec);
 
 }  // namespace recpress

@@ -15,14 +15,22 @@ NamedRegistry<SeqFactory>& registry() {
 }
 }  // namespace
 
+ParamDecls transformer_params() {
+  return {int_param("max_len", 50, 1, "history length (the latest items are kept)"),
+          int_param("hidden", 64, 1, "hidden size (item embeddings)"),
+          int_param("layers", 2, 1, "transformer blocks"),
+          int_param("heads", 2, 1, "attention heads (must divide hidden)"),
+          real_param("dropout", 0.2, 0, 1, false, true, "dropout")};
+}
+
 SeqModel::SeqModel(ModelSpec spec, std::int64_t num_items)
     : spec_(std::move(spec)), num_items_(num_items) {
   if (num_items < 1) throw Error("model '" + spec_.name + "': needs at least one item");
-  max_len_ = spec_.get_int("max_len", 50);
-  hidden_ = spec_.get_int("hidden", 64);
-  layers_ = spec_.get_int("layers", 2);
-  heads_ = spec_.get_int("heads", 2);
-  dropout_ = spec_.get_double("dropout", 0.2, 0, 1, false, true);
+  max_len_ = spec_.get_int("max_len");
+  hidden_ = spec_.get_int("hidden");
+  layers_ = spec_.get_int("layers");
+  heads_ = spec_.get_int("heads");
+  dropout_ = spec_.get_double("dropout");
   if (hidden_ % heads_ != 0)
     throw Error("model '" + spec_.to_string() + "': hidden (" + std::to_string(hidden_) +
                 ") must be a multiple of heads (" + std::to_string(heads_) + ")");
@@ -55,16 +63,21 @@ std::int64_t SeqModel::byte_size() const {
   return parameter_bytes(*this);
 }
 
-void register_seq_model(const std::string& name, const std::string& help, SeqFactory factory) {
-  registry().add(name, help, std::move(factory));
+void register_seq_model(const std::string& name, const std::string& help, ParamDecls params,
+                        SeqFactory factory) {
+  registry().add(name, help, std::move(params), std::move(factory));
 }
 
 SeqModelPtr create_seq_model(const ModelSpec& spec, std::int64_t num_items) {
-  return registry().get(spec.name)(spec, num_items);
+  return registry().get(spec.name)(checked_spec(registry(), spec), num_items);
 }
 
 std::vector<std::pair<std::string, std::string>> seq_models() {
   return registry().list();
+}
+
+std::vector<std::tuple<std::string, std::string, ParamDecls>> seq_model_params() {
+  return registry().declared();
 }
 
 // ---------------------------------------------------------------- layers

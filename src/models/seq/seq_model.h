@@ -10,7 +10,7 @@
 // module averages the heads' maps), for hint and attention-transfer distillation.
 //
 // Add a model by adding one file under src/models/seq/ with a FooImpl : SeqModel, its
-// TORCH_MODULE(Foo), and RECPRESS_REGISTER_SEQ_MODEL("foo", help, factory).
+// TORCH_MODULE(Foo), and RECPRESS_REGISTER_SEQ_MODEL("foo", help, {params...}, factory).
 #pragma once
 
 #include <torch/torch.h>
@@ -18,6 +18,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "core/rng.h"
@@ -89,18 +90,26 @@ class SeqModel : public torch::nn::Module {
 using SeqModelPtr = std::shared_ptr<SeqModel>;
 using SeqFactory = std::function<SeqModelPtr(const ModelSpec&, std::int64_t num_items)>;
 
-void register_seq_model(const std::string& name, const std::string& help, SeqFactory factory);
+// What every transformer next-item model declares: max_len, hidden, layers, heads, dropout.
+ParamDecls transformer_params();
+
+void register_seq_model(const std::string& name, const std::string& help, ParamDecls params,
+                        SeqFactory factory);
 // Throws Error for an unknown name (listing the known ones) or bad hyper-parameters.
 SeqModelPtr create_seq_model(const ModelSpec& spec, std::int64_t num_items);
 std::vector<std::pair<std::string, std::string>> seq_models();
+std::vector<std::tuple<std::string, std::string, ParamDecls>> seq_model_params();
 
+// A model file registers its factory with its declared parameters (core/params.h).
 struct SeqRegistrar {
-  SeqRegistrar(const std::string& name, const std::string& help, SeqFactory factory) {
-    register_seq_model(name, help, std::move(factory));
+  SeqRegistrar(const std::string& name, const std::string& help, ParamDecls params,
+               SeqFactory factory) {
+    register_seq_model(name, help, std::move(params), std::move(factory));
   }
 };
-#define RECPRESS_REGISTER_SEQ_MODEL(name, help, factory) \
-  static const ::recpress::SeqRegistrar recpress_seq_registrar_##factory(name, help, factory)
+#define RECPRESS_REGISTER_SEQ_MODEL(name, help, params, factory)                             \
+  static const ::recpress::SeqRegistrar recpress_seq_registrar_##factory(name, help, params, \
+                                                                         factory)
 
 // ---------------------------------------------------------------- shared layers
 

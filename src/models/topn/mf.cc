@@ -4,8 +4,7 @@ namespace recpress {
 
 MFImpl::MFImpl(const ModelSpec& spec, std::int64_t num_users, std::int64_t num_items)
     : TopNModel(spec, num_users, num_items) {
-  spec.allow_only({"dim"});
-  const auto dim = spec.get_int("dim", 32);
+  const auto dim = spec.get_int("dim");
   user_embedding = make_embedding("user_embedding", num_users, dim);
   item_embedding = make_embedding("item_embedding", num_items, dim);
 }
@@ -28,6 +27,7 @@ TopNModelPtr make_mf(const ModelSpec& s, std::int64_t u, std::int64_t i) {
   return MF(s, u, i).ptr();
 }
 }  // namespace
-RECPRESS_REGISTER_TOPN_MODEL("mf", "matrix factorisation, <p_u, q_i> (dim)", make_mf);
+RECPRESS_REGISTER_TOPN_MODEL("mf", "matrix factorisation, <p_u, q_i>",
+                             {int_param("dim", 32, 1, "embedding size")}, make_mf);
 
 }  // namespace recpress

@@ -36,9 +36,8 @@ torch::Tensor TowerImpl::forward_all(const torch::Tensor& user_emb, const torch:
 
 MLPImpl::MLPImpl(const ModelSpec& spec, std::int64_t num_users, std::int64_t num_items)
     : TopNModel(spec, num_users, num_items) {
-  spec.allow_only({"dim", "layers"});
-  const auto dim = spec.get_int("dim", 32);
-  const auto n_layers = spec.get_int("layers", 3);
+  const auto dim = spec.get_int("dim");
+  const auto n_layers = spec.get_int("layers");
   user_embedding = make_embedding("user_embedding", num_users, dim);
   item_embedding = make_embedding("item_embedding", num_items, dim);
   tower = register_module("tower", Tower(dim, n_layers));
@@ -69,6 +68,10 @@ TopNModelPtr make_mlp(const ModelSpec& s, std::int64_t u, std::int64_t i) {
   return MLP(s, u, i).ptr();
 }
 }  // namespace
-RECPRESS_REGISTER_TOPN_MODEL("mlp", "NCF's MLP tower over [p_u; q_i] (dim, layers)", make_mlp);
+RECPRESS_REGISTER_TOPN_MODEL(
+    "mlp", "NCF's MLP tower over [p_u; q_i]",
+    (ParamDecls{int_param("dim", 32, 1, "embedding size (the tower is 2d-d-d/2-...)"),
+                int_param("layers", 3, 1, "tower layers, each half the previous")}),
+    make_mlp);
 
 }  // namespace recpress

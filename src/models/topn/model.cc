@@ -1,20 +1,14 @@
 #include "models/topn/model.h"
 
-#include <map>
-
 #include "core/errors.h"
+#include "core/registry.h"
 #include "models/module_util.h"
 
 namespace recpress {
 namespace {
 
-struct Entry {
-  std::string help;
-  TopNFactory factory;
-};
-
-std::map<std::string, Entry>& registry() {
-  static std::map<std::string, Entry> r;
+NamedRegistry<TopNFactory>& registry() {
+  static NamedRegistry<TopNFactory> r("model");
   return r;
 }
 
@@ -53,25 +47,22 @@ std::int64_t TopNModel::byte_size() const {
   return parameter_bytes(*this);
 }
 
-void register_topn_model(const std::string& name, const std::string& help, TopNFactory factory) {
-  registry()[name] = Entry{help, std::move(factory)};
+void register_topn_model(const std::string& name, const std::string& help, ParamDecls params,
+                         TopNFactory factory) {
+  registry().add(name, help, std::move(params), std::move(factory));
 }
 
 TopNModelPtr create_topn_model(const ModelSpec& spec, std::int64_t num_users,
                                std::int64_t num_items) {
-  const auto it = registry().find(spec.name);
-  if (it == registry().end()) {
-    std::string known;
-    for (const auto& [n, _] : registry()) known += (known.empty() ? "" : ", ") + n;
-    throw Error("unknown model '" + spec.name + "' (known: " + known + ")");
-  }
-  return it->second.factory(spec, num_users, num_items);
+  return registry().get(spec.name)(checked_spec(registry(), spec), num_users, num_items);
 }
 
 std::vector<std::pair<std::string, std::string>> topn_models() {
-  std::vector<std::pair<std::string, std::string>> out;
-  for (const auto& [n, e] : registry()) out.emplace_back(n, e.help);
-  return out;
+  return registry().list();
+}
+
+std::vector<std::tuple<std::string, std::string, ParamDecls>> topn_model_params() {
+  return registry().declared();
 }
 
 }  // namespace recpress

@@ -5,7 +5,7 @@
 // intermediate representations that feature/relation distillers read.
 //
 // Add a model by adding one file under src/models/topn/ with a FooImpl : TopNModel, its
-// TORCH_MODULE(Foo), and RECPRESS_REGISTER_TOPN_MODEL("foo", factory).
+// TORCH_MODULE(Foo), and RECPRESS_REGISTER_TOPN_MODEL("foo", help, {params...}, factory).
 #pragma once
 
 #include <torch/torch.h>
@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -56,17 +57,24 @@ using TopNFactory =
 
 // Registry. create_topn_model throws Error for an unknown name (listing the known ones) or bad
 // hyper-parameters (e.g. dim <= 0).
-void register_topn_model(const std::string& name, const std::string& help, TopNFactory factory);
+void register_topn_model(const std::string& name, const std::string& help, ParamDecls params,
+                         TopNFactory factory);
 TopNModelPtr create_topn_model(const ModelSpec& spec, std::int64_t num_users,
                                std::int64_t num_items);
 std::vector<std::pair<std::string, std::string>> topn_models();  // name, help
+std::vector<std::tuple<std::string, std::string, ParamDecls>> topn_model_params();
 
+// A model file registers its factory with its declared parameters (core/params.h): the spec
+// the factory receives is checked against them and reads their defaults. Several parameters go
+// in parentheses, `(ParamDecls{a, b})`, so the preprocessor sees one argument.
 struct TopNRegistrar {
-  TopNRegistrar(const std::string& name, const std::string& help, TopNFactory factory) {
-    register_topn_model(name, help, std::move(factory));
+  TopNRegistrar(const std::string& name, const std::string& help, ParamDecls params,
+                TopNFactory factory) {
+    register_topn_model(name, help, std::move(params), std::move(factory));
   }
 };
-#define RECPRESS_REGISTER_TOPN_MODEL(name, help, factory) \
-  static const ::recpress::TopNRegistrar recpress_topn_registrar_##factory(name, help, factory)
+#define RECPRESS_REGISTER_TOPN_MODEL(name, help, params, factory)                              \
+  static const ::recpress::TopNRegistrar recpress_topn_registrar_##factory(name, help, params, \
+                                                                           factory)
 
 }  // namespace recpress

@@ -6,10 +6,9 @@ namespace recpress {
 
 NeuMFImpl::NeuMFImpl(const ModelSpec& spec, std::int64_t num_users, std::int64_t num_items)
     : TopNModel(spec, num_users, num_items) {
-  spec.allow_only({"dim", "layers", "mlp_dim"});
-  const auto dim = spec.get_int("dim", 32);
-  const auto n_layers = spec.get_int("layers", 3);
-  const auto mlp_dim = spec.get_int("mlp_dim", dim);
+  const auto dim = spec.get_int("dim");
+  const auto n_layers = spec.get_int("layers");
+  const auto mlp_dim = spec.has("mlp_dim") ? spec.get_int("mlp_dim") : dim;
   gmf_user = make_embedding("gmf_user", num_users, dim);
   gmf_item = make_embedding("gmf_item", num_items, dim);
   mlp_user = make_embedding("mlp_user", num_users, mlp_dim);
@@ -80,7 +79,16 @@ TopNModelPtr make_neumf(const ModelSpec& s, std::int64_t u, std::int64_t i) {
   return NeuMF(s, u, i).ptr();
 }
 }  // namespace
-RECPRESS_REGISTER_TOPN_MODEL("neumf", "NeuMF = GMF + MLP with a joint head (dim, layers)",
-                             make_neumf);
+RECPRESS_REGISTER_TOPN_MODEL(
+    "neumf", "NeuMF = GMF + MLP with a joint head",
+    (ParamDecls{int_param("dim", 32, 1, "GMF embedding size"),
+                int_param("layers", 3, 1, "MLP tower layers"),
+                [] {
+                  auto d = int_param("mlp_dim", 32, 1,
+                                     "MLP embedding size (default: dim; 4 x dim is NCF's sizing)");
+                  d.default_value = "";  // = dim
+                  return d;
+                }()}),
+    make_neumf);
 
 }  // namespace recpress
