@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "core/atomic_file.h"
@@ -299,9 +300,11 @@ std::string lr_note(const json& results) {
     for (const auto& [who, lr] : chosen) o << " " << who << " " << lr << ";";
     o << "\n";
   }
+  std::set<std::string> skipped;  // once per grid point, not per seed
   for (const auto& s : results.value("skipped", json::array()))
-    o << "\nSkipped: " << s["model"].get<std::string>() << " + " << s["method"].get<std::string>()
-      << " (" << s["reason"].get<std::string>() << ")\n";
+    skipped.insert(s["model"].get<std::string>() + " + " + s["method"].get<std::string>() + " (" +
+                   s["reason"].get<std::string>() + ")");
+  for (const auto& s : skipped) o << "\nSkipped: " << s << "\n";
   return o.str();
 }
 

@@ -10,6 +10,7 @@
 #include <iostream>
 #include <map>
 #include <optional>
+#include <set>
 #include <sstream>
 
 #include "core/atomic_file.h"
@@ -305,8 +306,11 @@ json summarise(const Recipe& r, const json& runs, bool higher_is_better) {
     const auto it = alone.find(row["model"].get<std::string>());
     if (row["role"] == "student" && it != alone.end() && it->second > 0) {
       row["vs_alone_percent"] = 100 * (h / it->second - 1);
-      // The share of the teacher - student-alone gap this method closes (either direction).
-      if (row["method"] != "none" && teacher_headline != it->second)
+      // The share of the teacher - student-alone gap this method closes; only where there is a
+      // gap to close (a teacher better than the student alone, in the monitor's direction).
+      const bool gap =
+          higher_is_better ? teacher_headline > it->second : teacher_headline < it->second;
+      if (row["method"] != "none" && gap)
         row["gap_closed_percent"] = 100 * (h - it->second) / (teacher_headline - it->second);
     }
   }
@@ -458,9 +462,11 @@ std::string summary_table(const json& results) {
       << fixed(row["best_epoch"].get<double>(), 1)
       << (improving > 0 ? " (still improving in " + std::to_string(improving) + ")" : "") << "\n";
   }
+  std::set<std::string> skipped;  // once per grid point, not per seed
   for (const auto& s : results.value("skipped", json::array()))
-    o << "skipped: student " << s["model"].get<std::string>() << " + "
-      << s["method"].get<std::string>() << ": " << s["reason"].get<std::string>() << "\n";
+    skipped.insert("skipped: student " + s["model"].get<std::string>() + " + " +
+                   s["method"].get<std::string>() + ": " + s["reason"].get<std::string>());
+  for (const auto& s : skipped) o << s << "\n";
   o << "\nshipped (" << results.value("efficiency_query", std::string()) << "):\n"
     << std::setw(who_w) << "model" << std::setw(20) << "engine" << std::setw(12) << "file"
     << std::setw(10) << monitor.substr(0, 9) << std::setw(10) << "p50 us"
