@@ -3,6 +3,8 @@
 // synthetic data, the kd loss by hand, hint's errors, checkpoints and bad inputs.
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -76,6 +78,34 @@ TEST(CtrModels, GradientsMatchFiniteDifferences) {
               5)
         << spec;
   }
+}
+
+// Every registered model, whatever file added it, gets the same check: its declared parameters
+// set small (dim 3, two hidden layers, no dropout) so finite differences stay cheap.
+TEST(CtrModels, EveryRegisteredModelHasMatchingGradients) {
+  const auto padding_row = [](const std::string& name) -> std::int64_t {
+    return name.find("table") != std::string::npos ||
+           name.find("weights.weight") != std::string::npos;
+  };
+  int checked = 0;
+  for (const auto& [name, help, params] : ctr_model_params()) {
+    const std::map<std::string, std::string> small = {{"dim", "3"}, {"hidden", "5-4"},
+                                                      {"dropout", "0"}};
+    ModelSpec parsed;
+    parsed.name = name;
+    for (const auto& p : params)
+      if (small.count(p.name)) parsed.params[p.name] = small.at(p.name);
+    const std::string spec = parsed.to_string();
+    auto m = make(spec);
+    m->to(torch::kDouble);
+    const auto b = tiny_batch(torch::kDouble);
+    EXPECT_GT(testing::expect_gradients_match(
+                  *m, [&] { return loss_of(*m, b); }, spec, 7, padding_row),
+              5)
+        << spec;
+    ++checked;
+  }
+  EXPECT_GE(checked, 5);  // lr, fm, wide_deep, deepfm, dnn
 }
 
 TEST(CtrModels, FmPairwiseEqualsNaiveSum) {
