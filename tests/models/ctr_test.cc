@@ -89,8 +89,8 @@ TEST(CtrModels, EveryRegisteredModelHasMatchingGradients) {
   };
   int checked = 0;
   for (const auto& [name, help, params] : ctr_model_params()) {
-    const std::map<std::string, std::string> small = {{"dim", "3"}, {"hidden", "5-4"},
-                                                      {"dropout", "0"}};
+    const std::map<std::string, std::string> small = {
+        {"dim", "3"}, {"hidden", "5-4"}, {"dropout", "0"}};
     ModelSpec parsed;
     parsed.name = name;
     for (const auto& p : params)
