@@ -25,6 +25,11 @@ class NamedRegistry {
   void add(const std::string& name, const std::string& help, ParamDecls params, Factory factory) {
     entries_[name] = {help, std::move(factory), std::move(params)};
   }
+  // `params` empty (std::nullopt): the entry checks its own parameters.
+  void add(const std::string& name, const std::string& help, std::optional<ParamDecls> params,
+           Factory factory) {
+    entries_[name] = {help, std::move(factory), std::move(params)};
+  }
   const Factory& get(const std::string& name) const { return entry(name).factory; }
   // The entry's declared parameters; nullptr when it declares none (it checks its own).
   const ParamDecls* params(const std::string& name) const {

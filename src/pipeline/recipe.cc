@@ -542,6 +542,23 @@ std::string recipe_reference() {
           << p.range_text() << " | " << p.doc << " |\n";
     }
   }
+  o << "\n## Distillation method parameters\n\n"
+       "What a method spec (`kd:temperature=2`) may set, from each method file's declaration.\n"
+       "Methods not listed here (`de`, `htd`, `derrd`, top-N `hint`) check their own keys\n"
+       "(docs/catalogue.md lists them).\n";
+  const std::pair<const char*, std::vector<std::tuple<std::string, std::string, ParamDecls>>>
+      methods[] = {{"Top-N", distiller_params()},
+                   {"CTR", ctr_distiller_params()},
+                   {"Next item", seq_distiller_params()}};
+  for (const auto& [title, list] : methods) {
+    o << "\n### " << title << "\n\n| method | parameter | type | default | range | meaning |\n"
+      << "|---|---|---|---|---|---|\n";
+    for (const auto& [name, help, params] : list)
+      for (const auto& p : params)
+        o << "| `" << name << "` | `" << p.name << "` | " << p.type_text() << " | "
+          << (p.default_value.empty() ? "(see meaning)" : "`" + p.default_value + "`") << " | "
+          << p.range_text() << " | " << p.doc << " |\n";
+  }
   return o.str();
 }
 

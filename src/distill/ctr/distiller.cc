@@ -13,16 +13,20 @@ NamedRegistry<CtrDistillerFactory>& registry() {
 }  // namespace
 
 void register_ctr_distiller(const std::string& name, const std::string& help,
-                            CtrDistillerFactory factory) {
-  registry().add(name, help, std::move(factory));
+                            std::optional<ParamDecls> params, CtrDistillerFactory factory) {
+  registry().add(name, help, std::move(params), std::move(factory));
 }
 
 CtrDistillerPtr create_ctr_distiller(const ModelSpec& spec) {
-  return registry().get(spec.name)(spec);
+  return registry().get(spec.name)(checked_spec(registry(), spec));
 }
 
 std::vector<std::pair<std::string, std::string>> ctr_distillers() {
   return registry().list();
+}
+
+std::vector<std::tuple<std::string, std::string, ParamDecls>> ctr_distiller_params() {
+  return registry().declared();
 }
 
 std::vector<std::pair<CtrDistillerPtr, double>> parse_ctr_distillation_terms(

@@ -10,7 +10,9 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "data/ctr_encoder.h"
@@ -42,22 +44,23 @@ using CtrDistillerPtr = std::shared_ptr<CtrDistiller>;
 using CtrDistillerFactory = std::function<CtrDistillerPtr(const ModelSpec& spec)>;
 
 void register_ctr_distiller(const std::string& name, const std::string& help,
-                            CtrDistillerFactory factory);
+                            std::optional<ParamDecls> params, CtrDistillerFactory factory);
 CtrDistillerPtr create_ctr_distiller(const ModelSpec& spec);  // throws Error for unknown / bad
 std::vector<std::pair<std::string, std::string>> ctr_distillers();
+std::vector<std::tuple<std::string, std::string, ParamDecls>> ctr_distiller_params();
 // "kd", "kd:temperature=2@0.5", "hint+kd" -> weighted terms (as parse_distillation_terms).
 std::vector<std::pair<CtrDistillerPtr, double>> parse_ctr_distillation_terms(
     const std::vector<std::string>& methods);
 
 struct CtrDistillerRegistrar {
   CtrDistillerRegistrar(const std::string& name, const std::string& help,
-                        CtrDistillerFactory factory) {
-    register_ctr_distiller(name, help, std::move(factory));
+                        std::optional<ParamDecls> params, CtrDistillerFactory factory) {
+    register_ctr_distiller(name, help, std::move(params), std::move(factory));
   }
 };
-#define RECPRESS_REGISTER_CTR_DISTILLER(name, help, factory)                                  \
+#define RECPRESS_REGISTER_CTR_DISTILLER(name, help, params, factory)                          \
   static const ::recpress::CtrDistillerRegistrar recpress_ctr_distiller_##factory(name, help, \
-                                                                                  factory)
+                                                                                  params, factory)
 
 // The teacher's logits for every row (eval mode, no gradient, in batches): float [rows].
 torch::Tensor ctr_predict_logits(CtrModel& model, const CtrRows& rows, std::int64_t batch = 8192);

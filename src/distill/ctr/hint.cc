@@ -34,10 +34,8 @@ std::string resolve_layer(const std::string& name, const CtrOutput& out, const M
 class CtrHint : public CtrDistiller {
  public:
   explicit CtrHint(const ModelSpec& spec) {
-    spec.allow_only({"layers"});
-    const auto it = spec.params.find("layers");
-    default_layers_ = it == spec.params.end();
-    std::istringstream in(default_layers_ ? "embeddings" : it->second);
+    default_layers_ = !spec.has("layers");
+    std::istringstream in(spec.get_string("layers"));
     std::string pair;
     while (std::getline(in, pair, '/')) {
       const auto gt = pair.find('>');
@@ -111,7 +109,10 @@ CtrDistillerPtr make_ctr_hint(const ModelSpec& s) {
 }
 }  // namespace
 RECPRESS_REGISTER_CTR_DISTILLER(
-    "hint", "FitNets: projected student layers regress the teacher's (layers=embeddings[/last])",
+    "hint", "FitNets: projected student layers regress the teacher's",
+    ParamDecls{text_param(
+        "layers", "embeddings", {},
+        "layers to match: names or student>teacher pairs joined by '/' (embeddings/last)")},
     make_ctr_hint);
 
 }  // namespace recpress

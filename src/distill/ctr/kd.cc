@@ -15,9 +15,8 @@ namespace recpress {
 class CtrKd : public CtrDistiller {
  public:
   explicit CtrKd(const ModelSpec& spec) {
-    spec.allow_only({"alpha", "temperature"});
-    alpha_ = spec.get_double("alpha", 0.5, 0, 1);
-    temperature_ = spec.get_double("temperature", 1.0, 0, kUnbounded, true);
+    alpha_ = spec.get_double("alpha");
+    temperature_ = spec.get_double("temperature");
     if (alpha_ < 0 || alpha_ > 1) throw Error("kd: alpha must be in [0, 1]");
     if (!(temperature_ > 0)) throw Error("kd: temperature must be > 0");
   }
@@ -45,8 +44,11 @@ CtrDistillerPtr make_ctr_kd(const ModelSpec& s) {
   return std::make_shared<CtrKd>(s);
 }
 }  // namespace
-RECPRESS_REGISTER_CTR_DISTILLER(
-    "kd", "soft labels from the teacher's click probability (alpha=0.5, temperature=1)",
-    make_ctr_kd);
+RECPRESS_REGISTER_CTR_DISTILLER("kd", "soft labels from the teacher's click probability",
+                                (ParamDecls{real_param("alpha", 0.5, 0, 1, false, false,
+                                                       "weight of the soft term"),
+                                            real_param("temperature", 1.0, 0, kUnbounded, true,
+                                                       false, "softening temperature")}),
+                                make_ctr_kd);
 
 }  // namespace recpress

@@ -13,10 +13,8 @@ namespace recpress {
 class SeqAttention : public SeqDistiller {
  public:
   explicit SeqAttention(const ModelSpec& spec) {
-    spec.allow_only({"layers", "loss"});
-    layers_ = spec.get_string("layers", layers_);
-    kind_ = spec.get_string("loss", "kl");
-    if (kind_ != "kl" && kind_ != "mse") throw Error("attention: loss must be kl or mse");
+    layers_ = spec.get_string("layers");
+    kind_ = spec.get_string("loss");
   }
   std::string name() const override { return "attention"; }
 
@@ -66,8 +64,11 @@ SeqDistillerPtr make_seq_attention(const ModelSpec& s) {
 }
 }  // namespace
 RECPRESS_REGISTER_SEQ_DISTILLER(
-    "attention",
-    "attention transfer: student attention rows match the teacher's (loss=kl|mse, layers)",
+    "attention", "attention transfer: student attention rows match the teacher's",
+    (ParamDecls{text_param("loss", "kl", {"kl", "mse"}, "how attention rows are compared"),
+                text_param("layers", "", {},
+                           "student>teacher layer pairs joined by '/' (default: the last student "
+                           "layer to the last teacher layer, and so on)")}),
     make_seq_attention);
 
 }  // namespace recpress

@@ -16,16 +16,20 @@ NamedRegistry<SeqDistillerFactory>& registry() {
 }  // namespace
 
 void register_seq_distiller(const std::string& name, const std::string& help,
-                            SeqDistillerFactory factory) {
-  registry().add(name, help, std::move(factory));
+                            std::optional<ParamDecls> params, SeqDistillerFactory factory) {
+  registry().add(name, help, std::move(params), std::move(factory));
 }
 
 SeqDistillerPtr create_seq_distiller(const ModelSpec& spec) {
-  return registry().get(spec.name)(spec);
+  return registry().get(spec.name)(checked_spec(registry(), spec));
 }
 
 std::vector<std::pair<std::string, std::string>> seq_distillers() {
   return registry().list();
+}
+
+std::vector<std::tuple<std::string, std::string, ParamDecls>> seq_distiller_params() {
+  return registry().declared();
 }
 
 std::vector<std::pair<SeqDistillerPtr, double>> parse_seq_distillation_terms(

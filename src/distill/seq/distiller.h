@@ -10,7 +10,9 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "models/model_spec.h"
@@ -40,20 +42,21 @@ using SeqDistillerPtr = std::shared_ptr<SeqDistiller>;
 using SeqDistillerFactory = std::function<SeqDistillerPtr(const ModelSpec& spec)>;
 
 void register_seq_distiller(const std::string& name, const std::string& help,
-                            SeqDistillerFactory factory);
+                            std::optional<ParamDecls> params, SeqDistillerFactory factory);
 SeqDistillerPtr create_seq_distiller(const ModelSpec& spec);
 std::vector<std::pair<std::string, std::string>> seq_distillers();
+std::vector<std::tuple<std::string, std::string, ParamDecls>> seq_distiller_params();
 std::vector<std::pair<SeqDistillerPtr, double>> parse_seq_distillation_terms(
     const std::vector<std::string>& methods);
 
 struct SeqDistillerRegistrar {
   SeqDistillerRegistrar(const std::string& name, const std::string& help,
-                        SeqDistillerFactory factory) {
-    register_seq_distiller(name, help, std::move(factory));
+                        std::optional<ParamDecls> params, SeqDistillerFactory factory) {
+    register_seq_distiller(name, help, std::move(params), std::move(factory));
   }
 };
-#define RECPRESS_REGISTER_SEQ_DISTILLER(name, help, factory)                                  \
+#define RECPRESS_REGISTER_SEQ_DISTILLER(name, help, params, factory)                          \
   static const ::recpress::SeqDistillerRegistrar recpress_seq_distiller_##factory(name, help, \
-                                                                                  factory)
+                                                                                  params, factory)
 
 }  // namespace recpress

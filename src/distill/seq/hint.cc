@@ -11,10 +11,7 @@ namespace recpress {
 
 class SeqHint : public SeqDistiller {
  public:
-  explicit SeqHint(const ModelSpec& spec) {
-    spec.allow_only({"layers"});
-    layers_ = spec.get_string("layers", layers_);
-  }
+  explicit SeqHint(const ModelSpec& spec) { layers_ = spec.get_string("layers"); }
   std::string name() const override { return "hint"; }
 
   void prepare(SeqModel& teacher, SeqModel& student) override {
@@ -48,7 +45,10 @@ SeqDistillerPtr make_seq_hint(const ModelSpec& s) {
 }
 }  // namespace
 RECPRESS_REGISTER_SEQ_DISTILLER(
-    "hint", "projected student hidden states regress the teacher's (layers=S>T/...)",
+    "hint", "projected student hidden states regress the teacher's",
+    ParamDecls{text_param("layers", "", {},
+                          "student>teacher layer pairs joined by '/' (default: the last student "
+                          "layer to the last teacher layer, and so on)")},
     make_seq_hint);
 
 }  // namespace recpress

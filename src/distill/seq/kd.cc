@@ -12,8 +12,7 @@ namespace recpress {
 class SeqKd : public SeqDistiller {
  public:
   explicit SeqKd(const ModelSpec& spec) {
-    spec.allow_only({"temperature"});
-    temperature_ = spec.get_double("temperature", 1.0, 0, kUnbounded, true);
+    temperature_ = spec.get_double("temperature");
     if (!(temperature_ > 0)) throw Error("kd: temperature must be > 0");
   }
   std::string name() const override { return "kd"; }
@@ -38,7 +37,9 @@ SeqDistillerPtr make_seq_kd(const ModelSpec& s) {
   return std::make_shared<SeqKd>(s);
 }
 }  // namespace
-RECPRESS_REGISTER_SEQ_DISTILLER("kd", "match the teacher's next-item softmax (temperature=1)",
+RECPRESS_REGISTER_SEQ_DISTILLER("kd", "match the teacher's next-item softmax",
+                                ParamDecls{real_param("temperature", 1.0, 0, kUnbounded, true,
+                                                      false, "softening temperature")},
                                 make_seq_kd);
 
 }  // namespace recpress

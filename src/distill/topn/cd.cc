@@ -29,12 +29,11 @@ namespace {
 class CollaborativeDistillation : public Distiller {
  public:
   explicit CollaborativeDistillation(const ModelSpec& spec) {
-    spec.allow_only({"samples", "pool", "t", "lambda", "mu"});
-    samples_ = spec.get_int("samples", 10, 1);
-    pool_ = spec.get_int("pool", 100, 1);
-    temperature_ = spec.get_double("t", 1.0, 0, kUnbounded, true);
-    lambda_ = spec.get_double("lambda", 10.0);
-    mu_ = spec.get_double("mu", 0.1);
+    samples_ = spec.get_int("samples");
+    pool_ = spec.get_int("pool");
+    temperature_ = spec.get_double("t");
+    lambda_ = spec.get_double("lambda");
+    mu_ = spec.get_double("mu");
     if (samples_ > pool_) throw Error("cd: samples must be <= pool");
     if (!(temperature_ > 0 && lambda_ > 0 && mu_ > 0)) throw Error("cd: t, lambda, mu must be > 0");
   }
@@ -101,9 +100,17 @@ DistillerPtr make_cd(const ModelSpec& spec) {
 
 }  // namespace
 
-RECPRESS_REGISTER_DISTILLER("cd",
-                            "Collaborative Distillation, teacher soft labels on rank-discrepancy-"
-                            "sampled unobserved items (samples, pool, t, lambda, mu)",
-                            make_cd);
+RECPRESS_REGISTER_DISTILLER(
+    "cd",
+    "Collaborative Distillation, teacher soft labels on rank-discrepancy-"
+    "sampled unobserved items (samples, pool, t, lambda, mu)",
+    (ParamDecls{
+        int_param("samples", 10, 1, "unobserved items per user and epoch"),
+        int_param("pool", 100, 1, "the teacher's top items sampled from"),
+        real_param("t", 1.0, 0, kUnbounded, true, false, "soft-label temperature"),
+        real_param("lambda", 10.0, 0, kUnbounded, true, false,
+                   "rank-discrepancy sampling sharpness"),
+        real_param("mu", 0.1, 0, kUnbounded, true, false, "annealing of the distillation weight")}),
+    make_cd);
 
 }  // namespace recpress

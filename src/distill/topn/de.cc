@@ -37,6 +37,6 @@ DistillerPtr make_de(const ModelSpec& spec) {
 RECPRESS_REGISTER_DISTILLER("de",
                             "Distillation Experts, student->teacher representation experts with "
                             "Gumbel selection (experts, tau, tau_end)",
-                            make_de);
+                            std::nullopt, make_de);
 
 }  // namespace recpress

@@ -58,6 +58,6 @@ DistillerPtr make_derrd(const ModelSpec& spec) {
 
 RECPRESS_REGISTER_DISTILLER("derrd",
                             "DE + RRD (de, rrd weights; de.<param>, rrd.<param> pass through)",
-                            make_derrd);
+                            std::nullopt, make_derrd);
 
 }  // namespace recpress

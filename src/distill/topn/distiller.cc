@@ -6,42 +6,34 @@
 #include <map>
 
 #include "core/errors.h"
+#include "core/registry.h"
 #include "distill/topn/experts.h"
 
 namespace recpress {
 namespace {
 
-struct Entry {
-  std::string help;
-  DistillerFactory factory;
-};
-
-std::map<std::string, Entry>& registry() {
-  static std::map<std::string, Entry> r;
+NamedRegistry<DistillerFactory>& registry() {
+  static NamedRegistry<DistillerFactory> r("distillation method");
   return r;
 }
 
 }  // namespace
 
 void register_distiller(const std::string& name, const std::string& help,
-                        DistillerFactory factory) {
-  registry()[name] = Entry{help, std::move(factory)};
+                        std::optional<ParamDecls> params, DistillerFactory factory) {
+  registry().add(name, help, std::move(params), std::move(factory));
 }
 
 DistillerPtr create_distiller(const ModelSpec& spec) {
-  const auto it = registry().find(spec.name);
-  if (it == registry().end()) {
-    std::string known;
-    for (const auto& [n, _] : registry()) known += (known.empty() ? "" : ", ") + n;
-    throw Error("unknown distillation method '" + spec.name + "' (known: " + known + ")");
-  }
-  return it->second.factory(spec);
+  return registry().get(spec.name)(checked_spec(registry(), spec));
 }
 
 std::vector<std::pair<std::string, std::string>> distillers() {
-  std::vector<std::pair<std::string, std::string>> out;
-  for (const auto& [n, e] : registry()) out.emplace_back(n, e.help);
-  return out;
+  return registry().list();
+}
+
+std::vector<std::tuple<std::string, std::string, ParamDecls>> distiller_params() {
+  return registry().declared();
 }
 
 torch::Tensor teacher_top_items(TopNModel& teacher, const InteractionMatrix& train,

@@ -10,7 +10,9 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "core/rng.h"
@@ -51,11 +53,15 @@ class Distiller {
 using DistillerPtr = std::shared_ptr<Distiller>;
 using DistillerFactory = std::function<DistillerPtr(const ModelSpec& spec)>;
 
-void register_distiller(const std::string& name, const std::string& help, DistillerFactory factory);
+// `params`: the method's declared parameters (core/params.h), checked and defaulted before the
+// factory runs; std::nullopt for a method that checks its own (nested or generated keys).
+void register_distiller(const std::string& name, const std::string& help,
+                        std::optional<ParamDecls> params, DistillerFactory factory);
 // "kd:temperature=2,candidates=50". Throws Error for an unknown name (listing the known ones) or
 // bad parameters.
 DistillerPtr create_distiller(const ModelSpec& spec);
 std::vector<std::pair<std::string, std::string>> distillers();
+std::vector<std::tuple<std::string, std::string, ParamDecls>> distiller_params();  // declared
 
 // Weighted distillation terms from "name[:params][@weight]" strings ("kd", "de@0.1",
 // "derrd:de=0.1"); a string may join several with '+' ("hint+kd"). Throws Error naming the bad one.
@@ -63,13 +69,15 @@ std::vector<std::pair<DistillerPtr, double>> parse_distillation_terms(
     const std::vector<std::string>& methods);
 
 struct DistillerRegistrar {
-  DistillerRegistrar(const std::string& name, const std::string& help, DistillerFactory factory) {
-    register_distiller(name, help, std::move(factory));
+  DistillerRegistrar(const std::string& name, const std::string& help,
+                     std::optional<ParamDecls> params, DistillerFactory factory) {
+    register_distiller(name, help, std::move(params), std::move(factory));
   }
 };
-#define RECPRESS_REGISTER_DISTILLER(name, help, factory)                                         \
-  static const ::recpress::DistillerRegistrar recpress_distiller_registrar_##factory(name, help, \
-                                                                                     factory)
+// RECPRESS_REGISTER_DISTILLER("kd", help, (ParamDecls{...}), make_kd), or std::nullopt.
+#define RECPRESS_REGISTER_DISTILLER(name, help, params, factory)                      \
+  static const ::recpress::DistillerRegistrar recpress_distiller_registrar_##factory( \
+      name, help, params, factory)
 
 // The teacher's `k` best items for every user, excluding the user's training items: int64
 // [num_users, k], best first. Computed in batches of users through score_all.

@@ -93,6 +93,6 @@ DistillerPtr make_hint(const ModelSpec& spec) {
 RECPRESS_REGISTER_DISTILLER("hint",
                             "FitNets hint: regress a teacher layer from a student layer "
                             "(layer, student_layer, projection)",
-                            make_hint);
+                            std::nullopt, make_hint);
 
 }  // namespace recpress

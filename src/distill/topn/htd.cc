@@ -86,6 +86,6 @@ DistillerPtr make_htd(const ModelSpec& spec) {
 RECPRESS_REGISTER_DISTILLER("htd",
                             "Hierarchical Topology Distillation, group- and entity-level "
                             "similarity structure (groups, alpha, tau, tau_end)",
-                            make_htd);
+                            std::nullopt, make_htd);
 
 }  // namespace recpress

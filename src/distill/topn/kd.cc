@@ -14,9 +14,8 @@ namespace {
 class KnowledgeDistillation : public Distiller {
  public:
   explicit KnowledgeDistillation(const ModelSpec& spec) {
-    spec.allow_only({"temperature", "candidates"});
-    temperature_ = spec.get_double("temperature", 2.0, 0, kUnbounded, true);
-    candidates_ = spec.get_int("candidates", 50, 2);
+    temperature_ = spec.get_double("temperature");
+    candidates_ = spec.get_int("candidates");
     if (!(temperature_ > 0)) throw Error("kd: temperature must be > 0");
   }
   std::string name() const override { return "kd"; }
@@ -46,7 +45,10 @@ DistillerPtr make_kd(const ModelSpec& spec) {
 
 }  // namespace
 
-RECPRESS_REGISTER_DISTILLER("kd", "Hinton KD over sampled candidates (temperature, candidates)",
-                            make_kd);
+RECPRESS_REGISTER_DISTILLER(
+    "kd", "Hinton KD over sampled candidates",
+    (ParamDecls{real_param("temperature", 2.0, 0, kUnbounded, true, false, "softening temperature"),
+                int_param("candidates", 50, 2, "items per user the softmax runs over")}),
+    make_kd);
 
 }  // namespace recpress

@@ -39,13 +39,12 @@ namespace {
 class RankingDistillation : public Distiller {
  public:
   explicit RankingDistillation(const ModelSpec& spec) {
-    spec.allow_only({"k", "lambda", "mu", "samples", "warmup", "renormalize"});
-    k_ = spec.get_int("k", 10, 1);
-    lambda_ = spec.get_double("lambda", 1.0);
-    mu_ = spec.get_double("mu", 0.1);
-    samples_ = spec.get_int("samples", 100, 1);
-    warmup_ = spec.get_double("warmup", 0.2, 0, 1);
-    renormalize_ = spec.get_int("renormalize", 0, 0) != 0;
+    k_ = spec.get_int("k");
+    lambda_ = spec.get_double("lambda");
+    mu_ = spec.get_double("mu");
+    samples_ = spec.get_int("samples");
+    warmup_ = spec.get_double("warmup");
+    renormalize_ = spec.get_int("renormalize") != 0;
     if (!(lambda_ > 0)) throw Error("rd: lambda must be > 0");
     if (!(mu_ >= 0)) throw Error("rd: mu must be >= 0");
     if (!(warmup_ >= 0 && warmup_ <= 1)) throw Error("rd: warmup must be in [0, 1]");
@@ -89,9 +88,19 @@ DistillerPtr make_rd(const ModelSpec& spec) {
 
 }  // namespace
 
-RECPRESS_REGISTER_DISTILLER("rd",
-                            "Ranking Distillation, teacher's top-K as weighted positives (k, "
-                            "lambda, mu, samples, warmup, renormalize)",
-                            make_rd);
+RECPRESS_REGISTER_DISTILLER(
+    "rd",
+    "Ranking Distillation, teacher's top-K as weighted positives (k, "
+    "lambda, mu, samples, warmup, renormalize)",
+    (ParamDecls{
+        int_param("k", 10, 1, "the teacher's top-K taken as positives"),
+        real_param("lambda", 1.0, 0, kUnbounded, true, false,
+                   "position weight scale: w_r ~ exp(-r / lambda)"),
+        real_param("mu", 0.1, 0, kUnbounded, false, false, "rank-discrepancy weight sharpness"),
+        int_param("samples", 100, 1, "items sampled to estimate ranks"),
+        real_param("warmup", 0.2, 0, 1, false, false,
+                   "share of training before rank discrepancy applies"),
+        int_param("renormalize", 0, 0, "1: weights renormalised per user")}),
+    make_rd);
 
 }  // namespace recpress

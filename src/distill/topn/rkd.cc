@@ -56,10 +56,9 @@ namespace {
 class RelationalDistillation : public Distiller {
  public:
   explicit RelationalDistillation(const ModelSpec& spec) {
-    spec.allow_only({"distance", "angle_weight", "angle"});
-    distance_weight_ = spec.get_double("distance", 1.0);
-    angle_weight_ = spec.get_double("angle_weight", 2.0);
-    angle_entities_ = spec.get_int("angle", 32, 3);
+    distance_weight_ = spec.get_double("distance");
+    angle_weight_ = spec.get_double("angle_weight");
+    angle_entities_ = spec.get_int("angle");
     if (distance_weight_ < 0 || angle_weight_ < 0) throw Error("rkd: weights must be >= 0");
   }
   std::string name() const override { return "rkd"; }
@@ -105,6 +104,12 @@ DistillerPtr make_rkd(const ModelSpec& spec) {
 RECPRESS_REGISTER_DISTILLER("rkd",
                             "Relational KD, distance- and angle-wise relations of the batch's "
                             "embeddings (distance, angle_weight, angle)",
+                            (ParamDecls{
+                                real_param("distance", 1.0, 0, kUnbounded, false, false,
+                                           "weight of the distance-wise term"),
+                                real_param("angle_weight", 2.0, 0, kUnbounded, false, false,
+                                           "weight of the angle-wise term"),
+                                int_param("angle", 32, 3, "entities whose triplets form angles")}),
                             make_rkd);
 
 }  // namespace recpress

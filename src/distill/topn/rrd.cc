@@ -41,14 +41,11 @@ namespace {
 class RelaxedRankingDistillation : public Distiller {
  public:
   explicit RelaxedRankingDistillation(const ModelSpec& spec) {
-    spec.allow_only({"interesting", "uninteresting", "pool", "t", "draws"});
-    interesting_ = spec.get_int("interesting", 10, 1);
-    uninteresting_ = spec.get_int("uninteresting", 40, 1);
-    pool_ = spec.get_int("pool", 100, 1);
-    temperature_ = spec.get_double("t", 10.0, 0, kUnbounded, true);
-    const auto draws = spec.get_string("draws", "batch");
-    if (draws != "batch" && draws != "epoch") throw Error("rrd: draws must be batch or epoch");
-    per_epoch_ = draws == "epoch";
+    interesting_ = spec.get_int("interesting");
+    uninteresting_ = spec.get_int("uninteresting");
+    pool_ = spec.get_int("pool");
+    temperature_ = spec.get_double("t");
+    per_epoch_ = spec.get_string("draws") == "epoch";
     if (interesting_ > pool_) throw Error("rrd: interesting must be <= pool");
     if (!(temperature_ > 0)) throw Error("rrd: t must be > 0");
   }
@@ -154,6 +151,14 @@ DistillerPtr make_rrd(const ModelSpec& spec) {
 RECPRESS_REGISTER_DISTILLER("rrd",
                             "Relaxed Ranking Distillation, listwise over the teacher's ranking "
                             "(interesting, uninteresting, pool, t)",
+                            (ParamDecls{
+                                int_param("interesting", 10, 1, "interesting items per user"),
+                                int_param("uninteresting", 40, 1, "uninteresting items per user"),
+                                int_param("pool", 100, 1, "the teacher's top items sampled from"),
+                                real_param("t", 10.0, 0, kUnbounded, true, false,
+                                           "rank temperature of the interesting draws"),
+                                text_param("draws", "batch", {"batch", "epoch"},
+                                           "new draws every batch or once per epoch")}),
                             make_rrd);
 
 }  // namespace recpress
