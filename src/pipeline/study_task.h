@@ -81,6 +81,14 @@ void apply_section(Config& c, const RunRequest& r) {
   c.show_progress = !r.quiet;
 }
 
+// A task configuration as part of a run's hash: everything but the display switch.
+template <typename Config>
+nlohmann::ordered_json hashed_config(const Config& c) {
+  nlohmann::ordered_json j = c.to_json();
+  j.erase("show_progress");
+  return j;
+}
+
 // The parts of an outcome every task's training result reports alike (the test metrics and the
 // validation score are the task's).
 template <typename Result>

@@ -82,8 +82,7 @@ class CtrStudy : public StudyTask {
   }
 
   json config_json(const RunRequest& r) const override {
-    json j = config_of(r).to_json();
-    j.erase("show_progress");
+    json j = hashed_config(config_of(r));
     j["features"] = spec_.to_json();
     return j;
   }

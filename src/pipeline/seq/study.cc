@@ -23,11 +23,7 @@ class SeqStudy : public InteractionStudy {
  public:
   using InteractionStudy::InteractionStudy;
 
-  json config_json(const RunRequest& r) const override {
-    json j = config_of(r).to_json();
-    j.erase("show_progress");
-    return j;
-  }
+  json config_json(const RunRequest& r) const override { return hashed_config(config_of(r)); }
 
   RunOutcome train(const RunRequest& r, const std::string& dir, bool resume) override {
     torch::manual_seed(static_cast<std::uint64_t>(r.seed));

@@ -29,11 +29,7 @@ class TopNStudy : public InteractionStudy {
  public:
   using InteractionStudy::InteractionStudy;
 
-  json config_json(const RunRequest& r) const override {
-    json j = config_of(r).to_json();
-    j.erase("show_progress");
-    return j;
-  }
+  json config_json(const RunRequest& r) const override { return hashed_config(config_of(r)); }
 
   RunOutcome train(const RunRequest& r, const std::string& dir, bool resume) override {
     const TrainConfig config = config_of(r);
