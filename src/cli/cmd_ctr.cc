@@ -30,26 +30,15 @@ struct CtrArgs {
   std::vector<std::string> methods;
   std::string checkpoint;  // evaluate
   bool json = false;
+  std::string options_file;
 };
 
 void add_training_options(CLI::App* cmd, CtrArgs& a) {
-  auto& c = a.config;
-  cmd->add_option("--epochs", c.epochs, "maximum epochs")->capture_default_str();
-  cmd->add_option("--batch-size", c.batch_size, "rows per mini-batch")->capture_default_str();
-  cmd->add_option("--optimizer", c.optimizer, "adam | lazyadam | adagrad | sgd")
-      ->capture_default_str();
-  cmd->add_option("--lr", c.lr, "learning rate")->capture_default_str();
-  cmd->add_option("--schedule", c.schedule, "constant | cosine | step:EVERY,GAMMA")
-      ->capture_default_str();
-  cmd->add_option("--weight-decay", c.weight_decay, "L2 penalty on all parameters")
-      ->capture_default_str();
-  cmd->add_option("--patience", c.patience, "epochs without improvement before stopping (0: never)")
-      ->capture_default_str();
-  cmd->add_option("--monitor", c.monitor, "validation metric for the best epoch: auc | logloss")
-      ->capture_default_str();
+  add_train_option_flags(cmd, a.config);
   cmd->add_option("-o,--output", a.output,
                   "output folder (best.pt, last.pt, history.json, results.json)");
   cmd->add_option("--resume", a.resume, "continue the run saved in this last.pt");
+  add_options_file_flag(cmd, a.options_file);
 }
 
 void add_feature_options(CLI::App* cmd, CtrArgs& a) {
@@ -104,6 +93,7 @@ void print_result(const CtrTrainResult& r, const CtrModel& model, const std::str
 }
 
 int run_train(CtrArgs& a, const GlobalOptions& g, const CLI::App& cmd) {
+  if (!a.options_file.empty()) apply_options_file(a.options_file, cmd);
   if (cmd.get_option("--output")->count() == 0) a.output = "runs/ctr";
   a.config.seed = g.seed;
   a.config.show_progress = !g.quiet;
@@ -143,6 +133,7 @@ int run_train(CtrArgs& a, const GlobalOptions& g, const CLI::App& cmd) {
 }
 
 int run_distill(CtrArgs& a, const GlobalOptions& g, const CLI::App& cmd) {
+  if (!a.options_file.empty()) apply_options_file(a.options_file, cmd);
   if (a.teachers.empty()) throw Error("ctr distill: --teacher is required");
   if (a.methods.empty()) throw Error("ctr distill: --method is required (e.g. kd, hint, kd+hint)");
   if (cmd.get_option("--output")->count() == 0) a.output = "runs/ctr-distill";

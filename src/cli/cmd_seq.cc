@@ -28,35 +28,19 @@ struct SeqArgs {
   std::vector<std::string> methods;
   std::string checkpoint;
   std::string target = "test";
+  std::string options_file;
 };
 
 void add_eval_options(CLI::App* cmd, SeqArgs& a) {
-  cmd->add_option("--protocol", a.config.protocol,
-                  "sampled:popularity:100 (BERT4Rec), sampled:uniform:100 (SASRec) or full")
-      ->capture_default_str();
-  cmd->add_option("--metrics", a.config.metrics, "metrics, e.g. \"hr@1,5,10 ndcg@5,10 mrr@1000\"")
-      ->capture_default_str();
+  add_train_option_flags(cmd, a.config, {"protocol", "metrics"});
 }
 
 void add_training_options(CLI::App* cmd, SeqArgs& a) {
-  auto& c = a.config;
-  add_eval_options(cmd, a);
-  cmd->add_option("--epochs", c.epochs, "maximum epochs (one window per user each)")
-      ->capture_default_str();
-  cmd->add_option("--batch-size", c.batch_size, "users per step")->capture_default_str();
-  cmd->add_option("--optimizer", c.optimizer, "adam | lazyadam | adagrad | sgd")
-      ->capture_default_str();
-  cmd->add_option("--lr", c.lr, "learning rate")->capture_default_str();
-  cmd->add_option("--schedule", c.schedule, "constant | cosine | step:EVERY,GAMMA")
-      ->capture_default_str();
-  cmd->add_option("--weight-decay", c.weight_decay, "L2 penalty")->capture_default_str();
-  cmd->add_option("--patience", c.patience, "epochs without improvement before stopping (0: never)")
-      ->capture_default_str();
-  cmd->add_option("--monitor", c.monitor, "validation metric that picks the best epoch")
-      ->capture_default_str();
+  add_train_option_flags(cmd, a.config);
   cmd->add_option("-o,--output", a.output,
                   "output folder (best.pt, last.pt, history.json, results.json)");
   cmd->add_option("--resume", a.resume, "continue the run saved in this last.pt");
+  add_options_file_flag(cmd, a.options_file);
 }
 
 void print_result(const SeqTrainResult& r, const SeqModel& model, const std::string& output) {
@@ -93,6 +77,7 @@ void apply_resume(SeqArgs& a, const GlobalOptions& g, const CLI::App& cmd) {
 }
 
 int run_train(SeqArgs& a, const GlobalOptions& g, const CLI::App& cmd) {
+  if (!a.options_file.empty()) apply_options_file(a.options_file, cmd);
   if (cmd.get_option("--output")->count() == 0) a.output = "runs/seq";
   apply_resume(a, g, cmd);
   a.config.validate();
@@ -108,6 +93,7 @@ int run_train(SeqArgs& a, const GlobalOptions& g, const CLI::App& cmd) {
 }
 
 int run_distill(SeqArgs& a, const GlobalOptions& g, const CLI::App& cmd) {
+  if (!a.options_file.empty()) apply_options_file(a.options_file, cmd);
   if (cmd.get_option("--output")->count() == 0) a.output = "runs/seq-distill";
   apply_resume(a, g, cmd);
   a.config.validate();

@@ -1,12 +1,10 @@
 // recpress train / distill: train a top-N model (a teacher, or a student alone), or a student from
 // a trained teacher, with early stopping, checkpoints and resume. Everything can also come from a
-// YAML recipe (--recipe); command-line options win. Examples:
+// YAML options file (--options); command-line options win. Examples:
 //   recpress train --model neumf:dim=32 --data ml-1m --epochs 20 -o runs/neumf
 //   recpress train --resume runs/neumf/last.pt -o runs/neumf
 //   recpress train --model neumf:dim=32 --pretrain gmf/best.pt,mlp/best.pt --optimizer sgd
 //   recpress distill --teacher runs/neumf/best.pt --student mf:dim=4 --method kd -o runs/kd
-#include <yaml-cpp/yaml.h>
-
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -45,98 +43,6 @@ struct TrainArgs {
   std::vector<std::string>
       methods;  // "kd:temperature=2" or "kd:temperature=2@0.5" (weight after @)
 };
-
-// Apply a recipe's keys (the long option names, with '-' or '_') to the arguments. Keys set on the
-// command line are not overwritten.
-void apply_recipe(const std::string& path, TrainArgs& a, const CLI::App& cmd) {
-  YAML::Node root;
-  try {
-    root = YAML::LoadFile(path);
-  } catch (const YAML::Exception& e) {
-    throw DataError(path, e.mark.line + 1, "", std::string("bad YAML: ") + e.msg);
-  }
-  if (!root.IsMap())
-    throw DataError(path, 0, "", "a recipe is a mapping of option names to values");
-  for (const auto& kv : root) {
-    std::string key = kv.first.as<std::string>();
-    for (auto& ch : key) ch = ch == '_' ? '-' : ch;
-    const auto* opt = cmd.get_option_no_throw("--" + key);
-    if (opt == nullptr) throw DataError(path, kv.first.Mark().line + 1, key, "unknown recipe key");
-    if (opt->count() > 0) continue;  // given on the command line
-    // A list (teachers, methods) or a scalar.
-    std::vector<std::string> list;
-    if (kv.second.IsSequence()) {
-      for (const auto& item : kv.second) list.push_back(item.as<std::string>());
-    } else if (kv.second.IsScalar()) {
-      list.push_back(kv.second.as<std::string>());
-    } else {
-      throw DataError(path, kv.second.Mark().line + 1, key, "expected a value or a list");
-    }
-    if (list.size() != 1 && key != "teacher" && key != "method")
-      throw DataError(path, kv.second.Mark().line + 1, key, "expected a single value");
-    const std::string v = list.empty() ? "" : list.front();
-    auto number = [&](auto& field) {
-      double d = 0;
-      if (!parse_double(v, d))
-        throw DataError(path, kv.second.Mark().line + 1, key, "expected a number, got '" + v + "'");
-      field = static_cast<std::remove_reference_t<decltype(field)>>(d);
-    };
-    if (key == "data")
-      a.data.spec = v;
-    else if (key == "model" || key == "student")
-      a.model = v;
-    else if (key == "teacher")
-      a.teachers = list;
-    else if (key == "method")
-      a.methods = list;
-    else if (key == "scheme")
-      a.scheme = v;
-    else if (key == "generations")
-      number(a.generations);
-    else if (key == "split")
-      a.split = v;
-    else if (key == "output")
-      a.output = v;
-    else if (key == "pretrain")
-      a.pretrain = v;
-    else if (key == "alpha")
-      number(a.alpha);
-    else if (key == "loss")
-      a.config.loss = v;
-    else if (key == "negatives")
-      number(a.config.negatives);
-    else if (key == "sampler")
-      a.config.sampler = v;
-    else if (key == "batch-size")
-      number(a.config.batch_size);
-    else if (key == "epochs")
-      number(a.config.epochs);
-    else if (key == "optimizer")
-      a.config.optimizer = v;
-    else if (key == "lr")
-      number(a.config.lr);
-    else if (key == "weight-decay")
-      number(a.config.weight_decay);
-    else if (key == "schedule")
-      a.config.schedule = v;
-    else if (key == "patience")
-      number(a.config.patience);
-    else if (key == "monitor")
-      a.config.monitor = v;
-    else if (key == "protocol")
-      a.config.protocol = v;
-    else if (key == "metrics")
-      a.config.metrics = v;
-    else if (key == "threshold")
-      number(a.data.threshold);
-    else if (key == "min-user-interactions")
-      number(a.data.min_user);
-    else if (key == "min-item-interactions")
-      number(a.data.min_item);
-    else
-      throw DataError(path, kv.first.Mark().line + 1, key, "this key cannot be set from a recipe");
-  }
-}
 
 Distillation make_distillation(const TrainArgs& a, const TopNModelPtr& teacher) {
   if (a.scheme != "offline" && a.scheme != "online" && a.scheme != "self")
@@ -178,12 +84,13 @@ int run_born_again(const TrainArgs& a, const GlobalOptions& g, const Dataset& da
   return 0;
 }
 
-int run_train(TrainArgs a, const GlobalOptions& g, const CLI::App& cmd) {
-  if (!a.recipe.empty()) apply_recipe(a.recipe, a, cmd);
+int run_train(TrainArgs& a, const GlobalOptions& g, const CLI::App& cmd) {
+  if (!a.recipe.empty()) apply_options_file(a.recipe, cmd);
   if (cmd.get_name() == "distill") {
     if (a.teachers.empty())
-      throw Error("distill: --teacher is required (or teacher: in the recipe)");
-    if (a.methods.empty()) throw Error("distill: --method is required (or method: in the recipe)");
+      throw Error("distill: --teacher is required (or teacher: in the options file)");
+    if (a.methods.empty())
+      throw Error("distill: --method is required (or method: in the options file)");
   }
   a.config.seed = g.seed;
   a.config.show_progress = !g.quiet;
@@ -304,27 +211,10 @@ void add_training_options(CLI::App* cmd, TrainArgs& args) {
   add_data_options(cmd, args.data, false);
   cmd->add_option("--split", args.split,
                   "loo, loo_random, temporal[:train,valid], random[:train,valid]");
-  cmd->add_option("--protocol", args.config.protocol,
-                  "validation/test protocol (sampled:uniform:99, full, ...)");
-  cmd->add_option("--metrics", args.config.metrics, "metrics to report");
-  cmd->add_option("--monitor", args.config.monitor,
-                  "validation metric for early stopping / best model");
-  cmd->add_option("--loss", args.config.loss,
-                  "bce (pointwise, with --negatives per positive) or bpr");
-  cmd->add_option("--negatives", args.config.negatives, "sampled negatives per positive");
-  cmd->add_option("--sampler", args.config.sampler, "uniform or popularity[:alpha]");
-  cmd->add_option("--batch-size", args.config.batch_size, "mini-batch size");
-  cmd->add_option("--epochs", args.config.epochs, "maximum epochs");
-  cmd->add_option(
-      "--optimizer", args.config.optimizer,
-      "adam, lazyadam (row-wise updates of sparse embedding gradients; faster), sgd or adagrad");
-  cmd->add_option("--lr", args.config.lr, "learning rate");
-  cmd->add_option("--weight-decay", args.config.weight_decay, "L2 weight decay");
-  cmd->add_option("--schedule", args.config.schedule, "constant, cosine or step:EVERY,GAMMA");
-  cmd->add_option("--patience", args.config.patience, "early-stopping patience in epochs (0: off)");
+  add_train_option_flags(cmd, args.config);
   cmd->add_option("-o,--output", args.output, "run folder for checkpoints and results");
   cmd->add_option("--resume", args.resume, "continue the run saved in this last.pt");
-  cmd->add_option("--recipe", args.recipe, "YAML file with any of these options as keys");
+  add_options_file_flag(cmd, args.recipe);
 }
 
 }  // namespace

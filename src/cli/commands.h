@@ -12,6 +12,7 @@
 #include "data/dataset.h"
 #include "data/registry.h"
 #include "pipeline/recipe.h"
+#include "train/options.h"
 
 namespace recpress::cli {
 
@@ -71,6 +72,15 @@ nlohmann::json resumed_options(const nlohmann::json& saved, const nlohmann::json
 // The checkpoint's model; Error naming `path` when --model/--student asks another one.
 std::string resumed_model(const nlohmann::json& header, const std::string& asked,
                           const CLI::App& cmd, const std::string& path);
+// One flag per declared training option of `options`' task (train/options.h), or of those named
+// in `only`: `--batch-size`, `--lr`, ... with the table's doc and the task's default.
+void add_train_option_flags(CLI::App* cmd, TrainOptions& options,
+                            const std::vector<std::string>& only = {});
+// `--options FILE` (alias `--recipe`): a YAML file of the command's long options.
+void add_options_file_flag(CLI::App* cmd, std::string& path);
+// Feeds the file's keys to `cmd`'s options as if given on the command line, except those that
+// were; DataError naming the file, line and key for an unknown key or a bad value.
+void apply_options_file(const std::string& path, const CLI::App& cmd);
 // Runs a study as `recpress run` does (the demo runs its compiled-in recipe through this).
 nlohmann::ordered_json run_recipe(const pipeline::Recipe& recipe, const std::string& output_root,
                                   const GlobalOptions& g);

@@ -45,6 +45,9 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
+  } catch (const recpress::Error& e) {  // a declared option's value, checked while parsing
+    std::cerr << "error: " << e.what() << "\n";
+    return 2;
   }
   global.seed_given = seed->count() > 0;
   try {

@@ -1,6 +1,11 @@
 #include "core/params.h"
 
+#include <algorithm>
+#include <cmath>
 #include <sstream>
+
+#include "core/errors.h"
+#include "core/text_reader.h"
 
 namespace recpress {
 
@@ -24,6 +29,39 @@ std::string ParamDecl::range_text() const {
     o << "in " << (min_open ? "(" : "[") << min << ", " << max << (max_open ? ")" : "]");
   }
   return o.str();
+}
+
+std::int64_t ParamDecl::int_value(const std::string& text) const {
+  long long v = 0;
+  if (!parse_int64(text, v)) throw Error(name + " must be an integer, got '" + text + "'");
+  if (static_cast<double>(v) < min || static_cast<double>(v) > max)
+    throw Error(name + " must be " + range_text() + ", got " + text);
+  return v;
+}
+
+double ParamDecl::real_value(const std::string& text) const {
+  double v = 0;
+  if (!parse_double(text, v) || !std::isfinite(v))
+    throw Error(name + " must be a number, got '" + text + "'");
+  const bool low = min_open ? v <= min : v < min;
+  const bool high = max_open ? v >= max : v > max;
+  if (low || high) throw Error(name + " must be " + range_text() + ", got " + text);
+  return v;
+}
+
+const std::string& ParamDecl::text_value(const std::string& text) const {
+  if (!choices.empty() && std::find(choices.begin(), choices.end(), text) == choices.end())
+    throw Error(name + " must be " + type_text() + ", got '" + text + "'");
+  return text;
+}
+
+void ParamDecl::check(const std::string& text) const {
+  if (kind == Kind::kInt)
+    int_value(text);
+  else if (kind == Kind::kReal)
+    real_value(text);
+  else
+    text_value(text);
 }
 
 ParamDecl int_param(std::string name, std::int64_t fallback, std::int64_t min, std::string doc) {

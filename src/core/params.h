@@ -29,6 +29,13 @@ struct ParamDecl {
 
   std::string type_text() const;   // "integer", "number", "bce or ce" (the choices), "text"
   std::string range_text() const;  // ">= 1", "[0, 1)", "" for none
+
+  // `text` read as this parameter's type and checked against its bounds or choices; Error
+  // "NAME must be >= 1, got 0" otherwise (the caller prefixes where it came from).
+  std::int64_t int_value(const std::string& text) const;
+  double real_value(const std::string& text) const;
+  const std::string& text_value(const std::string& text) const;
+  void check(const std::string& text) const;  // whichever of the three the kind says
 };
 using ParamDecls = std::vector<ParamDecl>;
 

@@ -58,9 +58,8 @@ NegativeSampler::NegativeSampler(const InteractionMatrix& positives, Kind kind, 
   }
 }
 
-NegativeSampler NegativeSampler::from_spec(const InteractionMatrix& positives,
-                                           const std::string& spec) {
-  if (spec == "uniform") return NegativeSampler(positives, Kind::kUniform);
+NegativeSampler::Spec NegativeSampler::parse_spec(const std::string& spec) {
+  if (spec == "uniform") return {Kind::kUniform, 1.0};
   if (spec.rfind("popularity", 0) == 0) {
     double alpha = 1.0;
     if (spec.size() > 10) {
@@ -68,9 +67,15 @@ NegativeSampler NegativeSampler::from_spec(const InteractionMatrix& positives,
         throw Error("bad sampler '" + spec + "' (expected popularity or popularity:ALPHA)");
       }
     }
-    return NegativeSampler(positives, Kind::kPopularity, alpha);
+    return {Kind::kPopularity, alpha};
   }
   throw Error("unknown sampler '" + spec + "' (expected uniform, popularity or popularity:ALPHA)");
+}
+
+NegativeSampler NegativeSampler::from_spec(const InteractionMatrix& positives,
+                                           const std::string& spec) {
+  const Spec s = parse_spec(spec);
+  return NegativeSampler(positives, s.kind, s.alpha);
 }
 
 std::int32_t NegativeSampler::sample(std::int32_t user, Rng& rng) const {

@@ -36,6 +36,11 @@ class NegativeSampler {
   NegativeSampler(const InteractionMatrix& positives, Kind kind, double alpha = 1.0,
                   const std::vector<std::int64_t>& popularity = {});
   // "uniform", "popularity", "popularity:0.75"
+  struct Spec {
+    Kind kind = Kind::kUniform;
+    double alpha = 1.0;
+  };
+  static Spec parse_spec(const std::string& spec);  // throws Error for anything else
   static NegativeSampler from_spec(const InteractionMatrix& positives, const std::string& spec);
 
   // One negative for `user`. Throws Error if the user has interacted with every item.

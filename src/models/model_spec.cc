@@ -122,37 +122,31 @@ const ParamDecl& ModelSpec::declaration(const std::string& key) const {
   throw Error("model '" + name + "': parameter '" + key + "' is not declared");
 }
 
+// The declared value of `key` (given or default), checked; errors name the model.
+template <typename Read>
+auto declared_value(const ModelSpec& s, const std::string& key, Read read) {
+  const ParamDecl& d = s.declaration(key);
+  try {
+    return read(d, s.has(key) ? s.params.at(key) : d.default_value);
+  } catch (const Error& e) {
+    throw Error("model '" + s.name + "': " + e.what());
+  }
+}
+
 std::int64_t ModelSpec::get_int(const std::string& key) const {
-  const ParamDecl& d = declaration(key);
-  const std::string text = has(key) ? params.at(key) : d.default_value;
-  long long v = 0;
-  if (!parse_int64(text, v))
-    throw Error("model '" + name + "': " + key + " must be an integer, got '" + text + "'");
-  if (static_cast<double>(v) < d.min || static_cast<double>(v) > d.max)
-    throw Error("model '" + name + "': " + key + " must be " + d.range_text() + ", got " + text);
-  return v;
+  return declared_value(*this, key,
+                        [](const ParamDecl& d, const std::string& t) { return d.int_value(t); });
 }
 
 double ModelSpec::get_double(const std::string& key) const {
-  const ParamDecl& d = declaration(key);
-  const std::string text = has(key) ? params.at(key) : d.default_value;
-  double v = 0;
-  if (!parse_double(text, v) || !std::isfinite(v))
-    throw Error("model '" + name + "': " + key + " must be a number, got '" + text + "'");
-  const bool low = d.min_open ? v <= d.min : v < d.min;
-  const bool high = d.max_open ? v >= d.max : v > d.max;
-  if (low || high)
-    throw Error("model '" + name + "': " + key + " must be " + d.range_text() + ", got " + text);
-  return v;
+  return declared_value(*this, key,
+                        [](const ParamDecl& d, const std::string& t) { return d.real_value(t); });
 }
 
 std::string ModelSpec::get_string(const std::string& key) const {
-  const ParamDecl& d = declaration(key);
-  const std::string text = has(key) ? params.at(key) : d.default_value;
-  if (!d.choices.empty() && std::find(d.choices.begin(), d.choices.end(), text) == d.choices.end())
-    throw Error("model '" + name + "': " + key + " must be " + d.type_text() + ", got '" + text +
-                "'");
-  return text;
+  return declared_value(*this, key, [](const ParamDecl& d, const std::string& t) {
+    return std::string(d.text_value(t));
+  });
 }
 
 std::vector<std::pair<ModelSpec, double>> parse_weighted_specs(

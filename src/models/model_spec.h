@@ -43,10 +43,10 @@ struct ModelSpec {
   double get_double(const std::string& key) const;
   std::string get_string(const std::string& key) const;
 
-  const ParamDecls* declared = nullptr;  // set by checked(); not part of the spec's text
-
- private:
+  // The declaration of `key` (after checked()); Error when it is not declared.
   const ParamDecl& declaration(const std::string& key) const;
+
+  const ParamDecls* declared = nullptr;  // set by checked(); not part of the spec's text
 };
 
 // `spec` checked against its registry entry's declared parameters (unchanged when the entry

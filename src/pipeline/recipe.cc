@@ -90,82 +90,66 @@ std::vector<T> as_list(const YAML::Node& n, const Where& w,
 
 template <typename Target>
 struct Key {
-  const char* name;
-  const char* type;  // for the reference
-  const char* default_text;
-  const char* doc;
+  std::string name;
+  std::string type;  // for the reference
+  std::string default_text;
+  std::string doc;
   bool required;
   std::function<void(const YAML::Node&, const Where&, Target&)> set;
 };
 
+std::string number_text(double v) {
+  std::ostringstream o;
+  o.precision(17);
+  o << v;
+  return o.str();
+}
+
+// `model` and `dim`, then every training option declared as a section key (train/options.h).
+// Values are kept as written and applied over the task's defaults when the recipe is finished.
 const std::vector<Key<TrainSection>>& train_keys() {
-  static const std::vector<Key<TrainSection>> keys = {
-      {"model", "string or list", "(required)",
-       "model spec(s), e.g. `neumf:dim=32` or `[mf, gmf]`; a list is a grid dimension", true,
-       [](const YAML::Node& n, const Where& w, TrainSection& t) {
-         t.models = as_list<std::string>(n, w, as_string);
-       }},
-      {"dim", "integer or list", "(from `model`)",
-       "embedding size(s) applied to every `model` spec; a list is a grid dimension", false,
-       [](const YAML::Node& n, const Where& w, TrainSection& t) {
-         t.dims = as_list<std::int64_t>(n, w, as_int);
-         for (const auto d : t.dims)
-           if (d < 1) w.fail("dim must be >= 1");
-       }},
-      {"loss", "string", "bce",
-       "top-N: `bce` (with `negatives` per positive) or `bpr` (CTR: BCE on the labels; next-item: "
-       "the model's own, e.g. `sasrec:loss=ce`)",
-       false,
-       [](const YAML::Node& n, const Where& w, TrainSection& t) {
-         t.loss = as_string(n, w);
-         if (t.loss != "bce" && t.loss != "bpr") w.fail("loss must be bce or bpr");
-       }},
-      {"negatives", "integer", "4", "top-N: sampled negatives per positive (bce)", false,
-       [](const YAML::Node& n, const Where& w, TrainSection& t) {
-         t.negatives = static_cast<int>(at_least(as_int(n, w), 1, w));
-       }},
-      {"batch_size", "integer", "256 / 2048 / 32",
-       "mini-batch size: (user, item) pairs for top-N, rows for CTR, users for next-item", false,
-       [](const YAML::Node& n, const Where& w, TrainSection& t) {
-         t.batch_size = at_least(as_int(n, w), 1, w);
-       }},
-      {"epochs", "integer", "20", "maximum epochs", false,
-       [](const YAML::Node& n, const Where& w, TrainSection& t) {
-         t.epochs = static_cast<int>(at_least(as_int(n, w), 1, w));
-       }},
-      {"optimizer", "string", "adam", "`adam`, `lazyadam`, `sgd` or `adagrad`", false,
-       [](const YAML::Node& n, const Where& w, TrainSection& t) {
-         t.optimizer = as_string(n, w);
-         check_value(w, [&] {
-           validate_optimizer({t.optimizer, 1e-3, 0, "constant"}, "optimizer");
-         });
-       }},
-      {"lr", "number or list", "0.001",
-       "learning rate; a list is tuned: each is trained on the first seed and the best on "
-       "validation is used for every seed",
-       false,
-       [](const YAML::Node& n, const Where& w, TrainSection& t) {
-         t.lrs = as_list<double>(n, w, as_double);
-         for (const double lr : t.lrs)
-           check_value(w, [&] { validate_optimizer({"adam", lr, 0, "constant"}, "lr"); });
-       }},
-      {"weight_decay", "number", "0", "L2 weight decay", false,
-       [](const YAML::Node& n, const Where& w, TrainSection& t) {
-         t.weight_decay = as_double(n, w);
-         check_value(w, [&] {
-           validate_optimizer({"adam", 1e-3, t.weight_decay, "constant"}, "weight_decay");
-         });
-       }},
-      {"schedule", "string", "constant", "`constant`, `cosine` or `step:EVERY,GAMMA`", false,
-       [](const YAML::Node& n, const Where& w, TrainSection& t) {
-         t.schedule = as_string(n, w);
-         check_value(w, [&] { validate_optimizer({"adam", 1e-3, 0, t.schedule}, "schedule"); });
-       }},
-      {"patience", "integer", "5", "early-stopping patience in epochs (0: off)", false,
-       [](const YAML::Node& n, const Where& w, TrainSection& t) {
-         t.patience = static_cast<int>(at_least(as_int(n, w), 0, w));
-       }},
-  };
+  static const std::vector<Key<TrainSection>> keys = [] {
+    std::vector<Key<TrainSection>> k = {
+        {"model", "string or list", "(required)",
+         "model spec(s), e.g. `neumf:dim=32` or `[mf, gmf]`; a list is a grid dimension", true,
+         [](const YAML::Node& n, const Where& w, TrainSection& t) {
+           t.models = as_list<std::string>(n, w, as_string);
+         }},
+        {"dim", "integer or list", "(from `model`)",
+         "embedding size(s) applied to every `model` spec; a list is a grid dimension", false,
+         [](const YAML::Node& n, const Where& w, TrainSection& t) {
+           t.dims = as_list<std::int64_t>(n, w, as_int);
+           for (const auto d : t.dims)
+             if (d < 1) w.fail("dim must be >= 1");
+         }},
+    };
+    for (const auto& d : train_option_decls()) {
+      if (!d.section) continue;
+      const std::string name = d.param.name;
+      const bool lr = name == "lr";
+      std::string doc = d.param.doc;
+      if (!d.param.range_text().empty()) doc += " (" + d.param.range_text() + ")";
+      if (lr)
+        doc +=
+            "; a list is tuned: each is trained on the first seed and the best on validation is "
+            "used for every seed";
+      if (!d.used_by(TrainTask::kCtr) || !d.used_by(TrainTask::kSeq)) doc = "top-N only: " + doc;
+      k.push_back(
+          {name, lr ? "number or list" : d.param.type_text(), d.defaults_text(), doc, false,
+           [name, lr, kind = d.param.kind](const YAML::Node& n, const Where& w, TrainSection& t) {
+             if (lr) {
+               for (const double v : as_list<double>(n, w, as_double))
+                 t.written_lrs.push_back(number_text(v));
+               return;
+             }
+             if (!n.IsScalar()) w.fail("expected a single value");
+             if (kind == ParamDecl::Kind::kInt) as_int(n, w);  // YAML type first
+             if (kind == ParamDecl::Kind::kReal) as_double(n, w);
+             t.written[name] = n.Scalar();
+           }});
+    }
+    return k;
+  }();
   return keys;
 }
 
@@ -380,19 +364,35 @@ void check_methods(const std::string& task, const std::vector<std::string>& meth
   }
 }
 
+TrainTask train_task_of(const std::string& task) {
+  return task == "ctr" ? TrainTask::kCtr : task == "seq" ? TrainTask::kSeq : TrainTask::kTopN;
+}
+
+// The section's options: the task's declared defaults with the written keys applied, each error
+// naming the key's line; an option the task does not have is refused.
 void finish_section(TrainSection& t, const Recipe& r, const std::string& file,
                     const std::string& prefix) {
-  if (t.batch_size == 0) t.batch_size = r.task == "ctr" ? 2048 : r.task == "seq" ? 32 : 256;
-  if (r.task != "topn") {
-    for (const char* key : {"loss", "negatives"}) {
-      const auto it = t.given.find(key);
-      if (it != t.given.end())
-        Where{file, it->second, prefix + "." + key}.fail(
-            r.task == "ctr" ? "not used by CTR (BCE on the labels)"
-                            : "not used by next-item (the model spec names its loss, e.g. "
-                              "sasrec:loss=ce)");
-    }
+  t.options = TrainOptions(train_task_of(r.task));
+  auto where = [&](const std::string& key) {
+    const auto it = t.given.find(key);
+    return Where{file, it == t.given.end() ? 0 : it->second, prefix + "." + key};
+  };
+  for (const auto& [key, value] : t.written) {
+    if (!t.options.uses(key))
+      where(key).fail(r.task == "ctr" ? "not used by CTR (BCE on the labels)"
+                                      : "not used by next-item (the model spec names its loss, "
+                                        "e.g. sasrec:loss=ce)");
+    check_value(where(key), [&] { t.options.set(key, value); });
   }
+  t.lrs.clear();
+  for (const auto& lr : t.written_lrs) {
+    check_value(where("lr"), [&] { t.options.set("lr", lr); });
+    t.lrs.push_back(t.options.lr);
+  }
+  if (t.lrs.empty()) t.lrs.push_back(t.options.lr);
+  t.options.lr = t.lrs.front();
+  check_value(where("optimizer"),
+              [&] { validate_optimizer(t.options.optimizer_config(), prefix); });
   const auto line = t.given.count("model") ? t.given.at("model") : 0;
   for (const auto& m : t.expanded_models())
     check_value(Where{file, line, prefix + ".model"}, [&] { check_model(r.task, m); });
@@ -519,6 +519,13 @@ std::string recipe_reference() {
        "|\n|---|---|---|---|\n";
   for (const auto& k : train_keys())
     o << "| `" << k.name << "` | " << k.type << " | " << k.default_text << " | " << k.doc << " |\n";
+  o << "\n## Training options\n\n"
+       "Declared once (`src/train/options.cc`): the `teacher`/`student` keys above, the flags of\n"
+       "`recpress train`/`distill`, `ctr train`/`ctr distill` and `seq train`/`seq distill`, the\n"
+       "keys of their options files (`--options FILE`) and the `config` stored in checkpoints all\n"
+       "come from this table. In a recipe, `monitor`, `protocol` and `metrics` are top-level keys\n"
+       "(one per study) and `seed` comes from `seeds`.\n\n"
+    << train_options_reference();
   o << "\n## `features` keys (CTR)\n\n| key | type | default | meaning |\n|---|---|---|---|\n";
   for (const auto& k : feature_keys())
     o << "| `" << k.name << "` | " << k.type << " | " << k.default_text << " | " << k.doc << " |\n";

@@ -21,24 +21,23 @@
 #include <string>
 #include <vector>
 
+#include "train/options.h"
+
 namespace recpress::pipeline {
 
 // How one model is trained (the teacher, or every student of the grid).
 struct TrainSection {
   std::vector<std::string> models;  // model specs; a list is a grid dimension
   std::vector<std::int64_t> dims;   // optional grid over the specs' `dim`
-  std::string loss = "bce";
-  int negatives = 4;
-  std::int64_t batch_size = 0;  // 0: the task's default (top-N 256, CTR 2048, next-item 32)
-  int epochs = 20;
-  std::string optimizer = "adam";
+  // The declared training options (train/options.h): the task's defaults with the keys written
+  // in the section applied, once the whole recipe (and so its task) has been read.
+  TrainOptions options{TrainTask::kTopN};
   // One learning rate, or several: then each is tried on the first seed and the one with the best
   // validation score is used for every seed (a tuned baseline, not a grid dimension).
-  std::vector<double> lrs = {1e-3};
-  double weight_decay = 0;
-  std::string schedule = "constant";
-  int patience = 5;
-  std::map<std::string, std::size_t> given;  // keys written in the recipe -> their line
+  std::vector<double> lrs;
+  std::map<std::string, std::size_t> given;    // keys written in the recipe -> their line
+  std::map<std::string, std::string> written;  // training options as written (applied at the end)
+  std::vector<std::string> written_lrs;
   // The specs with each grid dim applied ("mf" + dim 20 -> "mf:dim=20").
   std::vector<std::string> expanded_models() const;
 };

@@ -66,17 +66,12 @@ class StudyTask {
   virtual std::vector<std::string> report_metrics() const = 0;  // the report's metric columns
 };
 
-// The training settings every task's configuration has, from the recipe's section and the run.
+// A run's training options: the recipe section's (its task's defaults and the keys written), with
+// the run's learning rate and seed.
 template <typename Config>
 void apply_section(Config& c, const RunRequest& r) {
-  const TrainSection& t = *r.section;
-  c.batch_size = t.batch_size;
-  c.epochs = t.epochs;
-  c.optimizer = t.optimizer;
+  static_cast<TrainOptions&>(c) = r.section->options;
   c.lr = r.lr;
-  c.weight_decay = t.weight_decay;
-  c.schedule = t.schedule;
-  c.patience = t.patience;
   c.seed = static_cast<std::uint64_t>(r.seed);
   c.show_progress = !r.quiet;
 }

@@ -64,47 +64,6 @@ CtrData prepare_ctr_data(const CtrDataSpec& spec, const CtrEncoder* encoder,
   return d;
 }
 
-// ---------------------------------------------------------------- configuration
-
-void CtrTrainConfig::validate() const {
-  if (batch_size < 1) throw Error("ctr train: batch size must be >= 1");
-  if (epochs < 1) throw Error("ctr train: epochs must be >= 1");
-  validate_optimizer(optimizer_config(), "ctr train");
-  if (patience < 0) throw Error("ctr train: patience must be >= 0");
-  if (monitor != "auc" && monitor != "logloss")
-    throw Error("ctr train: monitor must be auc or logloss, got '" + monitor + "'");
-}
-
-OptimizerConfig CtrTrainConfig::optimizer_config() const {
-  return {optimizer, lr, weight_decay, schedule};
-}
-
-nlohmann::json CtrTrainConfig::to_json() const {
-  return {{"batch_size", batch_size},
-          {"epochs", epochs},
-          {"optimizer", optimizer},
-          {"lr", lr},
-          {"weight_decay", weight_decay},
-          {"schedule", schedule},
-          {"patience", patience},
-          {"monitor", monitor},
-          {"seed", seed}};
-}
-
-CtrTrainConfig CtrTrainConfig::from_json(const nlohmann::json& j) {
-  CtrTrainConfig c;
-  c.batch_size = j.at("batch_size");
-  c.epochs = j.at("epochs");
-  c.optimizer = j.at("optimizer");
-  c.lr = j.at("lr");
-  c.weight_decay = j.at("weight_decay");
-  c.schedule = j.value("schedule", std::string("constant"));
-  c.patience = j.at("patience");
-  c.monitor = j.at("monitor");
-  c.seed = j.at("seed");
-  return c;
-}
-
 // ---------------------------------------------------------------- evaluation
 
 nlohmann::json CtrEvalResult::to_json() const {

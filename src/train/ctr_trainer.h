@@ -15,6 +15,7 @@
 #include "distill/ctr/distiller.h"
 #include "models/ctr/ctr_model.h"
 #include "train/optimizer.h"
+#include "train/options.h"
 
 namespace recpress {
 
@@ -47,22 +48,14 @@ struct CtrData {
 CtrData prepare_ctr_data(const CtrDataSpec& spec, const CtrEncoder* encoder = nullptr,
                          const std::string& data_root = "");
 
-struct CtrTrainConfig {
-  std::int64_t batch_size = 2048;
-  int epochs = 10;
-  std::string optimizer = "adam";  // adam | lazyadam | adagrad | sgd (train/optimizer.h)
-  double lr = 1e-3;
-  double weight_decay = 0.0;
-  std::string schedule = "constant";  // constant | cosine | step:EVERY,GAMMA
-  int patience = 2;                   // epochs without improvement before stopping (0: never)
-  std::string monitor = "auc";        // auc | logloss (validation metric that picks the best epoch)
-  std::uint64_t seed = 42;
-  bool show_progress = true;
-
-  void validate() const;  // throws Error naming the bad field
-  nlohmann::json to_json() const;
-  static CtrTrainConfig from_json(const nlohmann::json& j);
-  OptimizerConfig optimizer_config() const;
+// CTR training: the declared options (train/options.h) with CTR's defaults.
+struct CtrTrainConfig : TrainOptions {
+  CtrTrainConfig() : TrainOptions(TrainTask::kCtr) {}
+  static CtrTrainConfig from_json(const nlohmann::json& j) {
+    CtrTrainConfig c;
+    c.read_json(j);
+    return c;
+  }
 };
 
 struct CtrEvalResult {

@@ -117,55 +117,6 @@ void SeqScorer::score_lists(std::span<const std::int32_t> users,
   }
 }
 
-// ---------------------------------------------------------------- configuration
-
-void SeqTrainConfig::validate() const {
-  if (batch_size < 1) throw Error("seq train: batch size must be >= 1");
-  if (epochs < 1) throw Error("seq train: epochs must be >= 1");
-  validate_optimizer(optimizer_config(), "seq train");
-  if (patience < 0) throw Error("seq train: patience must be >= 0");
-  Protocol::parse(protocol);
-  bool found = false;
-  for (const auto& m : parse_metrics(metrics)) found = found || m.name() == monitor;
-  if (!found)
-    throw Error("seq train: monitored metric '" + monitor + "' is not among the metrics '" +
-                metrics + "'");
-}
-
-SeqTrainConfig SeqTrainConfig::from_json(const nlohmann::json& j) {
-  SeqTrainConfig c;
-  c.batch_size = j.at("batch_size");
-  c.epochs = j.at("epochs");
-  c.optimizer = j.value("optimizer", std::string("adam"));
-  c.lr = j.at("lr");
-  c.schedule = j.value("schedule", std::string("constant"));
-  c.weight_decay = j.at("weight_decay");
-  c.patience = j.at("patience");
-  c.monitor = j.at("monitor");
-  c.protocol = j.at("protocol");
-  c.metrics = j.at("metrics");
-  c.seed = j.at("seed");
-  return c;
-}
-
-OptimizerConfig SeqTrainConfig::optimizer_config() const {
-  return {optimizer, lr, weight_decay, schedule};
-}
-
-nlohmann::json SeqTrainConfig::to_json() const {
-  return {{"batch_size", batch_size},
-          {"epochs", epochs},
-          {"optimizer", optimizer},
-          {"lr", lr},
-          {"schedule", schedule},
-          {"weight_decay", weight_decay},
-          {"patience", patience},
-          {"monitor", monitor},
-          {"protocol", protocol},
-          {"metrics", metrics},
-          {"seed", seed}};
-}
-
 // ---------------------------------------------------------------- checkpoints
 
 namespace {

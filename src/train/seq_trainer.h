@@ -15,6 +15,7 @@
 #include "eval/scorer.h"
 #include "models/seq/seq_model.h"
 #include "train/optimizer.h"
+#include "train/options.h"
 
 namespace recpress {
 
@@ -45,24 +46,14 @@ class SeqScorer : public Scorer {
   std::string name_;
 };
 
-struct SeqTrainConfig {
-  std::int64_t batch_size = 32;  // users (one window each) per step
-  int epochs = 100;
-  std::string optimizer = "adam";  // adam | lazyadam | adagrad | sgd (train/optimizer.h)
-  double lr = 2e-3;
-  double weight_decay = 0.0;
-  std::string schedule = "constant";  // constant | cosine | step:EVERY,GAMMA
-  int patience = 10;                  // epochs without improvement before stopping (0: never)
-  std::string monitor = "NDCG@10";
-  std::string protocol = "sampled:popularity:100";
-  std::string metrics = "hr@1,5,10 ndcg@5,10 mrr@1000";
-  std::uint64_t seed = 42;
-  bool show_progress = true;
-
-  void validate() const;
-  nlohmann::json to_json() const;
-  static SeqTrainConfig from_json(const nlohmann::json& j);
-  OptimizerConfig optimizer_config() const;
+// Next-item training: the declared options (train/options.h) with next-item's defaults.
+struct SeqTrainConfig : TrainOptions {
+  SeqTrainConfig() : TrainOptions(TrainTask::kSeq) {}
+  static SeqTrainConfig from_json(const nlohmann::json& j) {
+    SeqTrainConfig c;
+    c.read_json(j);
+    return c;
+  }
 };
 
 struct SeqTrainResult {

@@ -24,66 +24,6 @@
 
 namespace recpress {
 
-// ---------------------------------------------------------------- configuration
-
-void TrainConfig::validate() const {
-  parse_loss(loss);
-  if (negatives < 1) throw Error("train: negatives must be >= 1");
-  if (batch_size < 1) throw Error("train: batch size must be >= 1");
-  if (epochs < 1) throw Error("train: epochs must be >= 1");
-  validate_optimizer(optimizer_config(), "train");
-  if (patience < 0) throw Error("train: patience must be >= 0");
-  bool found = false;
-  for (const auto& m : parse_metrics(metrics)) found = found || m.name() == monitor;
-  if (!found)
-    throw Error("train: monitored metric '" + monitor + "' is not among the metrics '" + metrics +
-                "'");
-  Protocol::parse(protocol);
-  if (sampler != "uniform" && sampler.rfind("popularity", 0) != 0) {
-    throw Error("train: unknown sampler '" + sampler + "' (uniform, popularity[:alpha])");
-  }
-}
-
-OptimizerConfig TrainConfig::optimizer_config() const {
-  return {optimizer, lr, weight_decay, schedule};
-}
-
-nlohmann::json TrainConfig::to_json() const {
-  return {{"loss", loss},
-          {"negatives", negatives},
-          {"sampler", sampler},
-          {"batch_size", batch_size},
-          {"epochs", epochs},
-          {"optimizer", optimizer},
-          {"lr", lr},
-          {"weight_decay", weight_decay},
-          {"schedule", schedule},
-          {"patience", patience},
-          {"monitor", monitor},
-          {"protocol", protocol},
-          {"metrics", metrics},
-          {"seed", seed}};
-}
-
-TrainConfig TrainConfig::from_json(const nlohmann::json& j) {
-  TrainConfig c;
-  c.loss = j.at("loss");
-  c.negatives = j.at("negatives");
-  c.sampler = j.at("sampler");
-  c.batch_size = j.at("batch_size");
-  c.epochs = j.at("epochs");
-  c.optimizer = j.at("optimizer");
-  c.lr = j.at("lr");
-  c.weight_decay = j.at("weight_decay");
-  c.schedule = j.at("schedule");
-  c.patience = j.at("patience");
-  c.monitor = j.at("monitor");
-  c.protocol = j.at("protocol");
-  c.metrics = j.at("metrics");
-  c.seed = j.at("seed");
-  return c;
-}
-
 // ---------------------------------------------------------------- model files
 
 nlohmann::json model_identity(const TopNModel& model, const Dataset& data) {

@@ -19,30 +19,18 @@
 #include "train/checkpoint.h"
 #include "train/loop.h"
 #include "train/optimizer.h"
+#include "train/options.h"
 
 namespace recpress {
 
-struct TrainConfig {
-  std::string loss = "bce";         // bce | bpr
-  int negatives = 4;                // per positive (NCF uses 4)
-  std::string sampler = "uniform";  // uniform | popularity[:alpha]
-  std::int64_t batch_size = 256;
-  int epochs = 20;
-  std::string optimizer = "adam";  // adam | sgd | adagrad
-  double lr = 1e-3;
-  double weight_decay = 0.0;
-  std::string schedule = "constant";  // constant | step:EVERY,GAMMA | cosine
-  int patience = 5;                   // epochs without improvement before stopping (0: never)
-  std::string monitor = "NDCG@10";    // validation metric that picks the best epoch
-  std::string protocol = "sampled:uniform:99";
-  std::string metrics = "hr@5,10 ndcg@5,10 mrr@10";
-  std::uint64_t seed = 42;
-  bool show_progress = true;
-
-  void validate() const;  // throws Error naming the bad field
-  nlohmann::json to_json() const;
-  static TrainConfig from_json(const nlohmann::json& j);
-  OptimizerConfig optimizer_config() const;
+// Top-N training: the declared options (train/options.h) with top-N's defaults.
+struct TrainConfig : TrainOptions {
+  TrainConfig() : TrainOptions(TrainTask::kTopN) {}
+  static TrainConfig from_json(const nlohmann::json& j) {
+    TrainConfig c;
+    c.read_json(j);
+    return c;
+  }
 };
 
 struct TrainResult {

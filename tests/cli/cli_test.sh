@@ -96,9 +96,9 @@ expect 2 "unknown model 'transformer'" -- train --data "$small" --model transfor
 expect 2 "dim must be >= 1" -- train --data "$small" --model mf:dim=0
 expect 2 "unknown optimizer" -- train --data "$small" --model mf --optimizer lion
 printf 'model: mlp:dim=8\nepochs: 1\nbogus: 3\n' > "$work/bad.yaml"
-expect 2 "bad.yaml:3: field 'bogus': unknown recipe key" -- train --data "$small" --recipe "$work/bad.yaml"
+expect 2 "bad.yaml:3: field 'bogus': unknown option" -- train --data "$small" --options "$work/bad.yaml"
 printf 'model: mlp:dim=8\nepochs: 1\noutput: %s\n' "$work/mlp" > "$work/ok.yaml"
-expect 0 "mlp:dim=8" -- train --data "$small" --recipe "$work/ok.yaml" -q
+expect 0 "mlp:dim=8" -- train --data "$small" --options "$work/ok.yaml" -q
 expect 2 "not a GMF model" -- train --data "$small" --model neumf:dim=8 --pretrain "$work/mlp/best.pt,$work/mlp/best.pt"
 expect 0 "teacher gmf:dim=8" -- distill --data "$small" --teacher "$work/gmf/best.pt" --student mf:dim=2 \
   --method kd:temperature=2@0.5 --epochs 1 -o "$work/kd" -q
@@ -135,10 +135,10 @@ expect 2 "hint: the teacher's 'user' has 8 dimensions" -- distill --data "$small
 # The same through a recipe, with lists of teachers and methods.
 printf 'teacher: [%s]\nstudent: mf:dim=2\nmethod:\n  - rrd\n  - de@0.1\nepochs: 1\noutput: %s\n' \
   "$work/gmf/best.pt" "$work/recipe-kd" > "$work/distill.yaml"
-expect 0 "mf:dim=2" -- distill --data "$small" --recipe "$work/distill.yaml" -q
+expect 0 "mf:dim=2" -- distill --data "$small" --options "$work/distill.yaml" -q
 printf 'teacher: x\nstudent: [mf, gmf]\n' > "$work/bad-distill.yaml"
 expect 2 "bad-distill.yaml:2: field 'student': expected a single value" -- distill --data "$small" \
-  --recipe "$work/bad-distill.yaml"
+  --options "$work/bad-distill.yaml"
 
 # Ship the student: export to .rpm and query it through the runtime.
 expect 0 "int8, 200 users" -- export "$work/kd/best.pt" --dtype int8 --data "$small" -o "$work/s.rpm"
@@ -257,6 +257,17 @@ expect 2 "not on this data" -- seq evaluate --data "synthetic:users=100,items=30
 expect 0 "valid (best epoch)" -- seq train --resume "$work/seq-t/last.pt" --data "$seq" --epochs 3 -o "$work/seq-t" --patience 0
 expect 2 "lr 0.002 -> 0.01" -- seq train --resume "$work/seq-t/last.pt" --data "$seq" --epochs 4 --lr 0.01 -o "$work/seq-t"
 expect 2 "training diverged" -- seq train --data "$seq" --model sasrec:loss=ce,max_len=10,hidden=8 --lr 1e9 --epochs 1 -o ""
+# Options files work for every training command: keys are the command's long options, declared
+# once with the training options (train/options.h); errors name the file, line and key.
+printf 'model: "fm:dim=2"\nepochs: 1\nbatch_size: 512\noutput: %s\n' "$work/ctr-opt" > "$work/ctr-opt.yaml"
+expect 0 "model fm:dim=2" -- ctr train --data "$ctr" --options "$work/ctr-opt.yaml" -q
+printf 'epochs: 1\nnegatives: 4\n' > "$work/ctr-bad.yaml"
+expect 2 "ctr-bad.yaml:2: field 'negatives': unknown option" -- ctr train --data "$ctr" \
+  --options "$work/ctr-bad.yaml"
+printf 'epochs: 1\nlr: -1\n' > "$work/seq-bad.yaml"
+expect 2 "seq-bad.yaml:2: field 'lr': lr must be > 0, got -1" -- seq train --data "$seq" \
+  --options "$work/seq-bad.yaml"
+expect 2 "sampler: unknown sampler 'zipf'" -- train --data "$small" --model mf --sampler zipf
 expect 2 "holds the input" -- seq distill --data "$seq" --teacher "$work/seq-t/best.pt" --student sasrec:loss=ce,max_len=10,hidden=8 --method kd -o "$work/seq-t"
 
 echo "cli: $passed passed, $failed failed"

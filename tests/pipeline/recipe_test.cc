@@ -35,8 +35,8 @@ TEST(Recipe, ParsesAGridWithDefaults) {
   EXPECT_EQ(r.methods.size(), 3u);
   EXPECT_EQ(r.exports, (std::vector<std::string>{"int8"}));
   EXPECT_EQ(r.protocol, "sampled:uniform:99");  // default
-  EXPECT_EQ(r.teacher.epochs, 3);
-  EXPECT_EQ(r.student.epochs, 20);  // default
+  EXPECT_EQ(r.teacher.options.epochs, 3);
+  EXPECT_EQ(r.student.options.epochs, 20);  // default
   // A grid dim replaces the spec's own dim and keeps its other parameters.
   TrainSection t;
   t.models = {"neumf:dim=8,layers=2"};
@@ -115,7 +115,7 @@ TEST(Recipe, ChecksDependOnTheTask) {
   EXPECT_EQ(good.monitor, "AUC");
   EXPECT_EQ(good.split, "random:0.8,0.1,0.1");
   EXPECT_EQ(good.student.lrs, (std::vector<double>{0.01, 0.003}));
-  EXPECT_EQ(good.student.batch_size, 2048);
+  EXPECT_EQ(good.student.options.batch_size, 2048);
   EXPECT_TRUE(good.exports.empty());
   EXPECT_EQ(good.features.min_count, 1);
   const std::string student = "student: {model: lr}\n";

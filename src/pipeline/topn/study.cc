@@ -107,8 +107,6 @@ class TopNStudy : public InteractionStudy {
   TrainConfig config_of(const RunRequest& r) const {
     TrainConfig c;
     apply_section(c, r);
-    c.loss = r.section->loss;
-    c.negatives = r.section->negatives;
     c.protocol = recipe_.protocol;
     c.metrics = recipe_.metrics;
     c.monitor = recipe_.monitor;
