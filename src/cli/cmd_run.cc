@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "core/errors.h"
+#include "pipeline/catalogue.h"
 #include "pipeline/recipe.h"
 #include "pipeline/runner.h"
 
@@ -16,6 +17,7 @@ struct RunArgs {
   std::string recipe;
   std::string output = "results";
   bool reference = false;
+  bool catalogue = false;
 };
 
 }  // namespace
@@ -54,8 +56,14 @@ void add_run_command(CLI::App& app, GlobalOptions& global, Action& action) {
   cmd->add_option("recipe", a.recipe, "the recipe (YAML)");
   cmd->add_option("-o,--output", a.output, "results root (the study goes to ROOT/<name>/)");
   cmd->add_flag("--reference", a.reference, "print the recipe reference (Markdown) and exit");
+  cmd->add_flag("--catalogue", a.catalogue,
+                "print the catalogue of models and methods (Markdown) and exit");
   cmd->callback([&action, &global] {
     action = [&global] {
+      if (a.catalogue) {
+        std::cout << pipeline::catalogue_reference();
+        return 0;
+      }
       if (a.reference) {
         std::cout << pipeline::recipe_reference();
         return 0;

@@ -46,11 +46,12 @@ class NamedRegistry {
     }
     return out;
   }
-  // name, help, parameters of every entry that declares them (for the generated reference).
+  // name, help, declared parameters of every entry (empty when it declares none or checks its
+  // own), for the generated references (docs/recipes.md, docs/catalogue.md).
   std::vector<std::tuple<std::string, std::string, ParamDecls>> declared() const {
     std::vector<std::tuple<std::string, std::string, ParamDecls>> out;
     for (const auto& [n, e] : entries_)
-      if (e.params) out.emplace_back(n, e.help, *e.params);
+      out.emplace_back(n, e.help, e.params ? *e.params : ParamDecls{});
     return out;
   }
 

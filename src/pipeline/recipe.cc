@@ -551,8 +551,8 @@ std::string recipe_reference() {
   }
   o << "\n## Distillation method parameters\n\n"
        "What a method spec (`kd:temperature=2`) may set, from each method file's declaration.\n"
-       "Methods not listed here (`de`, `htd`, `derrd`, top-N `hint`) check their own keys\n"
-       "(docs/catalogue.md lists them).\n";
+       "`derrd` is not listed: its keys are `de` and `rrd` (the two weights, default 1) and\n"
+       "`de.X` / `rrd.X`, which pass parameter X to its `de` or `rrd` part (checked there).\n";
   const std::pair<const char*, std::vector<std::tuple<std::string, std::string, ParamDecls>>>
       methods[] = {{"Top-N", distiller_params()},
                    {"CTR", ctr_distiller_params()},

@@ -1,6 +1,8 @@
 // Recipes: the grid they describe, every validation error with its file, line and key, and the
 // reference in docs/recipes.md generated from the same key table.
 #include "pipeline/recipe.h"
+#include "models/ctr/ctr_model.h"
+#include "pipeline/catalogue.h"
 
 #include <gtest/gtest.h>
 
@@ -172,6 +174,22 @@ TEST(Recipe, ReferenceDocMatchesTheKeyTable) {
   text << in.rdbuf();
   EXPECT_EQ(text.str(), recipe_reference())
       << "docs/recipes.md is stale: build/recpress run --reference > docs/recipes.md";
+}
+
+// docs/catalogue.md is generated from the registries, as docs/recipes.md from the key table.
+TEST(Recipe, CatalogueDocMatchesTheRegistries) {
+  std::ifstream in(std::string(RECPRESS_SOURCE_DIR) + "/docs/catalogue.md");
+  ASSERT_TRUE(in) << "docs/catalogue.md is missing: build/recpress run --catalogue > "
+                     "docs/catalogue.md";
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string generated = catalogue_reference();
+  EXPECT_EQ(text.str(), generated)
+      << "docs/catalogue.md is stale: build/recpress run --catalogue > docs/catalogue.md";
+  // Every registered model and method has its row.
+  for (const auto& [name, help] : ctr_models())
+    EXPECT_NE(generated.find("| `" + name + "` | " + help.substr(0, 10)), std::string::npos)
+        << name;
 }
 
 }  // namespace

@@ -109,7 +109,9 @@ CtrDistillerPtr make_ctr_hint(const ModelSpec& s) {
 }
 }  // namespace
 RECPRESS_REGISTER_CTR_DISTILLER(
-    "hint", "FitNets: projected student layers regress the teacher's",
+    "hint",
+    "FitNets (Romero et al., ICLR 2015): projected field embeddings (and last hidden layers) "
+    "regress the teacher's, MSE",
     ParamDecls{text_param(
         "layers", "embeddings", {},
         "layers to match: names or student>teacher pairs joined by '/' (embeddings/last)")},

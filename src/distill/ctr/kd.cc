@@ -44,11 +44,13 @@ CtrDistillerPtr make_ctr_kd(const ModelSpec& s) {
   return std::make_shared<CtrKd>(s);
 }
 }  // namespace
-RECPRESS_REGISTER_CTR_DISTILLER("kd", "soft labels from the teacher's click probability",
-                                (ParamDecls{real_param("alpha", 0.5, 0, 1, false, false,
-                                                       "weight of the soft term"),
-                                            real_param("temperature", 1.0, 0, kUnbounded, true,
-                                                       false, "softening temperature")}),
-                                make_ctr_kd);
+RECPRESS_REGISTER_CTR_DISTILLER(
+    "kd",
+    "Hinton et al. 2015, binary form: (1 - alpha) BCE(label) + alpha T^2 BCE(sigmoid(z_s/T), "
+    "sigmoid(z_t/T)); teacher logits cached once",
+    (ParamDecls{
+        real_param("alpha", 0.5, 0, 1, false, false, "weight of the soft term"),
+        real_param("temperature", 1.0, 0, kUnbounded, true, false, "softening temperature")}),
+    make_ctr_kd);
 
 }  // namespace recpress

@@ -64,7 +64,9 @@ SeqDistillerPtr make_seq_attention(const ModelSpec& s) {
 }
 }  // namespace
 RECPRESS_REGISTER_SEQ_DISTILLER(
-    "attention", "attention transfer: student attention rows match the teacher's",
+    "attention",
+    "MiniLM (Wang et al., NeurIPS 2020; KL) / TinyBERT (Jiao et al. 2020; MSE): attention rows of "
+    "mapped layers, teacher heads averaged in groups onto fewer student heads",
     (ParamDecls{text_param("loss", "kl", {"kl", "mse"}, "how attention rows are compared"),
                 text_param("layers", "", {},
                            "student>teacher layer pairs joined by '/' (default: the last student "

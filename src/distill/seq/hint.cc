@@ -45,7 +45,9 @@ SeqDistillerPtr make_seq_hint(const ModelSpec& s) {
 }
 }  // namespace
 RECPRESS_REGISTER_SEQ_DISTILLER(
-    "hint", "projected student hidden states regress the teacher's",
+    "hint",
+    "FitNets (Romero et al. 2015): projected hidden states of mapped layers regress the teacher's, "
+    "MSE",
     ParamDecls{text_param("layers", "", {},
                           "student>teacher layer pairs joined by '/' (default: the last student "
                           "layer to the last teacher layer, and so on)")},

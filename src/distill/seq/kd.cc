@@ -37,7 +37,9 @@ SeqDistillerPtr make_seq_kd(const ModelSpec& s) {
   return std::make_shared<SeqKd>(s);
 }
 }  // namespace
-RECPRESS_REGISTER_SEQ_DISTILLER("kd", "match the teacher's next-item softmax",
+RECPRESS_REGISTER_SEQ_DISTILLER("kd",
+                                "Hinton et al. 2015: T^2 KL(teacher softmax over all items || "
+                                "student's) at every trained position",
                                 ParamDecls{real_param("temperature", 1.0, 0, kUnbounded, true,
                                                       false, "softening temperature")},
                                 make_seq_kd);

@@ -102,8 +102,8 @@ DistillerPtr make_cd(const ModelSpec& spec) {
 
 RECPRESS_REGISTER_DISTILLER(
     "cd",
-    "Collaborative Distillation, teacher soft labels on rank-discrepancy-"
-    "sampled unobserved items (samples, pool, t, lambda, mu)",
+    "Collaborative Distillation (Lee et al. 2019): teacher soft labels on "
+    "rank-discrepancy-sampled unobserved items, annealed",
     (ParamDecls{
         int_param("samples", 10, 1, "unobserved items per user and epoch"),
         int_param("pool", 100, 1, "the teacher's top items sampled from"),

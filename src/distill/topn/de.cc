@@ -17,8 +17,7 @@ namespace {
 
 class DistillationExperts : public ExpertDistiller {
  public:
-  explicit DistillationExperts(const ModelSpec& spec)
-      : ExpertDistiller(spec, "de", "experts", {}) {}
+  explicit DistillationExperts(const ModelSpec& spec) : ExpertDistiller(spec, "experts") {}
   std::string name() const override { return "de"; }
 
  private:
@@ -34,9 +33,10 @@ DistillerPtr make_de(const ModelSpec& spec) {
 
 }  // namespace
 
-RECPRESS_REGISTER_DISTILLER("de",
-                            "Distillation Experts, student->teacher representation experts with "
-                            "Gumbel selection (experts, tau, tau_end)",
-                            std::nullopt, make_de);
+RECPRESS_REGISTER_DISTILLER(
+    "de",
+    "Distillation Experts (Kang et al., CIKM 2020): reconstruct the teacher's "
+    "user/item representations through Gumbel-selected experts",
+    expert_params("experts", "experts (M) per entity kind"), make_de);
 
 }  // namespace recpress

@@ -56,8 +56,10 @@ DistillerPtr make_derrd(const ModelSpec& spec) {
 
 }  // namespace
 
-RECPRESS_REGISTER_DISTILLER("derrd",
-                            "DE + RRD (de, rrd weights; de.<param>, rrd.<param> pass through)",
-                            std::nullopt, make_derrd);
+RECPRESS_REGISTER_DISTILLER(
+    "derrd",
+    "DE + RRD (Kang et al., CIKM 2020, eq. 9): both; `de`, `rrd` are the two "
+    "weights (1), `de.X` / `rrd.X` pass parameter X to each",
+    std::nullopt, make_derrd);
 
 }  // namespace recpress

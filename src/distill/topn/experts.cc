@@ -58,14 +58,17 @@ std::vector<torch::Tensor> EntityExperts::parameters() {
   return out;
 }
 
-ExpertDistiller::ExpertDistiller(const ModelSpec& spec, const std::string& method,
-                                 const std::string& count_key, std::set<std::string> extra_keys) {
-  extra_keys.insert({count_key, "tau", "tau_end"});
-  spec.allow_only(extra_keys);
-  count_ = spec.get_int(count_key, 5, 1);
-  tau_ = spec.get_double("tau", 1.0, 0, kUnbounded, true);
-  tau_end_ = spec.get_double("tau_end", 1e-4, 0, kUnbounded, true);
-  if (!(tau_ > 0 && tau_end_ > 0)) throw Error(method + ": tau and tau_end must be > 0");
+ExpertDistiller::ExpertDistiller(const ModelSpec& spec, const std::string& count_key)
+    : count_(spec.get_int(count_key)),
+      tau_(spec.get_double("tau")),
+      tau_end_(spec.get_double("tau_end")) {}
+
+ParamDecls expert_params(const std::string& count_key, const std::string& count_doc) {
+  return {int_param(count_key, 5, 1, count_doc),
+          real_param("tau", 1.0, 0, kUnbounded, true, false,
+                     "Gumbel-softmax temperature at the start of training"),
+          real_param("tau_end", 1e-4, 0, kUnbounded, true, false,
+                     "the temperature it anneals to (geometrically) by the end")};
 }
 
 void ExpertDistiller::prepare(TopNModel& teacher, TopNModel& student,

@@ -6,7 +6,6 @@
 
 #include <torch/torch.h>
 
-#include <set>
 #include <string>
 #include <vector>
 
@@ -59,10 +58,9 @@ class ExpertDistiller : public Distiller {
   std::vector<torch::Tensor> parameters() override { return experts_.parameters(); }
 
  protected:
-  // Reads `count_key` (the number of experts / groups, default 5), tau (1) and tau_end (1e-4)
-  // from `spec`, which may also hold `extra_keys`; throws Error naming `method`.
-  ExpertDistiller(const ModelSpec& spec, const std::string& method, const std::string& count_key,
-                  std::set<std::string> extra_keys);
+  // Reads `count_key` (the number of experts / groups), tau and tau_end from `spec`, checked
+  // against expert_params() by the registry.
+  ExpertDistiller(const ModelSpec& spec, const std::string& count_key);
   virtual torch::Tensor term(const torch::Tensor& teacher, const torch::Tensor& projected,
                              const torch::Tensor& selection) = 0;
 
@@ -71,6 +69,10 @@ class ExpertDistiller : public Distiller {
   double tau_, tau_end_;
   EntityExperts experts_;
 };
+
+// The parameters `de` and `htd` share: `count_key` experts (or groups), default 5, and the Gumbel
+// temperature annealed from tau (1) to tau_end (1e-4), DE-RRD Sec. 3.1.
+ParamDecls expert_params(const std::string& count_key, const std::string& count_doc);
 
 // Standard Gumbel(0, 1) draws from `rng`: float of the given shape.
 torch::Tensor gumbel_noise(torch::IntArrayRef shape, Rng& rng);

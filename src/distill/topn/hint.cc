@@ -20,14 +20,9 @@ namespace {
 class HintDistillation : public Distiller {
  public:
   explicit HintDistillation(const ModelSpec& spec) {
-    spec.allow_only({"layer", "student_layer", "projection"});
-    const auto get = [&](const std::string& key, const std::string& fallback) {
-      const auto it = spec.params.find(key);
-      return it == spec.params.end() ? fallback : it->second;
-    };
-    layer_ = get("layer", "user");
-    student_layer_ = get("student_layer", layer_);
-    projection_ = spec.get_int("projection", 1, 0) != 0;
+    layer_ = spec.get_string("layer");
+    student_layer_ = spec.has("student_layer") ? spec.get_string("student_layer") : layer_;
+    projection_ = spec.get_int("projection") != 0;
   }
   std::string name() const override { return "hint"; }
 
@@ -91,8 +86,21 @@ DistillerPtr make_hint(const ModelSpec& spec) {
 }  // namespace
 
 RECPRESS_REGISTER_DISTILLER("hint",
-                            "FitNets hint: regress a teacher layer from a student layer "
-                            "(layer, student_layer, projection)",
-                            std::nullopt, make_hint);
+                            "FitNets (Romero et al., ICLR 2015): a named teacher layer, regressed "
+                            "from a student layer through a learned projection",
+                            (ParamDecls{text_param("layer", "user", {},
+                                                   "the teacher's layer (user, item, or a "
+                                                   "model's named hidden layer)"),
+                                        text_param("student_layer", "", {},
+                                                   "the student's layer (default: `layer`)"),
+                                        [] {
+                                          ParamDecl p =
+                                              int_param("projection", 1, 0,
+                                                        "1: through a learned linear map; 0: the "
+                                                        "layers must have equal widths");
+                                          p.max = 1;
+                                          return p;
+                                        }()}),
+                            make_hint);
 
 }  // namespace recpress

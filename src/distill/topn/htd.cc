@@ -62,9 +62,7 @@ namespace {
 class HierarchicalTopologyDistillation : public ExpertDistiller {
  public:
   explicit HierarchicalTopologyDistillation(const ModelSpec& spec)
-      : ExpertDistiller(spec, "htd", "groups", {"alpha"}), alpha_(spec.get_double("alpha", 0.5)) {
-    if (!(alpha_ >= 0 && alpha_ <= 1)) throw Error("htd: alpha must be in [0, 1]");
-  }
+      : ExpertDistiller(spec, "groups"), alpha_(spec.get_double("alpha")) {}
   std::string name() const override { return "htd"; }
 
  private:
@@ -83,9 +81,17 @@ DistillerPtr make_htd(const ModelSpec& spec) {
 
 }  // namespace
 
-RECPRESS_REGISTER_DISTILLER("htd",
-                            "Hierarchical Topology Distillation, group- and entity-level "
-                            "similarity structure (groups, alpha, tau, tau_end)",
-                            std::nullopt, make_htd);
+RECPRESS_REGISTER_DISTILLER(
+    "htd",
+    "Hierarchical Topology Distillation (Kang et al., KDD 2021): the "
+    "teacher's similarity structure at group and entity level",
+    [] {
+      ParamDecls p = expert_params("groups", "groups per entity kind");
+      p.push_back(real_param("alpha", 0.5, 0, 1, false, false,
+                             "weight of the group level (1 - alpha: "
+                             "entity level)"));
+      return p;
+    }(),
+    make_htd);
 
 }  // namespace recpress

@@ -46,7 +46,9 @@ DistillerPtr make_kd(const ModelSpec& spec) {
 }  // namespace
 
 RECPRESS_REGISTER_DISTILLER(
-    "kd", "Hinton KD over sampled candidates",
+    "kd",
+    "Hinton, Vinyals & Dean 2015: the teacher's temperature-softened scores over sampled "
+    "candidates",
     (ParamDecls{real_param("temperature", 2.0, 0, kUnbounded, true, false, "softening temperature"),
                 int_param("candidates", 50, 2, "items per user the softmax runs over")}),
     make_kd);

@@ -90,8 +90,8 @@ DistillerPtr make_rd(const ModelSpec& spec) {
 
 RECPRESS_REGISTER_DISTILLER(
     "rd",
-    "Ranking Distillation, teacher's top-K as weighted positives (k, "
-    "lambda, mu, samples, warmup, renormalize)",
+    "Ranking Distillation (Tang & Wang, KDD 2018): the teacher's top-K as weighted positives "
+    "(position x rank-discrepancy weights)",
     (ParamDecls{
         int_param("k", 10, 1, "the teacher's top-K taken as positives"),
         real_param("lambda", 1.0, 0, kUnbounded, true, false,

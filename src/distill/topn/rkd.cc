@@ -102,8 +102,8 @@ DistillerPtr make_rkd(const ModelSpec& spec) {
 }  // namespace
 
 RECPRESS_REGISTER_DISTILLER("rkd",
-                            "Relational KD, distance- and angle-wise relations of the batch's "
-                            "embeddings (distance, angle_weight, angle)",
+                            "Relational KD (Park et al., CVPR 2019): distance- and angle-wise "
+                            "relations of the batch's embeddings",
                             (ParamDecls{
                                 real_param("distance", 1.0, 0, kUnbounded, false, false,
                                            "weight of the distance-wise term"),

@@ -149,8 +149,8 @@ DistillerPtr make_rrd(const ModelSpec& spec) {
 }  // namespace
 
 RECPRESS_REGISTER_DISTILLER("rrd",
-                            "Relaxed Ranking Distillation, listwise over the teacher's ranking "
-                            "(interesting, uninteresting, pool, t)",
+                            "Relaxed Ranking Distillation (Kang et al., CIKM 2020): Plackett-Luce "
+                            "order of sampled interesting items above uninteresting ones",
                             (ParamDecls{
                                 int_param("interesting", 10, 1, "interesting items per user"),
                                 int_param("uninteresting", 40, 1, "uninteresting items per user"),

@@ -27,6 +27,9 @@ CtrModelPtr make_deepfm(const ModelSpec& s, const CtrLayout& l) {
   return DeepFM(s, l).ptr();
 }
 }  // namespace
-RECPRESS_REGISTER_CTR_MODEL("deepfm", "DeepFM", deep_params(0.5), make_deepfm);
+RECPRESS_REGISTER_CTR_MODEL(
+    "deepfm",
+    "DeepFM (Guo et al., IJCAI 2017, eq. 1-5): first order + FM + MLP sharing the embeddings",
+    deep_params(0.5), make_deepfm);
 
 }  // namespace recpress

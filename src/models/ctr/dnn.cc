@@ -23,7 +23,9 @@ CtrModelPtr make_dnn(const ModelSpec& s, const CtrLayout& l) {
   return Dnn(s, l).ptr();
 }
 }  // namespace
-RECPRESS_REGISTER_CTR_MODEL("dnn", "the deep part alone (FNN without pre-training)",
+RECPRESS_REGISTER_CTR_MODEL("dnn",
+                            "FNN (Zhang, Du & Wang, ECIR 2016) without its FM pre-training: the "
+                            "ReLU MLP over the field embeddings alone",
                             deep_params(0.0), make_dnn);
 
 }  // namespace recpress

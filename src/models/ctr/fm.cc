@@ -26,7 +26,8 @@ CtrModelPtr make_fm(const ModelSpec& s, const CtrLayout& l) {
   return FactorizationMachine(s, l).ptr();
 }
 }  // namespace
-RECPRESS_REGISTER_CTR_MODEL("fm", "factorization machine",
-                            {int_param("dim", 16, 1, "field embedding size")}, make_fm);
+RECPRESS_REGISTER_CTR_MODEL(
+    "fm", "Factorization Machines (Rendle, ICDM 2010, eq. 1 in the O(kn) form of Lemma 3.1)",
+    {int_param("dim", 16, 1, "field embedding size")}, make_fm);
 
 }  // namespace recpress

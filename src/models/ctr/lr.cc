@@ -20,6 +20,7 @@ CtrModelPtr make_lr(const ModelSpec& s, const CtrLayout& l) {
   return LogisticRegression(s, l).ptr();
 }
 }  // namespace
-RECPRESS_REGISTER_CTR_MODEL("lr", "logistic regression on all features and crosses", {}, make_lr);
+RECPRESS_REGISTER_CTR_MODEL(
+    "lr", "logistic regression over every feature and cross (the wide part alone)", {}, make_lr);
 
 }  // namespace recpress

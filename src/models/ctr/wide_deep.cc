@@ -26,6 +26,9 @@ CtrModelPtr make_wide_deep(const ModelSpec& s, const CtrLayout& l) {
   return WideDeep(s, l).ptr();
 }
 }  // namespace
-RECPRESS_REGISTER_CTR_MODEL("wide_deep", "Wide & Deep", deep_params(0.0), make_wide_deep);
+RECPRESS_REGISTER_CTR_MODEL("wide_deep",
+                            "Wide & Deep (Cheng et al., DLRS 2016, eq. 3): linear over features + "
+                            "crosses, ReLU MLP over the embeddings",
+                            deep_params(0.0), make_wide_deep);
 
 }  // namespace recpress

@@ -110,7 +110,9 @@ SeqModelPtr make_bert4rec(const ModelSpec& s, std::int64_t n) {
 }
 }  // namespace
 RECPRESS_REGISTER_SEQ_MODEL(
-    "bert4rec", "BERT4Rec",
+    "bert4rec",
+    "BERT4Rec (Sun et al., CIKM 2019): bidirectional, Cloze training (mask_prob), GELU output "
+    "layer tied to the item embeddings + bias (eq. 7)",
     [] {
       auto p = transformer_params();
       p.push_back(

@@ -101,7 +101,9 @@ SeqModelPtr make_sasrec(const ModelSpec& s, std::int64_t n) {
 }
 }  // namespace
 RECPRESS_REGISTER_SEQ_MODEL(
-    "sasrec", "SASRec",
+    "sasrec",
+    "SASRec (Kang & McAuley, ICDM 2018): causal, pre-norm blocks; loss=bce is the paper's (one "
+    "sampled negative per position), loss=ce the full softmax (Klenitskiy & Vasilev, RecSys 2023)",
     [] {
       auto p = transformer_params();
       p.push_back(

@@ -31,7 +31,8 @@ TopNModelPtr make_gmf(const ModelSpec& s, std::int64_t u, std::int64_t i) {
   return GMF(s, u, i).ptr();
 }
 }  // namespace
-RECPRESS_REGISTER_TOPN_MODEL("gmf", "generalized MF, h^T(p_u * q_i)",
+RECPRESS_REGISTER_TOPN_MODEL("gmf",
+                             "generalized MF, h^T (p_u * q_i) (NCF: He et al., WWW 2017, eq. 9)",
                              {int_param("dim", 32, 1, "embedding size")}, make_gmf);
 
 }  // namespace recpress

@@ -27,7 +27,8 @@ TopNModelPtr make_mf(const ModelSpec& s, std::int64_t u, std::int64_t i) {
   return MF(s, u, i).ptr();
 }
 }  // namespace
-RECPRESS_REGISTER_TOPN_MODEL("mf", "matrix factorisation, <p_u, q_i>",
+RECPRESS_REGISTER_TOPN_MODEL("mf",
+                             "matrix factorisation, <p_u, q_i> (BPR: Rendle et al., UAI 2009)",
                              {int_param("dim", 32, 1, "embedding size")}, make_mf);
 
 }  // namespace recpress

@@ -69,7 +69,7 @@ TopNModelPtr make_mlp(const ModelSpec& s, std::int64_t u, std::int64_t i) {
 }
 }  // namespace
 RECPRESS_REGISTER_TOPN_MODEL(
-    "mlp", "NCF's MLP tower over [p_u; q_i]",
+    "mlp", "NCF's MLP tower over [p_u; q_i], halving each layer (He et al. 2017, eq. 10)",
     (ParamDecls{int_param("dim", 32, 1, "embedding size (the tower is 2d-d-d/2-...)"),
                 int_param("layers", 3, 1, "tower layers, each half the previous")}),
     make_mlp);

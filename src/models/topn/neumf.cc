@@ -80,7 +80,8 @@ TopNModelPtr make_neumf(const ModelSpec& s, std::int64_t u, std::int64_t i) {
 }
 }  // namespace
 RECPRESS_REGISTER_TOPN_MODEL(
-    "neumf", "NeuMF = GMF + MLP with a joint head",
+    "neumf",
+    "NeuMF: GMF + MLP into one head, pre-trainable from GMF and MLP (He et al. 2017, eq. 11-12)",
     (ParamDecls{int_param("dim", 32, 1, "GMF embedding size"),
                 int_param("layers", 3, 1, "MLP tower layers"),
                 [] {
