@@ -1,6 +1,7 @@
 // recpress run RECIPE: a whole study from one YAML file (src/pipeline/recipe.h lists the keys;
 // `recpress run --reference` prints them, docs/recipes.md is that output).
 //   recpress run recipes/demo.yaml            -> results/demo/{results.json,report.md,report.html}
+#include <algorithm>
 #include <iostream>
 #include <optional>
 
@@ -18,7 +19,19 @@ struct RunArgs {
   std::string output = "results";
   bool reference = false;
   bool catalogue = false;
+  std::vector<std::int64_t> seeds;  // a subset of the recipe's
 };
+
+// The recipe with only `seeds` (each one of its own): a first pass over a long study, whose runs
+// the full study later reuses (run folders are named by their inputs).
+pipeline::Recipe with_seeds(pipeline::Recipe r, const std::vector<std::int64_t>& seeds) {
+  if (seeds.empty()) return r;
+  for (const auto s : seeds)
+    if (std::find(r.seeds.begin(), r.seeds.end(), s) == r.seeds.end())
+      throw Error("run --seeds: " + std::to_string(s) + " is not one of the recipe's seeds");
+  r.seeds = seeds;
+  return r;
+}
 
 }  // namespace
 
@@ -56,6 +69,9 @@ void add_run_command(CLI::App& app, GlobalOptions& global, Action& action) {
   cmd->add_option("recipe", a.recipe, "the recipe (YAML)");
   cmd->add_option("-o,--output", a.output, "results root (the study goes to ROOT/<name>/)");
   cmd->add_flag("--reference", a.reference, "print the recipe reference (Markdown) and exit");
+  cmd->add_option("--seeds", a.seeds,
+                  "run only these of the recipe's seeds (the full study later reuses their runs)")
+      ->delimiter(',');
   cmd->add_flag("--catalogue", a.catalogue,
                 "print the catalogue of models and methods (Markdown) and exit");
   cmd->callback([&action, &global] {
@@ -69,7 +85,7 @@ void add_run_command(CLI::App& app, GlobalOptions& global, Action& action) {
         return 0;
       }
       if (a.recipe.empty()) throw Error("run: give a recipe file (or --reference)");
-      run_recipe(pipeline::Recipe::parse_file(a.recipe), a.output, global);
+      run_recipe(with_seeds(pipeline::Recipe::parse_file(a.recipe), a.seeds), a.output, global);
       return 0;
     };
   });

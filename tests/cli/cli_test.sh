@@ -268,6 +268,7 @@ printf 'epochs: 1\nlr: -1\n' > "$work/seq-bad.yaml"
 expect 2 "seq-bad.yaml:2: field 'lr': lr must be > 0, got -1" -- seq train --data "$seq" \
   --options "$work/seq-bad.yaml"
 expect 2 "sampler: unknown sampler 'zipf'" -- train --data "$small" --model mf --sampler zipf
+expect 2 "run --seeds: 3 is not one of the recipe's seeds" -- run "$(dirname "$0")/../../recipes/demo.yaml" --seeds 3 -o "$work/seeds"
 expect 2 "holds the input" -- seq distill --data "$seq" --teacher "$work/seq-t/best.pt" --student sasrec:loss=ce,max_len=10,hidden=8 --method kd -o "$work/seq-t"
 
 echo "cli: $passed passed, $failed failed"
