@@ -41,6 +41,17 @@ class InteractionStudy : public StudyTask {
   }
 
  protected:
+  // A run's training options: the section's, with the study's protocol, metrics and monitor.
+  template <typename Config>
+  Config config_of(const RunRequest& r) const {
+    Config c;
+    apply_section(c, r);
+    c.protocol = recipe_.protocol;
+    c.metrics = recipe_.metrics;
+    c.monitor = recipe_.monitor;
+    c.validate();
+    return c;
+  }
   // The recipe's headline and extra protocols for the test part.
   Evaluator test_evaluator(const std::string& protocol) const {
     return Evaluator(data_, *split_, EvalTarget::kTest, Protocol::parse(protocol),

@@ -23,12 +23,14 @@ class SeqStudy : public InteractionStudy {
  public:
   using InteractionStudy::InteractionStudy;
 
-  json config_json(const RunRequest& r) const override { return hashed_config(config_of(r)); }
+  json config_json(const RunRequest& r) const override {
+    return hashed_config(config_of<SeqTrainConfig>(r));
+  }
 
   RunOutcome train(const RunRequest& r, const std::string& dir, bool resume) override {
     torch::manual_seed(static_cast<std::uint64_t>(r.seed));
     auto model = create_seq_model(ModelSpec::parse(r.model), data_.num_items());
-    SeqTrainer trainer(data_, *split_, model, config_of(r));
+    SeqTrainer trainer(data_, *split_, model, config_of<SeqTrainConfig>(r));
     if (!r.teachers.empty()) {
       if (r.teachers.size() > 1) throw Error("next-item distillation takes one teacher");
       trainer.distill_from({load(r.teachers.front()), parse_seq_distillation_terms({r.method})});
@@ -53,15 +55,6 @@ class SeqStudy : public InteractionStudy {
   }
 
  private:
-  SeqTrainConfig config_of(const RunRequest& r) const {
-    SeqTrainConfig c;
-    apply_section(c, r);
-    c.monitor = recipe_.monitor;
-    c.protocol = recipe_.protocol;
-    c.metrics = recipe_.metrics;
-    c.validate();
-    return c;
-  }
   SeqModelPtr load(const std::string& dir) {
     auto& m = loaded_[dir];
     if (!m) m = load_seq_checkpoint((fs::path(dir) / "best.pt").string(), &data_);

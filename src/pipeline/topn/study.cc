@@ -29,10 +29,12 @@ class TopNStudy : public InteractionStudy {
  public:
   using InteractionStudy::InteractionStudy;
 
-  json config_json(const RunRequest& r) const override { return hashed_config(config_of(r)); }
+  json config_json(const RunRequest& r) const override {
+    return hashed_config(config_of<TrainConfig>(r));
+  }
 
   RunOutcome train(const RunRequest& r, const std::string& dir, bool resume) override {
-    const TrainConfig config = config_of(r);
+    const TrainConfig config = config_of<TrainConfig>(r);
     torch::manual_seed(static_cast<std::uint64_t>(r.seed));
     auto model = create_topn_model(ModelSpec::parse(r.model), data_.num_users(), data_.num_items());
     Trainer trainer(data_, *split_, model, config);
@@ -104,15 +106,6 @@ class TopNStudy : public InteractionStudy {
   }
 
  private:
-  TrainConfig config_of(const RunRequest& r) const {
-    TrainConfig c;
-    apply_section(c, r);
-    c.protocol = recipe_.protocol;
-    c.metrics = recipe_.metrics;
-    c.monitor = recipe_.monitor;
-    c.validate();
-    return c;
-  }
   TopNModelPtr load(const std::string& dir) {
     auto& m = loaded_[dir];
     if (!m) m = load_topn_checkpoint((fs::path(dir) / "best.pt").string(), &data_);
