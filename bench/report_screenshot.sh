@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
-# Renders a study's report.html in headless Chromium (Debian `chromium`, installed when missing)
-# and writes a PNG screenshot next to it, to look at: the tables and the inline SVG plots must
-# show. Default: the demo's report (run `./run.sh demo` first).
-#   bash bench/report_screenshot.sh [results/demo/report.html] [WIDTHxHEIGHT]
+# Renders a study's report.html in headless Chromium to a PNG, to look at it as a reader would
+# (tables, legends, the inline SVG plots). Not part of CI: Chromium is large.
+#   apt-get install chromium      # Debian's package
+#   bash bench/report_screenshot.sh results/demo/report.html results/demo/report.png [WIDTHxHEIGHT]
 set -euo pipefail
-cd "$(dirname "$0")/.."
-report="${1:-results/demo/report.html}"
-size="${2:-1200,3200}"
-[ -s "$report" ] || { echo "no report at $report (run ./run.sh demo first)" >&2; exit 2; }
-command -v chromium > /dev/null || apt-get install -y -qq --no-install-recommends chromium > /dev/null
-report="$(realpath "$report")"
-out="${report%.html}.png"
-chromium --headless=new --no-sandbox --disable-gpu --hide-scrollbars --window-size="${size/x/,}" \
-  --screenshot="$out" "file://$report" > /dev/null 2>&1
-[ -s "$out" ] || { echo "chromium wrote no screenshot" >&2; exit 1; }
-echo "wrote $out ($(stat -c %s "$out") bytes)"
+html="${1:?report.html}"
+png="${2:?output .png}"
+size="${3:-1200x4200}"
+browser="$(command -v chromium || command -v chromium-browser || true)"
+[ -n "$browser" ] || { echo "chromium not found (apt-get install chromium)" >&2; exit 2; }
+[ -f "$html" ] || { echo "$html: no such file" >&2; exit 2; }
+# --no-sandbox: CI and containers run as root; the page is our own local file.
+"$browser" --headless --disable-gpu --no-sandbox --hide-scrollbars \
+  --window-size="${size/x/,}" --screenshot="$(realpath -m "$png")" "file://$(realpath "$html")" \
+  > /dev/null 2>&1
+[ -s "$png" ] || { echo "no screenshot written" >&2; exit 1; }
+echo "wrote $png ($size)"

@@ -210,8 +210,8 @@ int run_compare(const CompareArgs& a, const GlobalOptions& g) {
   if (!sc.measured)
     std::cout << "  (student start-up and memory: " << serve_exe.string() << " not found)\n";
   std::cout << "\nthe student keeps " << fixed(100 * kept_s / kept_t, 1) << "% of the teacher's "
-            << key << " at 1/" << fixed(t_file / s_file, 1) << " of the bytes and "
-            << fixed(tl.p50 / sl.p50, 0) << "x the speed (p50 latency)\n";
+            << key << " in a file " << times(t_file, s_file, "smaller", "larger") << ", "
+            << times(tl.p50, sl.p50, "faster", "slower") << " (p50 latency)\n";
 
   if (!a.output.empty()) {
     auto cost = [](const ProcessCost& c) {

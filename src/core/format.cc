@@ -37,6 +37,14 @@ std::string human_bytes(double bytes) {
   return buf;
 }
 
+std::string times(double reference, double value, const std::string& less,
+                  const std::string& more) {
+  if (!(reference > 0) || !(value > 0)) return "-";
+  const bool smaller = value < reference;
+  const double r = smaller ? reference / value : value / reference;
+  return fixed(r, r < 10 ? 1 : 0) + "x " + (smaller ? less : more);
+}
+
 std::string signed_percent(double value) {
   std::ostringstream o;
   o << (value >= 0 ? "+" : "") << std::fixed << std::setprecision(1) << value << "%";

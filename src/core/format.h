@@ -16,5 +16,9 @@ std::string percent(double value);
 std::string fixed(double value, int digits);
 // 1536 -> "1.5 KiB"
 std::string human_bytes(double bytes);
+// A ratio stated one way, always >= 1: comparing `value` with `reference`, "7.9x smaller" when
+// value < reference, "1.3x larger" otherwise (`less` / `more` name the two directions: "smaller" /
+// "larger", "faster" / "slower"). Digits: one below 10, none above.
+std::string times(double reference, double value, const std::string& less, const std::string& more);
 
 }  // namespace recpress

@@ -1,5 +1,8 @@
 #include "eval/result.h"
 
+#include <algorithm>
+#include <cstdlib>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -22,8 +25,28 @@ std::string result_to_json(const EvalResult& r, int indent) {
   return j.dump(indent);
 }
 
+namespace {
+
+// Metric names in reading order: by metric, then by cut-off as a number (HR@5 before HR@10).
+std::vector<std::string> in_cutoff_order(const std::map<std::string, double>& metrics) {
+  std::vector<std::string> names;
+  for (const auto& [name, _] : metrics) names.push_back(name);
+  auto split = [](const std::string& n) {
+    const auto at = n.find('@');
+    long long k = 0;
+    if (at != std::string::npos) k = std::atoll(n.c_str() + at + 1);
+    return std::pair<std::string, long long>(n.substr(0, at), k);
+  };
+  std::stable_sort(names.begin(), names.end(),
+                   [&](const std::string& a, const std::string& b) { return split(a) < split(b); });
+  return names;
+}
+
+}  // namespace
+
 std::string results_table(const std::vector<EvalResult>& results) {
   if (results.empty()) return "";
+  const auto names = in_cutoff_order(results.front().metrics);
   std::ostringstream o;
   std::size_t width = 5;
   for (const auto& r : results) width = std::max(width, r.scorer.size());
@@ -32,12 +55,11 @@ std::string results_table(const std::vector<EvalResult>& results) {
     return s;
   };
   o << pad("model", width);
-  for (const auto& [name, _] : results.front().metrics)
-    o << "  " << pad(name, std::max<std::size_t>(name.size(), 7));
+  for (const auto& name : names) o << "  " << pad(name, std::max<std::size_t>(name.size(), 7));
   o << "\n";
   for (const auto& r : results) {
     o << pad(r.scorer, width);
-    for (const auto& [name, _] : results.front().metrics) {
+    for (const auto& name : names) {
       const auto it = r.metrics.find(name);
       o << "  "
         << pad(it == r.metrics.end() ? "-" : fixed(it->second, 4),

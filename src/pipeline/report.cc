@@ -89,14 +89,14 @@ std::string markdown(const Table& t) {
 
 std::string html(const Table& t) {
   std::ostringstream o;
-  o << "<table>\n";
+  o << "<div class=\"scroll\"><table>\n";
   for (std::size_t r = 0; r < t.size(); ++r) {
     o << "<tr>";
     for (const auto& c : t[r])
       o << (r == 0 ? "<th>" : "<td>") << html_escape(c) << (r == 0 ? "</th>" : "</td>");
     o << "</tr>\n";
   }
-  o << "</table>\n";
+  o << "</table></div>\n";
   return o.str();
 }
 
@@ -145,8 +145,13 @@ Table efficiency_table(const json& results) {
     for (const auto& r : e["runs"])
       rows_per_second = rows_per_second || r.contains("rows_per_second");
   }
-  Table t = {{"model", "engine / dtype", "file", "FLOPs/item", monitor + " as shipped", "p50 us",
-              "p99 us", "speed-up vs teacher"}};
+  bool seen = false;
+  for (const auto& e : results["efficiency"])
+    for (const auto& r : e["runs"]) seen = seen || r.value("seen_bytes", 0.0) > 0;
+  Table t = {{"model", "engine / dtype", "file"}};
+  if (seen) t[0].push_back("of which seen items");
+  for (const char* c : {"FLOPs/item", "", "p50 us", "p99 us", "p50 vs teacher"}) t[0].push_back(c);
+  t[0][t[0].size() - 4] = monitor + " as shipped";
   if (rows_per_second) t[0].push_back("rows/s (batched)");
   for (const auto& e : results["efficiency"]) {
     for (const auto& r : e["runs"]) {
@@ -156,25 +161,56 @@ Table efficiency_table(const json& results) {
       // runtime.
       const std::string engine = r.value("engine", std::string(teacher ? "libtorch" : "runtime"));
       const std::string dtype = r.value("dtype", std::string("fp32"));
-      std::vector<std::string> cells = {
-          e["role"].get<std::string>() + " " + label_of(e),
-          (engine == "libtorch" ? "LibTorch " : "runtime ") + dtype,
-          human_bytes(r["file_bytes"].get<double>()),
-          r.contains("flops_per_item") && r["flops_per_item"].get<double>() > 0
-              ? with_commas(static_cast<std::int64_t>(r["flops_per_item"].get<double>()))
-              : std::string("-"),
-          r.contains("test") && r["test"].contains(monitor)
-              ? fixed(r["test"][monitor].get<double>(), 4)
-              : "-",
-          fixed(r["p50_us"].get<double>(), 1),
-          fixed(r["p99_us"].get<double>(), 1),
-          teacher_p50 > 0 ? fixed(teacher_p50 / r["p50_us"].get<double>(), 1) + "x" : "-"};
+      std::vector<std::string> cells = {e["role"].get<std::string>() + " " + label_of(e),
+                                        (engine == "libtorch" ? "LibTorch " : "runtime ") + dtype,
+                                        human_bytes(r["file_bytes"].get<double>())};
+      if (seen)
+        cells.push_back(r.value("seen_bytes", 0.0) > 0 ? human_bytes(r["seen_bytes"].get<double>())
+                                                       : "-");
+      for (auto cell :
+           {r.contains("flops_per_item") && r["flops_per_item"].get<double>() > 0
+                ? with_commas(static_cast<std::int64_t>(r["flops_per_item"].get<double>()))
+                : std::string("-"),
+            r.contains("test") && r["test"].contains(monitor)
+                ? fixed(r["test"][monitor].get<double>(), 4)
+                : "-",
+            fixed(r["p50_us"].get<double>(), 1), fixed(r["p99_us"].get<double>(), 1),
+            teacher ? std::string("-")
+                    : times(teacher_p50, r["p50_us"].get<double>(), "faster", "slower")})
+        cells.push_back(cell);
       if (rows_per_second)
         cells.push_back(r.contains("rows_per_second") ? with_commas(static_cast<std::int64_t>(
                                                             r["rows_per_second"].get<double>()))
                                                       : "-");
       t.push_back(cells);
     }
+  }
+  return t;
+}
+
+// The recipe's other test protocols (e.g. full ranking): the task's metric columns under each.
+Table other_protocols_table(const json& results) {
+  const auto protocols = results.value("extra_protocols", json::array());
+  if (protocols.empty()) return {};
+  const auto columns = metric_columns(results);
+  Table t = {{"role", "model", "method"}};
+  for (const auto& p : protocols)
+    for (const auto& c : columns) t[0].push_back(c + " " + p.get<std::string>());
+  for (const auto& row : results["summary"]) {
+    std::vector<std::string> cells = {row["role"], row["model"], method_of(row)};
+    for (const auto& p : protocols)
+      for (const auto& c : columns) {
+        const json by = row.value("test_by_protocol", json::object());
+        const std::string name = p.get<std::string>();
+        if (!by.contains(name) || !by[name].contains(c)) {
+          cells.push_back("-");
+          continue;
+        }
+        std::string v = fixed(by[name][c]["mean"].get<double>(), 4);
+        if (row["seeds"].get<int>() > 1) v += " ± " + fixed(by[name][c]["std"].get<double>(), 4);
+        cells.push_back(v);
+      }
+    t.push_back(cells);
   }
   return t;
 }
@@ -206,26 +242,48 @@ std::vector<std::string> make_plots(const json& results, const fs::path& dir) {
   const std::string header =
       "set terminal svg size 760,440 dynamic font 'sans,11' noenhanced\nset grid\n"
       "set key outside right top\n";
-  // 1. Accuracy vs size: one point per summary row.
+  // The legend entry of every plotted series, per plot: gnuplot's SVG names its groups
+  // "gnuplot_plot_N", which a reader sees as tooltips; they are renamed after drawing.
+  std::map<std::string, std::vector<std::string>> legends;
+  // 1. Accuracy vs size: one point per summary row (error bars: the std over seeds), each its
+  // own legend entry (labels on the plot collided for students of equal size), the x axis fitted
+  // to the sizes, and the Pareto front drawn solid.
   {
     std::ostringstream d, s;
-    int i = 0;
+    std::vector<std::string> series;
+    double lo = 0, hi = 0;
     for (const auto& row : results["summary"]) {
       if (!row["test"].contains(monitor)) continue;
-      d << row["parameters"].get<std::int64_t>() << " "
-        << row["test"][monitor]["mean"].get<double>() << " "
-        << gnuplot_quote(row["role"].get<std::string>() + " " + label_of(row)) << " " << i++
-        << "\n";
+      const double params = row["parameters"].get<double>();
+      lo = series.empty() ? params : std::min(lo, params);
+      hi = series.empty() ? params : std::max(hi, params);
+      const auto& m = row["test"][monitor];
+      d << params << " " << m["mean"].get<double>() << " " << m["std"].get<double>() << "\n\n\n";
+      const std::string role = row["role"];
+      const int point = role == "teacher" ? 7 : role == "baseline" ? 5 : 9;
+      series.push_back("'pareto.dat' index " + std::to_string(series.size()) + " using 1:2" +
+                       (row["seeds"].get<int>() > 1 ? ":3 with yerrorbars" : " with points") +
+                       " pt " + std::to_string(point) + " ps 1.6 lc " +
+                       std::to_string(series.size() + 1) + " title " +
+                       gnuplot_quote(role + " " + label_of(row)));
+      legends["pareto"].push_back(role + " " + label_of(row));
     }
+    legends["pareto"].insert(legends["pareto"].begin(),
+                             "Pareto front (the best at this size or smaller)");
     write_file_atomic((dir / "pareto.dat").string(), d.str());
     write_file_atomic((dir / "front.dat").string(), pareto_front(results, monitor));
-    s << header << "set output 'pareto.svg'\nset logscale x\nset xlabel 'parameters'\nset ylabel '"
+    const std::size_t height = 330 + 18 * series.size();
+    s << "set terminal svg size 900," << height
+      << " dynamic font 'sans,11' noenhanced\nset grid\nset key outside below left Left "
+         "reverse maxrows "
+      << series.size() + 1 << " font ',10'\nset output 'pareto.svg'\nset logscale x\n"
+      << "set xrange [" << lo / 2 << ":" << hi * 2 << "]\nset xlabel 'parameters'\nset ylabel '"
       << monitor << " (test, " << results["protocol"].get<std::string>()
-      << ")'\nset title 'accuracy vs model size'\nset offsets graph 0.1, graph 0.4, graph 0.1, "
-         "graph 0.1\n"
-      << "plot 'front.dat' using 1:2 with steps dt 2 lc rgb '#999999' title 'Pareto front', "
-         "'pareto.dat' using 1:2:4 with points pt 7 ps 1.5 lc variable notitle, "
-         "'' using 1:2:3 with labels offset 1,0.8 left notitle\n";
+      << ")'\nset title 'accuracy vs model size'\nset offsets 0, 0, graph 0.08, graph 0.08\n"
+      << "plot 'front.dat' using 1:2 with steps lw 2 lc rgb '#555555' dt 2 title 'Pareto front "
+         "(the best at this size or smaller)'";
+    for (const auto& one : series) s << ", " << one;
+    s << "\n";
     write_file_atomic((dir / "pareto.gp").string(), s.str());
   }
   // 2. Validation curves of the first seed.
@@ -240,6 +298,7 @@ std::vector<std::string> make_plots(const json& results, const fs::path& dir) {
         d << h["epoch"].get<int>() << " " << h["valid"].get<double>() << "\n";
       d << "\n\n";
     }
+    legends["curves"] = titles;
     write_file_atomic((dir / "curves.dat").string(), d.str());
     s << header << "set output 'curves.svg'\nset xlabel 'epoch'\nset ylabel 'validation " << monitor
       << "'\nset title 'training curves (seed " << first_seed.dump() << ")'\nplot ";
@@ -249,34 +308,67 @@ std::vector<std::string> make_plots(const json& results, const fs::path& dir) {
     s << "\n";
     write_file_atomic((dir / "curves.gp").string(), s.str());
   }
-  // 3. Latency: the teacher in LibTorch, each shipped student per dtype.
+  // 3. Latency: horizontal bars (labels read left of them), one colour per engine / dtype, the
+  // teacher first; x on a log scale fitted to the values.
   {
-    std::ostringstream d, s;
-    int i = 0;
+    std::map<std::string, std::vector<std::pair<int, double>>> groups;  // engine -> (row, p50)
+    std::vector<std::string> labels;
+    double lo = 0, hi = 0;
     for (const auto& e : results["efficiency"])
       for (const auto& r : e["runs"]) {
         if (r.contains("error")) continue;
-        const std::string engine =
-            e["role"] == "teacher" ? "LibTorch" : r["dtype"].get<std::string>();
-        d << i++ << " " << r["p50_us"].get<double>() << " "
-          << gnuplot_quote(e["role"].get<std::string>() + " " + label_of(e) + " " + engine) << "\n";
+        const std::string engine = r.value("engine", std::string("runtime")) == "libtorch"
+                                       ? "LibTorch " + r.value("dtype", std::string("fp32"))
+                                       : "runtime " + r.value("dtype", std::string("fp32"));
+        const double p50 = r["p50_us"].get<double>();
+        lo = labels.empty() ? p50 : std::min(lo, p50);
+        hi = labels.empty() ? p50 : std::max(hi, p50);
+        groups[engine].emplace_back(static_cast<int>(labels.size()), p50);
+        labels.push_back(e["role"].get<std::string>() + " " + label_of(e) + " (" + engine + ")");
       }
+    std::ostringstream d, s;
+    std::size_t widest = 10;
+    for (const auto& l : labels) widest = std::max(widest, l.size());
+    s << "set terminal svg size " << 520 + 7 * widest << "," << 160 + 26 * labels.size()
+      << " dynamic font 'sans,11' noenhanced\nset output 'latency.svg'\nset grid x\n"
+      << "set logscale x\nset xrange [" << lo / 2 << ":" << hi * 2 << "]\nset yrange ["
+      << static_cast<double>(labels.size()) - 0.4 << ":-0.6]\nset lmargin " << widest + 2
+      << "\nset xlabel 'p50 microseconds per query ("
+      << results.value("efficiency_query", std::string("one thread")) << ")'\nset ytics (";
+    for (std::size_t i = 0; i < labels.size(); ++i)
+      s << (i ? ", " : "") << gnuplot_quote(labels[i]) << " " << i;
+    s << ") font ',10'\nset title 'latency: teacher vs shipped students'\n"
+      << "set style fill solid 0.75 border -1\nset key outside below\nplot ";
+    int block = 0;
+    for (const auto& [engine, rows] : groups) {
+      for (const auto& [row, p50] : rows) d << row << " " << p50 << "\n";
+      d << "\n\n";
+      s << (block ? ", " : "") << "'latency.dat' index " << block << " using (sqrt(" << lo / 2
+        << "*$2)):1:(" << lo / 2 << "):2:($1-0.35):($1+0.35) with boxxyerror title "
+        << gnuplot_quote(engine);
+      legends["latency"].push_back(engine);
+      ++block;
+    }
+    s << "\n";
     write_file_atomic((dir / "latency.dat").string(), d.str());
-    s << header
-      << "set output 'latency.svg'\nset logscale y\nset ylabel 'p50 microseconds (top-10, one "
-         "thread)'\n"
-      << "set title 'latency per user: teacher (LibTorch) vs shipped students (runtime)'\n"
-      << "set style fill solid 0.6\nset boxwidth 0.7\nset xtics rotate by -30 left font ',9'\n"
-      << "set bmargin 9\nset key off\nplot 'latency.dat' using 1:2:xtic(3) with boxes lc rgb "
-         "'#4477aa'\n";
     write_file_atomic((dir / "latency.gp").string(), s.str());
   }
   std::vector<std::string> made;
   if (!gnuplot_available()) return made;
   for (const char* name : {"pareto", "curves", "latency"}) {
     const std::string cmd = "cd '" + dir.string() + "' && gnuplot " + name + ".gp > /dev/null 2>&1";
-    if (std::system(cmd.c_str()) == 0 && fs::exists(dir / (std::string(name) + ".svg")))
-      made.push_back(std::string(name) + ".svg");
+    const fs::path svg = dir / (std::string(name) + ".svg");
+    if (std::system(cmd.c_str()) != 0 || !fs::exists(svg)) continue;
+    std::string text = read_text(svg);
+    const auto& names = legends[name];
+    for (std::size_t k = 0; k < names.size(); ++k) {
+      const std::string generic = "<title>gnuplot_plot_" + std::to_string(k + 1) + "</title>";
+      const auto at = text.find(generic);
+      if (at != std::string::npos)
+        text.replace(at, generic.size(), "<title>" + html_escape(names[k]) + "</title>");
+    }
+    write_file_atomic(svg.string(), text);
+    made.push_back(std::string(name) + ".svg");
   }
   return made;
 }
@@ -325,7 +417,8 @@ struct StudySection {
 StudySection study_section(const json& results, const fs::path& dir, const std::string& plot_link,
                            const std::string& heading) {
   const auto plots = make_plots(results, dir / "plots");
-  const Table accuracy = accuracy_table(results), efficiency = efficiency_table(results);
+  const Table accuracy = accuracy_table(results), efficiency = efficiency_table(results),
+              others = other_protocols_table(results);
   const auto& d = results["data"];
   std::ostringstream data_text;
   for (const auto& [key, value] : d.items()) {
@@ -353,26 +446,33 @@ StudySection study_section(const json& results, const fs::path& dir, const std::
       plots.empty() ? "Plots skipped: gnuplot was not found (install gnuplot-nox); their data and "
                       "scripts are in plots/.\n"
                     : "";
+  const std::string legend =
+      "kept: share of the teacher's " + results["monitor"].get<std::string>() +
+      "; vs alone: change against the same student trained without a teacher; gap closed: "
+      "(student - alone) / (teacher - alone); † : a run's best epoch was its last (still "
+      "improving when it stopped: raise `epochs`).";
+  const std::string others_title = "Other test protocols";
   std::ostringstream md;
   md << "\n"
-     << heading << " Teacher vs students (test)\n\n"
-     << markdown(accuracy) << "\n`kept`: share of the teacher's "
-     << results["monitor"].get<std::string>()
-     << "; `vs alone`: change against the same student trained without a teacher; `gap "
-        "closed`: (student - alone) / (teacher - alone); † : a run's best epoch was its last "
-        "(still improving when it stopped: raise `epochs`).\n"
-     << lr_note(results) << "\n"
-     << heading << " " << shipped_title(results) << "\n\n"
-     << markdown(efficiency) << "\n";
+     << heading << " Teacher vs students (test, " << results["protocol"].get<std::string>()
+     << ")\n\n"
+     << markdown(accuracy) << "\n"
+     << legend << "\n"
+     << lr_note(results) << "\n";
+  if (!others.empty()) md << heading << " " << others_title << "\n\n" << markdown(others) << "\n";
+  md << heading << " " << shipped_title(results) << "\n\n" << markdown(efficiency) << "\n";
   if (plots.empty()) md << plot_note;
   for (const auto& p : plots) md << "![" << p << "](" << plot_link << p << ")\n\n";
   s.markdown = md.str();
   const std::string tag = heading.size() <= 2 ? "h2" : "h3";
   std::ostringstream h;
   h << "<p class=\"about\">" << html_escape(s.about) << "</p>\n<" << tag
-    << ">Teacher vs students (test)</" << tag << ">\n"
-    << html(accuracy) << "<p>† : a run's best epoch was its last (still improving).</p>\n<" << tag
-    << ">" << html_escape(shipped_title(results)) << "</" << tag << ">\n"
+    << ">Teacher vs students (test, " << html_escape(results["protocol"].get<std::string>())
+    << ")</" << tag << ">\n"
+    << html(accuracy) << "<p class=\"legend\">" << html_escape(legend) << "</p>\n";
+  if (!others.empty())
+    h << "<" << tag << ">" << others_title << "</" << tag << ">\n" << html(others);
+  h << "<" << tag << ">" << html_escape(shipped_title(results)) << "</" << tag << ">\n"
     << html(efficiency);
   if (plots.empty()) h << "<p>" << html_escape(plot_note) << "</p>\n";
   for (const auto& p : plots) {
@@ -387,10 +487,11 @@ StudySection study_section(const json& results, const fs::path& dir, const std::
 std::string html_page(const std::string& title, const std::string& body) {
   std::ostringstream h;
   h << "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>" << html_escape(title)
-    << "</title>\n<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}"
-       "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;"
-       "text-align:right}th{background:#f0f0f0}td:first-child,td:nth-child(2),td:nth-child(3){"
-       "text-align:left}.about{color:#555;font-size:90%}svg{max-width:100%;height:auto}</style>"
+    << "</title>\n<style>body{font-family:sans-serif;max-width:1280px;margin:2em auto;color:#222}"
+       "table{border-collapse:collapse;margin:1em 0;font-size:90%}td,th{border:1px solid #ccc;"
+       "padding:3px 7px;text-align:right;white-space:nowrap}.scroll{overflow-x:auto}th{background:#f0f0f0}td:first-child,td:nth-child(2),td:nth-child(3){"
+       "text-align:left}.about,.legend{color:#555;font-size:90%}svg{max-width:100%;height:auto}</"
+       "style>"
        "</head><body>\n<h1>"
     << html_escape(title) << "</h1>\n"
     << body << "</body></html>\n";

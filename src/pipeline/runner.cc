@@ -276,13 +276,22 @@ json summarise(const Recipe& r, const json& runs, bool higher_is_better) {
                 {"method", first["method"]}, {"teachers", first.value("teachers", std::string())},
                 {"seeds", g.size()},         {"parameters", first["parameters"]},
                 {"bytes", first["bytes"]},   {"lr", first.value("lr", 0.0)}};
-    json metrics = json::object();
-    for (const auto& [name, value] : first["test"][r.protocol].items()) {
-      std::vector<double> v;
-      for (const auto* run : g) v.push_back((*run)["test"][r.protocol][name].get<double>());
-      metrics[name] = {{"mean", mean_of(v)}, {"std", std_of(v)}};
-    }
+    // metric -> {mean, std} over the group's seeds, under one test protocol.
+    auto aggregate = [&](const std::string& protocol) {
+      json metrics = json::object();
+      for (const auto& [name, value] : first["test"][protocol].items()) {
+        std::vector<double> v;
+        for (const auto* run : g) v.push_back((*run)["test"][protocol][name].get<double>());
+        metrics[name] = {{"mean", mean_of(v)}, {"std", std_of(v)}};
+      }
+      return metrics;
+    };
+    const json metrics = aggregate(r.protocol);
     row["test"] = metrics;
+    json others = json::object();  // the recipe's extra test protocols
+    for (const auto& p : r.extra_protocols)
+      if (first["test"].contains(p)) others[p] = aggregate(p);
+    if (!others.empty()) row["test_by_protocol"] = others;
     for (const char* field : {"best_epoch", "seconds_per_epoch"}) {
       std::vector<double> v;
       for (const auto* run : g) v.push_back((*run)[field].get<double>());

@@ -96,6 +96,10 @@ class Model {
   const std::string& source_model() const { return source_model_; }
   const std::string& metadata() const { return metadata_; }
   bool has_seen() const { return seen_offsets_ != nullptr; }
+  // Bytes of the seen-items table (offsets + items): often most of a small model's file.
+  std::size_t seen_bytes() const {
+    return has_seen() ? (std::size_t{num_users_} + 1 + seen_offsets_[num_users_]) * 4 : 0;
+  }
   // How many users have each item, from the seen-items table (empty without one).
   std::vector<std::uint32_t> item_popularity() const;
 

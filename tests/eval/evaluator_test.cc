@@ -98,6 +98,20 @@ TEST_F(EvaluatorTest, PopularityBeatsChanceAndResultCarriesProvenance) {
   EXPECT_NE(results_table({r}).find("popularity"), std::string::npos);
 }
 
+// Regression (issue 22): columns were in string order, HR@10 before HR@5.
+TEST(ResultsTable, MetricColumnsInCutoffOrder) {
+  EvalResult r;
+  r.scorer = "m";
+  r.metrics = {{"HR@10", 0.5}, {"HR@5", 0.3}, {"NDCG@10", 0.2}, {"NDCG@5", 0.1}, {"MRR@100", 0.4}};
+  const std::string t = results_table({r});
+  const auto at = [&](const std::string& s) { return t.find(s); };
+  EXPECT_LT(at("HR@5"), at("HR@10"));
+  EXPECT_LT(at("HR@10"), at("MRR@100"));
+  EXPECT_LT(at("NDCG@5"), at("NDCG@10"));
+  // The values follow their columns.
+  EXPECT_LT(t.find("0.3000"), t.find("0.5000"));
+}
+
 TEST_F(EvaluatorTest, MatrixScorerAndWrongItemCount) {
   const auto n = static_cast<std::size_t>(data_.num_items());
   std::vector<float> m(static_cast<std::size_t>(data_.num_users()) * n, 0.0f);

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <map>
 #include <set>
+#include <sstream>
 
 #include "data/synthetic.h"
 #include "pipeline/report.h"
@@ -77,6 +78,24 @@ TEST(Runner, RunsAStudyWritesResultsAndReportAndCachesRuns) {
   const std::string text((std::istreambuf_iterator<char>(html)), std::istreambuf_iterator<char>());
   EXPECT_NE(text.find("<table>"), std::string::npos);
   EXPECT_NE(text.find("<svg"), std::string::npos);  // plots inline: one self-contained file
+  // Regression (issue 22, report): every test protocol the recipe asked for is shown, the
+  // legend of kept / vs alone is in the HTML, the seen-items table is told apart from the model,
+  // and the accuracy-vs-size plot names every point in its legend on an axis fitted to the sizes.
+  EXPECT_NE(text.find("NDCG@10 full"), std::string::npos);
+  EXPECT_NE(text.find("vs alone: change against"), std::string::npos);
+  EXPECT_NE(text.find("of which seen items"), std::string::npos);
+  EXPECT_GT(results["efficiency"][1]["runs"][0]["seen_bytes"].get<double>(), 0);
+  EXPECT_TRUE(results["summary"][1]["test_by_protocol"].contains("full"));
+  std::ifstream gp(study / "plots/pareto.gp");
+  const std::string plot((std::istreambuf_iterator<char>(gp)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(plot.find("notitle"), std::string::npos) << plot;
+  EXPECT_NE(plot.find("title \"student mf:dim=2 + kd\""), std::string::npos) << plot;
+  double smallest = 1e300;
+  for (const auto& row : results["summary"])
+    smallest = std::min(smallest, row["parameters"].get<double>());
+  std::ostringstream xrange;
+  xrange << "set xrange [" << smallest / 2 << ":";
+  EXPECT_NE(plot.find(xrange.str()), std::string::npos) << plot;
 
   // Adding a method trains only that method; the others come from the cache.
   const fs::path runs = study / "runs";

@@ -93,6 +93,7 @@ class TopNStudy : public InteractionStudy {
                      {"dtype", dtype},
                      {"file", file.string()},
                      {"file_bytes", m.file_bytes()},
+                     {"seen_bytes", m.seen_bytes()},
                      {"flops_per_item", m.flops_per_item()},
                      {"test", metrics_json(acc)},
                      {"p50_us", p.p50_us},
