@@ -489,7 +489,9 @@ std::string html_page(const std::string& title, const std::string& body) {
   h << "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>" << html_escape(title)
     << "</title>\n<style>body{font-family:sans-serif;max-width:1280px;margin:2em auto;color:#222}"
        "table{border-collapse:collapse;margin:1em 0;font-size:90%}td,th{border:1px solid #ccc;"
-       "padding:3px 7px;text-align:right;white-space:nowrap}.scroll{overflow-x:auto}th{background:#f0f0f0}td:first-child,td:nth-child(2),td:nth-child(3){"
+       "padding:3px "
+       "7px;text-align:right;white-space:nowrap}.scroll{overflow-x:auto}th{background:#f0f0f0}td:"
+       "first-child,td:nth-child(2),td:nth-child(3){"
        "text-align:left}.about,.legend{color:#555;font-size:90%}svg{max-width:100%;height:auto}</"
        "style>"
        "</head><body>\n<h1>"

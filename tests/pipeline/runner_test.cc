@@ -96,6 +96,12 @@ TEST(Runner, RunsAStudyWritesResultsAndReportAndCachesRuns) {
   std::ostringstream xrange;
   xrange << "set xrange [" << smallest / 2 << ":";
   EXPECT_NE(plot.find(xrange.str()), std::string::npos) << plot;
+  // Tooltips name the series, not "gnuplot_plot_3".
+  std::ifstream svg_in(study / "plots/pareto.svg");
+  const std::string svg((std::istreambuf_iterator<char>(svg_in)),
+                        std::istreambuf_iterator<char>());
+  EXPECT_EQ(svg.find("gnuplot_plot_"), std::string::npos);
+  EXPECT_NE(svg.find("<title>student mf:dim=2 + kd</title>"), std::string::npos);
 
   // Adding a method trains only that method; the others come from the cache.
   const fs::path runs = study / "runs";
