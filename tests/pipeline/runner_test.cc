@@ -100,7 +100,7 @@ TEST(Runner, RunsAStudyWritesResultsAndReportAndCachesRuns) {
   std::ifstream svg_in(study / "plots/pareto.svg");
   const std::string svg((std::istreambuf_iterator<char>(svg_in)),
                         std::istreambuf_iterator<char>());
-  EXPECT_EQ(svg.find("gnuplot_plot_"), std::string::npos);
+  EXPECT_EQ(svg.find("<title>gnuplot_plot_"), std::string::npos);
   EXPECT_NE(svg.find("<title>student mf:dim=2 + kd</title>"), std::string::npos);
 
   // Adding a method trains only that method; the others come from the cache.
