@@ -43,6 +43,15 @@ std::string shared_data_root() {
   return fs::is_directory(p) ? fs::canonical(p).string() : "";
 }
 
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
 void expect_error(const std::function<void()>& f, const std::vector<std::string>& fragments) {
   try {
     f();

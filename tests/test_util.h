@@ -16,6 +16,8 @@ std::string write_text(const std::string& dir, const std::string& name, const st
 std::string write_gz(const std::string& dir, const std::string& name, const std::string& content);
 // ../shared/data beside the repository, or "" if absent.
 std::string shared_data_root();
+// The message of the recpress::Error `f` throws, or "(no error)".
+std::string error_of(const std::function<void()>& f);
 // Expects `f` to throw recpress::Error whose message contains every fragment.
 void expect_error(const std::function<void()>& f, const std::vector<std::string>& fragments);
 

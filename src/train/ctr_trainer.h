@@ -49,14 +49,7 @@ CtrData prepare_ctr_data(const CtrDataSpec& spec, const CtrEncoder* encoder = nu
                          const std::string& data_root = "");
 
 // CTR training: the declared options (train/options.h) with CTR's defaults.
-struct CtrTrainConfig : TrainOptions {
-  CtrTrainConfig() : TrainOptions(TrainTask::kCtr) {}
-  static CtrTrainConfig from_json(const nlohmann::json& j) {
-    CtrTrainConfig c;
-    c.read_json(j);
-    return c;
-  }
-};
+struct CtrTrainConfig : TaskTrainOptions<CtrTrainConfig, TrainTask::kCtr> {};
 
 struct CtrEvalResult {
   double auc = 0, logloss = 0;

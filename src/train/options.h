@@ -65,6 +65,18 @@ struct TrainOptions {
   OptimizerConfig optimizer_config() const;
 };
 
+// A task's configuration type: TrainOptions with the task's defaults, read back from checkpoint
+// JSON by from_json (keys absent keep their defaults).
+template <typename Self, TrainTask kTask>
+struct TaskTrainOptions : TrainOptions {
+  TaskTrainOptions() : TrainOptions(kTask) {}
+  static Self from_json(const nlohmann::json& j) {
+    Self c;
+    c.read_json(j);
+    return c;
+  }
+};
+
 // One row of the table.
 struct TrainOptionDecl {
   using Field =

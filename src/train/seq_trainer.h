@@ -47,14 +47,7 @@ class SeqScorer : public Scorer {
 };
 
 // Next-item training: the declared options (train/options.h) with next-item's defaults.
-struct SeqTrainConfig : TrainOptions {
-  SeqTrainConfig() : TrainOptions(TrainTask::kSeq) {}
-  static SeqTrainConfig from_json(const nlohmann::json& j) {
-    SeqTrainConfig c;
-    c.read_json(j);
-    return c;
-  }
-};
+struct SeqTrainConfig : TaskTrainOptions<SeqTrainConfig, TrainTask::kSeq> {};
 
 struct SeqTrainResult {
   nlohmann::json history = nlohmann::json::array();  // per epoch: loss, seconds, wall, valid

@@ -24,14 +24,7 @@
 namespace recpress {
 
 // Top-N training: the declared options (train/options.h) with top-N's defaults.
-struct TrainConfig : TrainOptions {
-  TrainConfig() : TrainOptions(TrainTask::kTopN) {}
-  static TrainConfig from_json(const nlohmann::json& j) {
-    TrainConfig c;
-    c.read_json(j);
-    return c;
-  }
-};
+struct TrainConfig : TaskTrainOptions<TrainConfig, TrainTask::kTopN> {};
 
 struct TrainResult {
   nlohmann::json history = nlohmann::json::array();

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "core/errors.h"
+#include "test_util.h"
 #include "train/ctr_trainer.h"
 #include "train/seq_trainer.h"
 #include "train/trainer.h"
@@ -10,14 +11,7 @@
 namespace recpress {
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using testing::error_of;
 
 TEST(TrainOptions, EachTaskHasItsDeclaredDefaults) {
   const TrainConfig topn;

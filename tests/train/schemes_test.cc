@@ -32,14 +32,7 @@ std::string trained(const Dataset& data, const Split& split, const std::string& 
   return dir + "/best.pt";
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using testing::error_of;
 
 TEST(Schemes, TopNTeachersWeightsEnsemblesAndPeers) {
   const Dataset data =
