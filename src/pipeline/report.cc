@@ -333,11 +333,14 @@ std::vector<std::string> make_plots(const json& results, const fs::path& dir) {
       << " dynamic font 'sans,11' noenhanced\nset output 'latency.svg'\nset grid x\n"
       << "set logscale x\nset xrange [" << lo / 2 << ":" << hi * 2 << "]\nset yrange ["
       << static_cast<double>(labels.size()) - 0.4 << ":-0.6]\nset lmargin " << widest + 2
-      << "\nset xlabel 'p50 microseconds per query ("
-      << results.value("efficiency_query", std::string("one thread")) << ")'\nset ytics (";
+      << "\nset xlabel 'p50 microseconds per query'\nset ytics (";
     for (std::size_t i = 0; i < labels.size(); ++i)
       s << (i ? ", " : "") << gnuplot_quote(labels[i]) << " " << i;
-    s << ") font ',10'\nset title 'latency: teacher vs shipped students'\n"
+    // The query description goes on a second title line: as the x label it ran off the plot.
+    s << ") font ',10'\nset title "
+      << gnuplot_quote("latency: teacher vs shipped students\\n(" +
+                       results.value("efficiency_query", std::string("one thread")) + ")")
+      << "\n"
       << "set style fill solid 0.75 border -1\nset key outside below\nplot ";
     int block = 0;
     for (const auto& [engine, rows] : groups) {
