@@ -502,6 +502,31 @@ Recipe Recipe::parse_file(const std::string& path) {
   return parse_text(text.str(), path);
 }
 
+namespace {
+
+using Declared = std::vector<std::tuple<std::string, std::string, ParamDecls>>;
+
+// One table per task of every entry's declared parameters (`what`: "model" or "method"). A model
+// without parameters gets a row saying so; a method without declared ones (derrd) none.
+void param_tables(std::ostringstream& o, const std::string& what,
+                  const std::vector<std::pair<std::string, Declared>>& groups) {
+  for (const auto& [title, entries] : groups) {
+    o << "\n### " << title << "\n\n| " << what
+      << " | parameter | type | default | range | meaning |\n"
+      << "|---|---|---|---|---|---|\n";
+    for (const auto& [name, help, params] : entries) {
+      if (params.empty() && what == "model")
+        o << "| `" << name << "` | - | | | | " << help << " (no parameters) |\n";
+      for (const auto& p : params)
+        o << "| `" << name << "` | `" << p.name << "` | " << p.type_text() << " | "
+          << (p.default_value.empty() ? "(see meaning)" : "`" + p.default_value + "`") << " | "
+          << p.range_text() << " | " << p.doc << " |\n";
+    }
+  }
+}
+
+}  // namespace
+
 std::string recipe_reference() {
   std::ostringstream o;
   o << "# Recipe reference\n\n"
@@ -534,38 +559,18 @@ std::string recipe_reference() {
        "(`core/params.h`); an unknown key, a wrong type or a value out of range is an error "
        "naming\n"
        "the model and the key, raised while the recipe is read.\n";
-  const std::pair<const char*, std::vector<std::tuple<std::string, std::string, ParamDecls>>>
-      tasks[] = {{"Top-N (`task: topn`)", topn_model_params()},
-                 {"CTR (`task: ctr`)", ctr_model_params()},
-                 {"Next item (`task: seq`)", seq_model_params()}};
-  for (const auto& [title, models] : tasks) {
-    o << "\n### " << title << "\n\n| model | parameter | type | default | range | meaning |\n"
-      << "|---|---|---|---|---|---|\n";
-    for (const auto& [name, help, params] : models) {
-      if (params.empty()) o << "| `" << name << "` | - | | | | " << help << " (no parameters) |\n";
-      for (const auto& p : params)
-        o << "| `" << name << "` | `" << p.name << "` | " << p.type_text() << " | "
-          << (p.default_value.empty() ? "(see meaning)" : "`" + p.default_value + "`") << " | "
-          << p.range_text() << " | " << p.doc << " |\n";
-    }
-  }
+  param_tables(o, "model",
+               {{"Top-N (`task: topn`)", topn_model_params()},
+                {"CTR (`task: ctr`)", ctr_model_params()},
+                {"Next item (`task: seq`)", seq_model_params()}});
   o << "\n## Distillation method parameters\n\n"
        "What a method spec (`kd:temperature=2`) may set, from each method file's declaration.\n"
        "`derrd` is not listed: its keys are `de` and `rrd` (the two weights, default 1) and\n"
        "`de.X` / `rrd.X`, which pass parameter X to its `de` or `rrd` part (checked there).\n";
-  const std::pair<const char*, std::vector<std::tuple<std::string, std::string, ParamDecls>>>
-      methods[] = {{"Top-N", distiller_params()},
-                   {"CTR", ctr_distiller_params()},
-                   {"Next item", seq_distiller_params()}};
-  for (const auto& [title, list] : methods) {
-    o << "\n### " << title << "\n\n| method | parameter | type | default | range | meaning |\n"
-      << "|---|---|---|---|---|---|\n";
-    for (const auto& [name, help, params] : list)
-      for (const auto& p : params)
-        o << "| `" << name << "` | `" << p.name << "` | " << p.type_text() << " | "
-          << (p.default_value.empty() ? "(see meaning)" : "`" + p.default_value + "`") << " | "
-          << p.range_text() << " | " << p.doc << " |\n";
-  }
+  param_tables(o, "method",
+               {{"Top-N", distiller_params()},
+                {"CTR", ctr_distiller_params()},
+                {"Next item", seq_distiller_params()}});
   return o.str();
 }
 

@@ -98,8 +98,7 @@ TEST(Runner, RunsAStudyWritesResultsAndReportAndCachesRuns) {
   EXPECT_NE(plot.find(xrange.str()), std::string::npos) << plot;
   // Tooltips name the series, not "gnuplot_plot_3".
   std::ifstream svg_in(study / "plots/pareto.svg");
-  const std::string svg((std::istreambuf_iterator<char>(svg_in)),
-                        std::istreambuf_iterator<char>());
+  const std::string svg((std::istreambuf_iterator<char>(svg_in)), std::istreambuf_iterator<char>());
   EXPECT_EQ(svg.find("<title>gnuplot_plot_"), std::string::npos);
   EXPECT_NE(svg.find("<title>student mf:dim=2 + kd</title>"), std::string::npos);
 
