@@ -25,6 +25,12 @@ std::string fixed(double value, int digits) {
   return buf;
 }
 
+std::string exact_text(double value) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.17g", value);
+  return buf;
+}
+
 std::string human_bytes(double bytes) {
   const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
   int u = 0;

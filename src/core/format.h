@@ -14,6 +14,8 @@ std::string signed_percent(double value);
 std::string percent(double value);
 // printf-style fixed point: fixed(0.12345, 4) -> "0.1235"
 std::string fixed(double value, int digits);
+// The shortest-safe text of a double that parses back to the same value (17 significant digits).
+std::string exact_text(double value);
 // 1536 -> "1.5 KiB"
 std::string human_bytes(double bytes);
 // A ratio stated one way, always >= 1: comparing `value` with `reference`, "7.9x smaller" when

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "core/errors.h"
+#include "core/format.h"
 #include "data/ctr_encoder.h"
 #include "data/split.h"
 #include "distill/ctr/distiller.h"
@@ -98,13 +99,6 @@ struct Key {
   std::function<void(const YAML::Node&, const Where&, Target&)> set;
 };
 
-std::string number_text(double v) {
-  std::ostringstream o;
-  o.precision(17);
-  o << v;
-  return o.str();
-}
-
 // `model` and `dim`, then every training option declared as a section key (train/options.h).
 // Values are kept as written and applied over the task's defaults when the recipe is finished.
 const std::vector<Key<TrainSection>>& train_keys() {
@@ -139,7 +133,7 @@ const std::vector<Key<TrainSection>>& train_keys() {
            [name, lr, kind = d.param.kind](const YAML::Node& n, const Where& w, TrainSection& t) {
              if (lr) {
                for (const double v : as_list<double>(n, w, as_double))
-                 t.written_lrs.push_back(number_text(v));
+                 t.written_lrs.push_back(exact_text(v));
                return;
              }
              if (!n.IsScalar()) w.fail("expected a single value");

@@ -1,10 +1,10 @@
 #include "train/options.h"
 
 #include <algorithm>
-#include <iomanip>
 #include <sstream>
 
 #include "core/errors.h"
+#include "core/format.h"
 #include "data/negative_sampler.h"
 #include "eval/metrics.h"
 #include "eval/protocol.h"
@@ -134,12 +134,6 @@ const char* error_prefix(TrainTask t) {
   return t == TrainTask::kTopN ? "train" : t == TrainTask::kCtr ? "ctr train" : "seq train";
 }
 
-std::string number_text(double v) {
-  std::ostringstream o;
-  o << std::setprecision(17) << v;
-  return o.str();
-}
-
 }  // namespace
 
 const char* task_name(TrainTask task) {
@@ -208,7 +202,7 @@ std::string TrainOptions::get(const std::string& name) const {
         if constexpr (std::is_same_v<T, std::string>)
           return field;
         else if constexpr (std::is_same_v<T, double>)
-          return number_text(field);
+          return exact_text(field);
         else
           return std::to_string(field);
       },

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+
 namespace recpress {
 namespace {
 
@@ -12,6 +14,12 @@ TEST(Format, TimesStatesARatioOneWay) {
   EXPECT_EQ(times(115.5, 3.0, "faster", "slower"), "38x faster");      // 38.5: no digit above 10
   EXPECT_EQ(times(2.0, 2.0, "smaller", "larger"), "1.0x larger");
   EXPECT_EQ(times(0.0, 2.0, "smaller", "larger"), "-");  // undefined, not "inf"
+}
+
+TEST(Format, ExactTextParsesBackToTheSameDouble) {
+  for (const double v : {0.001, 0.1 + 0.2, 2e-3, 1.0 / 3.0, 12345.678})
+    EXPECT_EQ(std::stod(exact_text(v)), v) << exact_text(v);
+  EXPECT_EQ(exact_text(0.5), "0.5");
 }
 
 TEST(Format, Numbers) {
