@@ -2,11 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
-#include <sstream>
 
 #include "core/errors.h"
 #include "core/hash.h"
 #include "core/text_reader.h"
+#include "runtime/model.h"
 
 namespace recpress {
 
@@ -142,77 +142,98 @@ const CtrRawField& require_field(const CtrTable& table, const std::string& name,
               ")");
 }
 
-double log_transform(double x) {
-  if (std::isnan(x)) return 0;
-  return x >= 0 ? std::log1p(x) : -std::log1p(-x);
+}  // namespace
+
+std::vector<const CtrRawField*> CtrEncoder::input_fields(const CtrTable& table) const {
+  std::vector<const CtrRawField*> out;
+  for (const auto& input : features_.inputs())
+    out.push_back(&require_field(table, input.name, "ctr features"));
+  return out;
 }
 
-std::string number_token(double x) {
-  std::ostringstream s;
-  s << x;
-  return s.str();
+void CtrEncoder::raw_row(const std::vector<const CtrRawField*>& inputs, std::size_t row,
+                         std::vector<std::vector<std::string_view>>& lists,
+                         std::vector<runtime::RawValue>& out) const {
+  out.resize(inputs.size());
+  lists.resize(inputs.size());
+  for (std::size_t k = 0; k < inputs.size(); ++k) {
+    const CtrRawField& raw = *inputs[k];
+    if (raw.kind == CtrFieldKind::kNumeric) {
+      out[k] = runtime::RawValue::of_number(raw.numbers[row]);
+      continue;
+    }
+    auto& list = lists[k];
+    list.clear();
+    for (auto c = raw.offsets[row]; c < raw.offsets[row + 1]; ++c)
+      list.emplace_back(raw.tokens.raw(raw.codes[static_cast<std::size_t>(c)]));
+    out[k] = raw.kind == CtrFieldKind::kCategorical && list.size() == 1
+                 ? runtime::RawValue::of_text(list[0])
+                 : runtime::RawValue::of_texts(list);
+  }
+}
+
+void CtrEncoder::set_features(runtime::FeatureEncoder features) {
+  features_ = std::move(features);
+  CtrLayout l;
+  const auto& fields = features_.fields();
+  for (std::size_t i = 0; i < fields.size(); ++i) {
+    const auto& f = fields[i];
+    const auto& at = features_.placements()[i];
+    CtrField out;
+    out.name = f.name;
+    out.kind = runtime::feature_kind_name(f.kind);
+    out.first_slot = static_cast<int>(at.first_slot);
+    if (f.kind == runtime::FeatureKind::kDense) {
+      l.dense.push_back(out);
+      continue;
+    }
+    out.offset = at.offset;
+    out.vocab = at.vocab;
+    out.hashed = f.hashed;
+    out.wide_only = f.kind == runtime::FeatureKind::kCross;
+    out.slots = static_cast<int>(f.slots);
+    l.sparse.push_back(out);
+  }
+  l.vocab_size = features_.vocab_size();
+  l.slots = static_cast<int>(features_.slots());
+  layout_ = std::move(l);
+}
+
+namespace {
+
+runtime::FeatureEncoder make_features(std::vector<runtime::FeatureField> fields,
+                                      const CtrEncoderConfig& config) {
+  try {
+    return runtime::FeatureEncoder(std::move(fields), config.numeric == "criteo",
+                                   static_cast<std::uint32_t>(config.max_tokens));
+  } catch (const runtime::ModelError& e) {
+    throw Error(std::string("ctr features: ") + e.what());
+  }
 }
 
 }  // namespace
-
-void CtrEncoder::tokens_of(const FieldState& f, const CtrTable& table, std::size_t row,
-                           std::vector<std::string>& out) const {
-  out.clear();
-  if (f.kind == "cross") {
-    std::vector<std::string> a, b;
-    tokens_of(fields_[static_cast<std::size_t>(f.left)], table, row, a);
-    tokens_of(fields_[static_cast<std::size_t>(f.right)], table, row, b);
-    for (const auto& x : a) {
-      for (const auto& y : b) {
-        if (static_cast<int>(out.size()) >= config_.max_tokens) return;
-        out.push_back(x + "\x1f" + y);
-      }
-    }
-    return;
-  }
-  const CtrRawField& raw = *table.find(f.source);
-  if (raw.kind == CtrFieldKind::kNumeric) {
-    const double x = raw.numbers[row];
-    if (std::isnan(x)) {
-      out.emplace_back(kMissingToken);
-    } else if (!f.edges.empty() || config_.numeric != "criteo") {
-      const auto b = std::upper_bound(f.edges.begin(), f.edges.end(), x) - f.edges.begin();
-      out.push_back("b" + std::to_string(b));
-    } else {
-      out.push_back(x > 2 ? "L" + std::to_string(
-                                      static_cast<long long>(std::floor(std::log(x) * std::log(x))))
-                          : number_token(x));
-    }
-    return;
-  }
-  for (auto k = raw.offsets[row]; k < raw.offsets[row + 1]; ++k) {
-    if (static_cast<int>(out.size()) >= config_.max_tokens) break;
-    out.push_back(raw.tokens.raw(raw.codes[static_cast<std::size_t>(k)]));
-  }
-}
 
 CtrEncoder CtrEncoder::fit(const CtrTable& table, const std::vector<std::int64_t>& train_rows,
                            const CtrEncoderConfig& config) {
   config.validate();
   if (train_rows.empty()) throw Error("ctr features: no training rows to build vocabularies from");
-  CtrEncoder e;
-  e.config_ = config;
+  using runtime::FeatureKind;
   const int buckets = bucket_count(config.numeric);
   // 1. Fields: sparse table fields, crosses, then dense numerics.
-  std::vector<FieldState> dense;
+  std::vector<runtime::FeatureField> fields, dense;
   for (const auto& raw : table.fields) {
-    FieldState f;
-    f.name = f.source = raw.name;
+    runtime::FeatureField f;
+    f.name = raw.name;
     if (raw.kind == CtrFieldKind::kCategorical) {
-      f.kind = "categorical";
+      f.kind = FeatureKind::kCategorical;
     } else if (raw.kind == CtrFieldKind::kMulti) {
-      f.kind = "multi";
+      f.kind = FeatureKind::kMulti;
     } else if (config.numeric == "log") {
-      f.kind = "dense";
+      f.kind = FeatureKind::kDense;
       dense.push_back(std::move(f));
       continue;
     } else {
-      f.kind = "bucketized";
+      f.kind = FeatureKind::kBucketized;
       if (buckets > 0) {
         std::vector<double> values;
         for (auto r : train_rows) {
@@ -228,7 +249,7 @@ CtrEncoder CtrEncoder::fit(const CtrTable& table, const std::vector<std::int64_t
         if (f.edges.empty()) f.edges.push_back(0);  // constant field: still one bucket token
       }
     }
-    e.fields_.push_back(std::move(f));
+    fields.push_back(std::move(f));
   }
   for (const auto& [a, b] : config.crosses) {
     const std::string context = "cross '" + a + "*" + b + "'";
@@ -239,157 +260,88 @@ CtrEncoder CtrEncoder::fit(const CtrTable& table, const std::vector<std::int64_t
             context + ": field '" + *side +
             "' is a dense numeric feature; cross it after bucketising (--numeric bucket:N)");
     }
-    FieldState f;
+    if (a.find('*') != std::string::npos || b.find('*') != std::string::npos)
+      throw Error(context + ": a cross of crosses is not supported");
+    runtime::FeatureField f;
     f.name = a + "*" + b;
-    f.kind = "cross";
-    f.source = a;
-    f.other = b;
-    e.fields_.push_back(std::move(f));
+    f.kind = FeatureKind::kCross;
+    f.left = a;
+    f.right = b;
+    fields.push_back(std::move(f));
   }
-  e.resolve_crosses();
-  for (const auto& f : e.fields_) {
-    if (f.kind == "cross" && (f.left < 0 || f.right < 0))
-      throw Error("cross '" + f.name + "': a cross of crosses is not supported");
-  }
-  // 2. Vocabularies from the training rows.
+  const std::size_t sparse = fields.size();
+  fields.insert(fields.end(), std::make_move_iterator(dense.begin()),
+                std::make_move_iterator(dense.end()));
+  // 2. Token counts and the longest multi-hot row of each sparse field, on the training rows.
+  CtrEncoder e;
+  e.config_ = config;
+  e.set_features(make_features(fields, config));
+  const auto inputs = e.input_fields(table);
+  std::vector<std::unordered_map<std::string, std::int64_t>> counts(sparse);
+  std::vector<std::uint32_t> longest(sparse, 1);
+  std::vector<std::vector<std::string_view>> lists;
+  std::vector<runtime::RawValue> row;
   std::vector<std::string> tokens;
-  for (auto& f : e.fields_) {
-    std::unordered_map<std::string, std::int64_t> counts;
-    for (auto r : train_rows) {
-      e.tokens_of(f, table, static_cast<std::size_t>(r), tokens);
-      for (auto& t : tokens) ++counts[t];
+  for (auto r : train_rows) {
+    e.raw_row(inputs, static_cast<std::size_t>(r), lists, row);
+    for (std::size_t i = 0; i < sparse; ++i) {
+      e.features_.tokens(i, row, tokens);
+      for (auto& t : tokens) ++counts[i][t];
+      longest[i] = std::max(longest[i], static_cast<std::uint32_t>(tokens.size()));
     }
-    if (config.hash_buckets > 0 && static_cast<std::int64_t>(counts.size()) > config.hash_buckets) {
+  }
+  // 3. Vocabularies: hashed when too many distinct values, else the values seen min_count times.
+  for (std::size_t i = 0; i < sparse; ++i) {
+    auto& f = fields[i];
+    if (f.kind == FeatureKind::kMulti || f.kind == FeatureKind::kCross) f.slots = longest[i];
+    if (config.hash_buckets > 0 &&
+        static_cast<std::int64_t>(counts[i].size()) > config.hash_buckets) {
       f.hashed = true;
       f.buckets = config.hash_buckets;
       continue;
     }
     std::vector<std::pair<std::string, std::int64_t>> kept;
-    for (auto& [t, c] : counts) {
+    for (auto& [t, c] : counts[i]) {
       if (c >= config.min_count) kept.emplace_back(t, c);
     }
     // Most frequent first, ties by token: the ids do not depend on hash-map order.
     std::sort(kept.begin(), kept.end(), [](const auto& x, const auto& y) {
       return x.second != y.second ? x.second > y.second : x.first < y.first;
     });
-    for (auto& [t, c] : kept) {
-      f.tokens.push_back(t);
-      f.index.emplace(t, static_cast<std::int32_t>(f.tokens.size()));
-    }
+    for (auto& [t, c] : kept) f.tokens.push_back(t);
   }
-  // 3. Slots per field: multi-hot fields get as many as their longest training row needs.
-  e.fields_.insert(e.fields_.end(), std::make_move_iterator(dense.begin()),
-                   std::make_move_iterator(dense.end()));
-  e.build_layout();
-  for (std::size_t i = 0; i < e.layout_.sparse.size(); ++i) {
-    auto& field = e.layout_.sparse[i];
-    if (field.kind == "categorical" || field.kind == "bucketized") continue;
-    int longest = 1;
-    for (auto r : train_rows) {
-      e.tokens_of(e.fields_[i], table, static_cast<std::size_t>(r), tokens);
-      longest = std::max(longest, static_cast<int>(tokens.size()));
-    }
-    field.slots = longest;
-  }
-  e.build_layout();  // again, now with the slot counts
+  e.set_features(make_features(std::move(fields), config));
   return e;
 }
 
-void CtrEncoder::build_layout() {
-  std::vector<int> slots;
-  for (const auto& f : layout_.sparse) slots.push_back(f.slots);
-  CtrLayout l;
-  std::int64_t offset = 0;
-  int slot = 0;
-  for (std::size_t i = 0; i < fields_.size(); ++i) {
-    const auto& f = fields_[i];
-    CtrField out;
-    out.name = f.name;
-    out.kind = f.kind;
-    if (f.kind == "dense") {
-      out.first_slot = static_cast<int>(l.dense.size());
-      l.dense.push_back(out);
-      continue;
-    }
-    out.offset = offset;
-    out.vocab = 1 + (f.hashed ? f.buckets : static_cast<std::int64_t>(f.tokens.size()));
-    out.hashed = f.hashed;
-    out.wide_only = f.kind == "cross";
-    out.slots = i < slots.size() ? slots[i] : 1;
-    out.first_slot = slot;
-    offset += out.vocab;
-    slot += out.slots;
-    l.sparse.push_back(out);
-  }
-  l.vocab_size = offset;
-  l.slots = slot;
-  layout_ = std::move(l);
-}
-
-void CtrEncoder::resolve_crosses() {
-  for (auto& f : fields_) {
-    if (f.kind != "cross") continue;
-    for (std::size_t i = 0; i < fields_.size(); ++i) {
-      if (fields_[i].kind == "cross") continue;
-      if (fields_[i].name == f.source) f.left = static_cast<int>(i);
-      if (fields_[i].name == f.other) f.right = static_cast<int>(i);
-    }
-  }
-}
-
-// ---------------------------------------------------------------- encoding
-
-std::int64_t CtrEncoder::lookup(const FieldState& f, const std::string& token) const {
-  if (f.hashed) {
-    Fnv1a h;
-    h.add(token);
-    return 1 + static_cast<std::int64_t>(h.value() % static_cast<std::uint64_t>(f.buckets));
-  }
-  const auto it = f.index.find(token);
-  return it == f.index.end() ? 0 : it->second;
-}
-
 std::int64_t CtrEncoder::local_id(const std::string& field, const std::string& token) const {
-  for (const auto& f : fields_) {
-    if (f.name == field && f.kind != "dense") return lookup(f, token);
+  const auto& fields = features_.fields();
+  for (std::size_t i = 0; i < fields.size(); ++i) {
+    if (fields[i].name == field && fields[i].kind != runtime::FeatureKind::kDense)
+      return features_.lookup(i, token);
   }
   throw Error("ctr features: no sparse field '" + field + "'");
 }
 
 CtrRows CtrEncoder::encode(const CtrTable& table, const std::vector<std::int64_t>& rows) const {
-  for (const auto& f : fields_) {
-    for (const auto* name : {&f.source, &f.other}) {
-      if (!name->empty()) require_field(table, *name, "ctr features");
-    }
-  }
+  const auto inputs = input_fields(table);
   CtrRows out;
   out.rows = static_cast<std::int64_t>(rows.size());
   out.slots = layout_.slots;
   out.dense = static_cast<int>(layout_.dense.size());
-  const auto pad = static_cast<std::int32_t>(layout_.vocab_size);
-  out.ids.assign(rows.size() * static_cast<std::size_t>(out.slots), pad);
-  out.values.assign(rows.size() * static_cast<std::size_t>(out.dense), 0.0f);
+  out.ids.resize(rows.size() * static_cast<std::size_t>(out.slots));
+  out.values.resize(rows.size() * static_cast<std::size_t>(out.dense));
   out.labels.reserve(rows.size());
   if (!table.groups.empty()) out.groups.reserve(rows.size());
-  std::vector<std::string> tokens;
+  std::vector<std::vector<std::string_view>> lists;
+  std::vector<runtime::RawValue> row;
   for (std::size_t k = 0; k < rows.size(); ++k) {
     const auto r = static_cast<std::size_t>(rows[k]);
     out.labels.push_back(table.labels[r]);
     if (!table.groups.empty()) out.groups.push_back(table.groups[r]);
-    std::int32_t* ids = out.ids.data() + k * static_cast<std::size_t>(out.slots);
-    for (std::size_t i = 0; i < layout_.sparse.size(); ++i) {
-      const auto& field = layout_.sparse[i];
-      tokens_of(fields_[i], table, r, tokens);
-      const auto n = std::min<std::size_t>(tokens.size(), static_cast<std::size_t>(field.slots));
-      for (std::size_t s = 0; s < n; ++s)
-        ids[field.first_slot + static_cast<int>(s)] =
-            static_cast<std::int32_t>(field.offset + lookup(fields_[i], tokens[s]));
-    }
-    for (std::size_t d = 0; d < layout_.dense.size(); ++d) {
-      const auto& raw = *table.find(fields_[layout_.sparse.size() + d].source);
-      out.values[k * static_cast<std::size_t>(out.dense) + d] =
-          static_cast<float>(log_transform(raw.numbers[r]));
-    }
+    raw_row(inputs, r, lists, row);
+    features_.encode(row, out.ids.data() + k * static_cast<std::size_t>(out.slots),
+                     out.values.data() + k * static_cast<std::size_t>(out.dense));
   }
   return out;
 }
@@ -398,11 +350,12 @@ CtrRows CtrEncoder::encode(const CtrTable& table, const std::vector<std::int64_t
 
 nlohmann::json CtrEncoder::to_json() const {
   nlohmann::json fields = nlohmann::json::array();
-  for (const auto& f : fields_) {
+  for (const auto& f : features_.fields()) {
+    const bool cross = f.kind == runtime::FeatureKind::kCross;
     fields.push_back({{"name", f.name},
-                      {"kind", f.kind},
-                      {"source", f.source},
-                      {"other", f.other},
+                      {"kind", runtime::feature_kind_name(f.kind)},
+                      {"source", cross ? f.left : f.name},
+                      {"other", cross ? f.right : std::string()},
                       {"hashed", f.hashed},
                       {"buckets", f.buckets},
                       {"tokens", f.tokens},
@@ -414,22 +367,34 @@ nlohmann::json CtrEncoder::to_json() const {
 CtrEncoder CtrEncoder::from_json(const nlohmann::json& j) {
   CtrEncoder e;
   e.config_ = CtrEncoderConfig::from_json(j.at("config"));
+  const CtrLayout stored = CtrLayout::from_json(j.at("layout"));
+  std::vector<runtime::FeatureField> fields;
+  std::size_t sparse = 0;
   for (const auto& x : j.at("fields")) {
-    FieldState f;
+    runtime::FeatureField f;
     f.name = x.at("name");
-    f.kind = x.at("kind");
-    f.source = x.at("source");
-    f.other = x.at("other");
+    try {
+      f.kind = runtime::parse_feature_kind(x.at("kind").get<std::string>());
+    } catch (const runtime::ModelError& err) {
+      throw Error(std::string("ctr features: ") + err.what());
+    }
+    if (f.kind == runtime::FeatureKind::kCross) {
+      f.left = x.at("source");
+      f.right = x.at("other");
+    }
     f.hashed = x.at("hashed");
     f.buckets = x.at("buckets");
     f.tokens = x.at("tokens").get<std::vector<std::string>>();
     f.edges = x.at("edges").get<std::vector<double>>();
-    for (std::size_t i = 0; i < f.tokens.size(); ++i)
-      f.index.emplace(f.tokens[i], static_cast<std::int32_t>(i + 1));
-    e.fields_.push_back(std::move(f));
+    if (f.kind != runtime::FeatureKind::kDense) {
+      if (sparse >= stored.sparse.size()) throw Error("ctr features: layout and fields disagree");
+      f.slots = static_cast<std::uint32_t>(stored.sparse[sparse++].slots);
+    }
+    fields.push_back(std::move(f));
   }
-  e.layout_ = CtrLayout::from_json(j.at("layout"));
-  e.resolve_crosses();
+  e.set_features(make_features(std::move(fields), e.config_));
+  if (!(e.layout_ == stored))
+    throw Error("ctr features: the stored layout does not follow from the stored fields");
   return e;
 }
 

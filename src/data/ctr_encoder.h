@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "data/ctr_table.h"
+#include "runtime/features.h"
 
 namespace recpress {
 
@@ -91,6 +92,8 @@ class CtrEncoder {
 
   const CtrLayout& layout() const { return layout_; }
   const CtrEncoderConfig& config() const { return config_; }
+  // The fitted fields, as a CTR model file stores them.
+  const runtime::FeatureEncoder& features() const { return features_; }
   // Local id of a value of a sparse field (0 = OOV); for tests and diagnostics.
   std::int64_t local_id(const std::string& field, const std::string& token) const;
 
@@ -98,26 +101,18 @@ class CtrEncoder {
   static CtrEncoder from_json(const nlohmann::json& j);
 
  private:
-  struct FieldState {
-    std::string name;
-    std::string kind;           // categorical, multi, bucketized, dense, cross
-    std::string source, other;  // table field(s) read (other: a cross's second field)
-    bool hashed = false;
-    std::int64_t buckets = 0;                             // hashed: number of buckets (plus OOV)
-    std::vector<std::string> tokens;                      // local id - 1 -> token
-    std::unordered_map<std::string, std::int32_t> index;  // token -> local id
-    std::vector<double> edges;                            // bucketized: quantile edges
-    int left = -1, right = -1;                            // cross: indices of its two fields
-  };
-  void resolve_crosses();
-  void tokens_of(const FieldState& f, const CtrTable& table, std::size_t row,
-                 std::vector<std::string>& out) const;
-  std::int64_t lookup(const FieldState& f, const std::string& token) const;
-  void build_layout();
+  // The raw values of table row `row` in features_.inputs() order (views into the table; multi-hot
+  // tokens into `lists`, one list per input).
+  void raw_row(const std::vector<const CtrRawField*>& inputs, std::size_t row,
+               std::vector<std::vector<std::string_view>>& lists,
+               std::vector<runtime::RawValue>& out) const;
+  // The table's field behind each input; throws Error naming a missing one.
+  std::vector<const CtrRawField*> input_fields(const CtrTable& table) const;
+  void set_features(runtime::FeatureEncoder features);
 
   CtrEncoderConfig config_;
-  std::vector<FieldState> fields_;  // in layout order: sparse (deep, then crosses), then dense
-  CtrLayout layout_;
+  runtime::FeatureEncoder features_;  // the one encoding implementation (also the runtime's)
+  CtrLayout layout_;                  // derived from features_
 };
 
 }  // namespace recpress
