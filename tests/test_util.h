@@ -1,6 +1,8 @@
 // Helpers shared by the tests: scratch folders, small files, the shared data root.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <functional>
 #include <string>
 #include <vector>
@@ -20,5 +22,17 @@ std::string shared_data_root();
 std::string error_of(const std::function<void()>& f);
 // Expects `f` to throw recpress::Error whose message contains every fragment.
 void expect_error(const std::function<void()>& f, const std::vector<std::string>& fragments);
+// The same for another exception type (the runtime's ModelError, FeatureError).
+template <typename E>
+void expect_error_of(const std::function<void()>& f, const std::vector<std::string>& fragments) {
+  try {
+    f();
+    ADD_FAILURE() << "expected an error mentioning " << fragments.front();
+  } catch (const E& e) {
+    const std::string msg = e.what();
+    for (const auto& frag : fragments)
+      EXPECT_NE(msg.find(frag), std::string::npos) << "message: " << msg;
+  }
+}
 
 }  // namespace recpress::testing

@@ -12,15 +12,38 @@
 #include "train/trainer.h"
 
 namespace recpress {
-namespace {
 
-runtime::DenseMatrix dense(const torch::Tensor& t) {
+runtime::DenseMatrix dense_matrix(const torch::Tensor& t) {
   const auto c = t.detach().to(torch::kFloat).contiguous();
   runtime::DenseMatrix m;
   m.rows = static_cast<std::uint32_t>(c.size(0));
   m.cols = static_cast<std::uint32_t>(c.size(1));
   m.values.assign(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
   return m;
+}
+
+std::vector<float> float_values(const torch::Tensor& t) {
+  const auto c = t.detach().to(torch::kFloat).contiguous();
+  return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+}
+
+std::string export_metadata(const nlohmann::json& header, const std::string& source_model,
+                            runtime::DType dtype, const std::string& checkpoint_path) {
+  nlohmann::json meta = {{"source_model", source_model},
+                         {"dtype", runtime::dtype_name(dtype)},
+                         {"checkpoint", checkpoint_path}};
+  for (const char* key : {"task", "data", "data_checksum"})
+    if (header.contains(key)) meta[key] = header.at(key);
+  if (header.contains("state") && header["state"].contains("history") &&
+      !header["state"]["history"].empty())
+    meta["valid_at_export"] = header["state"]["history"].back().value("valid", nlohmann::json{});
+  return meta.dump();
+}
+
+namespace {
+
+runtime::DenseMatrix dense(const torch::Tensor& t) {
+  return dense_matrix(t);
 }
 
 runtime::DenseMatrix empty_columns(std::int64_t rows) {
@@ -99,15 +122,7 @@ runtime::ModelContent export_content(const std::string& checkpoint_path,
       c.seen_offsets.push_back(static_cast<std::uint32_t>(c.seen_items.size()));
     }
   }
-  nlohmann::json meta = {{"source_model", c.source_model},
-                         {"dtype", runtime::dtype_name(options.dtype)},
-                         {"checkpoint", checkpoint_path}};
-  for (const char* key : {"data", "data_checksum"})
-    if (ck.header.contains(key)) meta[key] = ck.header.at(key);
-  if (ck.header.contains("state") && ck.header["state"].contains("history") &&
-      !ck.header["state"]["history"].empty())
-    meta["valid_at_export"] = ck.header["state"]["history"].back().value("valid", nlohmann::json{});
-  c.metadata = meta.dump();
+  c.metadata = export_metadata(ck.header, c.source_model, options.dtype, checkpoint_path);
   return c;
 }
 

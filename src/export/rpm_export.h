@@ -1,7 +1,11 @@
 // Export a trained top-N model to the runtime's .rpm file (schema/recpress_model.fbs).
 #pragma once
 
+#include <torch/torch.h>
+
+#include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "data/dataset.h"
 #include "runtime/model.h"
@@ -27,5 +31,13 @@ double checkpoint_flops_per_item(const std::string& checkpoint_path);
 // export_content + encode + atomic write. Returns the file's size in bytes.
 std::size_t export_model(const std::string& checkpoint_path, const std::string& output_path,
                          const ExportOptions& options);
+
+// Shared by the exporters of every task: a 2-D tensor as a float matrix, any tensor's values, and
+// the file's metadata JSON (model, dtype, checkpoint, data and its checksum, the last validation
+// scores) from a checkpoint's header.
+runtime::DenseMatrix dense_matrix(const torch::Tensor& t);
+std::vector<float> float_values(const torch::Tensor& t);
+std::string export_metadata(const nlohmann::json& header, const std::string& source_model,
+                            runtime::DType dtype, const std::string& checkpoint_path);
 
 }  // namespace recpress

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "recpress_model_generated.h"
+#include "runtime/encode_util.h"
 #include "runtime/internal.h"
 
 namespace recpress::runtime {
@@ -55,6 +56,21 @@ Encoded encode_matrix(const DenseMatrix& m, DType dtype, bool column_major) {
   return e;
 }
 
+}  // namespace
+
+std::string with_header(const flatbuffers::FlatBufferBuilder& fbb, std::uint32_t version) {
+  const auto* payload = fbb.GetBufferPointer();
+  const std::size_t n = fbb.GetSize();
+  std::string out(kHeaderBytes, '\0');
+  std::memcpy(out.data(), kMagic, 8);
+  std::memcpy(out.data() + 8, &version, 4);
+  const std::uint64_t sum = checksum(payload, n), size = n;
+  std::memcpy(out.data() + 16, &sum, 8);
+  std::memcpy(out.data() + 24, &size, 8);
+  out.append(reinterpret_cast<const char*>(payload), n);
+  return out;
+}
+
 flatbuffers::Offset<rpm::Matrix> build_matrix(flatbuffers::FlatBufferBuilder& fbb,
                                               const DenseMatrix& m, DType dtype,
                                               bool column_major) {
@@ -65,8 +81,6 @@ flatbuffers::Offset<rpm::Matrix> build_matrix(flatbuffers::FlatBufferBuilder& fb
   return rpm::CreateMatrix(fbb, m.rows, m.cols, static_cast<rpm::DType>(dtype), data, scales,
                            column_major);
 }
-
-}  // namespace
 
 namespace {
 
@@ -165,17 +179,7 @@ std::string encode_model(const ModelContent& c, DType dtype) {
                        user_ids, item_ids, offsets, seen, fbb.CreateString(c.metadata), mlp_users,
                        mlp_items, layers, head, user_numbers, item_numbers);
   rpm::FinishModelBuffer(fbb, model);
-  const auto* payload = fbb.GetBufferPointer();
-  const std::size_t n = fbb.GetSize();
-  std::string out(kHeaderBytes, '\0');
-  std::memcpy(out.data(), kMagic, 8);
-  const std::uint32_t version = kFormatVersion;
-  std::memcpy(out.data() + 8, &version, 4);
-  const std::uint64_t sum = checksum(payload, n), size = n;
-  std::memcpy(out.data() + 16, &sum, 8);
-  std::memcpy(out.data() + 24, &size, 8);
-  out.append(reinterpret_cast<const char*>(payload), n);
-  return out;
+  return with_header(fbb, kFirstVersion);
 }
 
 }  // namespace recpress::runtime

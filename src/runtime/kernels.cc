@@ -152,4 +152,23 @@ float half_to_float(std::uint16_t h) {
   return out;
 }
 
+// y[k][j] = relu(b[k] + sum_c w[k][c] x[c][j]) over a block of items or rows
+// (inner loop across the block): an NCF tower's and a CTR deep part's hidden layers.
+__attribute__((target_clones("avx2", "default"))) void dense_relu(const float* w, const float* b,
+                                                                  std::size_t in, std::size_t out,
+                                                                  const float* x, std::size_t m,
+                                                                  float* y) {
+  for (std::size_t k = 0; k < out; ++k) {
+    float* yk = y + k * kTowerBlock;
+    std::fill(yk, yk + m, b[k]);
+    const float* wk = w + k * in;
+    for (std::size_t c = 0; c < in; ++c) {
+      const float wkc = wk[c];
+      const float* xc = x + c * kTowerBlock;
+      for (std::size_t j = 0; j < m; ++j) yk[j] += wkc * xc[j];
+    }
+    for (std::size_t j = 0; j < m; ++j) yk[j] = std::max(0.0f, yk[j]);
+  }
+}
+
 }  // namespace recpress::runtime

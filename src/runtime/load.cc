@@ -8,24 +8,12 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
-#include <deque>
 #include <memory>
 
 #include "recpress_model_generated.h"
 #include "runtime/internal.h"
 
 namespace recpress::runtime {
-
-// The bytes of a model: always a private, 8-byte aligned copy. The file is read once at open and
-// never touched again, so whoever rewrites it in place (`cp new.rpm live.rpm`) cannot pull pages
-// from under a running scorer: a read-only mapping of a file that shrinks turns the next access
-// into SIGBUS. The copy costs one read of the file (docs/results.md, "loading a model").
-struct Model::Storage {
-  const std::uint8_t* data = nullptr;
-  std::size_t size = 0;
-  std::unique_ptr<std::uint64_t[]> owned;  // the bytes (not zeroed first: they are read over)
-  std::deque<std::string> decoded_ids;     // numeric ids as text (a deque: views stay valid)
-};
 
 std::size_t Model::file_bytes() const {
   return storage_->size;
@@ -67,34 +55,36 @@ std::unique_ptr<std::uint64_t[]> read_file_aligned(const std::string& path, std:
 
 }  // namespace
 
-Model Model::open(const std::string& path) {
-  auto storage = std::make_shared<Storage>();
+std::shared_ptr<FileBytes> read_model_file(const std::string& path) {
+  auto storage = std::make_shared<FileBytes>();
   storage->owned = read_file_aligned(path, storage->size);
   storage->data = reinterpret_cast<const std::uint8_t*>(storage->owned.get());
-  return parse(std::move(storage), path);
+  return storage;
 }
 
-Model Model::from_bytes(std::string_view bytes, const std::string& name) {
-  auto storage = std::make_shared<Storage>();
+std::shared_ptr<FileBytes> copy_model_bytes(std::string_view bytes) {
+  auto storage = std::make_shared<FileBytes>();
   storage->owned.reset(new std::uint64_t[(bytes.size() + 7) / 8 + 1]());
   if (!bytes.empty()) std::memcpy(storage->owned.get(), bytes.data(), bytes.size());
   storage->data = reinterpret_cast<const std::uint8_t*>(storage->owned.get());
   storage->size = bytes.size();
-  return parse(std::move(storage), name);
+  return storage;
 }
 
-Model Model::parse(std::shared_ptr<Storage> storage, const std::string& name) {
+std::uint32_t verify_model_bytes(const FileBytes& bytes, const std::string& name) {
   auto fail = [&](const std::string& why) { return ModelError(name + ": " + why); };
-  const std::uint8_t* base = storage->data;
-  const std::size_t size = storage->size;
+  const std::uint8_t* base = bytes.data;
+  const std::size_t size = bytes.size;
   if (size < kHeaderBytes)
     throw fail("truncated: " + std::to_string(size) + " bytes, a model file has at least " +
                std::to_string(kHeaderBytes));
   if (std::memcmp(base, kMagic, 8) != 0) throw fail("not a RecPress model file (bad magic)");
   const auto version = read_le<std::uint32_t>(base + 8);
-  if (version != kFormatVersion)
-    throw fail("format version " + std::to_string(version) + ", this runtime reads version " +
-               std::to_string(kFormatVersion));
+  if (version < kFirstVersion || version > kFormatVersion)
+    throw fail(
+        "format version " + std::to_string(version) + ", this runtime reads versions " +
+        std::to_string(kFirstVersion) + " to " + std::to_string(kFormatVersion) +
+        (version > kFormatVersion ? " (a newer RecPress wrote it: upgrade the runtime)" : ""));
   if (read_le<std::uint32_t>(base + 12) != 0) throw fail("malformed header (reserved bytes set)");
   const auto payload_size = read_le<std::uint64_t>(base + 24);
   if (payload_size != size - kHeaderBytes)
@@ -105,12 +95,36 @@ Model Model::parse(std::shared_ptr<Storage> storage, const std::string& name) {
     throw fail("checksum mismatch: the file is corrupted");
   flatbuffers::Verifier verifier(payload, payload_size);
   if (!rpm::VerifyModelBuffer(verifier)) throw fail("malformed model structure");
-  const rpm::Model* m = rpm::GetModel(payload);
+  return version;
+}
+
+std::string model_file_task(const std::string& path) {
+  const auto bytes = read_model_file(path);
+  verify_model_bytes(*bytes, path);
+  const rpm::Model* m = rpm::GetModel(bytes->data + kHeaderBytes);
+  return m->task() != nullptr ? m->task()->str() : std::string();
+}
+
+Model Model::open(const std::string& path) {
+  return parse(read_model_file(path), path);
+}
+
+Model Model::from_bytes(std::string_view bytes, const std::string& name) {
+  return parse(copy_model_bytes(bytes), name);
+}
+
+Model Model::parse(std::shared_ptr<FileBytes> storage, const std::string& name) {
+  auto fail = [&](const std::string& why) { return ModelError(name + ": " + why); };
+  verify_model_bytes(*storage, name);
+  const rpm::Model* m = rpm::GetModel(storage->data + kHeaderBytes);
 
   Model out;
-  if (m->task() == nullptr || m->task()->str() != "topn")
-    throw fail("task '" + (m->task() ? m->task()->str() : std::string()) +
-               "' is not supported by this runtime (topn)");
+  const std::string task = m->task() != nullptr ? m->task()->str() : std::string();
+  if (task == "ctr")
+    throw fail(
+        "a CTR model: it predicts click probabilities for rows of field values "
+        "(recpress predict, POST /predict), it does not recommend for users");
+  if (task != "topn") throw fail("task '" + task + "' is not supported by this runtime");
   if (m->kind() != rpm::Kind_DOT && m->kind() != rpm::Kind_NCF) throw fail("unknown model kind");
   const bool tower = m->kind() == rpm::Kind_NCF;
   const rpm::Matrix* users = m->users();

@@ -22,13 +22,20 @@ enum class DType : std::uint8_t { kF32 = 0, kF16 = 1, kI8 = 2 };
 std::string dtype_name(DType d);        // "fp32", "fp16", "int8"
 DType parse_dtype(std::string_view s);  // throws ModelError for anything else
 
+struct FileBytes;  // a model file's bytes (internal.h)
+
+// The task a model file holds ("topn", "ctr"), after the header and structure checks. Throws
+// ModelError naming the file.
+std::string model_file_task(const std::string& path);
+
 // Every problem with a model file: names the file and what is wrong with it.
 class ModelError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
 
-inline constexpr std::uint32_t kFormatVersion = 1;
+// The newest format version this runtime reads (it reads every version from 1).
+inline constexpr std::uint32_t kFormatVersion = 2;
 inline constexpr std::size_t kHeaderBytes = 32;
 
 struct DenseMatrix {
@@ -121,10 +128,9 @@ class Model {
                                                          bool exclude_seen) const;
 
  private:
-  struct Storage;
-  static Model parse(std::shared_ptr<Storage> storage, const std::string& name);
+  static Model parse(std::shared_ptr<FileBytes> storage, const std::string& name);
 
-  std::shared_ptr<Storage> storage_;
+  std::shared_ptr<FileBytes> storage_;
   std::uint32_t num_users_ = 0, num_items_ = 0, dim_ = 0;
   DType dtype_ = DType::kF32;
   float bias_ = 0.0f;

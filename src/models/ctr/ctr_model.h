@@ -34,8 +34,24 @@ struct CtrOutput {
   const torch::Tensor& get(const std::string& name, const std::string& model) const;
 };
 
+class LinearTermImpl;
+class FieldEmbeddingImpl;
+class DeepComponent;
+
+// What a model is made of, in the terms of the runtime's CTR kind (runtime/ctr_model.h):
+// logit = [linear] + [fm over the embeddings] + [deep part]. Every pointer may be null.
+struct CtrParts {
+  LinearTermImpl* linear = nullptr;
+  FieldEmbeddingImpl* embedding = nullptr;  // the FM's or the deep part's field embeddings
+  bool fm = false;
+  DeepComponent* deep = nullptr;
+};
+
 class CtrModel : public torch::nn::Module {
  public:
+  // Its parts, for export to the runtime; a model made of nothing else returns them (the default,
+  // no parts, means the model cannot be exported).
+  virtual CtrParts parts() { return {}; }
   // Logits and named intermediate representations.
   virtual CtrOutput run(const CtrBatch& batch) = 0;
   torch::Tensor forward(const CtrBatch& batch) { return run(batch).logits; }

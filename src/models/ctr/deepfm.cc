@@ -17,6 +17,8 @@ class DeepFMImpl : public CtrModel {
     return o;
   }
 
+  CtrParts parts() override { return {linear.get(), deep.embedding.get(), true, &deep}; }
+
   LinearTerm linear{nullptr};
   DeepComponent deep{*this, spec(), layout()};
 };

@@ -14,6 +14,8 @@ class DnnImpl : public CtrModel {
     return o;
   }
 
+  CtrParts parts() override { return {nullptr, deep.embedding.get(), false, &deep}; }
+
   DeepComponent deep{*this, spec(), layout()};
 };
 TORCH_MODULE(Dnn);

@@ -16,6 +16,8 @@ class FactorizationMachineImpl : public CtrModel {
     return {linear(batch) + fm_pairwise(e), {{"embeddings", e}}};
   }
 
+  CtrParts parts() override { return {linear.get(), embedding.get(), true, nullptr}; }
+
   LinearTerm linear{nullptr};
   FieldEmbedding embedding{nullptr};
 };

@@ -10,6 +10,7 @@ class LogisticRegressionImpl : public CtrModel {
     linear = register_module("linear", LinearTerm(layout));
   }
   CtrOutput run(const CtrBatch& batch) override { return {linear(batch), {}}; }
+  CtrParts parts() override { return {linear.get(), nullptr, false, nullptr}; }
 
   LinearTerm linear{nullptr};
 };

@@ -16,6 +16,8 @@ class WideDeepImpl : public CtrModel {
     return o;
   }
 
+  CtrParts parts() override { return {wide.get(), deep.embedding.get(), false, &deep}; }
+
   LinearTerm wide{nullptr};
   DeepComponent deep{*this, spec(), layout()};
 };
