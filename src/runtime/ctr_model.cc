@@ -156,7 +156,8 @@ CtrModel CtrModel::parse(std::shared_ptr<FileBytes> storage, const std::string& 
   const auto check_matrix = [&](const rpm::Matrix* x, const std::string& what, std::size_t rows,
                                 std::size_t cols, bool any_dtype, rpm::DType only) {
     if (x == nullptr || x->data() == nullptr) throw fail("missing " + what);
-    if (x->dtype() > rpm::DType_I8 || (!any_dtype && x->dtype() != only))
+    if (x->dtype() < rpm::DType_MIN || x->dtype() > rpm::DType_MAX ||
+        (!any_dtype && x->dtype() != only))
       throw fail(what + ": unexpected dtype");
     const std::size_t bytes = bytes_of(static_cast<DType>(x->dtype()));
     if (x->column_major() || x->rows() != rows || x->cols() != cols ||

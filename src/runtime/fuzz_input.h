@@ -1,5 +1,6 @@
-// One fuzz input for the .rpm loader: every input must load into a well-formed model (which then
-// scores and recommends without fault) or be refused with ModelError; nothing else.
+// One fuzz input for the .rpm loader: every input must load into a well-formed model (a top-N
+// one then scores and recommends, a CTR one encodes a row of missing values and scores it and
+// the lowest ids of every slot, without fault) or be refused with ModelError; nothing else.
 // The first byte picks the mode: odd = the rest is a whole file as is; even = the rest is a
 // payload that gets a valid header (magic, version, size, checksum), so the fuzzer reaches the
 // FlatBuffers verifier and the shape checks instead of stopping at the checksum.
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "core/hash.h"
+#include "runtime/ctr_model.h"
 #include "runtime/model.h"
 
 inline void fuzz_model_input(const std::uint8_t* data, std::size_t size) {
@@ -41,6 +43,22 @@ inline void fuzz_model_input(const std::uint8_t* data, std::size_t size) {
       m.recommend(u, 3, m.has_seen());
     }
     (void)m.item_popularity();
+  } catch (const recpress::runtime::ModelError&) {
+  }
+  try {
+    const auto m = recpress::runtime::CtrModel::from_bytes(bytes, "fuzz");
+    const auto& f = m.features();
+    std::vector<recpress::runtime::RawValue> row(f.inputs().size());
+    (void)m.predict(row);
+    std::vector<std::int32_t> ids(f.slots());
+    for (std::size_t i = 0, s = 0; i < f.fields().size(); ++i)
+      for (std::uint32_t k = 0;
+           f.fields()[i].kind != recpress::runtime::FeatureKind::kDense && k < f.fields()[i].slots;
+           ++k)
+        ids[s++] = static_cast<std::int32_t>(f.placements()[i].offset);
+    std::vector<float> values(f.dense() + 1, 1.0f);
+    float p = 0;
+    m.predict(ids.data(), values.data(), 1, &p);
   } catch (const recpress::runtime::ModelError&) {
   }
 }

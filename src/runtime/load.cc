@@ -133,7 +133,9 @@ Model Model::parse(std::shared_ptr<FileBytes> storage, const std::string& name) 
     throw fail("missing user or item vectors");
   if (users->column_major() || !items->column_major())
     throw fail("unsupported layout (users row-major, items column-major expected)");
-  if (users->dtype() != items->dtype() || users->dtype() > rpm::DType_I8)
+  // DType is a signed byte: a forged negative value must be refused as well as a large one.
+  if (users->dtype() != items->dtype() || users->dtype() < rpm::DType_MIN ||
+      users->dtype() > rpm::DType_MAX)
     throw fail("inconsistent or unknown dtype");
   out.dtype_ = static_cast<DType>(users->dtype());
   out.dim_ = m->dim();

@@ -220,8 +220,8 @@ TEST(ModelFile, RejectsBrokenFilesWithClearErrors) {
   magic[0] = 'X';
   EXPECT_NE(error_of(magic).find("not a RecPress model file"), std::string::npos);
   std::string version = good;
-  version[8] = 2;
-  EXPECT_NE(error_of(version).find("format version 2, this runtime reads version 1"),
+  version[8] = 3;
+  EXPECT_NE(error_of(version).find("format version 3, this runtime reads versions 1 to 2"),
             std::string::npos);
   std::string flipped = good;
   flipped[good.size() / 2] ^= 0x10;
@@ -259,6 +259,18 @@ TEST(ModelFile, SurvivesTruncationAndForgedCorruption) {
     }
   }
   EXPECT_GT(loaded, 0);  // some edits only touch values: those models load and score
+  // Every byte set to a negative value, checksum forged (enums are signed bytes: in a CTR file
+  // such a sweep found a dtype of -52 passing a `> I8` check and crashing the scorer).
+  for (std::size_t k = kHeaderBytes; k < good.size(); ++k) {
+    std::string bad = good;
+    bad[k] = static_cast<char>(0xCC);
+    Fnv1a h;
+    h.add(bad.data() + kHeaderBytes, bad.size() - kHeaderBytes);
+    const std::uint64_t sum = h.value();
+    std::memcpy(bad.data() + 16, &sum, 8);
+    std::string input = "\x01" + bad;
+    fuzz_model_input(reinterpret_cast<const std::uint8_t*>(input.data()), input.size());
+  }
 }
 
 // The fuzzer's regression corpus (bench/fuzz_model.sh): each input loads or is refused.
