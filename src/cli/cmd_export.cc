@@ -1,16 +1,24 @@
-// recpress export / recommend: ship a trained student as a .rpm file and query it through the
-// LibTorch-free runtime, as a deployment would.
+// recpress export / recommend / predict: ship a trained student as a .rpm file and query it
+// through the LibTorch-free runtime, as a deployment would.
 //   recpress export runs/student/best.pt --dtype int8 --data ml-1m -o student.rpm
-//   recpress recommend student.rpm --user 42 -k 10 --exclude-seen
+//   recpress recommend student.rpm --user 42 -k 10 --exclude-seen        (top-N)
+//   recpress predict ctr-student.rpm --rows rows.jsonl                    (CTR)
 #include <chrono>
+#include <fstream>
 #include <iostream>
+#include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "core/errors.h"
 #include "core/format.h"
+#include "core/text_reader.h"
+#include "export/ctr_export.h"
 #include "export/rpm_export.h"
+#include "runtime/ctr_model.h"
 #include "runtime/mips_index.h"
 #include "runtime/model.h"
+#include "serve/ctr_rows.h"
+#include "train/checkpoint.h"
 
 namespace recpress::cli {
 namespace {
@@ -23,6 +31,31 @@ struct ExportArgs {
   bool with_data = false;
 };
 
+// The parts of a CTR file in words: "linear + FM + deep 64-32".
+std::string ctr_parts(const runtime::CtrModel& m) {
+  std::string parts;
+  const auto add = [&](const std::string& p) { parts += (parts.empty() ? "" : " + ") + p; };
+  if (m.has_linear()) add("linear");
+  if (m.has_fm()) add("FM");
+  if (m.has_deep()) add("deep");
+  return parts;
+}
+
+int export_ctr(const ExportArgs& a, runtime::DType dtype) {
+  if (a.with_data)
+    throw Error("--data: a CTR model file carries its feature encoder; export it without --data");
+  const std::size_t bytes = export_ctr_model(a.checkpoint, a.output, dtype);
+  const runtime::CtrModel m = runtime::CtrModel::open(a.output);  // prove it loads
+  const auto& f = m.features();
+  std::cout << "wrote " << a.output << ": CTR " << m.source_model() << ", "
+            << runtime::dtype_name(m.dtype()) << ", " << f.inputs().size() << " input fields ("
+            << with_commas(f.vocab_size()) << " ids), " << ctr_parts(m) << ", dim " << m.dim()
+            << ", " << with_commas(static_cast<std::int64_t>(m.parameter_count()))
+            << " parameters, " << with_commas(static_cast<std::int64_t>(m.flops_per_row()))
+            << " FLOPs/row, " << human_bytes(static_cast<double>(bytes)) << "\n";
+  return 0;
+}
+
 int run_export(const ExportArgs& a, const GlobalOptions& g) {
   ExportOptions options;
   try {
@@ -30,6 +63,11 @@ int run_export(const ExportArgs& a, const GlobalOptions& g) {
   } catch (const runtime::ModelError& e) {
     throw Error(std::string("--dtype: ") + e.what());
   }
+  const std::string task = read_checkpoint(a.checkpoint).header.value("task", "topn");
+  if (task == "ctr") return export_ctr(a, options.dtype);
+  if (task != "topn")
+    throw Error(a.checkpoint + ": a '" + task +
+                "' checkpoint; the runtime ships top-N and CTR models (next-item: not yet)");
   Dataset data;
   if (a.with_data) {
     data = load_data(a.data, g);
@@ -100,6 +138,127 @@ int run_recommend(const RecommendArgs& a) {
   return 0;
 }
 
+struct PredictArgs {
+  std::string model;
+  std::string rows;              // a .jsonl / .json / .csv file, or - (JSON lines on stdin)
+  std::vector<std::string> row;  // rows given inline as JSON objects
+  bool show_oov = false;
+};
+
+// Rows from a file: JSON lines (one object per line), a JSON array of objects, or a CSV file whose
+// header names the fields (multi-hot cells split on '|', empty cells missing). Errors name the
+// file, the line and the field.
+serve::EncodedRows read_rows(const runtime::FeatureEncoder& features, const std::string& path) {
+  serve::EncodedRows out;
+  const auto where = [&](std::size_t line) { return path + ":" + std::to_string(line) + ": "; };
+  if (path.ends_with(".json")) {
+    std::ifstream in(path);
+    if (!in) throw Error(path + ": cannot open");
+    nlohmann::json rows;
+    try {
+      rows = nlohmann::json::parse(in);
+    } catch (const nlohmann::json::exception& e) {
+      throw Error(path + ": malformed JSON: " + e.what());
+    }
+    if (!rows.is_array()) throw Error(path + ": expected a JSON array of rows");
+    for (std::size_t r = 0; r < rows.size(); ++r) {
+      try {
+        serve::append_json_row(features, rows[r], out);
+      } catch (const serve::RowError& e) {
+        throw Error(path + ": row " + std::to_string(r) + ": " + e.what());
+      }
+    }
+    return out;
+  }
+  const bool csv = path.ends_with(".csv") || path.ends_with(".csv.gz");
+  TextReader reader(path == "-" ? "/dev/stdin" : path);
+  std::string_view line;
+  std::vector<int> columns;
+  std::vector<std::string_view> cells;
+  if (csv) {
+    if (!reader.next_line(line)) throw Error(path + ": empty file (a CSV header is expected)");
+    split_fields(line, ',', cells);
+    for (const auto cell : cells) {
+      const std::string name(trim(cell));
+      const int input = features.input_index(name);
+      if (input < 0)
+        throw Error(where(1) + "unknown field '" + name + "' (the model reads " +
+                    serve::describe_inputs(features) + ")");
+      columns.push_back(input);
+    }
+  }
+  while (reader.next_line(line)) {
+    if (trim(line).empty()) continue;
+    try {
+      if (csv) {
+        split_fields(line, ',', cells);
+        if (cells.size() != columns.size())
+          throw serve::RowError(std::to_string(cells.size()) + " cells, the header has " +
+                                std::to_string(columns.size()));
+        serve::append_text_row(features, columns, cells, out);
+      } else {
+        nlohmann::json row;
+        try {
+          row = nlohmann::json::parse(line);
+        } catch (const nlohmann::json::exception& e) {
+          throw serve::RowError(std::string("malformed JSON: ") + e.what());
+        }
+        serve::append_json_row(features, row, out);
+      }
+    } catch (const serve::RowError& e) {
+      throw Error(where(reader.line_number()) + e.what());
+    }
+  }
+  return out;
+}
+
+int run_predict(const PredictArgs& a) {
+  runtime::CtrModel m;
+  try {
+    m = runtime::CtrModel::open(a.model);
+  } catch (const runtime::ModelError& e) {
+    throw Error(e.what());
+  }
+  if (a.rows.empty() == a.row.empty())
+    throw Error("give the rows with --rows FILE or --row JSON (one of them)");
+  serve::EncodedRows rows;
+  if (!a.rows.empty()) {
+    rows = read_rows(m.features(), a.rows);
+  } else {
+    for (std::size_t r = 0; r < a.row.size(); ++r) {
+      try {
+        serve::append_json_row(m.features(), nlohmann::json::parse(a.row[r]), rows);
+      } catch (const nlohmann::json::exception& e) {
+        throw Error("--row " + std::to_string(r + 1) + ": malformed JSON: " + e.what());
+      } catch (const serve::RowError& e) {
+        throw Error("--row " + std::to_string(r + 1) + ": " + e.what());
+      }
+    }
+  }
+  if (rows.rows == 0) throw Error(a.rows + ": no rows");
+  std::vector<float> p(rows.rows);
+  const auto t0 = std::chrono::steady_clock::now();
+  m.predict(rows.ids.data(), rows.values.data(), rows.rows, p.data());
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::size_t with_oov = 0;
+  for (std::size_t r = 0; r < rows.rows; ++r) {
+    std::cout << fixed(p[r], 6);
+    if (a.show_oov && !rows.oov[r].empty()) {
+      std::cout << "\toov:";
+      for (std::size_t k = 0; k < rows.oov[r].size(); ++k)
+        std::cout << (k ? "," : "") << rows.oov[r][k];
+    }
+    std::cout << "\n";
+    with_oov += rows.oov[r].empty() ? 0 : 1;
+  }
+  std::cerr << with_commas(static_cast<std::int64_t>(rows.rows)) << " rows scored in "
+            << fixed(s * 1e3, 2) << " ms (" << m.source_model() << ", "
+            << runtime::dtype_name(m.dtype()) << "); " << with_oov
+            << " with values unseen in training (scored as the field's OOV bucket"
+            << (a.show_oov ? ")" : "; --show-oov names them)") << "\n";
+  return 0;
+}
+
 }  // namespace
 
 void add_export_commands(CLI::App& app, GlobalOptions& global, Action& action) {
@@ -125,6 +284,20 @@ void add_export_commands(CLI::App& app, GlobalOptions& global, Action& action) {
                  "approximate search with an inner-product index (mf/gmf): "
                  "hnsw[:m=16,ef=64,ef_construction=200]; default exact");
   rc->callback([&action] { action = [] { return run_recommend(r); }; });
+
+  static PredictArgs p;
+  auto* pr = app.add_subcommand("predict",
+                                "click probabilities for rows of field values from a "
+                                "CTR .rpm file");
+  pr->add_option("model", p.model, "the CTR .rpm file")->required();
+  pr->add_option("--rows", p.rows,
+                 "rows: .jsonl (one JSON object per line; - for stdin), .json (an array) or .csv "
+                 "(a header of field names; multi-hot cells a|b|c; empty = missing)");
+  pr->add_option("--row", p.row,
+                 "one row as a JSON object (repeatable), e.g. "
+                 "'{\"user\": \"42\", \"genres\": [\"Comedy\"]}'");
+  pr->add_flag("--show-oov", p.show_oov, "name the fields whose value training never saw");
+  pr->callback([&action] { action = [] { return run_predict(p); }; });
 }
 
 }  // namespace recpress::cli

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
 #include <immintrin.h>
 #define RECPRESS_X86 1
 #endif
@@ -107,8 +108,12 @@ void score_f16_table(const std::uint16_t* u, const std::uint16_t* q, std::size_t
 void score_f16(const std::uint16_t* u, const std::uint16_t* q, std::size_t d, std::size_t n,
                float bias, float* out) {
 #ifdef RECPRESS_X86
-  static const bool f16c = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c") &&
-                           __builtin_cpu_supports("fma");
+  // F16C from CPUID leaf 1 (clang 14's __builtin_cpu_supports does not know "f16c").
+  static const bool f16c = [] {
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+           __get_cpuid(1, &eax, &ebx, &ecx, &edx) != 0 && (ecx & bit_F16C) != 0;
+  }();
   if (f16c) return score_f16_f16c(u, q, d, n, bias, out);
 #endif
   score_f16_table(u, q, d, n, bias, out);

@@ -15,6 +15,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "serve/ctr_rows.h"
+
 namespace recpress::serve {
 namespace {
 
@@ -51,8 +53,11 @@ bool parse_bool(const std::string& name, const std::string& text) {
 
 // The methods each endpoint answers; a known path with another method is a 405, not a 404.
 const std::vector<std::pair<std::string, std::string>>& endpoints() {
-  static const std::vector<std::pair<std::string, std::string>> e = {
-      {"/recommend", "GET, POST"}, {"/healthz", "GET"}, {"/metrics", "GET"}, {"/reload", "POST"}};
+  static const std::vector<std::pair<std::string, std::string>> e = {{"/recommend", "GET, POST"},
+                                                                     {"/predict", "POST"},
+                                                                     {"/healthz", "GET"},
+                                                                     {"/metrics", "GET"},
+                                                                     {"/reload", "POST"}};
   return e;
 }
 
@@ -61,8 +66,8 @@ std::string default_message(int status) {
     case 400:
       return "malformed HTTP request";
     case 404:
-      return "no such endpoint (GET /recommend, POST /recommend, GET /healthz, GET /metrics, "
-             "POST /reload)";
+      return "no such endpoint (GET /recommend, POST /recommend, POST /predict, GET /healthz, "
+             "GET /metrics, POST /reload)";
     case 414:
       return "request URI longer than " + std::to_string(CPPHTTPLIB_REQUEST_URI_MAX_LENGTH) +
              " bytes";
@@ -163,6 +168,13 @@ RecommendationServer::~RecommendationServer() = default;
 std::shared_ptr<const RecommendationServer::State> RecommendationServer::load(
     const std::string& path, const std::string& index) {
   auto s = std::make_shared<State>();
+  if (runtime::model_file_task(path) == "ctr") {
+    if (!index.empty())
+      throw std::invalid_argument("--index: " + path +
+                                  " is a CTR model; an inner-product index is for top-N models");
+    s->ctr = runtime::CtrModel::open(path);
+    return s;
+  }
   s->model = runtime::Model::open(path);
   // Built over the model inside this (never moved) State; rebuilt on every reload.
   if (!index.empty())
@@ -198,15 +210,22 @@ void RecommendationServer::reload(const std::string& source) {
              "): failed, still serving the previous model: " + e.what());
     throw;
   }
-  const auto& m = fresh->model;
   {
     std::lock_guard lock(state_mutex_);
     state_ = fresh;
   }
   ++reloads_;
   log_line(utc_now() + " reload (" + source + "): ok, " + options_.model_path + " (" +
-           m.source_model() + ", " + runtime::dtype_name(m.dtype()) + ", " +
-           std::to_string(m.num_users()) + " users, " + std::to_string(m.num_items()) + " items)");
+           describe(*fresh) + ")");
+}
+
+std::string RecommendationServer::describe(const State& s) {
+  if (s.ctr)
+    return "CTR, " + s.ctr->source_model() + ", " + runtime::dtype_name(s.ctr->dtype()) + ", " +
+           std::to_string(s.ctr->features().inputs().size()) + " fields";
+  return s.model.source_model() + ", " + runtime::dtype_name(s.model.dtype()) + ", " +
+         std::to_string(s.model.num_users()) + " users, " + std::to_string(s.model.num_items()) +
+         " items";
 }
 
 void RecommendationServer::observe(double us, bool error) {
@@ -230,7 +249,7 @@ std::string RecommendationServer::metrics_text() const {
     return std::string(buf);
   };
   family("recpress_requests_total", "counter",
-         "Requests answered by /recommend, /healthz, /reload.");
+         "Requests answered by /recommend, /predict, /healthz, /reload.");
   out += "recpress_requests_total " + std::to_string(requests_.load()) + "\n";
   family("recpress_errors_total", "counter", "Those requests answered with an error status.");
   out += "recpress_errors_total " + std::to_string(errors_.load()) + "\n";
@@ -240,8 +259,13 @@ std::string RecommendationServer::metrics_text() const {
          "Reloads refused; the previous model kept serving.");
   out += "recpress_reload_failures_total " + std::to_string(reload_failures_.load()) + "\n";
   const auto s = state();
-  family("recpress_model_items", "gauge", "Items in the model being served.");
-  out += "recpress_model_items " + std::to_string(s->model.num_items()) + "\n";
+  if (s->ctr) {
+    family("recpress_model_fields", "gauge", "Input fields of the CTR model being served.");
+    out += "recpress_model_fields " + std::to_string(s->ctr->features().inputs().size()) + "\n";
+  } else {
+    family("recpress_model_items", "gauge", "Items in the model being served.");
+    out += "recpress_model_items " + std::to_string(s->model.num_items()) + "\n";
+  }
   family("recpress_request_duration_seconds", "histogram",
          "Time from routing a request to its reply being ready.");
   std::uint64_t cumulative = 0;
@@ -255,6 +279,49 @@ std::string RecommendationServer::metrics_text() const {
   out += "recpress_request_duration_seconds_sum " + number(latency_sum_us_.load() * 1e-6) +
          "\nrecpress_request_duration_seconds_count " + std::to_string(cumulative) + "\n";
   return out;
+}
+
+namespace {
+
+void require_topn_model(const std::optional<runtime::CtrModel>& ctr) {
+  if (ctr)
+    throw BadRequest{404, "this server serves a CTR model (" + ctr->source_model() +
+                              "): use POST /predict with {\"rows\": [{field: value, ...}]}"};
+}
+
+}  // namespace
+
+// {"rows": [...]} -> {"probabilities": [...], "oov": [[...], ...]}; every problem a 4xx naming
+// the row and the field.
+json RecommendationServer::predict(const runtime::CtrModel& model, const std::string& body) const {
+  json request;
+  try {
+    request = json::parse(body);
+  } catch (const json::exception& e) {
+    throw BadRequest{400, std::string("malformed JSON: ") + e.what()};
+  }
+  if (!request.is_object())
+    throw BadRequest{400, "expected a JSON object {\"rows\": [{field: value, ...}, ...]}"};
+  for (const auto& [key, value] : request.items())
+    if (key != "rows") throw BadRequest{400, "unknown field '" + key + "' (expected rows)"};
+  if (!request.contains("rows")) throw BadRequest{400, "missing field 'rows'"};
+  const json& rows = request["rows"];
+  if (!rows.is_array())
+    throw BadRequest{400, std::string("field 'rows' must be an array, got ") + rows.type_name()};
+  if (rows.empty()) throw BadRequest{400, "field 'rows' is empty"};
+  if (rows.size() > options_.max_batch)
+    throw BadRequest{413, "at most " + std::to_string(options_.max_batch) + " rows per request"};
+  EncodedRows encoded;
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    try {
+      append_json_row(model.features(), rows[r], encoded);
+    } catch (const RowError& e) {
+      throw BadRequest{400, "rows[" + std::to_string(r) + "]: " + e.what()};
+    }
+  }
+  std::vector<float> p(encoded.rows);
+  model.predict(encoded.ids.data(), encoded.values.data(), encoded.rows, p.data());
+  return json{{"probabilities", p}, {"oov", encoded.oov}};
 }
 
 void RecommendationServer::routes() {
@@ -345,7 +412,22 @@ void RecommendationServer::routes() {
 
   http_->Get("/healthz", handler([this](const httplib::Request&, httplib::Response& res) {
                const auto s = state();
+               if (s->ctr) {
+                 json fields = json::array();
+                 for (const auto& input : s->ctr->features().inputs())
+                   fields.push_back(
+                       {{"name", input.name}, {"kind", runtime::input_kind_name(input.kind)}});
+                 res.set_content(json{{"status", "ok"},
+                                      {"task", "ctr"},
+                                      {"model", s->ctr->source_model()},
+                                      {"dtype", runtime::dtype_name(s->ctr->dtype())},
+                                      {"fields", fields}}
+                                     .dump(),
+                                 "application/json");
+                 return;
+               }
                res.set_content(json{{"status", "ok"},
+                                    {"task", "topn"},
                                     {"model", s->model.source_model()},
                                     {"dtype", runtime::dtype_name(s->model.dtype())},
                                     {"users", s->model.num_users()},
@@ -355,6 +437,7 @@ void RecommendationServer::routes() {
              }));
   http_->Get("/recommend", handler([=, this](const httplib::Request& req, httplib::Response& res) {
                const auto s = state();
+               require_topn_model(s->ctr);
                for (const auto& [name, value] : req.params)
                  if (name != "user" && name != "k" && name != "exclude_seen")
                    throw BadRequest{
@@ -370,6 +453,7 @@ void RecommendationServer::routes() {
   http_->Post(
       "/recommend", handler([=, this](const httplib::Request& req, httplib::Response& res) {
         const auto s = state();
+        require_topn_model(s->ctr);
         json body;
         try {
           body = json::parse(req.body);
@@ -414,6 +498,14 @@ void RecommendationServer::routes() {
         }
         res.set_content(json{{"results", results}}.dump(), "application/json");
       }));
+  http_->Post("/predict", handler([this](const httplib::Request& req, httplib::Response& res) {
+                const auto s = state();
+                if (!s->ctr)
+                  throw BadRequest{404, "this server serves a top-N model (" +
+                                            s->model.source_model() +
+                                            "): use GET or POST /recommend"};
+                res.set_content(predict(*s->ctr, req.body).dump(), "application/json");
+              }));
   const auto reload_handler = handler([this](const httplib::Request& req, httplib::Response& res) {
     if (!http_reload_enabled())
       throw BadRequest{403, "POST /reload is off: the server listens on " + options_.host +
@@ -568,8 +660,10 @@ void serve_until_signalled(const ServerOptions& options) {
                                                   "SIGHUP still reloads")
               << "\n";
   std::cerr << "serving " << options.model_path << " on http://" << options.host << ":" << port
-            << " (GET /recommend?user=ID&k=10, POST /recommend, /healthz, /metrics, "
-               "POST /reload)\n";
+            << (server->serves_ctr()
+                    ? " (POST /predict {\"rows\": [...]}, /healthz, /metrics, POST /reload)\n"
+                    : " (GET /recommend?user=ID&k=10, POST /recommend, /healthz, /metrics, "
+                      "POST /reload)\n");
   server->run();
   if (g_signal == 0) g_signal = SIGTERM;  // the server stopped by itself: end the watcher
   watcher.join();

@@ -1,6 +1,10 @@
-// `recpress serve`: recommendations over HTTP from a .rpm file, through the LibTorch-free runtime.
+// `recpress serve`: a .rpm file over HTTP, through the LibTorch-free runtime.
+//   top-N files:
 //   GET  /recommend?user=ID&k=10[&exclude_seen=1]   one user
 //   POST /recommend {"users": ["1", "2"], "k": 10}   a batch
+//   CTR files:
+//   POST /predict {"rows": [{"user": "42", "genres": ["Comedy"], "year": 1995}, ...]}
+//        -> {"probabilities": [...], "oov": [[fields with unseen values], ...]}
 //   GET  /healthz, GET /metrics (Prometheus text: requests, errors, reloads, latency histogram)
 //   POST /reload (or SIGHUP): read the file again and swap atomically; a failed load keeps serving
 //   the old model. Over HTTP it needs the reload token when one is set, and is off when the server
@@ -18,10 +22,13 @@
 #include <iostream>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
 
+#include "runtime/ctr_model.h"
 #include "runtime/mips_index.h"
 #include "runtime/model.h"
 
@@ -73,15 +80,20 @@ class RecommendationServer {
   void reload(const std::string& source);
   // Whether POST /reload is accepted at all (a token is set, or the server is loopback-only).
   bool http_reload_enabled() const { return !token_.empty() || is_loopback(options_.host); }
+  // Whether the file being served is a CTR model (POST /predict) rather than a top-N one.
+  bool serves_ctr() const { return state()->ctr.has_value(); }
 
  private:
   struct State {
+    std::optional<runtime::CtrModel> ctr;  // a CTR file; else `model` (top-N) is the one served
     runtime::Model model;
     std::vector<std::uint32_t> popular;         // items by how many users have them, most first
     std::unique_ptr<runtime::MipsIndex> index;  // over `model`; null for exact search
   };
   static std::shared_ptr<const State> load(const std::string& path, const std::string& index);
   std::shared_ptr<const State> state() const;
+  static std::string describe(const State& s);  // for the reload log line
+  nlohmann::json predict(const runtime::CtrModel& model, const std::string& body) const;
   void routes();
   void observe(double microseconds, bool error);
   void log_line(const std::string& line);

@@ -10,39 +10,11 @@
 #include <random>
 
 #include "core/hash.h"
+#include "runtime/ctr_fixture.h"
 #include "runtime/fuzz_input.h"
 
 namespace recpress::runtime {
 namespace {
-
-// color (OOV, red, blue: ids 0-2), tags (multi-hot, 2 slots; OOV, a, b: ids 3-5), price (dense).
-CtrContent tiny_content() {
-  CtrContent c;
-  c.source_model = "deepfm:dim=1";
-  FeatureField color{"color", FeatureKind::kCategorical, "", "", false, 0, {"red", "blue"}, {}, 1};
-  FeatureField tags{"tags", FeatureKind::kMulti, "", "", false, 0, {"a", "b"}, {}, 2};
-  FeatureField price{"price", FeatureKind::kDense, "", "", false, 0, {}, {}, 1};
-  c.features = {color, tags, price};
-  c.has_linear = true;
-  c.linear = {-0.3f, 0.5f, 0.0f, 0.0f, 0.2f, 0.4f};
-  c.dense_linear = {2.0f};
-  c.bias = 0.1f;
-  c.embedding.rows = 6;
-  c.embedding.cols = 1;
-  c.embedding.values = {0.5f, 1.0f, 0.0f, 0.0f, 2.0f, 4.0f};
-  c.dense_vectors.rows = c.dense_vectors.cols = 1;
-  c.dense_vectors.values = {0.5f};
-  c.fm = true;
-  c.has_deep = true;
-  c.deep.resize(1);
-  c.deep[0].weight.rows = 2;
-  c.deep[0].weight.cols = 3;
-  c.deep[0].weight.values = {1, 0, 0, 0, 1, -2};
-  c.deep[0].bias = {0, -1};
-  c.deep_head = {0.5f, -1.0f};
-  c.deep_bias = 0.25f;
-  return c;
-}
 
 TEST(CtrModelFile, LogitsByHand) {
   const CtrModel m = CtrModel::from_bytes(encode_ctr_model(tiny_content(), DType::kF32));

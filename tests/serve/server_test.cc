@@ -15,6 +15,8 @@
 #include <sstream>
 #include <thread>
 
+#include "runtime/ctr_fixture.h"
+
 namespace recpress::serve {
 namespace {
 
@@ -380,6 +382,67 @@ TEST_F(Server, AccessLogHasALinePerRequest) {
   EXPECT_NE(log.find("127.0.0.1 GET /healthz 200 "), std::string::npos) << log;
   EXPECT_NE(log.find("GET /recommend?"), std::string::npos) << log;
   EXPECT_NE(log.find("GET /nowhere 404 "), std::string::npos) << log;
+}
+
+// A CTR file: POST /predict scores rows of raw field values as the runtime does; every bad row is
+// a 400 naming the row and the field; the top-N endpoints point to /predict; reload can swap
+// between the two kinds.
+TEST_F(Server, PredictsClickProbabilitiesFromACtrFile) {
+  std::ofstream(path_, std::ios::binary | std::ios::trunc)
+      << runtime::encode_ctr_model(runtime::tiny_content(), runtime::DType::kF32);
+  ASSERT_EQ(status_of(client_->Post("/reload", "", "application/json")), 200);
+  const auto h = json::parse(client_->Get("/healthz")->body);
+  EXPECT_EQ(h["task"], "ctr");
+  ASSERT_EQ(h["fields"].size(), 3u);
+  EXPECT_EQ(h["fields"][1]["kind"], "multi");
+  // The rows of ctr_model_test's hand computation: logits 7.65 and 0.3.
+  auto r =
+      client_->Post("/predict",
+                    R"({"rows": [{"color": "red", "tags": ["a", "b"], "price": 1.718281828459045},
+                   {"color": "green", "price": null}]})",
+                    "application/json");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  const auto j = json::parse(r->body);
+  ASSERT_EQ(j["probabilities"].size(), 2u);
+  EXPECT_NEAR(j["probabilities"][0].get<double>(), 1 / (1 + std::exp(-7.65)), 1e-6);
+  EXPECT_NEAR(j["probabilities"][1].get<double>(), 1 / (1 + std::exp(-0.3)), 1e-6);
+  EXPECT_TRUE(j["oov"][0].empty());
+  EXPECT_EQ(j["oov"][1], json::array({"color"}));  // green was never seen
+  const auto bad = [&](const std::string& body) {
+    return client_->Post("/predict", body, "application/json");
+  };
+  EXPECT_EQ(status_of(bad("{not json")), 400);
+  EXPECT_EQ(status_of(bad(R"({"rows": {}})")), 400);
+  EXPECT_EQ(status_of(bad(R"({"rows": []})")), 400);
+  EXPECT_EQ(status_of(bad(R"({"rows": [], "k": 3})")), 400);
+  auto e = bad(R"({"rows": [{"color": "red"}, {"colour": "red"}]})");
+  EXPECT_EQ(status_of(e), 400);
+  EXPECT_NE(error_of(e).find("rows[1]: unknown field 'colour'"), std::string::npos) << error_of(e);
+  e = bad(R"({"rows": [{"price": "cheap"}]})");
+  EXPECT_NE(error_of(e).find("field 'price': expected a number"), std::string::npos) << error_of(e);
+  e = bad(R"({"rows": [{"color": ["red", "blue"]}]})");
+  EXPECT_NE(error_of(e).find("field 'color'"), std::string::npos) << error_of(e);
+  e = bad(R"({"rows": [{"tags": [true]}]})");
+  EXPECT_EQ(status_of(e), 400);
+  e = bad(R"({"rows": [{"color": {"r": 1}}]})");
+  EXPECT_EQ(status_of(e), 400);
+  std::string many = R"({"rows": [)";
+  for (int i = 0; i < 1001; ++i) many += std::string(i ? "," : "") + "{}";
+  EXPECT_EQ(status_of(client_->Post("/predict", many + "]}", "application/json")), 413);
+  // The top-N endpoints say where to go; the server keeps serving.
+  e = client_->Get("/recommend?user=alice");
+  EXPECT_EQ(status_of(e), 404);
+  EXPECT_NE(error_of(e).find("POST /predict"), std::string::npos) << error_of(e);
+  EXPECT_EQ(status_of(client_->Post("/predict", R"({"rows": [{}]})", "application/json")), 200);
+  EXPECT_NE(client_->Get("/metrics")->body.find("recpress_model_fields 3"), std::string::npos);
+  // Back to a top-N file: /predict points to /recommend.
+  write_model(path_, 6, true);
+  ASSERT_EQ(status_of(client_->Post("/reload", "", "application/json")), 200);
+  e = bad(R"({"rows": [{}]})");
+  EXPECT_EQ(status_of(e), 404);
+  EXPECT_NE(error_of(e).find("/recommend"), std::string::npos) << error_of(e);
+  EXPECT_EQ(status_of(client_->Get("/recommend?user=alice")), 200);
 }
 
 }  // namespace
