@@ -300,9 +300,9 @@ const std::vector<Key<Recipe>>& recipe_keys() {
        [](const YAML::Node& n, const Where& w, Recipe& r) {
          r.ensemble_methods = as_list<std::string>(n, w, as_string);
        }},
-      {"export", "string or list", "[fp32, fp16, int8] (top-N only)",
-       "dtypes each student is exported to (.rpm) and measured in the runtime; CTR and next-item "
-       "students are measured in LibTorch until the runtime has their kinds",
+      {"export", "string or list", "[fp32, fp16, int8] (top-N, CTR)",
+       "dtypes each student is exported to (.rpm) and measured in the runtime; next-item "
+       "students are measured in LibTorch until the runtime has their kind",
        false,
        [](const YAML::Node& n, const Where& w, Recipe& r) {
          r.exports = as_list<std::string>(n, w, as_string);
@@ -398,14 +398,11 @@ void finish(Recipe& r, const std::string& file) {
   if (r.split.empty()) r.split = ctr ? "random:0.8,0.1,0.1" : "loo";
   if (r.monitor.empty()) r.monitor = ctr ? "AUC" : "NDCG@10";
   if (!r.lines.count("export"))
-    r.exports =
-        ctr || seq ? std::vector<std::string>{} : std::vector<std::string>{"fp32", "fp16", "int8"};
+    r.exports = seq ? std::vector<std::string>{} : std::vector<std::string>{"fp32", "fp16", "int8"};
   if (ctr) {
     for (const char* key : {"protocol", "extra_protocols", "metrics"})
       if (r.lines.count(key))
         at(key).fail("not used by CTR: every test row is scored and AUC, LogLoss, GAUC reported");
-    if (!r.exports.empty())
-      at("export").fail("CTR students are not exported to the runtime yet; leave `export` out");
     if (r.split.rfind("random", 0) != 0 && r.split.rfind("temporal", 0) != 0)
       at("split").fail("CTR splits: random:TRAIN,VALID,TEST or temporal:TRAIN,VALID,TEST");
     std::string lower;

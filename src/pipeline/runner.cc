@@ -225,7 +225,9 @@ std::optional<Trained> train_student(Context& ctx, const std::string& model,
 }
 
 json efficiency_of(Context& ctx, const Trained& t, bool as_teacher) {
-  const fs::path cached = t.dir / "efficiency.json";
+  const std::string variant = ctx.task.efficiency_variant(as_teacher);
+  const fs::path cached =
+      t.dir / (variant.empty() ? "efficiency.json" : "efficiency-" + variant + ".json");
   if (fs::exists(cached)) return read_json(cached);
   const json e = as_teacher ? json::array({ctx.task.teacher_efficiency(t.dir.string())})
                             : ctx.task.student_efficiency(t.dir.string());

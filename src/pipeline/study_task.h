@@ -62,6 +62,9 @@ class StudyTask {
   // has a runtime kind, LibTorch until then): {engine, dtype, file_bytes, p50_us, p99_us, ...}.
   virtual nlohmann::ordered_json teacher_efficiency(const std::string& dir) = 0;
   virtual nlohmann::ordered_json student_efficiency(const std::string& dir) = 0;  // an array
+  // Names what a run's cached measurement holds ("" = the first kind), so a run measured before a
+  // task changed how it measures (CTR students: LibTorch, then the runtime) is measured again.
+  virtual std::string efficiency_variant(bool /*as_teacher*/) const { return ""; }
   virtual std::string query_description() const = 0;            // what one timed query is
   virtual std::vector<std::string> report_metrics() const = 0;  // the report's metric columns
 };

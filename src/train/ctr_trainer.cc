@@ -82,17 +82,12 @@ std::string CtrEvalResult::summary() const {
   return s.str();
 }
 
-CtrEvalResult evaluate_ctr(CtrModel& model, const CtrRows& rows, std::int64_t batch) {
-  if (rows.rows == 0) throw Error("ctr evaluate: no rows");
-  const auto t0 = std::chrono::steady_clock::now();
-  const auto logits = ctr_predict_logits(model, rows, batch);
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  const auto p = torch::sigmoid(logits).contiguous();
-  const std::span<const float> probs(p.data_ptr<float>(), static_cast<std::size_t>(rows.rows));
+CtrEvalResult ctr_eval_of(const CtrRows& rows, std::span<const float> probs) {
+  if (probs.size() != static_cast<std::size_t>(rows.rows))
+    throw Error("ctr evaluate: " + std::to_string(probs.size()) + " probabilities for " +
+                std::to_string(rows.rows) + " rows");
   CtrEvalResult r;
   r.rows = rows.rows;
-  r.rows_per_second = seconds > 0 ? static_cast<double>(rows.rows) / seconds : 0;
   r.logloss = log_loss(rows.labels, probs);
   const double rate = rows.positive_rate();
   r.auc = rate > 0 && rate < 1 ? auc(rows.labels, probs) : std::nan("");
@@ -103,6 +98,18 @@ CtrEvalResult evaluate_ctr(CtrModel& model, const CtrRows& rows, std::int64_t ba
       r.gauc = -1;  // no group has both classes
     }
   }
+  return r;
+}
+
+CtrEvalResult evaluate_ctr(CtrModel& model, const CtrRows& rows, std::int64_t batch) {
+  if (rows.rows == 0) throw Error("ctr evaluate: no rows");
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto logits = ctr_predict_logits(model, rows, batch);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const auto p = torch::sigmoid(logits).contiguous();
+  CtrEvalResult r = ctr_eval_of(rows, {p.data_ptr<float>(), static_cast<std::size_t>(rows.rows)});
+  r.rows_per_second = seconds > 0 ? static_cast<double>(rows.rows) / seconds : 0;
   return r;
 }
 

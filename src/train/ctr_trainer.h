@@ -7,6 +7,7 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -62,6 +63,9 @@ struct CtrEvalResult {
 
 // Predictions for all rows in batches (eval mode, no gradient) and their metrics.
 CtrEvalResult evaluate_ctr(CtrModel& model, const CtrRows& rows, std::int64_t batch = 8192);
+// The metrics of click probabilities `p` of `rows` (one per row; from any engine: the runtime's
+// scores are measured with the same code). rows_per_second is left 0.
+CtrEvalResult ctr_eval_of(const CtrRows& rows, std::span<const float> p);
 
 struct CtrTrainResult {
   nlohmann::json history = nlohmann::json::array();

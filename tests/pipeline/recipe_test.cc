@@ -118,7 +118,7 @@ TEST(Recipe, ChecksDependOnTheTask) {
   EXPECT_EQ(good.split, "random:0.8,0.1,0.1");
   EXPECT_EQ(good.student.lrs, (std::vector<double>{0.01, 0.003}));
   EXPECT_EQ(good.student.options.batch_size, 2048);
-  EXPECT_TRUE(good.exports.empty());
+  EXPECT_EQ(good.exports, (std::vector<std::string>{"fp32", "fp16", "int8"}));  // CTR ships too
   EXPECT_EQ(good.features.min_count, 1);
   const std::string student = "student: {model: lr}\n";
   const std::string protocol = error_of(ctr + student + "protocol: full\n");

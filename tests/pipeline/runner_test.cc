@@ -170,12 +170,31 @@ TEST(Runner, RunsACtrStudyWithTuningBaselinesAndAnEnsemble) {
     }
   }
   EXPECT_TRUE(ensemble_row);
-  // Every model measured in LibTorch (no CTR runtime kind yet): latency and batched rows/s.
+  // Teacher and baseline measured in LibTorch, students as they ship: exported to the runtime in
+  // three dtypes, with the same test AUC in fp32 as their run's (LibTorch) evaluation.
+  std::size_t students = 0;
   for (const auto& e : results["efficiency"]) {
-    EXPECT_EQ(e["runs"][0]["engine"], "libtorch");
-    EXPECT_GT(e["runs"][0]["rows_per_second"].get<double>(), 0);
-    EXPECT_GT(e["runs"][0]["p50_us"].get<double>(), 0);
+    const bool student = e["role"] == "student";
+    ASSERT_EQ(e["runs"].size(), student ? 3u : 1u) << e.dump();
+    for (const auto& r : e["runs"]) {
+      EXPECT_EQ(r["engine"], student ? "runtime" : "libtorch") << e.dump();
+      EXPECT_GT(r["rows_per_second"].get<double>(), 0);
+      EXPECT_GT(r["p50_us"].get<double>(), 0);
+    }
+    if (!student) continue;
+    ++students;
+    EXPECT_EQ(e["runs"][2]["dtype"], "int8");
+    EXPECT_LT(e["runs"][2]["file_bytes"].get<double>(), e["runs"][0]["file_bytes"].get<double>());
+    for (const auto& run : results["runs"]) {
+      if (run["seed"] != 1 || run["role"] != "student" || run["model"] != e["model"] ||
+          run["method"] != e["method"] || run.value("teachers", "") != e["teachers"])
+        continue;
+      EXPECT_NEAR(e["runs"][0]["test"]["AUC"].get<double>(),
+                  run["test"]["rows"]["AUC"].get<double>(), 1e-5)
+          << e.dump();
+    }
   }
+  EXPECT_EQ(students, 7u);
   const fs::path study = fs::path(root) / "tinyctr";
   std::ifstream md(study / "report.md");
   const std::string text((std::istreambuf_iterator<char>(md)), std::istreambuf_iterator<char>());
