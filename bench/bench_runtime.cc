@@ -10,6 +10,7 @@
 #include <random>
 #include <set>
 
+#include "runtime/ctr_model.h"
 #include "runtime/mips_index.h"
 #include "runtime/model.h"
 #include "runtime/topk.h"
@@ -116,6 +117,110 @@ void BM_OpenModel(benchmark::State& state) {
   std::remove(path.c_str());
 }
 BENCHMARK(BM_OpenModel)->Unit(benchmark::kMicrosecond);
+
+// ---------------------------------------------------------------- CTR
+
+// An ml-1m-as-CTR-shaped DeepFM student (the ctr-ml1m recipe's deepfm:dim=6,hidden=64-32): user,
+// item, age, gender, occupation, genres (multi-hot, 6 slots), year, three wide-only crosses of
+// the demographics with the genres; random weights. Rows: random ids of each field.
+struct CtrBench {
+  CtrModel model;
+  std::vector<std::int32_t> ids;
+  std::vector<float> values;
+  std::size_t rows = 0;
+};
+
+CtrBench ctr_bench(DType dtype, std::size_t rows) {
+  std::mt19937 gen(3);
+  std::normal_distribution<float> normal(0.0f, 0.1f);
+  CtrContent c;
+  c.source_model = "deepfm:dim=6,hidden=64-32";
+  const auto field = [&](const std::string& name, FeatureKind kind, int tokens,
+                         std::uint32_t slots) {
+    FeatureField f;
+    f.name = name;
+    f.kind = kind;
+    for (int t = 0; t < tokens; ++t) f.tokens.push_back(name + std::to_string(t));
+    f.slots = slots;
+    return f;
+  };
+  c.features = {field("user", FeatureKind::kCategorical, 6040, 1),
+                field("item", FeatureKind::kCategorical, 3706, 1),
+                field("age", FeatureKind::kCategorical, 7, 1),
+                field("gender", FeatureKind::kCategorical, 2, 1),
+                field("occupation", FeatureKind::kCategorical, 21, 1),
+                field("genre", FeatureKind::kMulti, 18, 6),
+                field("year", FeatureKind::kCategorical, 81, 1)};
+  for (const char* side : {"gender", "age", "occupation"}) {
+    FeatureField x = field(std::string(side) + "*genre", FeatureKind::kCross, 300, 6);
+    x.left = side;
+    x.right = "genre";
+    c.features.push_back(x);
+  }
+  const FeatureEncoder enc(c.features, false, 8);
+  const auto vocab = static_cast<std::uint32_t>(enc.vocab_size());
+  const std::uint32_t dim = 6, fields = enc.deep_sparse_fields();
+  c.has_linear = true;
+  for (std::uint32_t i = 0; i < vocab; ++i) c.linear.push_back(normal(gen));
+  c.embedding.rows = vocab;
+  c.embedding.cols = dim;
+  for (std::size_t k = 0; k < std::size_t{vocab} * dim; ++k)
+    c.embedding.values.push_back(normal(gen));
+  c.dense_vectors.cols = dim;
+  c.fm = c.has_deep = true;
+  std::uint32_t width = fields * dim;
+  for (const std::uint32_t out : {64u, 32u}) {
+    DenseLayer l;
+    l.weight.rows = out;
+    l.weight.cols = width;
+    for (std::size_t k = 0; k < std::size_t{out} * width; ++k)
+      l.weight.values.push_back(normal(gen));
+    l.bias.assign(out, 0.01f);
+    c.deep.push_back(l);
+    width = out;
+  }
+  c.deep_head.assign(width, 0.1f);
+  CtrBench b{CtrModel::from_bytes(encode_ctr_model(c, dtype)), {}, {}, rows};
+  for (std::size_t r = 0; r < rows; ++r) {
+    for (std::size_t f = 0; f < enc.fields().size(); ++f) {
+      const auto& at = enc.placements()[f];
+      for (std::uint32_t s = 0; s < enc.fields()[f].slots; ++s)
+        b.ids.push_back(s > 0 && gen() % 2
+                            ? static_cast<std::int32_t>(vocab)
+                            : static_cast<std::int32_t>(at.offset + gen() % at.vocab));
+    }
+  }
+  return b;
+}
+
+// args: dtype. Rows per second in batches of 8,192 (the study's "rows/s").
+void BM_CtrPredictBatch(benchmark::State& state) {
+  const auto b = ctr_bench(static_cast<DType>(state.range(0)), 8192);
+  std::vector<float> p(b.rows);
+  for (auto _ : state) {
+    b.model.predict(b.ids.data(), b.values.data(), b.rows, p.data());
+    benchmark::DoNotOptimize(p.data());
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * b.rows));
+  state.SetLabel(dtype_name(b.model.dtype()) + ", " + std::to_string(b.model.flops_per_row()) +
+                 " FLOPs/row, " + std::to_string(b.model.file_bytes() / 1024) + " KiB");
+}
+BENCHMARK(BM_CtrPredictBatch)->Arg(0)->Arg(2)->Unit(benchmark::kMillisecond);
+
+// One row per call (a single request's latency, encoded).
+void BM_CtrPredictOne(benchmark::State& state) {
+  const auto b = ctr_bench(static_cast<DType>(state.range(0)), 1024);
+  const std::size_t slots = b.model.features().slots();
+  float p = 0;
+  std::size_t r = 0;
+  for (auto _ : state) {
+    b.model.predict(b.ids.data() + r * slots, b.values.data(), 1, &p);
+    benchmark::DoNotOptimize(p);
+    r = (r + 1) % b.rows;
+  }
+  state.SetLabel(dtype_name(b.model.dtype()));
+}
+BENCHMARK(BM_CtrPredictOne)->Arg(0)->Arg(2)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace recpress::runtime

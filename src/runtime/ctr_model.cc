@@ -10,6 +10,10 @@
 
 namespace recpress::runtime {
 
+// Blocks of fewer rows go through the deep part one row at a time (a GEMV vectorised across the
+// units, transposed weights) instead of the tiled kernel, whose tiles are 16 rows wide.
+constexpr std::size_t kRowPathBelow = 4;
+
 // ---------------------------------------------------------------- writing
 
 namespace {
@@ -217,6 +221,11 @@ CtrModel CtrModel::parse(std::shared_ptr<FileBytes> storage, const std::string& 
         if (l->bias()->size() != w->rows()) throw fail(which + ": one bias per unit expected");
         out.deep_.push_back({width, w->rows(), reinterpret_cast<const float*>(w->data()->data()),
                              l->bias()->data()});
+        const LayerView& v = out.deep_.back();
+        std::vector<float> t(static_cast<std::size_t>(v.in) * v.out);
+        for (std::size_t k = 0; k < v.out; ++k)
+          for (std::size_t i = 0; i < v.in; ++i) t[i * v.out + k] = v.weight[k * v.in + i];
+        out.deep_transposed_.push_back(std::move(t));
         width = w->rows();
         out.widest_ = std::max(out.widest_, width);
       }
@@ -235,6 +244,7 @@ CtrModel CtrModel::parse(std::shared_ptr<FileBytes> storage, const std::string& 
     for (std::uint32_t s = 0; s < fields_in[f].slots; ++s) {
       out.slot_lo_.push_back(static_cast<std::int32_t>(at.offset));
       out.slot_hi_.push_back(static_cast<std::int32_t>(at.offset + at.vocab));
+      out.slot_span_.push_back(static_cast<std::uint32_t>(at.vocab));
       out.slot_field_.push_back(f);
     }
   }
@@ -269,99 +279,111 @@ std::uint64_t CtrModel::flops_per_row() const {
   return f;
 }
 
-namespace {
-
-// acc[0..dim) += the embedding row `id` (dequantised).
-__attribute__((target_clones("avx2", "default"))) void add_embedding_row(
-    const std::uint8_t* data, DType dtype, const float* scales, std::int32_t id, std::size_t dim,
-    float* acc) {
-  const std::size_t at = static_cast<std::size_t>(id) * dim;
-  if (dtype == DType::kF32) {
-    const float* row = reinterpret_cast<const float*>(data) + at;
-    for (std::size_t c = 0; c < dim; ++c) acc[c] += row[c];
-  } else if (dtype == DType::kF16) {
-    const auto* row = reinterpret_cast<const std::uint16_t*>(data) + at;
-    const auto& table = half_table();
-    for (std::size_t c = 0; c < dim; ++c) acc[c] += table[row[c]];
-  } else {
-    const auto* row = reinterpret_cast<const std::int8_t*>(data) + at;
-    const float s = scales[id];
-    for (std::size_t c = 0; c < dim; ++c) acc[c] += s * static_cast<float>(row[c]);
-  }
-}
-
-}  // namespace
-
-void CtrModel::block_logits(const std::int32_t* ids, const float* values, std::size_t m,
-                            float* out) const {
-  const std::size_t slots = features_.slots(), dense = features_.dense(), dim = dim_;
-  const std::size_t units = static_cast<std::size_t>(embedded_fields_) * dim;
+// One row's first-order and FM terms, and its field embeddings into e (ctr_model.h): a sparse
+// field's value is the mean over its used slots (none used: 0), as the models pool. Instantiated
+// per embedding dtype E and linear-weight dtype L, so the slot loop has no dtype branches.
+template <DType E, DType L>
+float CtrModel::embed_row(const std::int32_t* row, const float* x, float* e) const {
+  const std::size_t dim = dim_, dense = features_.dense();
   const std::int32_t pad = static_cast<std::int32_t>(features_.vocab_size());
   const auto& fields = features_.fields();
   const auto& at = features_.placements();
+  const std::uint32_t deep_fields = features_.deep_sparse_fields();
+  float z = bias_;
+  for (std::uint32_t i = 0; i < features_.sparse_fields(); ++i) {
+    const std::int32_t* s = row + at[i].first_slot;
+    const std::uint32_t n = fields[i].slots;
+    float* ef = i < deep_fields && dim > 0 ? e + i * dim : nullptr;
+    if (ef != nullptr) std::fill(ef, ef + dim, 0.0f);
+    std::uint32_t used = 0;
+    float w = 0;
+    for (std::uint32_t k = 0; k < n; ++k) {
+      const std::int32_t id = s[k];
+      if (id == pad) continue;
+      ++used;
+      if (linear_ != nullptr) {
+        if constexpr (L == DType::kF32)
+          w += reinterpret_cast<const float*>(linear_)[id];
+        else
+          w += half_table()[reinterpret_cast<const std::uint16_t*>(linear_)[id]];
+      }
+      if (ef == nullptr) continue;
+      const std::size_t r = static_cast<std::size_t>(id) * dim;
+      if constexpr (E == DType::kF32) {
+        const float* v = reinterpret_cast<const float*>(embedding_) + r;
+        for (std::size_t c = 0; c < dim; ++c) ef[c] += v[c];
+      } else if constexpr (E == DType::kF16) {
+        const auto* v = reinterpret_cast<const std::uint16_t*>(embedding_) + r;
+        const auto& half = half_table();
+        for (std::size_t c = 0; c < dim; ++c) ef[c] += half[v[c]];
+      } else {
+        const auto* v = reinterpret_cast<const std::int8_t*>(embedding_) + r;
+        const float scale = embedding_scales_[id];
+        for (std::size_t c = 0; c < dim; ++c) ef[c] += scale * static_cast<float>(v[c]);
+      }
+    }
+    if (used > 1) {
+      const float inv = 1.0f / static_cast<float>(used);
+      w *= inv;
+      if (ef != nullptr)
+        for (std::size_t c = 0; c < dim; ++c) ef[c] *= inv;
+    }
+    z += w;
+  }
+  for (std::size_t k = 0; k < dense; ++k) {
+    if (dense_linear_ != nullptr) z += dense_linear_[k] * x[k];
+    if (dim > 0) {
+      float* ef = e + (deep_fields + k) * dim;
+      const float* v = dense_vectors_ + k * dim;
+      for (std::size_t c = 0; c < dim; ++c) ef[c] = x[k] * v[c];
+    }
+  }
+  if (fm_) {
+    // 0.5 sum_d ((sum_f e_fd)^2 - sum_f e_fd^2) (Rendle 2010, Lemma 3.1).
+    float pairwise = 0;
+    for (std::size_t c = 0; c < dim; ++c) {
+      float sum = 0, squares = 0;
+      for (std::size_t g = 0; g < embedded_fields_; ++g) {
+        const float v = e[g * dim + c];
+        sum += v;
+        squares += v * v;
+      }
+      pairwise += sum * sum - squares;
+    }
+    z += 0.5f * pairwise;
+  }
+  return z;
+}
+
+void CtrModel::block_logits(const std::int32_t* ids, const float* values, std::size_t m,
+                            float* out) const {
+  const std::size_t slots = features_.slots(), dense = features_.dense();
+  const std::size_t units = static_cast<std::size_t>(embedded_fields_) * dim_;
   thread_local std::vector<float> e, xa, xb;
   e.resize(units);
   if (has_deep()) {
     xa.resize(std::size_t{widest_} * kTowerBlock);
     xb.resize(std::size_t{widest_} * kTowerBlock);
   }
+  using RowFn = float (CtrModel::*)(const std::int32_t*, const float*, float*) const;
+  const bool f16_linear = linear_dtype_ == DType::kF16;
+  const RowFn embed =
+      dtype_ == DType::kF32   ? (f16_linear ? &CtrModel::embed_row<DType::kF32, DType::kF16>
+                                            : &CtrModel::embed_row<DType::kF32, DType::kF32>)
+      : dtype_ == DType::kF16 ? (f16_linear ? &CtrModel::embed_row<DType::kF16, DType::kF16>
+                                            : &CtrModel::embed_row<DType::kF16, DType::kF32>)
+                              : (f16_linear ? &CtrModel::embed_row<DType::kI8, DType::kF16>
+                                            : &CtrModel::embed_row<DType::kI8, DType::kF32>);
   for (std::size_t j = 0; j < m; ++j) {
-    const std::int32_t* row = ids + j * slots;
-    const float* x = values + j * dense;
-    float z = bias_;
-    // A sparse field's value: the mean over its used slots (none used: 0), as the models pool.
-    std::size_t f = 0;
-    for (std::uint32_t i = 0; i < features_.sparse_fields(); ++i, ++f) {
-      const std::int32_t* s = row + at[i].first_slot;
-      const std::uint32_t n = fields[i].slots;
-      std::uint32_t used = 0;
-      float w = 0;
-      float* ef = i < features_.deep_sparse_fields() && dim > 0 ? e.data() + i * dim : nullptr;
-      if (ef != nullptr) std::fill(ef, ef + dim, 0.0f);
-      for (std::uint32_t k = 0; k < n; ++k) {
-        if (s[k] == pad) continue;
-        ++used;
-        if (linear_ != nullptr)
-          w += linear_dtype_ == DType::kF32
-                   ? reinterpret_cast<const float*>(linear_)[s[k]]
-                   : half_table()[reinterpret_cast<const std::uint16_t*>(linear_)[s[k]]];
-        if (ef != nullptr) add_embedding_row(embedding_, dtype_, embedding_scales_, s[k], dim, ef);
-      }
-      if (used > 1) {
-        const float inv = 1.0f / static_cast<float>(used);
-        w *= inv;
-        if (ef != nullptr)
-          for (std::size_t c = 0; c < dim; ++c) ef[c] *= inv;
-      }
-      z += w;
+    out[j] = (this->*embed)(ids + j * slots, values + j * dense, e.data());
+    if (!has_deep()) continue;
+    if (m < kRowPathBelow) {
+      out[j] += deep_row(e.data());
+      continue;
     }
-    for (std::size_t k = 0; k < dense; ++k) {
-      if (dense_linear_ != nullptr) z += dense_linear_[k] * x[k];
-      if (dim > 0) {
-        float* ef = e.data() + (features_.deep_sparse_fields() + k) * dim;
-        const float* v = dense_vectors_ + k * dim;
-        for (std::size_t c = 0; c < dim; ++c) ef[c] = x[k] * v[c];
-      }
-    }
-    if (fm_) {
-      // 0.5 sum_d ((sum_f e_fd)^2 - sum_f e_fd^2) (Rendle 2010, Lemma 3.1).
-      float pairwise = 0;
-      for (std::size_t c = 0; c < dim; ++c) {
-        float sum = 0, squares = 0;
-        for (std::size_t g = 0; g < embedded_fields_; ++g) {
-          const float v = e[g * dim + c];
-          sum += v;
-          squares += v * v;
-        }
-        pairwise += sum * sum - squares;
-      }
-      z += 0.5f * pairwise;
-    }
-    if (has_deep())
-      for (std::size_t u = 0; u < units; ++u) xa[u * kTowerBlock + j] = e[u];
-    out[j] = z;
+    for (std::size_t u = 0; u < units; ++u) xa[u * kTowerBlock + j] = e[u];
   }
-  if (!has_deep()) return;
+  if (!has_deep() || m < kRowPathBelow) return;
   float* xin = xa.data();
   float* xout = xb.data();
   std::size_t width = units;
@@ -370,20 +392,48 @@ void CtrModel::block_logits(const std::int32_t* ids, const float* values, std::s
     std::swap(xin, xout);
     width = l.out;
   }
-  for (std::size_t j = 0; j < m; ++j) out[j] += deep_bias_;
+  // The deep logit apart, then added: the same sums as deep_row's for a row alone.
+  float deep[kTowerBlock];
+  std::fill(deep, deep + m, deep_bias_);
   for (std::size_t k = 0; k < width; ++k) {
     const float h = deep_head_[k];
     const float* xk = xin + k * kTowerBlock;
-    for (std::size_t j = 0; j < m; ++j) out[j] += h * xk[j];
+    for (std::size_t j = 0; j < m; ++j) deep[j] += h * xk[j];
   }
+  for (std::size_t j = 0; j < m; ++j) out[j] += deep[j];
+}
+
+float CtrModel::deep_row(const float* e) const {
+  thread_local std::vector<float> a, b;
+  a.resize(widest_);
+  b.resize(widest_);
+  const float* x = e;
+  float* y = a.data();
+  std::size_t width = static_cast<std::size_t>(embedded_fields_) * dim_;
+  for (std::size_t l = 0; l < deep_.size(); ++l) {
+    dense_relu_row(deep_transposed_[l].data(), deep_[l].bias, deep_[l].in, deep_[l].out, x, y);
+    x = y;
+    y = y == a.data() ? b.data() : a.data();
+    width = deep_[l].out;
+  }
+  float z = deep_bias_;
+  for (std::size_t k = 0; k < width; ++k) z += deep_head_[k] * x[k];
+  return z;
 }
 
 void CtrModel::logits(const std::int32_t* ids, const float* values, std::size_t n,
                       float* out) const {
   const std::size_t slots = features_.slots(), dense = features_.dense();
   const std::int32_t pad = static_cast<std::int32_t>(features_.vocab_size());
+  // Branch-free over the slots (it vectorises); the offending slot is looked up only on failure.
   for (std::size_t j = 0; j < n; ++j) {
     const std::int32_t* row = ids + j * slots;
+    unsigned bad = 0;
+    for (std::size_t s = 0; s < slots; ++s)
+      bad |=
+          static_cast<unsigned>(static_cast<std::uint32_t>(row[s] - slot_lo_[s]) >= slot_span_[s]) &
+          static_cast<unsigned>(row[s] != pad);
+    if (bad == 0) continue;
     for (std::size_t s = 0; s < slots; ++s) {
       if (row[s] == pad || (row[s] >= slot_lo_[s] && row[s] < slot_hi_[s])) continue;
       const auto& field = features_.fields()[slot_field_[s]];

@@ -73,6 +73,9 @@ class CtrModel {
  private:
   static CtrModel parse(std::shared_ptr<FileBytes> storage, const std::string& name);
   void block_logits(const std::int32_t* ids, const float* values, std::size_t m, float* out) const;
+  float deep_row(const float* embedded) const;  // the deep part's logit for one row
+  template <DType E, DType L>
+  float embed_row(const std::int32_t* row, const float* values, float* embedded) const;
 
   std::shared_ptr<FileBytes> storage_;
   FeatureEncoder features_;
@@ -94,10 +97,12 @@ class CtrModel {
     const float* bias = nullptr;
   };
   std::vector<LayerView> deep_;
+  std::vector<std::vector<float>> deep_transposed_;  // in x out, for one row at a time
   const float* deep_head_ = nullptr;
   float deep_bias_ = 0;
   std::uint32_t widest_ = 0;
   std::vector<std::int32_t> slot_lo_, slot_hi_;  // valid ids of each slot: [lo, hi) or padding
+  std::vector<std::uint32_t> slot_span_;         // hi - lo
   std::vector<std::uint32_t> slot_field_;        // slot -> sparse field
   std::string source_model_, metadata_;
 };

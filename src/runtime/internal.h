@@ -46,9 +46,12 @@ T read_le(const std::uint8_t* p) {
 const std::array<float, 65536>& half_table();
 
 // y[k][j] = relu(b[k] + sum_c w[k][c] x[c][j]) for j < m, x and y feature-major with a stride of
-// kTowerBlock (kernels.cc).
+// kTowerBlock (kernels.cc); x's buffer must hold kTowerBlock columns (columns past m are read).
 void dense_relu(const float* w, const float* b, std::size_t in, std::size_t out, const float* x,
                 std::size_t m, float* y);
+// The same for one vector x[0..in) with transposed weights wt (in x out): identical sums.
+void dense_relu_row(const float* wt, const float* b, std::size_t in, std::size_t out,
+                    const float* x, float* y);
 
 // The bytes of a model: always a private, 8-byte aligned copy. The file is read once at open and
 // never touched again, so whoever rewrites it in place (`cp new.rpm live.rpm`) cannot pull pages
