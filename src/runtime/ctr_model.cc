@@ -51,11 +51,14 @@ std::string encode_ctr_model(const CtrContent& c, DType dtype) {
   check_content(c, features);
   flatbuffers::FlatBufferBuilder fbb(1 << 16);
   std::vector<flatbuffers::Offset<rpm::Feature>> fields;
+  std::vector<std::int32_t> numbers;
   for (const auto& f : c.features) {
+    const bool numeric = !f.tokens.empty() && as_numbers(f.tokens, numbers);
     fields.push_back(rpm::CreateFeature(
         fbb, fbb.CreateString(f.name), static_cast<rpm::FeatureKind>(f.kind),
         fbb.CreateString(f.left), fbb.CreateString(f.right), f.hashed, f.buckets,
-        fbb.CreateVectorOfStrings(f.tokens), fbb.CreateVector(f.edges), f.slots));
+        numeric ? 0 : fbb.CreateVectorOfStrings(f.tokens), fbb.CreateVector(f.edges), f.slots,
+        numeric ? fbb.CreateVector(numbers) : 0));
   }
   const auto feature_vector = fbb.CreateVector(fields);
   flatbuffers::Offset<rpm::Matrix> linear = 0, embedding = 0, dense_vectors = 0;
@@ -140,8 +143,12 @@ CtrModel CtrModel::parse(std::shared_ptr<FileBytes> storage, const std::string& 
     field.right = text_of(f->right());
     field.hashed = f->hashed();
     field.buckets = f->buckets();
+    if (f->tokens() != nullptr && f->numeric_tokens() != nullptr)
+      throw fail("feature '" + field.name + "' has both text and numeric tokens");
     if (f->tokens() != nullptr)
       for (const auto* t : *f->tokens()) field.tokens.push_back(t->str());
+    if (f->numeric_tokens() != nullptr)
+      for (const auto t : *f->numeric_tokens()) field.tokens.push_back(std::to_string(t));
     if (f->edges() != nullptr) field.edges.assign(f->edges()->begin(), f->edges()->end());
     field.slots = f->slots();
     fields.push_back(std::move(field));

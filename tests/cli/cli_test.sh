@@ -191,6 +191,20 @@ expect 2 "ensemble of teachers has none" -- ctr distill --teacher "$work/ctr-t/b
 expect 2 "unknown CTR model 'xgboost'" -- ctr train --data "$ctr" --model xgboost
 expect 2 "unknown CTR distillation method 'derrd'" -- ctr distill --teacher "$work/ctr-t/best.pt" --student lr --method derrd
 expect 2 "not a CTR model checkpoint" -- ctr evaluate "$work/gmf/best.pt"
+# Ship a CTR student: export (the fitted feature encoder inside), score rows of raw field values.
+expect 0 "CTR deepfm:dim=4,hidden=16, int8" -- export "$work/ctr-t/best.pt" --dtype int8 -o "$work/ctr.rpm"
+expect 2 "carries its feature encoder" -- export "$work/ctr-t/best.pt" --data "$ctr" -o "$work/ctr-x.rpm"
+printf '{"user": "u1", "item": "i2"}\n{"user": "nobody", "item_category": null}\n' > "$work/rows.jsonl"
+expect 0 "2 rows scored" -- predict "$work/ctr.rpm" --rows "$work/rows.jsonl"
+expect 0 "oov:user" -- predict "$work/ctr.rpm" --rows "$work/rows.jsonl" --show-oov
+printf 'user,item\nu1,i2\nu3\n' > "$work/rows.csv"
+expect 2 "rows.csv:3: 1 cells, the header has 2" -- predict "$work/ctr.rpm" --rows "$work/rows.csv"
+printf '{"user": "u1"}\n{"user": ["u1", "u2"]}\n' > "$work/bad-rows.jsonl"
+expect 2 "bad-rows.jsonl:2: field 'user': expected one token" -- predict "$work/ctr.rpm" --rows "$work/bad-rows.jsonl"
+expect 2 "--row 1: unknown field 'colour' (the model reads user (categorical)" -- predict "$work/ctr.rpm" --row '{"colour": "red"}'
+expect 2 "--row 1: malformed JSON" -- predict "$work/ctr.rpm" --row '{"user": '
+expect 2 "a CTR model: it predicts click probabilities" -- recommend "$work/ctr.rpm" --user u1
+expect 2 "a top-N model: it recommends items" -- predict "$work/s.rpm" --row '{}'
 expect 2 "no field 'user_colour'" -- ctr train --data "$ctr" --crosses "user_colour*item_category"
 printf 'label,I1\n1,2\n' > "$work/criteo.csv"
 expect 2 "criteo.csv:2: expected 40 columns" -- ctr train --data "$work/criteo.csv" --format criteo
@@ -247,6 +261,7 @@ seq="synthetic:users=200,items=300"
 expect 0 "valid (best epoch)" -- seq train --data "$seq" --model sasrec:loss=ce,max_len=10,hidden=16 --epochs 2 -o "$work/seq-t"
 expect 0 "NDCG@10" -- seq evaluate --data "$seq" "$work/seq-t/best.pt" --protocol full
 expect 0 "NDCG@10" -- seq evaluate "$work/seq-t/best.pt" --protocol full
+expect 2 "a 'seq' checkpoint" -- export "$work/seq-t/best.pt" -o "$work/x.rpm"
 expect 0 "valid (best epoch)" -- seq distill --data "$seq" --teacher "$work/seq-t/best.pt" \
   --student sasrec:loss=ce,max_len=10,hidden=8,layers=1,heads=1 --method kd+attention --epochs 1 -o "$work/seq-s"
 expect 2 "a sasrec teacher and a bert4rec student" -- seq distill --data "$seq" --teacher "$work/seq-t/best.pt" \

@@ -61,6 +61,21 @@ TEST(CtrModelFile, LogitsByHand) {
   EXPECT_EQ(m.parameter_count(), 6u + 1 + 1 + 6 + 1 + 8 + 2 + 1);
 }
 
+// Tokens that are all canonical integers are stored as numbers (a third of the bytes) and read
+// back as the same text; one non-canonical token ("042") keeps the field's tokens as text.
+TEST(CtrModelFile, NumericTokensAreStoredAsNumbers) {
+  auto c = tiny_content();
+  c.features[0].tokens = {"1995", "-3"};
+  const auto numeric = CtrModel::from_bytes(encode_ctr_model(c, DType::kF32));
+  EXPECT_EQ(numeric.features().fields()[0].tokens, (std::vector<std::string>{"1995", "-3"}));
+  EXPECT_EQ(numeric.features().lookup(0, "-3"), 2);
+  EXPECT_EQ(numeric.features().lookup(0, "042"), 0);
+  c.features[0].tokens = {"1995", "042"};
+  const auto text = CtrModel::from_bytes(encode_ctr_model(c, DType::kF32));
+  EXPECT_EQ(text.features().lookup(0, "042"), 2);
+  EXPECT_EQ(text.features().lookup(0, "42"), 0);
+}
+
 TEST(CtrModelFile, InconsistentContentIsRefused) {
   auto c = tiny_content();
   c.deep_head = {1.0f};
