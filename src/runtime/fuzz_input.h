@@ -62,3 +62,18 @@ inline void fuzz_model_input(const std::uint8_t* data, std::size_t size) {
   } catch (const recpress::runtime::ModelError&) {
   }
 }
+
+// `bytes` with its header's checksum recomputed (what a fuzzer's mutation that got past the
+// checksum looks like), and the fuzz checks run on it. Returns the forged bytes.
+inline std::string forge_checksum_and_fuzz(std::string bytes) {
+  const std::size_t header = recpress::runtime::kHeaderBytes;
+  if (bytes.size() >= header) {
+    recpress::Fnv1a h;
+    h.add(bytes.data() + header, bytes.size() - header);
+    const std::uint64_t sum = h.value();
+    std::memcpy(bytes.data() + 16, &sum, 8);
+  }
+  const std::string input = "\x01" + bytes;
+  fuzz_model_input(reinterpret_cast<const std::uint8_t*>(input.data()), input.size());
+  return bytes;
+}

@@ -246,10 +246,7 @@ TEST(ModelFile, SurvivesTruncationAndForgedCorruption) {
     const int edits = 1 + static_cast<int>(gen() % 4);
     for (int e = 0; e < edits; ++e)
       bad[kHeaderBytes + gen() % (good.size() - kHeaderBytes)] = static_cast<char>(gen());
-    Fnv1a h;
-    h.add(bad.data() + kHeaderBytes, bad.size() - kHeaderBytes);
-    const std::uint64_t sum = h.value();
-    std::memcpy(bad.data() + 16, &sum, 8);
+    bad = forge_checksum_and_fuzz(bad);
     try {
       const Model m = Model::from_bytes(bad);
       std::vector<float> s(m.num_items());
@@ -264,12 +261,7 @@ TEST(ModelFile, SurvivesTruncationAndForgedCorruption) {
   for (std::size_t k = kHeaderBytes; k < good.size(); ++k) {
     std::string bad = good;
     bad[k] = static_cast<char>(0xCC);
-    Fnv1a h;
-    h.add(bad.data() + kHeaderBytes, bad.size() - kHeaderBytes);
-    const std::uint64_t sum = h.value();
-    std::memcpy(bad.data() + 16, &sum, 8);
-    std::string input = "\x01" + bad;
-    fuzz_model_input(reinterpret_cast<const std::uint8_t*>(input.data()), input.size());
+    forge_checksum_and_fuzz(bad);
   }
 }
 
