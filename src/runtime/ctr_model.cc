@@ -127,6 +127,10 @@ CtrModel CtrModel::parse(std::shared_ptr<FileBytes> storage, const std::string& 
     throw fail(
         "a top-N model: it recommends items for users (recpress recommend, "
         "GET /recommend), it does not score rows of field values");
+  if (task == "seq")
+    throw fail(
+        "a next-item model: it predicts the items after a history (recpress next, "
+        "POST /next), it does not score rows of field values");
   if (task != "ctr") throw fail("task '" + task + "' is not supported by this runtime");
   const rpm::CtrPart* c = m->ctr();
   if (c == nullptr || c->features() == nullptr) throw fail("a CTR model without its features");

@@ -124,6 +124,10 @@ Model Model::parse(std::shared_ptr<FileBytes> storage, const std::string& name) 
     throw fail(
         "a CTR model: it predicts click probabilities for rows of field values "
         "(recpress predict, POST /predict), it does not recommend for users");
+  if (task == "seq")
+    throw fail(
+        "a next-item model: it predicts the items after a history (recpress next, "
+        "POST /next), it does not recommend for users");
   if (task != "topn") throw fail("task '" + task + "' is not supported by this runtime");
   if (m->kind() != rpm::Kind_DOT && m->kind() != rpm::Kind_NCF) throw fail("unknown model kind");
   const bool tower = m->kind() == rpm::Kind_NCF;
