@@ -14,7 +14,7 @@ mkdir -p "$out/corpus"
 command -v clang++ > /dev/null || apt-get install -y -qq clang > /dev/null
 [ -f "$build/generated/recpress_model_generated.h" ] || cmake --build "$build" --target recpress_runtime
 clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-  -Isrc -I"$build/generated" fuzz/model_fuzzer.cc src/runtime/model.cc src/runtime/kernels.cc src/runtime/encode.cc src/runtime/load.cc src/runtime/topk.cc src/runtime/features.cc src/runtime/ctr_model.cc \
+  -Isrc -I"$build/generated" fuzz/model_fuzzer.cc src/runtime/model.cc src/runtime/kernels.cc src/runtime/encode.cc src/runtime/load.cc src/runtime/topk.cc src/runtime/features.cc src/runtime/ctr_model.cc src/runtime/next_item_model.cc \
   -o "$out/model_fuzzer"
 cd "$out"
 ./model_fuzzer -max_total_time="$seconds" -max_len=4096 -print_final_stats=1 \

@@ -1,6 +1,7 @@
 // One fuzz input for the .rpm loader: every input must load into a well-formed model (a top-N
 // one then scores and recommends, a CTR one encodes a row of missing values and scores it and
-// the lowest ids of every slot, without fault) or be refused with ModelError; nothing else.
+// the lowest ids of every slot, a next-item one answers a long and a one-item history, without
+// fault) or be refused with ModelError; nothing else.
 // The first byte picks the mode: odd = the rest is a whole file as is; even = the rest is a
 // payload that gets a valid header (magic, version, size, checksum), so the fuzzer reaches the
 // FlatBuffers verifier and the shape checks instead of stopping at the checksum.
@@ -16,6 +17,7 @@
 #include "core/hash.h"
 #include "runtime/ctr_model.h"
 #include "runtime/model.h"
+#include "runtime/next_item_model.h"
 
 inline void fuzz_model_input(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return;
@@ -59,6 +61,14 @@ inline void fuzz_model_input(const std::uint8_t* data, std::size_t size) {
     std::vector<float> values(f.dense() + 1, 1.0f);
     float p = 0;
     m.predict(ids.data(), values.data(), 1, &p);
+  } catch (const recpress::runtime::ModelError&) {
+  }
+  try {
+    const auto m = recpress::runtime::NextItemModel::from_bytes(bytes, "fuzz");
+    std::vector<std::uint32_t> history;
+    for (std::uint32_t i = 0; i < m.max_len() + 2; ++i) history.push_back(i % m.num_items());
+    (void)m.next(history, 3, true);
+    (void)m.next({history.data(), 1}, 1, false);
   } catch (const recpress::runtime::ModelError&) {
   }
 }

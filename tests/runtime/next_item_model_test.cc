@@ -1,0 +1,125 @@
+// The runtime's next-item kind without LibTorch (the exactness against LibTorch is in
+// tests/export/seq_export_test.cc): what the loader checks, histories longer than max_len, and
+// hostile files: every truncation and every forged change loads a well-formed model or is
+// refused, never a crash.
+#include "runtime/next_item_model.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "runtime/fuzz_input.h"
+
+namespace recpress::runtime {
+namespace {
+
+DenseMatrix random_matrix(std::uint32_t rows, std::uint32_t cols, std::mt19937& gen) {
+  std::uniform_real_distribution<float> u(-0.5f, 0.5f);
+  DenseMatrix m;
+  m.rows = rows;
+  m.cols = cols;
+  for (std::size_t k = 0; k < std::size_t{rows} * cols; ++k) m.values.push_back(u(gen));
+  return m;
+}
+
+LinearWeights random_linear(std::uint32_t in, std::uint32_t out, std::mt19937& gen) {
+  return {random_matrix(out, in, gen), random_matrix(1, out, gen).values};
+}
+
+NormWeights random_norm(std::uint32_t h, std::mt19937& gen) {
+  return {random_matrix(1, h, gen).values, random_matrix(1, h, gen).values};
+}
+
+// 12 items, hidden 4, 2 heads, one block, max_len 5.
+NextItemContent tiny(SeqArch arch) {
+  std::mt19937 gen(9);
+  const std::uint32_t h = 4;
+  NextItemContent c;
+  c.source_model = arch == SeqArch::kSASRec ? "sasrec" : "bert4rec";
+  c.arch = arch;
+  c.max_len = 5;
+  c.heads = 2;
+  c.items = random_matrix(12, h, gen);
+  c.positions = random_matrix(5, h, gen);
+  c.blocks.push_back({random_linear(h, h, gen), random_linear(h, h, gen), random_linear(h, h, gen),
+                      random_linear(h, h, gen), random_norm(h, gen), random_norm(h, gen),
+                      random_linear(h, 4 * h, gen), random_linear(4 * h, h, gen)});
+  c.final_norm = random_norm(h, gen);
+  c.mask_token = random_matrix(1, h, gen).values;
+  c.embedding_norm = random_norm(h, gen);
+  c.projection = random_linear(h, h, gen);
+  c.output_bias = random_matrix(1, 12, gen).values;
+  for (int i = 0; i < 12; ++i) c.item_ids.push_back(std::to_string(100 + i));
+  return c;
+}
+
+TEST(NextItemModelFile, LongHistoriesKeepTheLatestItems) {
+  for (const auto arch : {SeqArch::kSASRec, SeqArch::kBERT4Rec}) {
+    const auto m = NextItemModel::from_bytes(encode_next_item_model(tiny(arch), DType::kF32));
+    EXPECT_EQ(m.history_length(), arch == SeqArch::kSASRec ? 5u : 4u);
+    EXPECT_EQ(m.item_id(2), "102");
+    EXPECT_EQ(m.item_index("111"), 11u);
+    const std::vector<std::uint32_t> long_history = {7, 7, 7, 1, 2, 3, 4, 5, 6};
+    const std::vector<std::uint32_t> latest(long_history.end() - m.history_length(),
+                                            long_history.end());
+    std::vector<float> a(12), b(12);
+    m.score_all(long_history, a.data());
+    m.score_all(latest, b.data());
+    EXPECT_EQ(a, b);
+    std::vector<std::uint32_t> other = latest;  // differs inside the window
+    other[other.size() - 2] = 9;
+    m.score_all(other, b.data());
+    EXPECT_NE(a, b);
+  }
+}
+
+TEST(NextItemModelFile, InconsistentContentIsRefused) {
+  auto c = tiny(SeqArch::kSASRec);
+  c.heads = 3;  // does not divide hidden 4
+  EXPECT_THROW(encode_next_item_model(c, DType::kF32), ModelError);
+  c = tiny(SeqArch::kSASRec);
+  c.item_ids.pop_back();
+  EXPECT_THROW(encode_next_item_model(c, DType::kF32), ModelError);
+  c = tiny(SeqArch::kSASRec);
+  c.blocks[0].ff1.bias.pop_back();
+  try {
+    encode_next_item_model(c, DType::kF32);
+    ADD_FAILURE() << "a short bias was accepted";
+  } catch (const ModelError& e) {
+    EXPECT_NE(std::string(e.what()).find("block 1 ff1 bias"), std::string::npos) << e.what();
+  }
+  c = tiny(SeqArch::kBERT4Rec);
+  c.item_ids[3] = c.item_ids[4];
+  EXPECT_THROW(encode_next_item_model(c, DType::kF32), ModelError);
+}
+
+TEST(NextItemModelFile, SurvivesTruncationAndForgedCorruption) {
+  for (const auto arch : {SeqArch::kSASRec, SeqArch::kBERT4Rec}) {
+    const std::string good = encode_next_item_model(tiny(arch), DType::kI8);
+    for (std::size_t n = 0; n < good.size(); n += 7)
+      EXPECT_THROW(NextItemModel::from_bytes(good.substr(0, n)), ModelError) << n;
+    std::mt19937 gen(13);
+    int loaded = 0;
+    for (int trial = 0; trial < 2000; ++trial) {
+      std::string bad = good;
+      const int edits = 1 + static_cast<int>(gen() % 4);
+      for (int e = 0; e < edits; ++e)
+        bad[kHeaderBytes + gen() % (good.size() - kHeaderBytes)] = static_cast<char>(gen());
+      bad = forge_checksum_and_fuzz(bad);
+      try {
+        (void)NextItemModel::from_bytes(bad);
+        ++loaded;
+      } catch (const ModelError&) {
+      }
+    }
+    EXPECT_GT(loaded, 0);
+    for (std::size_t k = kHeaderBytes; k < good.size(); k += 2) {
+      std::string bad = good;
+      bad[k] = static_cast<char>(0xCC);
+      forge_checksum_and_fuzz(bad);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace recpress::runtime
