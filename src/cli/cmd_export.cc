@@ -3,6 +3,7 @@
 //   recpress export runs/student/best.pt --dtype int8 --data ml-1m -o student.rpm
 //   recpress recommend student.rpm --user 42 -k 10 --exclude-seen        (top-N)
 //   recpress predict ctr-student.rpm --rows rows.jsonl                    (CTR)
+//   recpress next seq-student.rpm --history 12,7,99 -k 10                 (next item)
 #include <chrono>
 #include <fstream>
 #include <iostream>
@@ -14,9 +15,11 @@
 #include "core/text_reader.h"
 #include "export/ctr_export.h"
 #include "export/rpm_export.h"
+#include "export/seq_export.h"
 #include "runtime/ctr_model.h"
 #include "runtime/mips_index.h"
 #include "runtime/model.h"
+#include "runtime/next_item_model.h"
 #include "serve/ctr_rows.h"
 #include "train/checkpoint.h"
 
@@ -56,6 +59,20 @@ int export_ctr(const ExportArgs& a, runtime::DType dtype) {
   return 0;
 }
 
+int export_next_item(const ExportArgs& a, runtime::DType dtype) {
+  if (a.with_data)
+    throw Error("--data: a next-item model file carries its item ids; export it without --data");
+  const std::size_t bytes = export_seq_model(a.checkpoint, a.output, dtype);
+  const auto m = runtime::NextItemModel::open(a.output);  // prove it loads
+  std::cout << "wrote " << a.output << ": next item " << m.source_model() << ", "
+            << runtime::dtype_name(m.dtype()) << ", " << with_commas(m.num_items())
+            << " items, hidden " << m.hidden() << ", " << m.layers() << " block(s) x " << m.heads()
+            << " head(s), histories of " << m.history_length() << ", "
+            << with_commas(static_cast<std::int64_t>(m.parameter_count())) << " parameters, "
+            << human_bytes(static_cast<double>(bytes)) << "\n";
+  return 0;
+}
+
 int run_export(const ExportArgs& a, const GlobalOptions& g) {
   ExportOptions options;
   try {
@@ -65,9 +82,9 @@ int run_export(const ExportArgs& a, const GlobalOptions& g) {
   }
   const std::string task = read_checkpoint(a.checkpoint).header.value("task", "topn");
   if (task == "ctr") return export_ctr(a, options.dtype);
+  if (task == "seq") return export_next_item(a, options.dtype);
   if (task != "topn")
-    throw Error(a.checkpoint + ": a '" + task +
-                "' checkpoint; the runtime ships top-N and CTR models (next-item: not yet)");
+    throw Error(a.checkpoint + ": a '" + task + "' checkpoint (top-N, CTR or next-item expected)");
   Dataset data;
   if (a.with_data) {
     data = load_data(a.data, g);
@@ -259,6 +276,53 @@ int run_predict(const PredictArgs& a) {
   return 0;
 }
 
+struct NextArgs {
+  std::string model;
+  std::string history;  // raw item ids, comma-separated, oldest first
+  std::size_t k = 10;
+  bool exclude_history = false;
+};
+
+int run_next(const NextArgs& a) {
+  const auto t0 = std::chrono::steady_clock::now();
+  runtime::NextItemModel m;
+  try {
+    m = runtime::NextItemModel::open(a.model);
+  } catch (const runtime::ModelError& e) {
+    throw Error(e.what());
+  }
+  const double load_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  std::vector<std::string_view> raw;
+  split_fields(a.history, ',', raw);
+  for (auto& id : raw) id = trim(id);
+  std::erase_if(raw, [](std::string_view id) { return id.empty(); });
+  if (raw.empty()) throw Error("--history: give one or more item ids, oldest first (12,7,99)");
+  std::vector<std::uint32_t> history;
+  std::vector<std::string> unknown;
+  m.resolve_history(raw, history, unknown);
+  if (history.empty())
+    throw Error("--history: none of the " + std::to_string(raw.size()) + " items is in " + a.model +
+                " (first: '" + unknown.front() + "')");
+  if (a.k == 0 || a.k > m.num_items())
+    throw Error("-k must be in [1, " + std::to_string(m.num_items()) + "]");
+  const auto t1 = std::chrono::steady_clock::now();
+  const auto top = m.next(history, a.k, a.exclude_history);
+  const double us =
+      std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t1).count();
+  std::cout << "after " << history.size() << " item(s) (" << fixed(us, 1) << " us):\n";
+  int rank = 0;
+  for (const auto& [item, score] : top)
+    std::cout << "  " << ++rank << "\t" << m.item_id(item) << "\t" << fixed(score, 4) << "\n";
+  if (!unknown.empty()) {
+    std::cerr << "skipped " << unknown.size() << " item(s) the model does not know:";
+    for (const auto& id : unknown) std::cerr << " " << id;
+    std::cerr << "\n";
+  }
+  std::cerr << "model " << a.model << " loaded in " << fixed(load_ms, 2) << " ms\n";
+  return 0;
+}
+
 }  // namespace
 
 void add_export_commands(CLI::App& app, GlobalOptions& global, Action& action) {
@@ -298,6 +362,18 @@ void add_export_commands(CLI::App& app, GlobalOptions& global, Action& action) {
                  "'{\"user\": \"42\", \"genres\": [\"Comedy\"]}'");
   pr->add_flag("--show-oov", p.show_oov, "name the fields whose value training never saw");
   pr->callback([&action] { action = [] { return run_predict(p); }; });
+
+  static NextArgs n;
+  auto* nx =
+      app.add_subcommand("next", "the next items after a history from a next-item .rpm file");
+  nx->add_option("model", n.model, "the next-item .rpm file")->required();
+  nx->add_option("--history", n.history,
+                 "raw item ids, oldest first: 12,7,99 (the latest "
+                 "max_len are used; unknown ones are skipped)")
+      ->required();
+  nx->add_option("-k", n.k, "how many items");
+  nx->add_flag("--exclude-history", n.exclude_history, "never return an item of the history");
+  nx->callback([&action] { action = [] { return run_next(n); }; });
 }
 
 }  // namespace recpress::cli

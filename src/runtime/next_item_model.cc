@@ -220,6 +220,19 @@ std::optional<std::uint32_t> NextItemModel::item_index(std::string_view raw_id) 
   return it->second;
 }
 
+void NextItemModel::resolve_history(std::span<const std::string_view> raw,
+                                    std::vector<std::uint32_t>& out,
+                                    std::vector<std::string>& unknown) const {
+  out.clear();
+  unknown.clear();
+  for (const auto id : raw) {
+    if (const auto i = item_index(id))
+      out.push_back(*i);
+    else
+      unknown.emplace_back(id);
+  }
+}
+
 // ---------------------------------------------------------------- scoring
 
 namespace {

@@ -81,6 +81,10 @@ class NextItemModel {
   std::uint32_t history_length() const;
 
   std::optional<std::uint32_t> item_index(std::string_view raw_id) const;
+  // A history of raw item ids as indices into `out`; ids the model does not know are skipped
+  // and listed in `unknown` (the CLI and the server report them).
+  void resolve_history(std::span<const std::string_view> raw, std::vector<std::uint32_t>& out,
+                       std::vector<std::string>& unknown) const;
   std::string_view item_id(std::uint32_t index) const { return item_ids_[index]; }
 
   // Scores of every item after `history` (0-based item indices, oldest first; longer than

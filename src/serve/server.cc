@@ -12,6 +12,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 
@@ -53,11 +54,9 @@ bool parse_bool(const std::string& name, const std::string& text) {
 
 // The methods each endpoint answers; a known path with another method is a 405, not a 404.
 const std::vector<std::pair<std::string, std::string>>& endpoints() {
-  static const std::vector<std::pair<std::string, std::string>> e = {{"/recommend", "GET, POST"},
-                                                                     {"/predict", "POST"},
-                                                                     {"/healthz", "GET"},
-                                                                     {"/metrics", "GET"},
-                                                                     {"/reload", "POST"}};
+  static const std::vector<std::pair<std::string, std::string>> e = {
+      {"/recommend", "GET, POST"}, {"/predict", "POST"}, {"/next", "GET, POST"},
+      {"/healthz", "GET"},         {"/metrics", "GET"},  {"/reload", "POST"}};
   return e;
 }
 
@@ -66,8 +65,8 @@ std::string default_message(int status) {
     case 400:
       return "malformed HTTP request";
     case 404:
-      return "no such endpoint (GET /recommend, POST /recommend, POST /predict, GET /healthz, "
-             "GET /metrics, POST /reload)";
+      return "no such endpoint (GET /recommend, POST /recommend, POST /predict, GET /next, "
+             "POST /next, GET /healthz, GET /metrics, POST /reload)";
     case 414:
       return "request URI longer than " + std::to_string(CPPHTTPLIB_REQUEST_URI_MAX_LENGTH) +
              " bytes";
@@ -168,11 +167,16 @@ RecommendationServer::~RecommendationServer() = default;
 std::shared_ptr<const RecommendationServer::State> RecommendationServer::load(
     const std::string& path, const std::string& index) {
   auto s = std::make_shared<State>();
-  if (runtime::model_file_task(path) == "ctr") {
+  const std::string task = runtime::model_file_task(path);
+  if (task == "ctr" || task == "seq") {
     if (!index.empty())
-      throw std::invalid_argument("--index: " + path +
-                                  " is a CTR model; an inner-product index is for top-N models");
-    s->ctr = runtime::CtrModel::open(path);
+      throw std::invalid_argument("--index: " + path + " is a " +
+                                  (task == "ctr" ? "CTR" : "next-item") +
+                                  " model; an inner-product index is for top-N models");
+    if (task == "ctr")
+      s->ctr = runtime::CtrModel::open(path);
+    else
+      s->next = runtime::NextItemModel::open(path);
     return s;
   }
   s->model = runtime::Model::open(path);
@@ -219,7 +223,14 @@ void RecommendationServer::reload(const std::string& source) {
            describe(*fresh) + ")");
 }
 
+std::string RecommendationServer::task_of(const State& s) {
+  return s.ctr ? "ctr" : s.next ? "seq" : "topn";
+}
+
 std::string RecommendationServer::describe(const State& s) {
+  if (s.next)
+    return "next item, " + s.next->source_model() + ", " + runtime::dtype_name(s.next->dtype()) +
+           ", " + std::to_string(s.next->num_items()) + " items";
   if (s.ctr)
     return "CTR, " + s.ctr->source_model() + ", " + runtime::dtype_name(s.ctr->dtype()) + ", " +
            std::to_string(s.ctr->features().inputs().size()) + " fields";
@@ -249,7 +260,7 @@ std::string RecommendationServer::metrics_text() const {
     return std::string(buf);
   };
   family("recpress_requests_total", "counter",
-         "Requests answered by /recommend, /predict, /healthz, /reload.");
+         "Requests answered by /recommend, /predict, /next, /healthz, /reload.");
   out += "recpress_requests_total " + std::to_string(requests_.load()) + "\n";
   family("recpress_errors_total", "counter", "Those requests answered with an error status.");
   out += "recpress_errors_total " + std::to_string(errors_.load()) + "\n";
@@ -264,7 +275,8 @@ std::string RecommendationServer::metrics_text() const {
     out += "recpress_model_fields " + std::to_string(s->ctr->features().inputs().size()) + "\n";
   } else {
     family("recpress_model_items", "gauge", "Items in the model being served.");
-    out += "recpress_model_items " + std::to_string(s->model.num_items()) + "\n";
+    out += "recpress_model_items " +
+           std::to_string(s->next ? s->next->num_items() : s->model.num_items()) + "\n";
   }
   family("recpress_request_duration_seconds", "histogram",
          "Time from routing a request to its reply being ready.");
@@ -283,13 +295,47 @@ std::string RecommendationServer::metrics_text() const {
 
 namespace {
 
-void require_topn_model(const std::optional<runtime::CtrModel>& ctr) {
-  if (ctr)
-    throw BadRequest{404, "this server serves a CTR model (" + ctr->source_model() +
-                              "): use POST /predict with {\"rows\": [{field: value, ...}]}"};
+// What each kind of file answers, for the 404 of an endpoint another kind answers.
+const char* endpoints_of(const std::string& task) {
+  return task == "ctr"   ? "POST /predict with {\"rows\": [{field: value, ...}]}"
+         : task == "seq" ? "GET /next?history=a,b,c or POST /next with {\"history\": [...]}"
+                         : "GET or POST /recommend";
 }
 
 }  // namespace
+
+void RecommendationServer::require_task(const State& s, const std::string& task) {
+  const std::string served = task_of(s);
+  if (served == task) return;
+  const std::string what = served == "ctr"   ? "a CTR model (" + s.ctr->source_model() + ")"
+                           : served == "seq" ? "a next-item model (" + s.next->source_model() + ")"
+                                             : "a top-N model (" + s.model.source_model() + ")";
+  throw BadRequest{404, "this server serves " + what + ": use " + endpoints_of(served)};
+}
+
+// The next items after raw ids `history`: unknown ids are skipped and listed; none known, an
+// empty history or k out of range are 400s.
+json RecommendationServer::next_items(const runtime::NextItemModel& model,
+                                      const std::vector<std::string>& history, long long k,
+                                      bool exclude_history) const {
+  if (history.empty()) throw BadRequest{400, "the history is empty: give one or more item ids"};
+  const long long limit = std::min<long long>(static_cast<long long>(options_.max_k),
+                                              static_cast<long long>(model.num_items()));
+  if (k < 1 || k > limit)
+    throw BadRequest{400,
+                     "k must be in [1, " + std::to_string(limit) + "], got " + std::to_string(k)};
+  std::vector<std::string_view> raw(history.begin(), history.end());
+  thread_local std::vector<std::uint32_t> indices;
+  std::vector<std::string> unknown;
+  model.resolve_history(raw, indices, unknown);
+  if (indices.empty())
+    throw BadRequest{400, "none of the history's " + std::to_string(history.size()) +
+                              " items is known to the model (first: '" + unknown.front() + "')"};
+  json items = json::array();
+  for (const auto& [i, score] : model.next(indices, static_cast<std::size_t>(k), exclude_history))
+    items.push_back({{"item", model.item_id(i)}, {"score", score}});
+  return json{{"items", std::move(items)}, {"unknown", unknown}};
+}
 
 // {"rows": [...]} -> {"probabilities": [...], "oov": [[...], ...]}; every problem a 4xx naming
 // the row and the field.
@@ -412,6 +458,17 @@ void RecommendationServer::routes() {
 
   http_->Get("/healthz", handler([this](const httplib::Request&, httplib::Response& res) {
                const auto s = state();
+               if (s->next) {
+                 res.set_content(json{{"status", "ok"},
+                                      {"task", "seq"},
+                                      {"model", s->next->source_model()},
+                                      {"dtype", runtime::dtype_name(s->next->dtype())},
+                                      {"items", s->next->num_items()},
+                                      {"max_len", s->next->max_len()}}
+                                     .dump(),
+                                 "application/json");
+                 return;
+               }
                if (s->ctr) {
                  json fields = json::array();
                  for (const auto& input : s->ctr->features().inputs())
@@ -437,7 +494,7 @@ void RecommendationServer::routes() {
              }));
   http_->Get("/recommend", handler([=, this](const httplib::Request& req, httplib::Response& res) {
                const auto s = state();
-               require_topn_model(s->ctr);
+               require_task(*s, "topn");
                for (const auto& [name, value] : req.params)
                  if (name != "user" && name != "k" && name != "exclude_seen")
                    throw BadRequest{
@@ -453,7 +510,7 @@ void RecommendationServer::routes() {
   http_->Post(
       "/recommend", handler([=, this](const httplib::Request& req, httplib::Response& res) {
         const auto s = state();
-        require_topn_model(s->ctr);
+        require_task(*s, "topn");
         json body;
         try {
           body = json::parse(req.body);
@@ -500,12 +557,90 @@ void RecommendationServer::routes() {
       }));
   http_->Post("/predict", handler([this](const httplib::Request& req, httplib::Response& res) {
                 const auto s = state();
-                if (!s->ctr)
-                  throw BadRequest{404, "this server serves a top-N model (" +
-                                            s->model.source_model() +
-                                            "): use GET or POST /recommend"};
+                require_task(*s, "ctr");
                 res.set_content(predict(*s->ctr, req.body).dump(), "application/json");
               }));
+  http_->Get(
+      "/next", handler([=, this](const httplib::Request& req, httplib::Response& res) {
+        const auto s = state();
+        require_task(*s, "seq");
+        for (const auto& [name, value] : req.params)
+          if (name != "history" && name != "k" && name != "exclude_history")
+            throw BadRequest{
+                400, "unknown parameter '" + name + "' (expected history, k, exclude_history)"};
+        if (!req.has_param("history")) throw BadRequest{400, "missing parameter 'history'"};
+        std::vector<std::string> history;
+        std::string item;
+        std::istringstream in(req.get_param_value("history"));
+        while (std::getline(in, item, ','))
+          if (!item.empty()) history.push_back(item);
+        long long k = 10;
+        if (req.has_param("k")) {
+          const std::string text = req.get_param_value("k");
+          try {
+            std::size_t used = 0;
+            k = std::stoll(text, &used);
+            if (used != text.size()) throw std::invalid_argument(text);
+          } catch (const std::exception&) {
+            throw BadRequest{400, "k must be a positive integer, got '" + text + "'"};
+          }
+        } else {
+          k = std::min<long long>(10, static_cast<long long>(std::min<std::size_t>(
+                                          options_.max_k, s->next->num_items())));
+        }
+        const bool exclude = req.has_param("exclude_history") &&
+                             parse_bool("exclude_history", req.get_param_value("exclude_history"));
+        res.set_content(next_items(*s->next, history, k, exclude).dump(), "application/json");
+      }));
+  http_->Post(
+      "/next", handler([=, this](const httplib::Request& req, httplib::Response& res) {
+        const auto s = state();
+        require_task(*s, "seq");
+        json body;
+        try {
+          body = json::parse(req.body);
+        } catch (const json::exception& e) {
+          throw BadRequest{400, std::string("malformed JSON: ") + e.what()};
+        }
+        if (!body.is_object())
+          throw BadRequest{400, "expected a JSON object {\"history\": [...], \"k\": N}"};
+        for (const auto& [key, value] : body.items())
+          if (key != "history" && key != "k" && key != "exclude_history")
+            throw BadRequest{400,
+                             "unknown field '" + key + "' (expected history, k, exclude_history)"};
+        if (!body.contains("history")) throw BadRequest{400, "missing field 'history'"};
+        const json& h = body["history"];
+        if (!h.is_array())
+          throw BadRequest{400,
+                           std::string("field 'history' must be an array, got ") + h.type_name()};
+        if (h.size() > options_.max_batch)
+          throw BadRequest{
+              413, "at most " + std::to_string(options_.max_batch) + " history items per request"};
+        std::vector<std::string> history;
+        for (std::size_t i = 0; i < h.size(); ++i) {
+          if (!h[i].is_string() && !h[i].is_number_integer())
+            throw BadRequest{400, "field 'history[" + std::to_string(i) +
+                                      "]' must be a string or an integer, got " + h[i].type_name()};
+          history.push_back(h[i].is_string() ? h[i].get<std::string>() : h[i].dump());
+        }
+        long long k = std::min<long long>(10, static_cast<long long>(std::min<std::size_t>(
+                                                  options_.max_k, s->next->num_items())));
+        if (body.contains("k")) {
+          if (!body["k"].is_number_integer())
+            throw BadRequest{
+                400, std::string("field 'k' must be an integer, got ") + body["k"].type_name()};
+          k = body["k"].get<long long>();
+        }
+        bool exclude = false;
+        if (body.contains("exclude_history")) {
+          if (!body["exclude_history"].is_boolean())
+            throw BadRequest{400, std::string("field 'exclude_history' must be true or false, "
+                                              "got ") +
+                                      body["exclude_history"].type_name()};
+          exclude = body["exclude_history"].get<bool>();
+        }
+        res.set_content(next_items(*s->next, history, k, exclude).dump(), "application/json");
+      }));
   const auto reload_handler = handler([this](const httplib::Request& req, httplib::Response& res) {
     if (!http_reload_enabled())
       throw BadRequest{403, "POST /reload is off: the server listens on " + options_.host +
@@ -660,10 +795,7 @@ void serve_until_signalled(const ServerOptions& options) {
                                                   "SIGHUP still reloads")
               << "\n";
   std::cerr << "serving " << options.model_path << " on http://" << options.host << ":" << port
-            << (server->serves_ctr()
-                    ? " (POST /predict {\"rows\": [...]}, /healthz, /metrics, POST /reload)\n"
-                    : " (GET /recommend?user=ID&k=10, POST /recommend, /healthz, /metrics, "
-                      "POST /reload)\n");
+            << " (" << endpoints_of(server->task()) << "; /healthz, /metrics, POST /reload)\n";
   server->run();
   if (g_signal == 0) g_signal = SIGTERM;  // the server stopped by itself: end the watcher
   watcher.join();

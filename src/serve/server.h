@@ -5,6 +5,10 @@
 //   CTR files:
 //   POST /predict {"rows": [{"user": "42", "genres": ["Comedy"], "year": 1995}, ...]}
 //        -> {"probabilities": [...], "oov": [[fields with unseen values], ...]}
+//   next-item files:
+//   GET  /next?history=12,7,99&k=10[&exclude_history=1]
+//   POST /next {"history": ["12", 7, "99"], "k": 10, "exclude_history": true}
+//        -> {"items": [{"item": "1193", "score": 4.2}, ...], "unknown": [ids skipped]}
 //   GET  /healthz, GET /metrics (Prometheus text: requests, errors, reloads, latency histogram)
 //   POST /reload (or SIGHUP): read the file again and swap atomically; a failed load keeps serving
 //   the old model. Over HTTP it needs the reload token when one is set, and is off when the server
@@ -31,6 +35,7 @@
 #include "runtime/ctr_model.h"
 #include "runtime/mips_index.h"
 #include "runtime/model.h"
+#include "runtime/next_item_model.h"
 
 namespace httplib {
 class Server;
@@ -80,12 +85,13 @@ class RecommendationServer {
   void reload(const std::string& source);
   // Whether POST /reload is accepted at all (a token is set, or the server is loopback-only).
   bool http_reload_enabled() const { return !token_.empty() || is_loopback(options_.host); }
-  // Whether the file being served is a CTR model (POST /predict) rather than a top-N one.
-  bool serves_ctr() const { return state()->ctr.has_value(); }
+  // The task of the file being served: "topn" (/recommend), "ctr" (/predict), "seq" (/next).
+  std::string task() const { return task_of(*state()); }
 
  private:
   struct State {
-    std::optional<runtime::CtrModel> ctr;  // a CTR file; else `model` (top-N) is the one served
+    std::optional<runtime::CtrModel> ctr;        // a CTR file, or
+    std::optional<runtime::NextItemModel> next;  // a next-item file; else `model` (top-N)
     runtime::Model model;
     std::vector<std::uint32_t> popular;         // items by how many users have them, most first
     std::unique_ptr<runtime::MipsIndex> index;  // over `model`; null for exact search
@@ -93,6 +99,12 @@ class RecommendationServer {
   static std::shared_ptr<const State> load(const std::string& path, const std::string& index);
   std::shared_ptr<const State> state() const;
   static std::string describe(const State& s);  // for the reload log line
+  static std::string task_of(const State& s);
+  // A 404 naming the endpoints of the file served unless it is of `task`.
+  static void require_task(const State& s, const std::string& task);
+  nlohmann::json next_items(const runtime::NextItemModel& model,
+                            const std::vector<std::string>& history, long long k,
+                            bool exclude_history) const;
   nlohmann::json predict(const runtime::CtrModel& model, const std::string& body) const;
   void routes();
   void observe(double microseconds, bool error);

@@ -9,49 +9,10 @@
 #include <random>
 
 #include "runtime/fuzz_input.h"
+#include "runtime/next_item_fixture.h"
 
 namespace recpress::runtime {
 namespace {
-
-DenseMatrix random_matrix(std::uint32_t rows, std::uint32_t cols, std::mt19937& gen) {
-  std::uniform_real_distribution<float> u(-0.5f, 0.5f);
-  DenseMatrix m;
-  m.rows = rows;
-  m.cols = cols;
-  for (std::size_t k = 0; k < std::size_t{rows} * cols; ++k) m.values.push_back(u(gen));
-  return m;
-}
-
-LinearWeights random_linear(std::uint32_t in, std::uint32_t out, std::mt19937& gen) {
-  return {random_matrix(out, in, gen), random_matrix(1, out, gen).values};
-}
-
-NormWeights random_norm(std::uint32_t h, std::mt19937& gen) {
-  return {random_matrix(1, h, gen).values, random_matrix(1, h, gen).values};
-}
-
-// 12 items, hidden 4, 2 heads, one block, max_len 5.
-NextItemContent tiny(SeqArch arch) {
-  std::mt19937 gen(9);
-  const std::uint32_t h = 4;
-  NextItemContent c;
-  c.source_model = arch == SeqArch::kSASRec ? "sasrec" : "bert4rec";
-  c.arch = arch;
-  c.max_len = 5;
-  c.heads = 2;
-  c.items = random_matrix(12, h, gen);
-  c.positions = random_matrix(5, h, gen);
-  c.blocks.push_back({random_linear(h, h, gen), random_linear(h, h, gen), random_linear(h, h, gen),
-                      random_linear(h, h, gen), random_norm(h, gen), random_norm(h, gen),
-                      random_linear(h, 4 * h, gen), random_linear(4 * h, h, gen)});
-  c.final_norm = random_norm(h, gen);
-  c.mask_token = random_matrix(1, h, gen).values;
-  c.embedding_norm = random_norm(h, gen);
-  c.projection = random_linear(h, h, gen);
-  c.output_bias = random_matrix(1, 12, gen).values;
-  for (int i = 0; i < 12; ++i) c.item_ids.push_back(std::to_string(100 + i));
-  return c;
-}
 
 TEST(NextItemModelFile, LongHistoriesKeepTheLatestItems) {
   for (const auto arch : {SeqArch::kSASRec, SeqArch::kBERT4Rec}) {

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "runtime/ctr_fixture.h"
+#include "runtime/next_item_fixture.h"
 
 namespace recpress::serve {
 namespace {
@@ -443,6 +444,66 @@ TEST_F(Server, PredictsClickProbabilitiesFromACtrFile) {
   EXPECT_EQ(status_of(e), 404);
   EXPECT_NE(error_of(e).find("/recommend"), std::string::npos) << error_of(e);
   EXPECT_EQ(status_of(client_->Get("/recommend?user=alice")), 200);
+}
+
+// A next-item file: GET and POST /next give the runtime's top-K after a history of raw ids,
+// unknown ids skipped and listed; bad histories and k are 400s naming the field; the other
+// endpoints point to /next.
+TEST_F(Server, NextItemsFromANextItemFile) {
+  const auto content = runtime::tiny(runtime::SeqArch::kSASRec);
+  std::ofstream(path_, std::ios::binary | std::ios::trunc)
+      << runtime::encode_next_item_model(content, runtime::DType::kF32);
+  ASSERT_EQ(status_of(client_->Post("/reload", "", "application/json")), 200);
+  EXPECT_EQ(json::parse(client_->Get("/healthz")->body)["task"], "seq");
+  const auto model = runtime::NextItemModel::open(path_);
+  const std::vector<std::uint32_t> history = {3, 1, 4};  // ids "103", "101", "104"
+  const auto expected = model.next(history, 3, true);
+  auto r = client_->Get("/next?history=103,101,nope,104&k=3&exclude_history=1");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  auto j = json::parse(r->body);
+  ASSERT_EQ(j["items"].size(), 3u);
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(j["items"][i]["item"], std::string(model.item_id(expected[i].first)));
+    EXPECT_FLOAT_EQ(j["items"][i]["score"].get<float>(), expected[i].second);
+  }
+  EXPECT_EQ(j["unknown"], json::array({"nope"}));
+  r = client_->Post("/next", R"({"history": ["103", 101, "104"], "k": 3, "exclude_history": true})",
+                    "application/json");
+  ASSERT_EQ(status_of(r), 200) << r->body;
+  EXPECT_EQ(json::parse(r->body)["items"], j["items"]);
+  EXPECT_EQ(json::parse(client_->Get("/next?history=103")->body)["items"].size(), 10u);  // k 10
+  const auto error = [&](const httplib::Result& res) { return error_of(res); };
+  EXPECT_EQ(status_of(client_->Get("/next")), 400);
+  EXPECT_EQ(status_of(client_->Get("/next?history=")), 400);
+  EXPECT_NE(error(client_->Get("/next?history=x,y")).find("none of the history's 2 items"),
+            std::string::npos);
+  EXPECT_NE(error(client_->Get("/next?history=103&k=13")).find("k must be in [1, 12]"),
+            std::string::npos);
+  EXPECT_EQ(status_of(client_->Get("/next?history=103&k=two")), 400);
+  EXPECT_EQ(status_of(client_->Get("/next?history=103&exclude_history=maybe")), 400);
+  EXPECT_NE(error(client_->Get("/next?history=103&user=1")).find("unknown parameter 'user'"),
+            std::string::npos);
+  const auto post = [&](const std::string& body) {
+    return client_->Post("/next", body, "application/json");
+  };
+  EXPECT_EQ(status_of(post("{not json")), 400);
+  EXPECT_EQ(status_of(post(R"({"history": "103"})")), 400);
+  EXPECT_EQ(status_of(post(R"({"history": []})")), 400);
+  EXPECT_NE(error(post(R"({"history": ["103", [1]]})")).find("field 'history[1]'"),
+            std::string::npos);
+  EXPECT_EQ(status_of(post(R"({"history": ["103"], "k": "3"})")), 400);
+  EXPECT_EQ(status_of(post(R"({"history": ["103"], "exclude_history": 1})")), 400);
+  EXPECT_EQ(status_of(post(R"({"history": ["103"], "users": []})")), 400);
+  const auto other = client_->Get("/recommend?user=alice");
+  EXPECT_EQ(status_of(other), 404);
+  EXPECT_NE(error(other).find("GET /next"), std::string::npos) << error(other);
+  EXPECT_EQ(status_of(client_->Post("/predict", R"({"rows": [{}]})", "application/json")), 404);
+  EXPECT_NE(client_->Get("/metrics")->body.find("recpress_model_items 12"), std::string::npos);
+  // Back to top-N: /next points to /recommend.
+  write_model(path_, 6, true);
+  ASSERT_EQ(status_of(client_->Post("/reload", "", "application/json")), 200);
+  EXPECT_NE(error(client_->Get("/next?history=1")).find("/recommend"), std::string::npos);
 }
 
 }  // namespace
