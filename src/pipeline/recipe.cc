@@ -300,10 +300,8 @@ const std::vector<Key<Recipe>>& recipe_keys() {
        [](const YAML::Node& n, const Where& w, Recipe& r) {
          r.ensemble_methods = as_list<std::string>(n, w, as_string);
        }},
-      {"export", "string or list", "[fp32, fp16, int8] (top-N, CTR)",
-       "dtypes each student is exported to (.rpm) and measured in the runtime; next-item "
-       "students are measured in LibTorch until the runtime has their kind",
-       false,
+      {"export", "string or list", "[fp32, fp16, int8]",
+       "dtypes each student is exported to (.rpm) and measured in the runtime (every task)", false,
        [](const YAML::Node& n, const Where& w, Recipe& r) {
          r.exports = as_list<std::string>(n, w, as_string);
          for (const auto& d : r.exports)
@@ -397,8 +395,7 @@ void finish(Recipe& r, const std::string& file) {
   auto at = [&](const std::string& key) { return where_of(r, file, key); };
   if (r.split.empty()) r.split = ctr ? "random:0.8,0.1,0.1" : "loo";
   if (r.monitor.empty()) r.monitor = ctr ? "AUC" : "NDCG@10";
-  if (!r.lines.count("export"))
-    r.exports = seq ? std::vector<std::string>{} : std::vector<std::string>{"fp32", "fp16", "int8"};
+  if (!r.lines.count("export")) r.exports = {"fp32", "fp16", "int8"};
   if (ctr) {
     for (const char* key : {"protocol", "extra_protocols", "metrics"})
       if (r.lines.count(key))
@@ -418,9 +415,6 @@ void finish(Recipe& r, const std::string& file) {
     check_value(at("split"), [&] { SplitConfig::parse(r.split, 1); });
     if (seq && r.split != "loo")
       at("split").fail("next-item studies split leave-one-out by time: loo");
-    if (seq && !r.exports.empty())
-      at("export").fail(
-          "next-item students are not exported to the runtime yet; leave `export` out");
     check_value(at("protocol"), [&] { Protocol::parse(r.protocol); });
     for (const auto& p : r.extra_protocols)
       check_value(at("extra_protocols"), [&] { Protocol::parse(p); });

@@ -77,7 +77,7 @@ struct Recipe {
   // student for each of `ensemble_methods`.
   std::vector<std::string> ensemble;
   std::vector<std::string> ensemble_methods;
-  std::vector<std::string> exports;  // default: fp32, fp16, int8 (top-N, CTR); none for next-item
+  std::vector<std::string> exports;  // default: fp32, fp16, int8
   std::int64_t latency_users = 300;
   std::map<std::string, std::size_t> lines;  // top-level keys written -> their line
 

@@ -207,7 +207,7 @@ TEST(Runner, RunsACtrStudyWithTuningBaselinesAndAnEnsemble) {
 }
 
 // Next-item through the same runner: teacher, a baseline of the other family, students with kd,
-// extra protocols, LibTorch latency.
+// extra protocols, the teacher's LibTorch latency, the students shipped in the runtime.
 TEST(Runner, RunsANextItemStudy) {
   const Dataset data = generate_synthetic(
       SyntheticConfig::parse("synthetic:users=80,items=50,mean=12,min=6,markov=0.7"));
@@ -240,6 +240,21 @@ TEST(Runner, RunsANextItemStudy) {
   EXPECT_TRUE(results["summary"][3].contains("vs_alone_percent"));
   ASSERT_EQ(results["efficiency"].size(), 4u);
   EXPECT_GT(results["efficiency"][2]["runs"][0]["p50_us"].get<double>(), 0);
+  // Students ship as next-item files: three dtypes in the runtime, fp32 scoring as the run's own
+  // LibTorch evaluation did (same protocol, same candidates).
+  for (const auto& e : results["efficiency"]) {
+    const bool student = e["role"] == "student";
+    ASSERT_EQ(e["runs"].size(), student ? 3u : 1u) << e.dump();
+    EXPECT_EQ(e["runs"][0]["engine"], student ? "runtime" : "libtorch");
+    if (!student) continue;
+    for (const auto& run : results["runs"]) {
+      if (run["role"] != "student" || run["method"] != e["method"]) continue;
+      EXPECT_NEAR(e["runs"][0]["test"]["NDCG@10"].get<double>(),
+                  run["test"]["sampled:uniform:20"]["NDCG@10"].get<double>(), 1e-5)
+          << e.dump();
+    }
+    EXPECT_LT(e["runs"][2]["file_bytes"].get<double>(), e["runs"][0]["file_bytes"].get<double>());
+  }
   EXPECT_TRUE(fs::exists(fs::path(root) / "tinyseq" / "report.html"));
 }
 
