@@ -13,6 +13,7 @@
 #include "runtime/ctr_model.h"
 #include "runtime/mips_index.h"
 #include "runtime/model.h"
+#include "runtime/next_item_model.h"
 #include "runtime/topk.h"
 
 namespace recpress::runtime {
@@ -221,6 +222,64 @@ void BM_CtrPredictOne(benchmark::State& state) {
   state.SetLabel(dtype_name(b.model.dtype()));
 }
 BENCHMARK(BM_CtrPredictOne)->Arg(0)->Arg(2)->Unit(benchmark::kMicrosecond);
+
+// ---------------------------------------------------------------- next item
+
+// issue 16's next-item target shape: a SASRec student (1 block, 1 head, hidden 16, max_len 50)
+// over ml-1m's 3,706 items (args: dtype, layers, hidden); random weights.
+NextItemModel next_item_model(DType dtype, std::uint32_t layers, std::uint32_t hidden) {
+  std::mt19937 gen(5);
+  std::normal_distribution<float> normal(0.0f, 0.2f);
+  const auto matrix = [&](std::uint32_t rows, std::uint32_t cols) {
+    DenseMatrix m;
+    m.rows = rows;
+    m.cols = cols;
+    for (std::size_t k = 0; k < std::size_t{rows} * cols; ++k) m.values.push_back(normal(gen));
+    return m;
+  };
+  const auto linear = [&](std::uint32_t in, std::uint32_t out) {
+    return LinearWeights{matrix(out, in), matrix(1, out).values};
+  };
+  const auto norm = [&] {
+    return NormWeights{std::vector<float>(hidden, 1.0f), matrix(1, hidden).values};
+  };
+  NextItemContent c;
+  c.source_model = "sasrec";
+  c.max_len = 50;
+  c.heads = 1;
+  c.items = matrix(kItems, hidden);
+  c.positions = matrix(50, hidden);
+  for (std::uint32_t l = 0; l < layers; ++l)
+    c.blocks.push_back({linear(hidden, hidden), linear(hidden, hidden), linear(hidden, hidden),
+                        linear(hidden, hidden), norm(), norm(), linear(hidden, 4 * hidden),
+                        linear(4 * hidden, hidden)});
+  c.final_norm = norm();
+  for (std::uint32_t i = 0; i < kItems; ++i) c.item_ids.push_back(std::to_string(i + 1));
+  return NextItemModel::from_bytes(encode_next_item_model(c, dtype));
+}
+
+// Top-10 next items after a 50-item history, excluding the history (one request).
+void BM_NextItemTop10(benchmark::State& state) {
+  const auto m = next_item_model(static_cast<DType>(state.range(0)),
+                                 static_cast<std::uint32_t>(state.range(1)),
+                                 static_cast<std::uint32_t>(state.range(2)));
+  std::mt19937 gen(1);
+  std::vector<std::vector<std::uint32_t>> histories(64);
+  for (auto& h : histories)
+    for (int k = 0; k < 50; ++k) h.push_back(gen() % kItems);
+  std::size_t r = 0;
+  for (auto _ : state) {
+    auto top = m.next(histories[r], 10, true);
+    benchmark::DoNotOptimize(top.data());
+    r = (r + 1) % histories.size();
+  }
+  state.SetLabel(dtype_name(m.dtype()) + ", " + std::to_string(m.file_bytes() / 1024) + " KiB");
+}
+BENCHMARK(BM_NextItemTop10)
+    ->Args({0, 1, 16})
+    ->Args({2, 1, 16})
+    ->Args({0, 2, 64})
+    ->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace recpress::runtime

@@ -109,9 +109,7 @@ void check_tower(const ModelContent& c) {
 
 }  // namespace
 
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 
 // The ids as 32-bit integers if every one is a canonical decimal integer that prints back the same.
 bool as_numbers(const std::vector<std::string>& ids, std::vector<std::int32_t>& out) {
@@ -128,7 +126,6 @@ bool as_numbers(const std::vector<std::string>& ids, std::vector<std::int32_t>& 
   }
   return true;
 }
-
 
 std::string encode_model(const ModelContent& c, DType dtype) {
   if (c.users.cols != c.items.cols)

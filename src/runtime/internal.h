@@ -49,6 +49,9 @@ const std::array<float, 65536>& half_table();
 // kTowerBlock (kernels.cc); x's buffer must hold kTowerBlock columns (columns past m are read).
 void dense_relu(const float* w, const float* b, std::size_t in, std::size_t out, const float* x,
                 std::size_t m, float* y);
+// y[r][k] = b[k] + sum_c x[r][c] wt[c][k] for `rows` rows of x (row-major), transposed weights.
+void affine_rows(const float* wt, const float* b, std::size_t in, std::size_t out, const float* x,
+                 std::size_t rows, float* y);
 // The same for one vector x[0..in) with transposed weights wt (in x out): identical sums.
 void dense_relu_row(const float* wt, const float* b, std::size_t in, std::size_t out,
                     const float* x, float* y);

@@ -226,15 +226,22 @@ __attribute__((always_inline)) inline void dense_relu_body(const float* w, const
 }
 
 template <bool kFma>
-__attribute__((always_inline)) inline void dense_relu_row_body(const float* wt, const float* b,
-                                                               std::size_t in, std::size_t out,
-                                                               const float* x, float* y) {
+__attribute__((always_inline)) inline void affine_row_body(const float* wt, const float* b,
+                                                           std::size_t in, std::size_t out,
+                                                           const float* x, float* y) {
   std::copy(b, b + out, y);
   for (std::size_t c = 0; c < in; ++c) {
     const float xc = x[c];
     const float* row = wt + c * out;
     for (std::size_t k = 0; k < out; ++k) y[k] += xc * row[k];
   }
+}
+
+template <bool kFma>
+__attribute__((always_inline)) inline void dense_relu_row_body(const float* wt, const float* b,
+                                                               std::size_t in, std::size_t out,
+                                                               const float* x, float* y) {
+  affine_row_body<kFma>(wt, b, in, out, x, y);
   for (std::size_t k = 0; k < out; ++k) y[k] = std::max(0.0f, y[k]);
 }
 
@@ -258,6 +265,19 @@ __attribute__((target("avx2,fma"))) void dense_relu_row_fma(const float* wt, con
 void dense_relu_row_base(const float* wt, const float* b, std::size_t in, std::size_t out,
                          const float* x, float* y) {
   dense_relu_row_body<false>(wt, b, in, out, x, y);
+}
+
+__attribute__((target("avx2,fma"))) void affine_rows_fma(const float* wt, const float* b,
+                                                         std::size_t in, std::size_t out,
+                                                         const float* x, std::size_t rows,
+                                                         float* y) {
+  for (std::size_t r = 0; r < rows; ++r)
+    affine_row_body<true>(wt, b, in, out, x + r * in, y + r * out);
+}
+void affine_rows_base(const float* wt, const float* b, std::size_t in, std::size_t out,
+                      const float* x, std::size_t rows, float* y) {
+  for (std::size_t r = 0; r < rows; ++r)
+    affine_row_body<false>(wt, b, in, out, x + r * in, y + r * out);
 }
 
 bool cpu_has_avx2_fma() {
@@ -287,6 +307,14 @@ void dense_relu_row(const float* wt, const float* b, std::size_t in, std::size_t
                     const float* x, float* y) {
   if (cpu_has_avx2_fma()) return dense_relu_row_fma(wt, b, in, out, x, y);
   dense_relu_row_base(wt, b, in, out, x, y);
+}
+
+// Rows of x (rows x in, row-major) through an affine map with transposed weights wt (in x out):
+// y[r][k] = b[k] + sum_c x[r][c] wt[c][k], vectorised across the outputs.
+void affine_rows(const float* wt, const float* b, std::size_t in, std::size_t out, const float* x,
+                 std::size_t rows, float* y) {
+  if (cpu_has_avx2_fma()) return affine_rows_fma(wt, b, in, out, x, rows, y);
+  affine_rows_base(wt, b, in, out, x, rows, y);
 }
 
 }  // namespace recpress::runtime

@@ -151,10 +151,16 @@ NextItemModel NextItemModel::parse(std::shared_ptr<FileBytes> storage, const std
       throw fail(what + ": expected " + std::to_string(n) + " numbers");
     return v->data();
   };
+  out.transposed_ = std::make_shared<std::vector<std::vector<float>>>();
   const auto linear = [&](const rpm::Layer* l, std::uint32_t in, std::uint32_t o,
                           const std::string& what) {
     if (l == nullptr) throw fail(what + " is missing");
-    return Linear{in, o, f32(l->weight(), o, in, what), vec(l->bias(), o, what + " bias")};
+    Linear lin{in, o, f32(l->weight(), o, in, what), vec(l->bias(), o, what + " bias"), nullptr};
+    auto& t = out.transposed_->emplace_back(std::size_t{in} * o);
+    for (std::size_t k = 0; k < o; ++k)
+      for (std::size_t c = 0; c < in; ++c) t[c * o + k] = lin.weight[k * in + c];
+    lin.weight_t = t.data();
+    return lin;
   };
   const auto norm = [&](const rpm::Norm* n, const std::string& what) {
     if (n == nullptr) throw fail(what + " is missing");
@@ -237,19 +243,11 @@ void NextItemModel::resolve_history(std::span<const std::string_view> raw,
 
 namespace {
 
-// y[r][o] = b[o] + sum_c x[r][c] w[o][c] for rows r of x (row-major, `in` wide).
-void linear_rows(const float* x, std::size_t rows, const float* w, const float* b, std::size_t in,
+// y = x W^T + b for `rows` rows of x (row-major): the transposed weights, vectorised over the
+// outputs (kernels.cc).
+void linear_rows(const float* x, std::size_t rows, const float* wt, const float* b, std::size_t in,
                  std::size_t out, float* y) {
-  for (std::size_t r = 0; r < rows; ++r) {
-    const float* xr = x + r * in;
-    float* yr = y + r * out;
-    for (std::size_t o = 0; o < out; ++o) {
-      const float* wo = w + o * in;
-      float s = 0;
-      for (std::size_t c = 0; c < in; ++c) s += xr[c] * wo[c];
-      yr[o] = s + b[o];
-    }
-  }
+  affine_rows(wt, b, in, out, x, rows, y);
 }
 
 // LayerNorm over `h` values (eps 1e-5, biased variance, as torch::nn::LayerNorm).
@@ -297,9 +295,9 @@ void NextItemModel::run_block(const Block& b, std::size_t n, bool last_only, flo
       layer_norm(x + r * h, h, b.norm1.weight, b.norm1.bias, s.a.data() + r * h);
     a = s.a.data();
   }
-  linear_rows(a, n, b.key.weight, b.key.bias, h, h, s.k.data());
-  linear_rows(a, n, b.value.weight, b.value.bias, h, h, s.v.data());
-  linear_rows(a + r0 * h, m, b.query.weight, b.query.bias, h, h, s.q.data());
+  linear_rows(a, n, b.key.weight_t, b.key.bias, h, h, s.k.data());
+  linear_rows(a, n, b.value.weight_t, b.value.bias, h, h, s.v.data());
+  linear_rows(a + r0 * h, m, b.query.weight_t, b.query.bias, h, h, s.q.data());
   // Scaled dot-product attention per head (Vaswani et al. 2017, eq. 1); SASRec's is causal.
   const float scale = 1.0f / std::sqrt(static_cast<float>(d));
   for (std::size_t i = 0; i < m; ++i) {
@@ -326,7 +324,7 @@ void NextItemModel::run_block(const Block& b, std::size_t n, bool last_only, flo
       }
     }
   }
-  linear_rows(s.ctx.data(), m, b.output.weight, b.output.bias, h, h, s.o.data());
+  linear_rows(s.ctx.data(), m, b.output.weight_t, b.output.bias, h, h, s.o.data());
   // Residual, feed-forward (4h, ReLU / GELU), residual; the norms where each model puts them.
   for (std::size_t i = 0; i < m; ++i) {
     float* xr = x + (r0 + i) * h;
@@ -339,10 +337,10 @@ void NextItemModel::run_block(const Block& b, std::size_t n, bool last_only, flo
       layer_norm(s.h.data(), h, b.norm1.weight, b.norm1.bias, y);
       std::copy(y, y + h, s.h.data());
     }
-    linear_rows(s.h.data(), 1, b.ff1.weight, b.ff1.bias, h, 4 * h, s.f.data());
+    linear_rows(s.h.data(), 1, b.ff1.weight_t, b.ff1.bias, h, 4 * h, s.f.data());
     for (std::size_t c = 0; c < 4 * h; ++c)
       s.f[c] = pre_norm ? std::max(0.0f, s.f[c]) : gelu(s.f[c]);
-    linear_rows(s.f.data(), 1, b.ff2.weight, b.ff2.bias, 4 * h, h, s.h.data());
+    linear_rows(s.f.data(), 1, b.ff2.weight_t, b.ff2.bias, 4 * h, h, s.h.data());
     if (pre_norm) {
       for (std::size_t c = 0; c < h; ++c) xr[c] = y[c] + s.h[c];
     } else {
@@ -397,7 +395,7 @@ void NextItemModel::last_hidden(std::span<const std::uint32_t> history, float* o
     run_block(blocks_[l], n, l + 1 == blocks_.size(), s.x.data());
   const float* last = s.x.data() + (n - 1) * h;
   if (bert) {
-    linear_rows(last, 1, projection_.weight, projection_.bias, h, h, out);
+    linear_rows(last, 1, projection_.weight_t, projection_.bias, h, h, out);
     for (std::size_t c = 0; c < h; ++c) out[c] = gelu(out[c]);
   } else {
     layer_norm(last, h, final_norm_.weight, final_norm_.bias, out);

@@ -98,8 +98,9 @@ class NextItemModel {
  private:
   struct Linear {
     std::uint32_t in = 0, out = 0;
-    const float* weight = nullptr;  // out x in
+    const float* weight = nullptr;  // out x in (the file's), transposed into weight_t at load
     const float* bias = nullptr;
+    const float* weight_t = nullptr;  // in x out
   };
   struct Norm {
     const float* weight = nullptr;
@@ -123,6 +124,8 @@ class NextItemModel {
   const float* positions_ = nullptr;  // max_len x hidden
   Norm embedding_norm_, final_norm_;
   std::vector<Block> blocks_;
+  // The layers' in x out copies (the inner buffers never move: the views above stay valid).
+  std::shared_ptr<std::vector<std::vector<float>>> transposed_;
   Linear projection_;
   const float* output_bias_ = nullptr;
   std::vector<std::string_view> item_ids_;
