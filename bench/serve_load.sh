@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Load test of `recpress serve` on 127.0.0.1 only, bounded in time: wrk (Debian package, installed
 # when missing) asks, over keep-alive connections, GET /recommend?user=U&k=10 for random users of
-# a top-N file, or POST /predict {"rows": [{"user": U, "item": I}]} (random ids of ml-1m's ranges;
-# the other fields missing) of a CTR file. Prints requests/s, latency percentiles, errors, and the
-# server's RSS before and after; writes results/bench/serve_load[-predict].json.
+# a top-N file, POST /predict {"rows": [{"user": U, "item": I}]} (random ids of ml-1m's ranges;
+# the other fields missing) of a CTR file, or GET /next?history=<20 random ml-1m item ids>&k=10
+# of a next-item file. Prints requests/s, latency percentiles, errors, and the
+# server's RSS before and after; writes results/bench/serve_load[-predict|-next].json.
 #   bash bench/serve_load.sh [BUILD_DIR] [MODEL.rpm] [SECONDS] [CONNECTIONS]
 # Without MODEL, trains a dim-20 MF on synthetic ML-1M-sized data (3,000 x 3,700) and exports it
 # as int8 (about a minute).
@@ -51,6 +52,16 @@ request = function()
   return wrk.format("POST", "/predict", nil, body)
 end
 LUA
+elif [ "$task" = seq ]; then
+  endpoint=next
+  cat > "$out/users.lua" <<'LUA'
+math.randomseed(42)
+request = function()
+  local h = {}
+  for i = 1, 20 do h[i] = math.random(1, 3706) end
+  return wrk.format("GET", "/next?history=" .. table.concat(h, ",") .. "&k=10&exclude_history=1")
+end
+LUA
 else
   endpoint=recommend
   # Users of the synthetic data are named u1..uN; fall back to u1 for other models.
@@ -67,7 +78,7 @@ rss_after=$(rss)
 errors=$(grep -o 'Non-2xx or 3xx responses: [0-9]*' "$out/wrk.txt" | grep -o '[0-9]*$' || echo 0)
 cat "$out/wrk.txt"
 echo "server RSS: ${rss_before} kB before, ${rss_after} kB after; non-2xx: ${errors:-0}"
-suffix=$([ "$endpoint" = predict ] && echo "-predict" || true)
+suffix=$([ "$endpoint" = recommend ] || echo "-$endpoint")
 python3 - "$out/wrk.txt" "$rss_before" "$rss_after" "${errors:-0}" "$connections" "$seconds" \
   "$endpoint" > "results/bench/serve_load$suffix.json" <<'PY'
 import json, re, sys

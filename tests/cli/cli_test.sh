@@ -261,7 +261,15 @@ seq="synthetic:users=200,items=300"
 expect 0 "valid (best epoch)" -- seq train --data "$seq" --model sasrec:loss=ce,max_len=10,hidden=16 --epochs 2 -o "$work/seq-t"
 expect 0 "NDCG@10" -- seq evaluate --data "$seq" "$work/seq-t/best.pt" --protocol full
 expect 0 "NDCG@10" -- seq evaluate "$work/seq-t/best.pt" --protocol full
-expect 2 "a 'seq' checkpoint" -- export "$work/seq-t/best.pt" -o "$work/x.rpm"
+# Ship a next-item student: export (item ids inside), top-K after a history of raw ids.
+expect 0 "next item sasrec" -- export "$work/seq-t/best.pt" --dtype int8 -o "$work/seq.rpm"
+expect 2 "carries its item ids" -- export "$work/seq-t/best.pt" --data "$seq" -o "$work/seq-x.rpm"
+expect 0 "after 2 item(s)" -- next "$work/seq.rpm" --history i1,i2,unknown-item -k 3 --exclude-history
+expect 0 "skipped 1 item(s) the model does not know: unknown-item" -- next "$work/seq.rpm" --history i1,unknown-item
+expect 2 "--history: none of the 1 items is in" -- next "$work/seq.rpm" --history nope
+expect 2 "-k must be in [1, 300]" -- next "$work/seq.rpm" --history i1 -k 0
+expect 2 "a next-item model: it predicts the items after a history" -- recommend "$work/seq.rpm" --user u1
+expect 2 "a CTR model, not a next-item one" -- next "$work/ctr.rpm" --history i1
 expect 0 "valid (best epoch)" -- seq distill --data "$seq" --teacher "$work/seq-t/best.pt" \
   --student sasrec:loss=ce,max_len=10,hidden=8,layers=1,heads=1 --method kd+attention --epochs 1 -o "$work/seq-s"
 expect 2 "a sasrec teacher and a bert4rec student" -- seq distill --data "$seq" --teacher "$work/seq-t/best.pt" \
