@@ -123,6 +123,18 @@ CtrLayout CtrLayout::from_json(const nlohmann::json& j) {
   return l;
 }
 
+CtrRows CtrRows::slice(std::int64_t first, std::int64_t count) const {
+  CtrRows out;
+  out.rows = count;
+  out.slots = slots;
+  out.dense = dense;
+  out.ids.assign(ids.begin() + first * slots, ids.begin() + (first + count) * slots);
+  out.values.assign(values.begin() + first * dense, values.begin() + (first + count) * dense);
+  out.labels.assign(labels.begin() + first, labels.begin() + first + count);
+  if (!groups.empty()) out.groups.assign(groups.begin() + first, groups.begin() + first + count);
+  return out;
+}
+
 double CtrRows::positive_rate() const {
   double s = 0;
   for (float y : labels) s += y;

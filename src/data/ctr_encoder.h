@@ -79,6 +79,8 @@ struct CtrRows {
   std::vector<float> labels;         // rows
   std::vector<std::int64_t> groups;  // rows, or empty
   double positive_rate() const;
+  // Rows first .. first + count - 1 as their own CtrRows (one request's rows, a batch).
+  CtrRows slice(std::int64_t first, std::int64_t count) const;
 };
 
 class CtrEncoder {

@@ -13,8 +13,8 @@ int main(int argc, char** argv) {
   std::size_t probe_users = 0;
   auto* probe = app.add_option(
       "--probe", probe_users,
-      "measure instead of serving: load, answer top-10 for this many users, print JSON "
-      "(load time, query time, peak RSS) and exit");
+      "measure instead of serving: load, answer this many queries (top-10 per user; CTR: one "
+      "row; next item: a history), print JSON (load time, query time, peak RSS) and exit");
   CLI11_PARSE(app, argc, argv);
   try {
     if (probe->count() > 0) {

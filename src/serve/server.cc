@@ -822,6 +822,41 @@ std::string probe(const std::function<std::size_t()>& load,
 }
 
 std::string probe(const std::string& path, std::size_t users, std::size_t k) {
+  const std::string task = runtime::model_file_task(path);
+  if (task == "ctr") {  // one row per query: every slot padded (all fields missing)
+    std::optional<runtime::CtrModel> model;
+    std::vector<std::int32_t> ids;
+    std::vector<float> values;
+    return probe(
+        [&] {
+          model = runtime::CtrModel::open(path);
+          ids.assign(model->features().slots(),
+                     static_cast<std::int32_t>(model->features().vocab_size()));
+          values.assign(model->features().dense() + 1, 0.0f);
+          return users;
+        },
+        [&](std::uint32_t) {
+          float p = 0;
+          model->predict(ids.data(), values.data(), 1, &p);
+        },
+        users);
+  }
+  if (task == "seq") {  // a history of max_len items per query
+    std::optional<runtime::NextItemModel> model;
+    std::vector<std::uint32_t> history;
+    return probe(
+        [&] {
+          model = runtime::NextItemModel::open(path);
+          return users;
+        },
+        [&](std::uint32_t u) {
+          history.clear();
+          for (std::uint32_t t = 0; t < model->max_len(); ++t)
+            history.push_back((u + t) % model->num_items());
+          model->next(history, k, false);
+        },
+        users);
+  }
   std::optional<runtime::Model> model;
   return probe(
       [&] {

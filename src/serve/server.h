@@ -135,10 +135,11 @@ class RecommendationServer {
 // `recpress-serve` binary.
 void serve_until_signalled(const ServerOptions& options);
 
-// What one process costs to serve `path`: the model's load time, the mean time of a full-catalog
-// top-k query over users 0..n-1, and the process's peak resident memory (everything it mapped and
-// touched). JSON: {"load_ms", "queries", "query_us", "peak_rss_kib"}. `recpress compare` runs it
-// in a fresh `recpress-serve --probe` process.
+// What one process costs to serve `path`: the model's load time, the mean time of a query over
+// n queries (top-N: a full-catalog top-k for users 0..n-1; CTR: one row, every field missing;
+// next item: the top-k after a max_len-item history), and the process's peak resident memory
+// (everything it mapped and touched). JSON: {"load_ms", "queries", "query_us", "peak_rss_kib"}.
+// `recpress compare` runs it in a fresh `recpress-serve --probe` process.
 std::string probe(const std::string& path, std::size_t users, std::size_t k);
 // The same measurement for any engine (`recpress probe` times a LibTorch teacher with it): `load`
 // loads the model and returns its number of users, `query` answers one user.

@@ -270,6 +270,11 @@ expect 2 "--history: none of the 1 items is in" -- next "$work/seq.rpm" --histor
 expect 2 "-k must be in [1, 300]" -- next "$work/seq.rpm" --history i1 -k 0
 expect 2 "a next-item model: it predicts the items after a history" -- recommend "$work/seq.rpm" --user u1
 expect 2 "a CTR model, not a next-item one" -- next "$work/ctr.rpm" --history i1
+expect 0 "the student keeps" -- compare --data "$seq" --teacher "$work/seq-t/best.pt" --student "$work/seq.rpm" \
+  --users 20 -o "$work/compare-seq.json"
+grep -q '"metric": "NDCG@10"' "$work/compare-seq.json" && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: compare-seq.json"; }
+expect 0 "of the teacher's AUC" -- compare --teacher "$work/ctr-t/best.pt" --student "$work/ctr.rpm" --users 20
+expect 2 "exported with other features" -- compare --teacher "$work/ctr-wd/best.pt" --student "$work/ctr.rpm"
 expect 0 "valid (best epoch)" -- seq distill --data "$seq" --teacher "$work/seq-t/best.pt" \
   --student sasrec:loss=ce,max_len=10,hidden=8,layers=1,heads=1 --method kd+attention --epochs 1 -o "$work/seq-s"
 expect 2 "a sasrec teacher and a bert4rec student" -- seq distill --data "$seq" --teacher "$work/seq-t/best.pt" \

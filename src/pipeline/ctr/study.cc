@@ -28,17 +28,7 @@ json ctr_metrics(const CtrEvalResult& e) {
 // The first `n` rows of `rows`, each as its own one-row batch (the latency of one request).
 std::vector<CtrRows> single_rows(const CtrRows& rows, std::size_t n) {
   std::vector<CtrRows> out;
-  for (std::int64_t r = 0; r < rows.rows && out.size() < n; ++r) {
-    CtrRows one;
-    one.rows = 1;
-    one.slots = rows.slots;
-    one.dense = rows.dense;
-    one.ids.assign(rows.ids.begin() + r * rows.slots, rows.ids.begin() + (r + 1) * rows.slots);
-    one.values.assign(rows.values.begin() + r * rows.dense,
-                      rows.values.begin() + (r + 1) * rows.dense);
-    one.labels = {rows.labels[static_cast<std::size_t>(r)]};
-    out.push_back(std::move(one));
-  }
+  for (std::int64_t r = 0; r < rows.rows && out.size() < n; ++r) out.push_back(rows.slice(r, 1));
   return out;
 }
 
