@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -86,4 +87,32 @@ inline std::string forge_checksum_and_fuzz(std::string bytes) {
   const std::string input = "\x01" + bytes;
   fuzz_model_input(reinterpret_cast<const std::uint8_t*>(input.data()), input.size());
   return bytes;
+}
+
+// `trials` copies of `good` with 1-4 random payload bytes changed and the checksum forged, each
+// through the fuzz checks and then `loads` (which returns whether its loader accepted the copy).
+// Returns how many were accepted.
+template <typename Loads>
+int fuzz_random_edits(const std::string& good, std::uint32_t seed, int trials, Loads loads) {
+  std::mt19937 gen(seed);
+  const std::size_t header = recpress::runtime::kHeaderBytes;
+  int accepted = 0;
+  for (int trial = 0; trial < trials; ++trial) {
+    std::string bad = good;
+    const int edits = 1 + static_cast<int>(gen() % 4);
+    for (int e = 0; e < edits; ++e)
+      bad[header + gen() % (good.size() - header)] = static_cast<char>(gen());
+    if (loads(forge_checksum_and_fuzz(bad))) ++accepted;
+  }
+  return accepted;
+}
+
+// Every `step`-th payload byte set to a negative value (enums are signed bytes), checksum
+// forged, through the fuzz checks.
+inline void fuzz_every_byte(const std::string& good, std::size_t step = 1) {
+  for (std::size_t k = recpress::runtime::kHeaderBytes; k < good.size(); k += step) {
+    std::string bad = good;
+    bad[k] = static_cast<char>(0xCC);
+    forge_checksum_and_fuzz(bad);
+  }
 }

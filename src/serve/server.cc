@@ -52,6 +52,83 @@ bool parse_bool(const std::string& name, const std::string& text) {
   throw BadRequest{400, name + " must be one of 1, 0, true, false, yes, no; got '" + text + "'"};
 }
 
+// "users, k, exclude_seen"
+std::string joined(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+// A query-string integer ("k=10"): the whole text, else a 400 naming the parameter.
+long long integer_param(const std::string& name, const std::string& text) {
+  try {
+    std::size_t used = 0;
+    const long long v = std::stoll(text, &used);
+    if (used == text.size()) return v;
+  } catch (const std::exception&) {
+  }
+  throw BadRequest{400, name + " must be a positive integer, got '" + text + "'"};
+}
+
+// A GET request's parameters must be among `names`.
+void check_params(const httplib::Request& req, const std::vector<std::string>& names) {
+  for (const auto& [name, value] : req.params)
+    if (std::find(names.begin(), names.end(), name) == names.end())
+      throw BadRequest{400, "unknown parameter '" + name + "' (expected " + joined(names) + ")"};
+}
+
+// A POST body: a JSON object with fields among `fields`, the first of them required and an
+// array of at most `max_items` (`noun`: what 413 counts). `shape` shows the expected object.
+nlohmann::json request_body(const std::string& text, const std::vector<std::string>& fields,
+                            const std::string& shape, std::size_t max_items,
+                            const std::string& noun) {
+  nlohmann::json body;
+  try {
+    body = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    throw BadRequest{400, std::string("malformed JSON: ") + e.what()};
+  }
+  if (!body.is_object()) throw BadRequest{400, "expected a JSON object " + shape};
+  for (const auto& [key, value] : body.items())
+    if (std::find(fields.begin(), fields.end(), key) == fields.end())
+      throw BadRequest{400, "unknown field '" + key + "' (expected " + joined(fields) + ")"};
+  const std::string& list = fields.front();
+  if (!body.contains(list)) throw BadRequest{400, "missing field '" + list + "'"};
+  if (!body[list].is_array())
+    throw BadRequest{400, "field '" + list + "' must be an array, got " + body[list].type_name()};
+  if (body[list].size() > max_items)
+    throw BadRequest{413, "at most " + std::to_string(max_items) + " " + noun + " per request"};
+  return body;
+}
+
+// body[name] as a boolean / integer when present, else `fallback`; another type is a 400.
+bool body_bool(const nlohmann::json& body, const std::string& name, bool fallback) {
+  if (!body.contains(name)) return fallback;
+  if (!body[name].is_boolean())
+    throw BadRequest{400,
+                     "field '" + name + "' must be true or false, got " + body[name].type_name()};
+  return body[name].get<bool>();
+}
+long long body_int(const nlohmann::json& body, const std::string& name, long long fallback) {
+  if (!body.contains(name)) return fallback;
+  if (!body[name].is_number_integer())
+    throw BadRequest{400, "field '" + name + "' must be an integer, got " + body[name].type_name()};
+  return body[name].get<long long>();
+}
+
+// body[list][i] as ids: strings, or integers read as their decimal text.
+std::vector<std::string> body_ids(const nlohmann::json& list, const std::string& name) {
+  std::vector<std::string> ids;
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const auto& v = list[i];
+    if (!v.is_string() && !v.is_number_integer())
+      throw BadRequest{400, "field '" + name + "[" + std::to_string(i) +
+                                "]' must be a string or an integer, got " + v.type_name()};
+    ids.push_back(v.is_string() ? v.get<std::string>() : v.dump());
+  }
+  return ids;
+}
+
 // The methods each endpoint answers; a known path with another method is a 405, not a 404.
 const std::vector<std::pair<std::string, std::string>>& endpoints() {
   static const std::vector<std::pair<std::string, std::string>> e = {
@@ -340,23 +417,10 @@ json RecommendationServer::next_items(const runtime::NextItemModel& model,
 // {"rows": [...]} -> {"probabilities": [...], "oov": [[...], ...]}; every problem a 4xx naming
 // the row and the field.
 json RecommendationServer::predict(const runtime::CtrModel& model, const std::string& body) const {
-  json request;
-  try {
-    request = json::parse(body);
-  } catch (const json::exception& e) {
-    throw BadRequest{400, std::string("malformed JSON: ") + e.what()};
-  }
-  if (!request.is_object())
-    throw BadRequest{400, "expected a JSON object {\"rows\": [{field: value, ...}, ...]}"};
-  for (const auto& [key, value] : request.items())
-    if (key != "rows") throw BadRequest{400, "unknown field '" + key + "' (expected rows)"};
-  if (!request.contains("rows")) throw BadRequest{400, "missing field 'rows'"};
+  const json request = request_body(body, {"rows"}, "{\"rows\": [{field: value, ...}, ...]}",
+                                    options_.max_batch, "rows");
   const json& rows = request["rows"];
-  if (!rows.is_array())
-    throw BadRequest{400, std::string("field 'rows' must be an array, got ") + rows.type_name()};
   if (rows.empty()) throw BadRequest{400, "field 'rows' is empty"};
-  if (rows.size() > options_.max_batch)
-    throw BadRequest{413, "at most " + std::to_string(options_.max_batch) + " rows per request"};
   EncodedRows encoded;
   for (std::size_t r = 0; r < rows.size(); ++r) {
     try {
@@ -424,18 +488,14 @@ void RecommendationServer::routes() {
     return static_cast<std::size_t>(k);
   };
   auto parse_k = [check_k](const std::string& text, const State& s) {
-    long long v = 0;
-    try {
-      std::size_t used = 0;
-      v = std::stoll(text, &used);
-      if (used != text.size()) throw std::invalid_argument(text);
-    } catch (const std::exception&) {
-      throw BadRequest{400, "k must be a positive integer, got '" + text + "'"};
-    }
-    return check_k(v, s);
+    return check_k(integer_param("k", text), s);
   };
   // The default k: 10, or less when the catalog or --max-k is smaller.
   auto default_k = [k_limit](const State& s) { return std::min<std::size_t>(10, k_limit(s)); };
+  auto default_next_k = [this](const State& s) {
+    return static_cast<long long>(
+        std::min<std::size_t>(10, std::min<std::size_t>(options_.max_k, s.next->num_items())));
+  };
   // Wrap a handler: timing, metrics, and 4xx for BadRequest; 500 for anything else.
   auto handler = [this](auto body) {
     return [this, body](const httplib::Request& req, httplib::Response& res) {
@@ -495,10 +555,7 @@ void RecommendationServer::routes() {
   http_->Get("/recommend", handler([=, this](const httplib::Request& req, httplib::Response& res) {
                const auto s = state();
                require_task(*s, "topn");
-               for (const auto& [name, value] : req.params)
-                 if (name != "user" && name != "k" && name != "exclude_seen")
-                   throw BadRequest{
-                       400, "unknown parameter '" + name + "' (expected user, k, exclude_seen)"};
+               check_params(req, {"user", "k", "exclude_seen"});
                if (!req.has_param("user")) throw BadRequest{400, "missing parameter 'user'"};
                const std::size_t k =
                    req.has_param("k") ? parse_k(req.get_param_value("k"), *s) : default_k(*s);
@@ -507,54 +564,21 @@ void RecommendationServer::routes() {
                res.set_content(recommend_one(*s, req.get_param_value("user"), k, exclude).dump(),
                                "application/json");
              }));
-  http_->Post(
-      "/recommend", handler([=, this](const httplib::Request& req, httplib::Response& res) {
-        const auto s = state();
-        require_task(*s, "topn");
-        json body;
-        try {
-          body = json::parse(req.body);
-        } catch (const json::exception& e) {
-          throw BadRequest{400, std::string("malformed JSON: ") + e.what()};
-        }
-        if (!body.is_object())
-          throw BadRequest{400, "expected a JSON object {\"users\": [...], \"k\": N}"};
-        for (const auto& [key, value] : body.items())
-          if (key != "users" && key != "k" && key != "exclude_seen")
-            throw BadRequest{400, "unknown field '" + key + "' (expected users, k, exclude_seen)"};
-        if (!body.contains("users")) throw BadRequest{400, "missing field 'users'"};
-        const json& users = body["users"];
-        if (!users.is_array())
-          throw BadRequest{400,
-                           std::string("field 'users' must be an array, got ") + users.type_name()};
-        if (users.size() > options_.max_batch)
-          throw BadRequest{413,
-                           "at most " + std::to_string(options_.max_batch) + " users per request"};
-        std::size_t k = default_k(*s);
-        if (body.contains("k")) {
-          if (!body["k"].is_number_integer())
-            throw BadRequest{
-                400, std::string("field 'k' must be an integer, got ") + body["k"].type_name()};
-          k = check_k(body["k"].get<long long>(), *s);
-        }
-        bool exclude = false;
-        if (body.contains("exclude_seen")) {
-          if (!body["exclude_seen"].is_boolean())
-            throw BadRequest{400, std::string("field 'exclude_seen' must be true or false, got ") +
-                                      body["exclude_seen"].type_name()};
-          exclude = body["exclude_seen"].get<bool>();
-        }
-        json results = json::array();
-        for (std::size_t n = 0; n < users.size(); ++n) {
-          const json& u = users[n];
-          if (!u.is_string() && !u.is_number_integer())
-            throw BadRequest{400, "field 'users[" + std::to_string(n) +
-                                      "]' must be a string or an integer, got " + u.type_name()};
-          results.push_back(
-              recommend_one(*s, u.is_string() ? u.get<std::string>() : u.dump(), k, exclude));
-        }
-        res.set_content(json{{"results", results}}.dump(), "application/json");
-      }));
+  http_->Post("/recommend", handler([=, this](const httplib::Request& req, httplib::Response& res) {
+                const auto s = state();
+                require_task(*s, "topn");
+                const json body =
+                    request_body(req.body, {"users", "k", "exclude_seen"},
+                                 "{\"users\": [...], \"k\": N}", options_.max_batch, "users");
+                const std::vector<std::string> users = body_ids(body["users"], "users");
+                const std::size_t k =
+                    body.contains("k") ? check_k(body_int(body, "k", 0), *s) : default_k(*s);
+                const bool exclude = body_bool(body, "exclude_seen", false);
+                json results = json::array();
+                for (const auto& user : users)
+                  results.push_back(recommend_one(*s, user, k, exclude));
+                res.set_content(json{{"results", results}}.dump(), "application/json");
+              }));
   http_->Post("/predict", handler([this](const httplib::Request& req, httplib::Response& res) {
                 const auto s = state();
                 require_task(*s, "ctr");
@@ -564,30 +588,15 @@ void RecommendationServer::routes() {
       "/next", handler([=, this](const httplib::Request& req, httplib::Response& res) {
         const auto s = state();
         require_task(*s, "seq");
-        for (const auto& [name, value] : req.params)
-          if (name != "history" && name != "k" && name != "exclude_history")
-            throw BadRequest{
-                400, "unknown parameter '" + name + "' (expected history, k, exclude_history)"};
+        check_params(req, {"history", "k", "exclude_history"});
         if (!req.has_param("history")) throw BadRequest{400, "missing parameter 'history'"};
         std::vector<std::string> history;
         std::string item;
         std::istringstream in(req.get_param_value("history"));
         while (std::getline(in, item, ','))
           if (!item.empty()) history.push_back(item);
-        long long k = 10;
-        if (req.has_param("k")) {
-          const std::string text = req.get_param_value("k");
-          try {
-            std::size_t used = 0;
-            k = std::stoll(text, &used);
-            if (used != text.size()) throw std::invalid_argument(text);
-          } catch (const std::exception&) {
-            throw BadRequest{400, "k must be a positive integer, got '" + text + "'"};
-          }
-        } else {
-          k = std::min<long long>(10, static_cast<long long>(std::min<std::size_t>(
-                                          options_.max_k, s->next->num_items())));
-        }
+        const long long k =
+            req.has_param("k") ? integer_param("k", req.get_param_value("k")) : default_next_k(*s);
         const bool exclude = req.has_param("exclude_history") &&
                              parse_bool("exclude_history", req.get_param_value("exclude_history"));
         res.set_content(next_items(*s->next, history, k, exclude).dump(), "application/json");
@@ -596,49 +605,12 @@ void RecommendationServer::routes() {
       "/next", handler([=, this](const httplib::Request& req, httplib::Response& res) {
         const auto s = state();
         require_task(*s, "seq");
-        json body;
-        try {
-          body = json::parse(req.body);
-        } catch (const json::exception& e) {
-          throw BadRequest{400, std::string("malformed JSON: ") + e.what()};
-        }
-        if (!body.is_object())
-          throw BadRequest{400, "expected a JSON object {\"history\": [...], \"k\": N}"};
-        for (const auto& [key, value] : body.items())
-          if (key != "history" && key != "k" && key != "exclude_history")
-            throw BadRequest{400,
-                             "unknown field '" + key + "' (expected history, k, exclude_history)"};
-        if (!body.contains("history")) throw BadRequest{400, "missing field 'history'"};
-        const json& h = body["history"];
-        if (!h.is_array())
-          throw BadRequest{400,
-                           std::string("field 'history' must be an array, got ") + h.type_name()};
-        if (h.size() > options_.max_batch)
-          throw BadRequest{
-              413, "at most " + std::to_string(options_.max_batch) + " history items per request"};
-        std::vector<std::string> history;
-        for (std::size_t i = 0; i < h.size(); ++i) {
-          if (!h[i].is_string() && !h[i].is_number_integer())
-            throw BadRequest{400, "field 'history[" + std::to_string(i) +
-                                      "]' must be a string or an integer, got " + h[i].type_name()};
-          history.push_back(h[i].is_string() ? h[i].get<std::string>() : h[i].dump());
-        }
-        long long k = std::min<long long>(10, static_cast<long long>(std::min<std::size_t>(
-                                                  options_.max_k, s->next->num_items())));
-        if (body.contains("k")) {
-          if (!body["k"].is_number_integer())
-            throw BadRequest{
-                400, std::string("field 'k' must be an integer, got ") + body["k"].type_name()};
-          k = body["k"].get<long long>();
-        }
-        bool exclude = false;
-        if (body.contains("exclude_history")) {
-          if (!body["exclude_history"].is_boolean())
-            throw BadRequest{400, std::string("field 'exclude_history' must be true or false, "
-                                              "got ") +
-                                      body["exclude_history"].type_name()};
-          exclude = body["exclude_history"].get<bool>();
-        }
+        const json body =
+            request_body(req.body, {"history", "k", "exclude_history"},
+                         "{\"history\": [...], \"k\": N}", options_.max_batch, "history items");
+        const std::vector<std::string> history = body_ids(body["history"], "history");
+        const long long k = body_int(body, "k", default_next_k(*s));
+        const bool exclude = body_bool(body, "exclude_history", false);
         res.set_content(next_items(*s->next, history, k, exclude).dump(), "application/json");
       }));
   const auto reload_handler = handler([this](const httplib::Request& req, httplib::Response& res) {

@@ -101,27 +101,17 @@ TEST(CtrModelFile, SurvivesTruncationAndForgedCorruption) {
   const std::string good = encode_ctr_model(tiny_content(), DType::kI8);
   for (std::size_t n = 0; n < good.size(); n += 5)
     EXPECT_THROW(CtrModel::from_bytes(good.substr(0, n)), ModelError) << n;
-  std::mt19937 gen(11);
-  int loaded = 0;
-  for (int trial = 0; trial < 3000; ++trial) {
-    std::string bad = good;
-    const int edits = 1 + static_cast<int>(gen() % 4);
-    for (int e = 0; e < edits; ++e)
-      bad[kHeaderBytes + gen() % (good.size() - kHeaderBytes)] = static_cast<char>(gen());
-    // The fuzzer's own checks: load, encode missing values, score padding and the lowest ids.
-    bad = forge_checksum_and_fuzz(bad);
+  // The fuzzer's own checks: load, encode missing values, score padding and the lowest ids.
+  const int loaded = fuzz_random_edits(good, 11, 3000, [](const std::string& bad) {
     try {
       (void)CtrModel::from_bytes(bad);
-      ++loaded;
+      return true;
     } catch (const ModelError&) {
+      return false;
     }
-  }
+  });
   EXPECT_GT(loaded, 0);
-  for (std::size_t k = kHeaderBytes; k < good.size(); ++k) {  // every byte negative (model_test)
-    std::string bad = good;
-    bad[k] = static_cast<char>(0xCC);
-    forge_checksum_and_fuzz(bad);
-  }
+  fuzz_every_byte(good);
 }
 
 }  // namespace

@@ -239,30 +239,20 @@ TEST(ModelFile, SurvivesTruncationAndForgedCorruption) {
     bad[k] = static_cast<char>(bad[k] ^ 0x41);
     EXPECT_FALSE(error_of(bad).empty()) << k;
   }
-  std::mt19937 gen(7);
-  int loaded = 0;
-  for (int trial = 0; trial < 3000; ++trial) {
-    std::string bad = good;
-    const int edits = 1 + static_cast<int>(gen() % 4);
-    for (int e = 0; e < edits; ++e)
-      bad[kHeaderBytes + gen() % (good.size() - kHeaderBytes)] = static_cast<char>(gen());
-    bad = forge_checksum_and_fuzz(bad);
+  const int loaded = fuzz_random_edits(good, 7, 3000, [](const std::string& bad) {
     try {
       const Model m = Model::from_bytes(bad);
       std::vector<float> s(m.num_items());
       for (std::uint32_t u = 0; u < m.num_users(); ++u) m.score_all(u, s.data());
-      ++loaded;
+      return true;
     } catch (const ModelError&) {
+      return false;
     }
-  }
+  });
   EXPECT_GT(loaded, 0);  // some edits only touch values: those models load and score
   // Every byte set to a negative value, checksum forged (enums are signed bytes: in a CTR file
   // such a sweep found a dtype of -52 passing a `> I8` check and crashing the scorer).
-  for (std::size_t k = kHeaderBytes; k < good.size(); ++k) {
-    std::string bad = good;
-    bad[k] = static_cast<char>(0xCC);
-    forge_checksum_and_fuzz(bad);
-  }
+  fuzz_every_byte(good);
 }
 
 // The fuzzer's regression corpus (bench/fuzz_model.sh): each input loads or is refused.

@@ -59,26 +59,16 @@ TEST(NextItemModelFile, SurvivesTruncationAndForgedCorruption) {
     const std::string good = encode_next_item_model(tiny(arch), DType::kI8);
     for (std::size_t n = 0; n < good.size(); n += 7)
       EXPECT_THROW(NextItemModel::from_bytes(good.substr(0, n)), ModelError) << n;
-    std::mt19937 gen(13);
-    int loaded = 0;
-    for (int trial = 0; trial < 2000; ++trial) {
-      std::string bad = good;
-      const int edits = 1 + static_cast<int>(gen() % 4);
-      for (int e = 0; e < edits; ++e)
-        bad[kHeaderBytes + gen() % (good.size() - kHeaderBytes)] = static_cast<char>(gen());
-      bad = forge_checksum_and_fuzz(bad);
+    const int loaded = fuzz_random_edits(good, 13, 2000, [](const std::string& bad) {
       try {
         (void)NextItemModel::from_bytes(bad);
-        ++loaded;
+        return true;
       } catch (const ModelError&) {
+        return false;
       }
-    }
+    });
     EXPECT_GT(loaded, 0);
-    for (std::size_t k = kHeaderBytes; k < good.size(); k += 2) {
-      std::string bad = good;
-      bad[k] = static_cast<char>(0xCC);
-      forge_checksum_and_fuzz(bad);
-    }
+    fuzz_every_byte(good, 2);
   }
 }
 
