@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <queue>
 
@@ -9,12 +10,21 @@ namespace recpress::runtime {
 
 namespace {
 
-// How many of x[0..n) are >= threshold (NaN never is); inlined into each clone of top_k.
-inline __attribute__((always_inline)) std::size_t count_at_least(const float* x, std::size_t n,
-                                                                 float threshold) {
-  std::size_t c = 0;
-  for (std::size_t j = 0; j < n; ++j) c += x[j] >= threshold ? 1 : 0;
-  return c;
+typedef float Floats8 __attribute__((vector_size(32)));
+typedef std::int32_t Ints8 __attribute__((vector_size(32)));
+
+// Whether any of x[0..16) is >= threshold (NaN never is): two vector compares and one test, in
+// GCC's vector extensions (the plain counting loop compiled to 16 scalar compares and branches:
+// half of a top-10 over 3,706 items). Inlined into each clone of top_k.
+inline __attribute__((always_inline)) bool any_at_least_16(const float* x, float threshold) {
+  Floats8 a, b;
+  std::memcpy(&a, x, sizeof a);
+  std::memcpy(&b, x + 8, sizeof b);
+  const Floats8 t = Floats8{} + threshold;
+  const Ints8 hit = (a >= t) | (b >= t);
+  std::int64_t lanes[4];
+  std::memcpy(lanes, &hit, sizeof lanes);
+  return (lanes[0] | lanes[1] | lanes[2] | lanes[3]) != 0;
 }
 
 }  // namespace
@@ -33,18 +43,10 @@ __attribute__((target_clones("avx2", "default"))) std::vector<std::int32_t> top_
   // Once the heap is full, most items lose to its worst score: one comparison rejects them
   // (NaN fails it too).
   float worst = -std::numeric_limits<float>::infinity();
-  constexpr std::size_t kChunk = 16;
-  for (std::size_t i = 0; i < scores.size(); ++i) {
-    // A full heap: skip whole chunks in which no score reaches the worst kept one (a vectorised
-    // count; most chunks of a large catalog).
-    if (heap.size() == k && i % kChunk == 0 && i + kChunk <= scores.size() &&
-        count_at_least(scores.data() + i, kChunk, worst) == 0) {
-      i += kChunk - 1;
-      continue;
-    }
+  const auto consider = [&](std::size_t i) __attribute__((always_inline)) {
     const float s = scores[i];
-    if (heap.size() == k && !(s >= worst)) continue;
-    if ((!exclude.empty() && exclude[i]) || std::isnan(s)) continue;
+    if (heap.size() == k && !(s >= worst)) return;
+    if ((!exclude.empty() && exclude[i]) || std::isnan(s)) return;
     const auto idx = static_cast<std::int32_t>(i);
     if (heap.size() < k) {
       heap.push(idx);
@@ -53,7 +55,19 @@ __attribute__((target_clones("avx2", "default"))) std::vector<std::int32_t> top_
       heap.push(idx);
     }
     if (heap.size() == k) worst = scores[static_cast<std::size_t>(heap.top())];
+  };
+  constexpr std::size_t kChunk = 16;
+  const std::size_t n = scores.size();
+  std::size_t i = 0;
+  for (; i < n && (heap.size() < k || i % kChunk != 0); ++i) consider(i);
+  // A full heap: skip whole chunks in which no score reaches the worst kept one (two vector
+  // compares; most chunks of a large catalog).
+  for (; i + kChunk <= n; i += kChunk) {
+    if (!any_at_least_16(scores.data() + i, worst)) continue;
+    for (std::size_t j = i; j < i + kChunk; ++j)
+      if (scores[j] >= worst) consider(j);  // NaN and lower scores fail here already
   }
+  for (; i < n; ++i) consider(i);
   std::vector<std::int32_t> out;
   out.reserve(heap.size());
   while (!heap.empty()) {
