@@ -153,7 +153,14 @@ CtrModel CtrModel::parse(std::shared_ptr<FileBytes> storage, const std::string& 
       for (const auto* t : *f->tokens()) field.tokens.push_back(t->str());
     if (f->numeric_tokens() != nullptr)
       for (const auto t : *f->numeric_tokens()) field.tokens.push_back(std::to_string(t));
-    if (f->edges() != nullptr) field.edges.assign(f->edges()->begin(), f->edges()->end());
+    if (f->edges() != nullptr) {
+      // Copied bytewise: the verifier checks a vector's 4-byte alignment, not its doubles' 8
+      // (the fuzzer, under UBSan, found a misaligned read).
+      const auto* edges = f->edges();
+      field.edges.resize(edges->size());
+      if (!field.edges.empty())
+        std::memcpy(field.edges.data(), edges->Data(), field.edges.size() * sizeof(double));
+    }
     field.slots = f->slots();
     fields.push_back(std::move(field));
   }
