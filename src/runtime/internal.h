@@ -42,6 +42,9 @@ T read_le(const std::uint8_t* p) {
   return v;
 }
 
+// Whether the kernels compiled for AVX2 + FMA may run here (checked once; kernels.cc).
+bool cpu_has_avx2_fma();
+
 // half -> float for all 65,536 halves (kernels.cc).
 const std::array<float, 65536>& half_table();
 

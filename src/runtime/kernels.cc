@@ -23,6 +23,15 @@ const std::array<float, 65536>& half_table() {
   return table;
 }
 
+bool cpu_has_avx2_fma() {
+#ifdef RECPRESS_X86
+  static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return yes;
+#else
+  return false;
+#endif
+}
+
 // The scoring kernels stream the column-major item matrix one dimension at a time, so the inner
 // loop runs across items and vectorises; each is compiled for AVX2 and for the baseline and the
 // loader picks one at run time (GCC function multi-versioning).
@@ -130,22 +139,13 @@ __attribute__((target("avx2,fma"))) std::size_t score_i8_blocked(
 }
 #endif
 
-bool cpu_has_avx2_fma_for_scoring() {
-#ifdef RECPRESS_X86
-  static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  return yes;
-#else
-  return false;
-#endif
-}
-
 }  // namespace
 
 void score_f32(const float* u, const float* q, std::size_t d, std::size_t n, float bias,
                float* out) {
   std::size_t done = 0;
 #ifdef RECPRESS_X86
-  if (cpu_has_avx2_fma_for_scoring()) done = score_f32_blocked(u, q, d, n, bias, out);
+  if (cpu_has_avx2_fma()) done = score_f32_blocked(u, q, d, n, bias, out);
 #endif
   if (done == 0) return score_f32_plain(u, q, d, n, bias, out);
   if (done == n) return;
@@ -161,7 +161,7 @@ void score_i8(const std::int8_t* u, const std::int8_t* q, std::size_t d, std::si
               float user_scale, const float* item_scales, float* out) {
   std::size_t done = 0;
 #ifdef RECPRESS_X86
-  if (cpu_has_avx2_fma_for_scoring() && d * 127 * 127 < (std::size_t{1} << 24))
+  if (cpu_has_avx2_fma() && d * 127 * 127 < (std::size_t{1} << 24))
     done = score_i8_blocked(u, q, d, n, bias, user_scale, item_scales, out);
 #endif
   if (done == 0) return score_i8_plain(u, q, d, n, bias, user_scale, item_scales, out);
@@ -321,7 +321,6 @@ __attribute__((always_inline)) inline void dense_relu_tile(const float* w, const
 
 namespace {
 
-template <bool kFma>
 __attribute__((always_inline)) inline void dense_relu_body(const float* w, const float* b,
                                                            std::size_t in, std::size_t out,
                                                            const float* x, std::size_t m,
@@ -333,7 +332,6 @@ __attribute__((always_inline)) inline void dense_relu_body(const float* w, const
   }
 }
 
-template <bool kFma>
 __attribute__((always_inline)) inline void affine_row_body(const float* wt, const float* b,
                                                            std::size_t in, std::size_t out,
                                                            const float* x, float* y) {
@@ -345,11 +343,10 @@ __attribute__((always_inline)) inline void affine_row_body(const float* wt, cons
   }
 }
 
-template <bool kFma>
 __attribute__((always_inline)) inline void dense_relu_row_body(const float* wt, const float* b,
                                                                std::size_t in, std::size_t out,
                                                                const float* x, float* y) {
-  affine_row_body<kFma>(wt, b, in, out, x, y);
+  affine_row_body(wt, b, in, out, x, y);
   for (std::size_t k = 0; k < out; ++k) y[k] = std::max(0.0f, y[k]);
 }
 
@@ -359,42 +356,31 @@ __attribute__((always_inline)) inline void dense_relu_row_body(const float* wt, 
 __attribute__((target("avx2,fma"))) void dense_relu_fma(const float* w, const float* b,
                                                         std::size_t in, std::size_t out,
                                                         const float* x, std::size_t m, float* y) {
-  dense_relu_body<true>(w, b, in, out, x, m, y);
+  dense_relu_body(w, b, in, out, x, m, y);
 }
 void dense_relu_base(const float* w, const float* b, std::size_t in, std::size_t out,
                      const float* x, std::size_t m, float* y) {
-  dense_relu_body<false>(w, b, in, out, x, m, y);
+  dense_relu_body(w, b, in, out, x, m, y);
 }
 __attribute__((target("avx2,fma"))) void dense_relu_row_fma(const float* wt, const float* b,
                                                             std::size_t in, std::size_t out,
                                                             const float* x, float* y) {
-  dense_relu_row_body<true>(wt, b, in, out, x, y);
+  dense_relu_row_body(wt, b, in, out, x, y);
 }
 void dense_relu_row_base(const float* wt, const float* b, std::size_t in, std::size_t out,
                          const float* x, float* y) {
-  dense_relu_row_body<false>(wt, b, in, out, x, y);
+  dense_relu_row_body(wt, b, in, out, x, y);
 }
 
 __attribute__((target("avx2,fma"))) void affine_rows_fma(const float* wt, const float* b,
                                                          std::size_t in, std::size_t out,
                                                          const float* x, std::size_t rows,
                                                          float* y) {
-  for (std::size_t r = 0; r < rows; ++r)
-    affine_row_body<true>(wt, b, in, out, x + r * in, y + r * out);
+  for (std::size_t r = 0; r < rows; ++r) affine_row_body(wt, b, in, out, x + r * in, y + r * out);
 }
 void affine_rows_base(const float* wt, const float* b, std::size_t in, std::size_t out,
                       const float* x, std::size_t rows, float* y) {
-  for (std::size_t r = 0; r < rows; ++r)
-    affine_row_body<false>(wt, b, in, out, x + r * in, y + r * out);
-}
-
-bool cpu_has_avx2_fma() {
-#ifdef RECPRESS_X86
-  static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  return yes;
-#else
-  return false;
-#endif
+  for (std::size_t r = 0; r < rows; ++r) affine_row_body(wt, b, in, out, x + r * in, y + r * out);
 }
 
 }  // namespace
