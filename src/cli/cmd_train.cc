@@ -100,9 +100,11 @@ int run_train(TrainArgs& a, const GlobalOptions& g, const CLI::App& cmd) {
     const Checkpoint ck = read_checkpoint(a.resume);
     if (!ck.header.contains("config"))
       throw DataError(a.resume, 0, "config", "checkpoint has no training configuration");
+    const std::string engine = a.config.engine;  // how, not what: this command's choice
     a.config =
         TrainConfig::from_json(resumed_options(ck.header.at("config"), a.config.to_json(), cmd, g));
     a.config.show_progress = !g.quiet;
+    a.config.engine = engine;
     a.model = resumed_model(ck.header, a.model, cmd, a.resume);
   }
   a.config.validate();
@@ -151,6 +153,7 @@ int run_train(TrainArgs& a, const GlobalOptions& g, const CLI::App& cmd) {
   out["epochs_run"] = r.epochs_run;
   out["seconds_per_epoch"] = r.seconds_per_epoch;
   out["samples_per_second"] = r.samples_per_second;
+  out["engine"] = r.engine;
   out["config"] = a.config.to_json();
   out["test"] = nlohmann::ordered_json::parse(result_to_json(mine));
   out["best_valid"] = nlohmann::ordered_json::parse(result_to_json(r.best_valid));

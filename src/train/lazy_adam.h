@@ -30,6 +30,11 @@ class LazyAdam : public torch::optim::Optimizer {
   torch::Tensor step(LossClosure closure = nullptr) override;
   void save(torch::serialize::OutputArchive& archive) const override;
   void load(torch::serialize::InputArchive& archive) override;
+  // The state of parameter k and the step count, for a native step that applies this update
+  // itself (train/ncf_step.h).
+  torch::Tensor& first_moment(std::size_t k) { return exp_avg_[k]; }
+  torch::Tensor& second_moment(std::size_t k) { return exp_avg_sq_[k]; }
+  std::int64_t& step_count() { return steps_; }
 
  private:
   std::vector<torch::Tensor> exp_avg_, exp_avg_sq_;

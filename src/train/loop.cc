@@ -84,21 +84,33 @@ void TrainingLoop::check_interrupt(int epoch) const {
 
 double BatchStep::operator()(const torch::Tensor& loss, std::size_t samples, std::size_t done,
                              std::size_t total) {
-  auto& optimizer = *loop_.optimizer_;
-  loop_.check_interrupt(epoch_);
   const double value = loss.item<double>();
-  loop_.check_loss(value, epoch_, batches_ + 1);  // before the step: the model stays good
+  before_step(value);
+  auto& optimizer = *loop_.optimizer_;
   optimizer.zero_grad();
   loss.backward();
   optimizer.step();
-  loss_sum_ += value;
+  after_step(value, samples, done, total);
+  return value;
+}
+
+void BatchStep::before_step(double loss) {
+  loop_.check_interrupt(epoch_);
+  loop_.check_loss(loss, epoch_, batches_ + 1);  // before the step: the model stays good
+}
+
+void BatchStep::after_step(double loss, std::size_t samples, std::size_t done, std::size_t total) {
+  loss_sum_ += loss;
   ++batches_;
   samples_ += samples;
   const double elapsed = seconds_since(start_);
   loop_.progress_.batch(epoch_, loop_.config_.epochs, done, total,
                         elapsed > 0 ? static_cast<double>(done) / elapsed : 0,
                         loss_sum_ / static_cast<double>(batches_), loop_.last_valid_);
-  return value;
+}
+
+torch::optim::Optimizer& BatchStep::optimizer() {
+  return *loop_.optimizer_;
 }
 
 TrainingLoop::TrainingLoop(TrainingTask& task, LoopConfig config)

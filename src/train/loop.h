@@ -76,12 +76,26 @@ class BatchStep {
   // and updates the progress line (`done` of `total` units of this epoch). Returns the loss.
   double operator()(const torch::Tensor& loss, std::size_t samples, std::size_t done,
                     std::size_t total);
+  // The same for a step that computes its own gradients and update (train/ncf_step.h): `loss` is
+  // its forward pass's value, checked before `apply(lr)` runs.
+  template <typename Apply>
+  double native(double loss, Apply&& apply, std::size_t samples, std::size_t done,
+                std::size_t total) {
+    before_step(loss);
+    apply(lr_);
+    after_step(loss, samples, done, total);
+    return loss;
+  }
   double lr() const { return lr_; }
   int epoch() const { return epoch_; }
+  // The loop's optimiser (a native step updates its state).
+  torch::optim::Optimizer& optimizer();
 
  private:
   friend class TrainingLoop;
   BatchStep(TrainingLoop& loop, int epoch, double lr) : loop_(loop), epoch_(epoch), lr_(lr) {}
+  void before_step(double loss);
+  void after_step(double loss, std::size_t samples, std::size_t done, std::size_t total);
   TrainingLoop& loop_;
   int epoch_;
   double lr_;

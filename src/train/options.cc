@@ -124,6 +124,17 @@ std::vector<TrainOptionDecl> make_decls() {
        false,
        false,
        &O::seed},
+      {text("engine", {"auto", "native", "torch"},
+            "how a step is computed, not what: `native` runs the NCF family's (mf, gmf, mlp, "
+            "neumf) forward, backward and update without autograd (sgd, adam, lazyadam; no "
+            "teacher); `torch` always uses LibTorch's autograd; `auto` is native where it "
+            "applies. Not part of a run's identity: both give the same run up to float rounding"),
+       {"auto", kNo, kNo},
+       true,
+       true,
+       &O::engine,
+       nullptr,
+       false},
   };
 }
 
@@ -235,13 +246,14 @@ void TrainOptions::validate() const {
 nlohmann::json TrainOptions::to_json() const {
   nlohmann::json j = nlohmann::json::object();
   for (const auto& d : train_option_decls())
-    if (d.used_by(task)) std::visit([&](auto member) { j[d.param.name] = this->*member; }, d.field);
+    if (d.used_by(task) && d.identity)
+      std::visit([&](auto member) { j[d.param.name] = this->*member; }, d.field);
   return j;
 }
 
 void TrainOptions::read_json(const nlohmann::json& j) {
   for (const auto& d : train_option_decls()) {
-    if (!d.used_by(task) || !j.contains(d.param.name)) continue;
+    if (!d.used_by(task) || !d.identity || !j.contains(d.param.name)) continue;
     std::visit(
         [&](auto member) {
           auto& field = this->*member;

@@ -46,6 +46,7 @@ struct TrainOptions {
   std::string protocol;
   std::string metrics;
   std::uint64_t seed = 42;
+  std::string engine;         // top-N: auto | native | torch (train/ncf_step.h)
   bool show_progress = true;  // a display switch, not an option of the run
 
   explicit TrainOptions(TrainTask t);  // the task's declared defaults
@@ -58,7 +59,8 @@ struct TrainOptions {
   // Every option's bounds and syntax, then what depends on several (the monitored metric is
   // among the metrics, ...). Throws Error prefixed "train: " / "ctr train: " / "seq train: ".
   void validate() const;
-  // The task's options (not show_progress): checkpoints and run hashes.
+  // The task's options that make a run's identity (not show_progress, not engine): checkpoints
+  // and run hashes.
   nlohmann::json to_json() const;
   // Reads the task's options from `j`; those absent keep their values.
   void read_json(const nlohmann::json& j);
@@ -89,6 +91,9 @@ struct TrainOptionDecl {
   Field field;
   // Syntax beyond ParamDecl's type and choices; throws Error.
   void (*check)(const std::string& value) = nullptr;
+  // Part of a run's identity (checkpoints, resume checks, study run hashes); false for how a run
+  // is computed rather than what it computes.
+  bool identity = true;
 
   bool used_by(TrainTask t) const { return defaults[static_cast<std::size_t>(t)] != nullptr; }
   // "`5`" when every task that has it shares the default, else "topn `256` / ctr `2048` / ...".

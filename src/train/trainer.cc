@@ -20,6 +20,7 @@
 #include "train/lazy_adam.h"
 #include "train/loop.h"
 #include "train/losses.h"
+#include "train/ncf_step.h"
 #include "train/progress.h"
 
 namespace recpress {
@@ -148,10 +149,27 @@ class TopNTrainingTask final : public TrainingTask {
     write_checkpoint(path, best);
   }
   void train_epoch(Rng& rng, BatchStep& step) override;
+  void native_epoch(NcfStep& native, BatchStep& step);
 
   const EvalResult& best_valid() const { return best_; }
+  const char* engine() const { return used_native_ ? "native" : "torch"; }
 
  private:
+  // The native step (train/ncf_step.h) when the engine option allows it and it applies: bound
+  // anew each epoch, after a resume may have replaced the optimiser's state tensors.
+  std::unique_ptr<NcfStep> native_step(BatchStep& step) {
+    if (c_.engine == "torch") return nullptr;
+    std::string why = d_.teacher ? "distillation trains through autograd" : "";
+    if (why.empty()) why = ncf_step_unsupported(*model_, step.optimizer(), c_.optimizer);
+    if (!why.empty()) {
+      if (c_.engine == "native") throw Error("train: engine native: " + why + " (use engine auto)");
+      return nullptr;
+    }
+    used_native_ = true;
+    return std::make_unique<NcfStep>(*model_, step.optimizer(), c_.optimizer_config(), loss_kind_,
+                                     c_.batch_size);
+  }
+
   void prepare_teacher() {
     TopNModel* teacher = d_.teacher.get();
     if (!teacher) return;
@@ -185,6 +203,7 @@ class TopNTrainingTask final : public TrainingTask {
   const std::vector<Interaction>& positives_;
   nlohmann::json identity_;
   std::unique_ptr<torch::optim::Optimizer> teacher_optimizer_;
+  bool used_native_ = false;
   EvalResult last_, best_;
   // Preallocated epoch buffers and batch tensors: no per-sample or per-batch allocation.
   std::size_t samples_ = 0;
@@ -215,6 +234,10 @@ void TopNTrainingTask::train_epoch(Rng& rng, BatchStep& step) {
 
   // 2. Mini-batches.
   const auto B = static_cast<std::size_t>(c_.batch_size);
+  if (auto native = native_step(step)) {
+    native_epoch(*native, step);
+    return;
+  }
   for (std::size_t start = 0; start < samples_; start += B) {
     const auto n = static_cast<std::int64_t>(std::min(B, samples_ - start));
     auto* u = t_users_.data_ptr<std::int64_t>();
@@ -269,6 +292,28 @@ void TopNTrainingTask::train_epoch(Rng& rng, BatchStep& step) {
   }
 }
 
+void TopNTrainingTask::native_epoch(NcfStep& native, BatchStep& step) {
+  const auto B = static_cast<std::size_t>(c_.batch_size);
+  std::vector<std::int64_t> users(B), items(B), negs(B);
+  std::vector<float> labels(B);
+  for (std::size_t start = 0; start < samples_; start += B) {
+    const std::size_t n = std::min(B, samples_ - start);
+    for (std::size_t b = 0; b < n; ++b) {
+      const auto s = order_[start + b];
+      users[b] = ep_users_[s];
+      items[b] = ep_items_[s];
+      if (loss_kind_ == LossKind::kBce)
+        labels[b] = ep_labels_[s];
+      else
+        negs[b] = ep_negs_[s];
+    }
+    const double loss = native.forward(users.data(), items.data(), negs.data(), labels.data(),
+                                       static_cast<std::int64_t>(n));
+    step.native(
+        loss, [&](double lr) { native.update(lr); }, n, start + n, samples_);
+  }
+}
+
 }  // namespace
 
 TrainResult Trainer::fit(const std::string& output_dir, const std::string& resume_from) {
@@ -282,6 +327,7 @@ TrainResult Trainer::fit(const std::string& output_dir, const std::string& resum
   result.epochs_run = run.epochs_run;
   result.seconds_per_epoch = run.seconds_per_epoch();
   result.samples_per_second = run.samples_per_second();
+  result.engine = task.engine();
   // Test with the best model (the loop put its parameters back).
   const auto metrics = parse_metrics(config_.metrics);
   const Evaluator test(data_, split_, EvalTarget::kTest, Protocol::parse(config_.protocol), metrics,

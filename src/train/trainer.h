@@ -34,6 +34,7 @@ struct TrainResult {
   EvalResult test;
   double seconds_per_epoch = 0;   // training only, without evaluation
   double samples_per_second = 0;  // training samples (positives + negatives) per second
+  std::string engine;             // "native" or "torch": how the steps were computed
 };
 
 // Distillation: a teacher and weighted distillation terms added to the student's loss.

@@ -26,6 +26,15 @@ std::vector<std::pair<std::string, torch::Tensor>> GMFImpl::representations(
   return {{"user", p}, {"item", q}, {"interaction", p * q}};
 }
 
+std::optional<NcfParts> GMFImpl::ncf_parts() {
+  NcfParts parts;
+  parts.gmf_user = user_embedding->weight;
+  parts.gmf_item = item_embedding->weight;
+  parts.head_weight = predict->weight;
+  parts.head_bias = predict->bias;
+  return parts;
+}
+
 namespace {
 TopNModelPtr make_gmf(const ModelSpec& s, std::int64_t u, std::int64_t i) {
   return GMF(s, u, i).ptr();

@@ -22,6 +22,13 @@ std::vector<std::pair<std::string, torch::Tensor>> MFImpl::representations(
   return {{"user", user_embedding(users)}, {"item", item_embedding(items)}};
 }
 
+std::optional<NcfParts> MFImpl::ncf_parts() {
+  NcfParts parts;
+  parts.gmf_user = user_embedding->weight;
+  parts.gmf_item = item_embedding->weight;
+  return parts;
+}
+
 namespace {
 TopNModelPtr make_mf(const ModelSpec& s, std::int64_t u, std::int64_t i) {
   return MF(s, u, i).ptr();

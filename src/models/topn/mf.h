@@ -13,6 +13,7 @@ class MFImpl : public TopNModel {
   torch::Tensor score_all(const torch::Tensor& users) override;
   std::vector<std::pair<std::string, torch::Tensor>> representations(
       const torch::Tensor& users, const torch::Tensor& items) override;
+  std::optional<NcfParts> ncf_parts() override;
   torch::nn::Embedding user_embedding{nullptr}, item_embedding{nullptr};
 };
 TORCH_MODULE(MF);

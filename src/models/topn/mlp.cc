@@ -63,6 +63,16 @@ std::vector<std::pair<std::string, torch::Tensor>> MLPImpl::representations(
   return out;
 }
 
+std::optional<NcfParts> MLPImpl::ncf_parts() {
+  NcfParts parts;
+  parts.mlp_user = user_embedding->weight;
+  parts.mlp_item = item_embedding->weight;
+  parts.tower = tower->layers;
+  parts.head_weight = predict->weight;
+  parts.head_bias = predict->bias;
+  return parts;
+}
+
 namespace {
 TopNModelPtr make_mlp(const ModelSpec& s, std::int64_t u, std::int64_t i) {
   return MLP(s, u, i).ptr();

@@ -31,6 +31,7 @@ class MLPImpl : public TopNModel {
   torch::Tensor score_all(const torch::Tensor& users) override;
   std::vector<std::pair<std::string, torch::Tensor>> representations(
       const torch::Tensor& users, const torch::Tensor& items) override;
+  std::optional<NcfParts> ncf_parts() override;
   torch::nn::Embedding user_embedding{nullptr}, item_embedding{nullptr};
   Tower tower{nullptr};
   torch::nn::Linear predict{nullptr};

@@ -12,6 +12,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -20,6 +21,18 @@
 #include "models/model_spec.h"
 
 namespace recpress {
+
+// The parameters of the NCF family (MF, GMF, MLP, NeuMF) seen as one shape, the one the native
+// training step (train/ncf_step.h) computes without autograd:
+//   s(u, i) = h_g^T (p_u * q_i) + h_m^T tower([m_u; n_i]) + b,  tower: Linear + ReLU layers.
+// An undefined tensor is an absent part: MF has no head (h_g = 1, b = 0), GMF no tower, MLP no
+// GMF part. The tensors are the model's own (updates through them train the model).
+struct NcfParts {
+  torch::Tensor gmf_user, gmf_item;  // p [U, d], q [I, d]
+  torch::Tensor mlp_user, mlp_item;  // m [U, e], n [I, e]
+  std::vector<torch::nn::Linear> tower;
+  torch::Tensor head_weight, head_bias;  // [1, d + h] (the GMF columns first), [1]
+};
 
 class TopNModel : public torch::nn::Module {
  public:
@@ -32,6 +45,9 @@ class TopNModel : public torch::nn::Module {
   // {"hidden1", [B, h]}. Feature-based distillers pick layers by these names.
   virtual std::vector<std::pair<std::string, torch::Tensor>> representations(
       const torch::Tensor& users, const torch::Tensor& items) = 0;
+
+  // The model as NCF parts when it is one of that family (native training), else nullopt.
+  virtual std::optional<NcfParts> ncf_parts() { return std::nullopt; }
 
   const ModelSpec& spec() const { return spec_; }
   std::int64_t num_users() const { return num_users_; }

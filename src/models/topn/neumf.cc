@@ -74,6 +74,18 @@ void NeuMFImpl::load_pretrained(const GMFImpl& gmf, const MLPImpl& mlp, double a
   predict->bias.copy_(alpha * gmf.predict->bias + (1.0 - alpha) * mlp.predict->bias);
 }
 
+std::optional<NcfParts> NeuMFImpl::ncf_parts() {
+  NcfParts parts;
+  parts.gmf_user = gmf_user->weight;
+  parts.gmf_item = gmf_item->weight;
+  parts.mlp_user = mlp_user->weight;
+  parts.mlp_item = mlp_item->weight;
+  parts.tower = tower->layers;
+  parts.head_weight = predict->weight;
+  parts.head_bias = predict->bias;
+  return parts;
+}
+
 namespace {
 TopNModelPtr make_neumf(const ModelSpec& s, std::int64_t u, std::int64_t i) {
   return NeuMF(s, u, i).ptr();

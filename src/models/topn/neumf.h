@@ -16,6 +16,7 @@ class NeuMFImpl : public TopNModel {
   torch::Tensor score_all(const torch::Tensor& users) override;
   std::vector<std::pair<std::string, torch::Tensor>> representations(
       const torch::Tensor& users, const torch::Tensor& items) override;
+  std::optional<NcfParts> ncf_parts() override;
   // Copy weights from trained GMF and MLP models of matching shapes; throws Error otherwise.
   void load_pretrained(const GMFImpl& gmf, const MLPImpl& mlp, double alpha = 0.5);
 

@@ -1,0 +1,58 @@
+// The native training step of the NCF family (MF, GMF, MLP, NeuMF; models/topn/model.h NcfParts):
+// forward pass, loss, backward pass and the optimiser's update in one pass over preallocated
+// buffers, with the tower's products as direct BLAS calls (train/blas.h). LibTorch's autograd
+// path does the same arithmetic with ~60 dispatched ops, a graph and allocations per batch; at
+// NCF's batch of 256 those cost more than the arithmetic (docs/results.md, "Where the time goes").
+//
+// Semantics are the autograd path's, step for step (tests/train/ncf_step_test.cc checks the
+// parameters after several steps against it to 1e-5):
+//   - losses: pointwise BCE with logits, mean over the rows; BPR softplus(s_j - s_i), mean over
+//     the triples (train/losses.h);
+//   - `sgd`: p -= lr (g + wd p) on every parameter (embedding rows not in the batch decay by wd);
+//   - `adam`: LibTorch's Adam (Kingma & Ba 2015, Algorithm 1, L2 added to the gradient) on every
+//     element, its moments kept in the optimiser's own state (checkpoints and resume unchanged);
+//   - `lazyadam`: train/lazy_adam.h, embedding rows of the batch only, in LazyAdam's state.
+// Rows repeated in a batch have their gradients summed before the update, as a coalesced sparse
+// gradient is.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "models/topn/model.h"
+#include "train/losses.h"
+#include "train/optimizer.h"
+
+namespace recpress {
+
+// Why the native step cannot train `model` with `optimizer` ("" when it can): a model outside the
+// NCF family, an optimiser other than sgd/adam/lazyadam, or trainable tensors beyond the model's.
+std::string ncf_step_unsupported(TopNModel& model, const torch::optim::Optimizer& optimizer,
+                                 const std::string& optimizer_name);
+
+class NcfStep {
+ public:
+  // Binds the model's parameters and `optimizer`'s state (rebind after the optimiser's state was
+  // loaded: construct anew). Throws Error when ncf_step_unsupported() says why.
+  NcfStep(TopNModel& model, torch::optim::Optimizer& optimizer, const OptimizerConfig& config,
+          LossKind loss, std::int64_t max_batch);
+  ~NcfStep();
+  NcfStep(const NcfStep&) = delete;
+  NcfStep& operator=(const NcfStep&) = delete;
+
+  // The forward pass of a batch of n: BCE rows (users, items, labels) or BPR triples (users,
+  // items, negatives); returns the mean loss. Ids must be in range (the trainer's own samples).
+  double forward(const std::int64_t* users, const std::int64_t* items,
+                 const std::int64_t* negatives, const float* labels, std::int64_t n);
+  // The backward pass of the last forward() and the optimiser's update at learning rate `lr`.
+  void update(double lr);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace recpress

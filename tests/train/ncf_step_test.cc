@@ -1,0 +1,197 @@
+// The native NCF step against LibTorch's autograd path: for every model of the family, both
+// losses and every optimiser it supports, the same batches give the same losses and, after
+// several steps, the same parameters (to float rounding); Adam's state is LibTorch's own; the
+// trainer's two engines train the same run.
+#include "train/ncf_step.h"
+
+#include <gtest/gtest.h>
+
+#include "core/errors.h"
+#include "data/synthetic.h"
+#include "data/transforms.h"
+#include "distill/topn/distiller.h"
+#include "test_util.h"
+#include "train/lazy_adam.h"
+#include "train/trainer.h"
+
+namespace recpress {
+namespace {
+using testing::expect_error_of;
+
+constexpr std::int64_t kUsers = 5, kItems = 7, kBatch = 9;  // repeated rows in every batch
+
+TopNModelPtr make_model(const std::string& spec) {
+  torch::manual_seed(3);
+  auto m = create_topn_model(ModelSpec::parse(spec), kUsers, kItems);
+  // Larger than the N(0, 0.01) initialisation, so that every term of the gradient matters.
+  torch::NoGradGuard g;
+  for (auto& p : m->parameters()) p.normal_(0, 0.5);
+  return m;
+}
+
+void copy_parameters(TopNModel& from, TopNModel& to) {
+  torch::NoGradGuard g;
+  for (std::size_t k = 0; k < from.parameters().size(); ++k)
+    to.parameters()[k].copy_(from.parameters()[k]);
+}
+
+struct Batch {
+  std::vector<std::int64_t> users, items, negatives;
+  std::vector<float> labels;
+};
+
+Batch make_batch(int seed) {
+  Batch b;
+  for (std::int64_t k = 0; k < kBatch; ++k) {
+    b.users.push_back((k * 3 + seed) % kUsers);
+    b.items.push_back((k * 5 + 2 * seed) % kItems);
+    b.negatives.push_back((k * 2 + seed + 1) % kItems);
+    b.labels.push_back(static_cast<float>((k + seed) % 3 == 0));
+  }
+  return b;
+}
+
+torch::Tensor longs(const std::vector<std::int64_t>& v) {
+  return torch::tensor(v, torch::kLong);
+}
+
+struct Case {
+  std::string model, loss, optimizer;
+  double weight_decay;
+};
+
+class NcfStepTest : public ::testing::TestWithParam<Case> {};
+
+TEST_P(NcfStepTest, EqualsTheAutogradStep) {
+  const Case c = GetParam();
+  const LossKind loss = parse_loss(c.loss);
+  const OptimizerConfig oc{c.optimizer, 0.05, c.weight_decay, "constant"};
+  auto reference = make_model(c.model), native = make_model(c.model);
+  copy_parameters(*reference, *native);
+  auto ref_opt = make_training_optimizer(oc, *reference, reference->parameters());
+  auto nat_opt = make_training_optimizer(oc, *native, native->parameters());
+  ASSERT_EQ(ncf_step_unsupported(*native, *nat_opt, c.optimizer), "");
+  NcfStep step(*native, *nat_opt, oc, loss, kBatch);
+  for (int s = 0; s < 4; ++s) {
+    const Batch b = make_batch(s);
+    const auto users = longs(b.users), items = longs(b.items);
+    const torch::Tensor ref_loss =
+        loss == LossKind::kBce
+            ? pointwise_bce_loss(reference->forward(users, items), torch::tensor(b.labels))
+            : bpr_loss(reference->forward(users, items),
+                       reference->forward(users, longs(b.negatives)));
+    ref_opt->zero_grad();
+    ref_loss.backward();
+    ref_opt->step();
+    const double nat_loss =
+        step.forward(b.users.data(), b.items.data(), b.negatives.data(), b.labels.data(), kBatch);
+    EXPECT_NEAR(nat_loss, ref_loss.item<double>(), 1e-5) << "step " << s;
+    step.update(0.05);
+  }
+  const auto names = reference->named_parameters();
+  for (std::size_t k = 0; k < names.size(); ++k) {
+    const auto diff = (names[k].value() - native->parameters()[k]).abs().max().item<double>();
+    EXPECT_LT(diff, 1e-5) << names[k].key();
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Family, NcfStepTest,
+    ::testing::Values(Case{"mf:dim=4", "bpr", "lazyadam", 0}, Case{"mf:dim=4", "bce", "sgd", 0},
+                      Case{"mf:dim=4", "bpr", "adam", 0.01}, Case{"gmf:dim=3", "bce", "adam", 0},
+                      Case{"gmf:dim=3", "bpr", "sgd", 0.01},
+                      Case{"mlp:dim=4,layers=2", "bce", "lazyadam", 0.01},
+                      Case{"mlp:dim=4,layers=3", "bpr", "adam", 0},
+                      Case{"neumf:dim=3,layers=2,mlp_dim=4", "bce", "adam", 0},
+                      Case{"neumf:dim=3,layers=2,mlp_dim=4", "bce", "lazyadam", 0},
+                      Case{"neumf:dim=3,layers=3,mlp_dim=4", "bpr", "sgd", 0.01},
+                      Case{"neumf:dim=2,layers=1", "bce", "lazyadam", 0.01}),
+    [](const auto& test) {
+      std::string name = test.param.model.substr(0, test.param.model.find(':')) + "_" +
+                         test.param.loss + "_" + test.param.optimizer;
+      if (test.param.weight_decay > 0) name += "_wd";
+      return name + "_" + std::to_string(test.index);
+    });
+
+TEST(NcfStep, AdamStateIsLibTorchsOwn) {
+  // After native steps, a LibTorch step on the same optimiser finds the moments and step counts
+  // the native one keeps (no second state per parameter), so checkpoints and resume see them.
+  auto model = make_model("neumf:dim=3,layers=2,mlp_dim=4");
+  const OptimizerConfig oc{"adam", 0.05, 0, "constant"};
+  auto opt = make_training_optimizer(oc, *model, model->parameters());
+  NcfStep step(*model, *opt, oc, LossKind::kBce, kBatch);
+  const Batch b = make_batch(1);
+  step.forward(b.users.data(), b.items.data(), nullptr, b.labels.data(), kBatch);
+  step.update(0.05);
+  ASSERT_EQ(opt->state().size(), model->parameters().size());
+  opt->zero_grad();
+  pointwise_bce_loss(model->forward(longs(b.users), longs(b.items)), torch::tensor(b.labels))
+      .backward();
+  opt->step();
+  EXPECT_EQ(opt->state().size(), model->parameters().size());
+  for (const auto& [key, state] : opt->state())
+    EXPECT_EQ(static_cast<torch::optim::AdamParamState&>(*state).step(), 2) << key;
+}
+
+TEST(NcfStep, RefusesWhatItCannotTrain) {
+  auto seq_like = make_model("mf:dim=4");
+  const OptimizerConfig adagrad{"adagrad", 0.05, 0, "constant"};
+  auto opt = make_training_optimizer(adagrad, *seq_like, seq_like->parameters());
+  EXPECT_NE(ncf_step_unsupported(*seq_like, *opt, "adagrad").find("adagrad"), std::string::npos);
+  expect_error_of<Error>([&] { NcfStep(*seq_like, *opt, adagrad, LossKind::kBce, 8); },
+                         {"optimizer 'adagrad'"});
+  // A tensor the model does not own (a distiller's projection) in the optimiser.
+  const OptimizerConfig adam{"adam", 0.05, 0, "constant"};
+  auto params = seq_like->parameters();
+  params.push_back(torch::zeros({2, 2}, torch::requires_grad()));
+  auto extra = make_optimizer(adam, params);
+  EXPECT_NE(ncf_step_unsupported(*seq_like, *extra, "adam").find("outside the model"),
+            std::string::npos);
+  auto ok = make_training_optimizer(adam, *seq_like, seq_like->parameters());
+  NcfStep step(*seq_like, *ok, adam, LossKind::kBpr, 4);
+  const Batch b = make_batch(0);
+  expect_error_of<Error>(
+      [&] { step.forward(b.users.data(), b.items.data(), b.negatives.data(), nullptr, 5); },
+      {"batch of 5 outside 1..4"});
+}
+
+TEST(NcfStep, TrainerEnginesTrainTheSameRun) {
+  Dataset data =
+      generate_synthetic(SyntheticConfig::parse("synthetic:users=120,items=200,mean=15,min=6"));
+  to_implicit(data, std::nullopt);
+  const Split split = make_split(data, SplitConfig::parse("loo", 1));
+  TrainConfig c;
+  c.epochs = 2;
+  c.patience = 0;
+  c.lr = 0.005;
+  c.batch_size = 128;
+  c.show_progress = false;
+  c.optimizer = "lazyadam";
+  std::vector<TrainResult> runs;
+  for (const char* engine : {"torch", "native"}) {
+    c.engine = engine;
+    torch::manual_seed(c.seed);
+    auto model = create_topn_model(ModelSpec::parse("neumf:dim=8,layers=2"), data.num_users(),
+                                   data.num_items());
+    runs.push_back(Trainer(data, split, model, c).fit(""));
+    EXPECT_EQ(runs.back().engine, engine);
+  }
+  ASSERT_EQ(runs[0].history.size(), runs[1].history.size());
+  for (std::size_t e = 0; e < runs[0].history.size(); ++e)
+    EXPECT_NEAR(runs[0].history[e].at("loss").get<double>(),
+                runs[1].history[e].at("loss").get<double>(), 1e-5);
+  for (const auto& [name, value] : runs[0].test.metrics)
+    EXPECT_NEAR(value, runs[1].test.metrics.at(name), 1e-4) << name;
+  // A teacher needs autograd: engine native says so rather than silently falling back.
+  c.engine = "native";
+  auto student =
+      create_topn_model(ModelSpec::parse("mf:dim=4"), data.num_users(), data.num_items());
+  Trainer distilled(data, split, student, c);
+  distilled.distill_from(
+      {create_topn_model(ModelSpec::parse("mf:dim=8"), data.num_users(), data.num_items()),
+       parse_distillation_terms({"kd"}), false});
+  expect_error_of<Error>([&] { distilled.fit(""); }, {"engine native: distillation"});
+}
+
+}  // namespace
+}  // namespace recpress
