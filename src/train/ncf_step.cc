@@ -142,11 +142,9 @@ struct Table {
   std::vector<std::int64_t> touched;
   std::vector<float> grad;  // touched.size() x dim
 
-  void bind(Param p, std::int64_t max_rows) {
+  void bind(Param p) {
     param = p;
     slot.assign(static_cast<std::size_t>(p.rows), -1);
-    touched.reserve(static_cast<std::size_t>(max_rows));
-    grad.resize(static_cast<std::size_t>(max_rows * p.dim));
   }
   bool bound() const { return param.w != nullptr; }
   const float* row(std::int64_t r) const { return param.w + r * param.dim; }
@@ -200,15 +198,35 @@ struct NcfStep::Impl {
   Param head_w, head_b;                // absent for MF
   bool has_head = false;
 
-  // Batch buffers (R rows: n for BCE, 2n for BPR: positives then negatives).
-  std::int64_t n = 0, rows = 0, max_rows = 0;
+  // Row buffers. The batch's rows come first (n for BCE, 2n for BPR: positives then negatives),
+  // then the rows distillation terms score (add_rows): one backward pass covers them all.
+  std::int64_t n = 0, main_rows = 0, rows = 0, max_batch_rows = 0;
   std::vector<std::int64_t> row_user, row_item;
-  std::vector<float> gmf;               // R x d: p_u * q_i
-  std::vector<std::vector<float>> act;  // act[0] R x 2e input, act[l + 1] R x width[l + 1]
-  std::vector<float> delta;             // R: d loss / d score
-  std::vector<float> back_a, back_b;    // R x max width
+  std::vector<float> gmf;               // rows x d: p_u * q_i
+  std::vector<std::vector<float>> act;  // act[0] rows x 2e input, act[l + 1] rows x width[l + 1]
+  std::vector<float> delta;             // rows: d loss / d score
+  std::vector<float> back_a, back_b;    // rows x the widest layer
   std::vector<std::vector<float>> grad_w, grad_b;
   std::vector<float> grad_head;  // d + h, then the bias
+
+  // Grows the row buffers to `count` rows (kept: the capacity of the largest step so far).
+  void reserve_rows(std::int64_t count) {
+    const auto R = static_cast<std::size_t>(count);
+    if (R <= row_user.size()) return;
+    row_user.resize(R);
+    row_item.resize(R);
+    gmf.resize(R * static_cast<std::size_t>(d));
+    delta.resize(R);
+    std::int64_t widest = 0;
+    for (std::size_t l = 0; l < width.size(); ++l) {
+      act[l].resize(R * static_cast<std::size_t>(width[l]));
+      widest = std::max(widest, width[l]);
+    }
+    back_a.resize(R * static_cast<std::size_t>(widest));
+    back_b.resize(R * static_cast<std::size_t>(widest));
+    for (auto* t : {&p, &q, &mu, &mi})
+      if (t->bound()) t->grad.resize(R * static_cast<std::size_t>(t->param.dim));
+  }
 
   Param bind(const torch::Tensor& t, std::int64_t rows_of) {
     Param out;
@@ -240,42 +258,61 @@ struct NcfStep::Impl {
   }
 
   void bind_table(Table& table, const torch::Tensor& t) {
-    if (t.defined()) table.bind(bind(t, t.size(0)), max_rows);
+    if (t.defined()) table.bind(bind(t, t.size(0)));
   }
 
   // ------------------------------------------------------------------ forward
 
-  void gather_rows(const std::int64_t* users, const std::int64_t* items,
-                   const std::int64_t* negatives) {
-    for (std::int64_t r = 0; r < rows; ++r) {
-      row_user[r] = users[r % n];
-      row_item[r] = r < n ? items[r] : negatives[r - n];
+  // The forward pass of rows [begin, end), whose ids are in row_user / row_item.
+  void forward_rows(std::int64_t begin, std::int64_t end) {
+    if (d > 0) {
+      for (std::int64_t r = begin; r < end; ++r) {
+        const float* pu = p.row(row_user[r]);
+        const float* qi = q.row(row_item[r]);
+        float* out = gmf.data() + r * d;
+        for (std::int64_t k = 0; k < d; ++k) out[k] = pu[k] * qi[k];
+      }
     }
-  }
-
-  void forward_gmf() {
-    for (std::int64_t r = 0; r < rows; ++r) {
-      const float* pu = p.row(row_user[r]);
-      const float* qi = q.row(row_item[r]);
-      float* out = gmf.data() + r * d;
-      for (std::int64_t k = 0; k < d; ++k) out[k] = pu[k] * qi[k];
-    }
-  }
-
-  void forward_tower() {
+    if (weights.empty()) return;
     float* x = act[0].data();
-    for (std::int64_t r = 0; r < rows; ++r) {
+    for (std::int64_t r = begin; r < end; ++r) {
       std::copy_n(mu.row(row_user[r]), e, x + r * 2 * e);
       std::copy_n(mi.row(row_item[r]), e, x + r * 2 * e + e);
     }
+    const auto count = end - begin;
     for (std::size_t l = 0; l < weights.size(); ++l) {
       const auto in = width[l], out = width[l + 1];
-      float* h = act[l + 1].data();
-      gemm_rows(false, true, static_cast<int>(rows), static_cast<int>(out), static_cast<int>(in),
-                1.0f, act[l].data(), static_cast<int>(in), weights[l].w, static_cast<int>(in), 0.0f,
-                h, static_cast<int>(out));
-      add_bias_relu(h, biases[l].w, rows, out);
+      float* h = act[l + 1].data() + begin * out;
+      gemm_rows(false, true, static_cast<int>(count), static_cast<int>(out), static_cast<int>(in),
+                1.0f, act[l].data() + begin * in, static_cast<int>(in), weights[l].w,
+                static_cast<int>(in), 0.0f, h, static_cast<int>(out));
+      add_bias_relu(h, biases[l].w, count, out);
     }
+  }
+
+  // Rows scored for a distillation term: their logits into `scores`. Kept rows (a term's loss
+  // backpropagates into them: set_row_gradient) join this step's backward pass; the others only
+  // borrow the buffers past the kept rows.
+  std::int64_t add_rows(const std::int64_t* users, const std::int64_t* items, std::int64_t count,
+                        float* scores, bool keep) {
+    if (main_rows == 0) throw Error("native step: add_rows() before forward()");
+    const auto begin = rows;
+    reserve_rows(begin + count);
+    std::copy_n(users, count, row_user.data() + begin);
+    std::copy_n(items, count, row_item.data() + begin);
+    forward_rows(begin, begin + count);
+    for (std::int64_t r = 0; r < count; ++r) scores[r] = score(begin + r);
+    if (keep) {
+      std::fill_n(delta.data() + begin, count, 0.0f);
+      rows += count;
+    }
+    return begin;
+  }
+
+  void set_row_gradient(std::int64_t first, const float* grad, std::int64_t count) {
+    if (first < main_rows || first + count > rows)
+      throw Error("native step: gradient for rows outside the kept ones");
+    for (std::int64_t r = 0; r < count; ++r) delta[first + r] += grad[r];
   }
 
   float score(std::int64_t r) const {
@@ -298,14 +335,18 @@ struct NcfStep::Impl {
 
   double forward(const std::int64_t* users, const std::int64_t* items,
                  const std::int64_t* negatives, const float* labels, std::int64_t batch) {
-    if (batch < 1 || batch > max_rows / (loss == LossKind::kBpr ? 2 : 1))
+    const std::int64_t per = loss == LossKind::kBpr ? 2 : 1;
+    if (batch < 1 || batch * per > max_batch_rows)
       throw Error("native step: batch of " + std::to_string(batch) + " outside 1.." +
-                  std::to_string(max_rows / (loss == LossKind::kBpr ? 2 : 1)));
+                  std::to_string(max_batch_rows / per));
     n = batch;
-    rows = loss == LossKind::kBpr ? 2 * n : n;
-    gather_rows(users, items, negatives);
-    if (d > 0) forward_gmf();
-    if (!weights.empty()) forward_tower();
+    rows = main_rows = per * n;
+    reserve_rows(rows);
+    for (std::int64_t r = 0; r < rows; ++r) {
+      row_user[r] = users[r % n];
+      row_item[r] = r < n ? items[r] : negatives[r - n];
+    }
+    forward_rows(0, rows);
     double total = 0;
     if (loss == LossKind::kBce) {
       for (std::int64_t r = 0; r < rows; ++r) {
@@ -331,12 +372,14 @@ struct NcfStep::Impl {
   // then added, as autograd's two branches do, so that it cancels exactly where it must (a bias
   // shared by s_i and s_j has a zero gradient; Adam would turn a rounding residue into a step).
   void bias_gradient(float* out, const float* x, std::int64_t cols) {
-    const std::int64_t half = loss == LossKind::kBpr ? n : rows;
+    const std::int64_t half = loss == LossKind::kBpr ? n : main_rows;
     column_sums(out, x, 0, half, cols);
-    if (half == rows) return;
     sums_.resize(static_cast<std::size_t>(cols));
-    column_sums(sums_.data(), x, half, rows, cols);
-    for (std::int64_t j = 0; j < cols; ++j) out[j] += sums_[static_cast<std::size_t>(j)];
+    for (const auto& [begin, end] : {std::pair{half, main_rows}, std::pair{main_rows, rows}}) {
+      if (begin == end) continue;
+      column_sums(sums_.data(), x, begin, end, cols);
+      for (std::int64_t j = 0; j < cols; ++j) out[j] += sums_[static_cast<std::size_t>(j)];
+    }
   }
   std::vector<float> sums_;
 
@@ -468,6 +511,7 @@ struct NcfStep::Impl {
       update_dense(head_b, grad_head.data() + head_w.size(), lr);
     }
     for (auto* t : {&p, &q, &mu, &mi}) t->clear();
+    main_rows = rows = 0;
   }
 };
 
@@ -487,7 +531,7 @@ NcfStep::NcfStep(TopNModel& model, torch::optim::Optimizer& optimizer,
   s.lazy = dynamic_cast<LazyAdam*>(&optimizer);
   if (s.rule == Rule::kLazyAdam && s.lazy == nullptr)
     throw Error("native training step: optimizer 'lazyadam' is not a LazyAdam");
-  s.max_rows = (loss == LossKind::kBpr ? 2 : 1) * max_batch;
+  s.max_batch_rows = (loss == LossKind::kBpr ? 2 : 1) * max_batch;
   const auto parts = *model.ncf_parts();
   s.bind_table(s.p, parts.gmf_user);
   s.bind_table(s.q, parts.gmf_item);
@@ -508,18 +552,8 @@ NcfStep::NcfStep(TopNModel& model, torch::optim::Optimizer& optimizer,
     s.head_w = s.bind(parts.head_weight, 1);
     s.head_b = s.bind(parts.head_bias, 1);
   }
-  const auto R = static_cast<std::size_t>(s.max_rows);
-  s.row_user.resize(R);
-  s.row_item.resize(R);
-  s.gmf.resize(R * static_cast<std::size_t>(s.d));
-  s.delta.resize(R);
-  std::int64_t widest = 0;
-  for (auto w : s.width) {
-    s.act.emplace_back(R * static_cast<std::size_t>(w));
-    widest = std::max(widest, w);
-  }
-  s.back_a.resize(R * static_cast<std::size_t>(widest));
-  s.back_b.resize(R * static_cast<std::size_t>(widest));
+  s.act.resize(s.width.size());
+  s.reserve_rows(s.max_batch_rows);
   for (std::size_t l = 0; l < s.weights.size(); ++l) {
     s.grad_w.emplace_back(static_cast<std::size_t>(s.weights[l].size()));
     s.grad_b.emplace_back(static_cast<std::size_t>(s.biases[l].size()));
@@ -536,6 +570,15 @@ double NcfStep::forward(const std::int64_t* users, const std::int64_t* items,
 
 void NcfStep::update(double lr) {
   impl_->update(lr);
+}
+
+std::int64_t NcfStep::add_rows(const std::int64_t* users, const std::int64_t* items, std::int64_t n,
+                               float* scores, bool keep) {
+  return impl_->add_rows(users, items, n, scores, keep);
+}
+
+void NcfStep::set_row_gradient(std::int64_t first, const float* grad, std::int64_t n) {
+  impl_->set_row_gradient(first, grad, n);
 }
 
 }  // namespace recpress

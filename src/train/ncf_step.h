@@ -47,7 +47,16 @@ class NcfStep {
   // items, negatives); returns the mean loss. Ids must be in range (the trainer's own samples).
   double forward(const std::int64_t* users, const std::int64_t* items,
                  const std::int64_t* negatives, const float* labels, std::int64_t n);
-  // The backward pass of the last forward() and the optimiser's update at learning rate `lr`.
+  // After forward(): the logits of n more (user, item) rows into `scores`, for a distillation term
+  // (distill/topn/distiller.h, DistillBatch::score). With `keep`, the rows join this step's
+  // backward pass (their loss gradient given by set_row_gradient) and the returned index names
+  // the first; without, they are scored only (a term's no-gradient look at the student).
+  std::int64_t add_rows(const std::int64_t* users, const std::int64_t* items, std::int64_t n,
+                        float* scores, bool keep);
+  // Adds d loss / d logit of kept rows [first, first + n).
+  void set_row_gradient(std::int64_t first, const float* grad, std::int64_t n);
+  // The backward pass of the last forward() and its kept rows, and the optimiser's update at
+  // learning rate `lr`.
   void update(double lr);
 
  private:

@@ -149,7 +149,17 @@ class TopNTrainingTask final : public TrainingTask {
     write_checkpoint(path, best);
   }
   void train_epoch(Rng& rng, BatchStep& step) override;
-  void native_epoch(NcfStep& native, BatchStep& step);
+  void native_epoch(NcfStep& native, Rng& rng, BatchStep& step);
+  // What the distillation terms see of a batch: each user and item once (a BCE batch repeats a
+  // user for the positive and its negatives), the epoch's generator and the training progress.
+  DistillBatch distill_batch(const torch::Tensor& users, const torch::Tensor& items,
+                             const torch::Tensor& negatives, Rng& rng, int epoch,
+                             std::size_t start) const {
+    const auto batch_items = loss_kind_ == LossKind::kBce ? items : torch::cat({items, negatives});
+    return {std::get<0>(torch::_unique(users, /*sorted=*/true)),
+            std::get<0>(torch::_unique(batch_items, /*sorted=*/true)), &rng,
+            (epoch - 1 + static_cast<double>(start) / static_cast<double>(samples_)) / c_.epochs};
+  }
 
   const EvalResult& best_valid() const { return best_; }
   const char* engine() const { return used_native_ ? "native" : "torch"; }
@@ -159,7 +169,11 @@ class TopNTrainingTask final : public TrainingTask {
   // anew each epoch, after a resume may have replaced the optimiser's state tensors.
   std::unique_ptr<NcfStep> native_step(BatchStep& step) {
     if (c_.engine == "torch") return nullptr;
-    std::string why = d_.teacher ? "distillation trains through autograd" : "";
+    std::string why;
+    if (d_.online) why = "online distillation trains the teacher through autograd";
+    for (const auto& [d, w] : d_.terms)
+      if (why.empty() && !d->scores_only())
+        why = "method '" + d->name() + "' reads the student's representations (autograd)";
     if (why.empty()) why = ncf_step_unsupported(*model_, step.optimizer(), c_.optimizer);
     if (!why.empty()) {
       if (c_.engine == "native") throw Error("train: engine native: " + why + " (use engine auto)");
@@ -235,7 +249,7 @@ void TopNTrainingTask::train_epoch(Rng& rng, BatchStep& step) {
   // 2. Mini-batches.
   const auto B = static_cast<std::size_t>(c_.batch_size);
   if (auto native = native_step(step)) {
-    native_epoch(*native, step);
+    native_epoch(*native, rng, step);
     return;
   }
   for (std::size_t start = 0; start < samples_; start += B) {
@@ -264,15 +278,8 @@ void TopNTrainingTask::train_epoch(Rng& rng, BatchStep& step) {
     };
     torch::Tensor loss = own_loss(*model_), teacher_loss;
     if (teacher) {
-      // Each user and item once per batch: a BCE batch repeats a user for the positive and its
-      // negatives.
-      const auto batch_items =
-          loss_kind_ == LossKind::kBce ? items : torch::cat({items, t_negs_.narrow(0, 0, n)});
-      const DistillBatch db{
-          std::get<0>(torch::_unique(users, /*sorted=*/true)),
-          std::get<0>(torch::_unique(batch_items, /*sorted=*/true)), &rng,
-          (step.epoch() - 1 + static_cast<double>(start) / static_cast<double>(samples_)) /
-              c_.epochs};
+      const DistillBatch db =
+          distill_batch(users, items, t_negs_.narrow(0, 0, n), rng, step.epoch(), start);
       for (auto& [d, w] : d_.terms) loss = loss + w * d->loss(*teacher, *model_, db);
       if (teacher_optimizer_) {
         teacher_loss = own_loss(*teacher);
@@ -292,10 +299,27 @@ void TopNTrainingTask::train_epoch(Rng& rng, BatchStep& step) {
   }
 }
 
-void TopNTrainingTask::native_epoch(NcfStep& native, BatchStep& step) {
+void TopNTrainingTask::native_epoch(NcfStep& native, Rng& rng, BatchStep& step) {
   const auto B = static_cast<std::size_t>(c_.batch_size);
   std::vector<std::int64_t> users(B), items(B), negs(B);
   std::vector<float> labels(B);
+  TopNModel* teacher = d_.teacher.get();
+  // The rows the terms scored with a gradient: the first row's index and the logits' leaf.
+  std::vector<std::pair<std::int64_t, torch::Tensor>> scored;
+  DistillBatch db;
+  if (teacher) {
+    db.student_scores = [&](const torch::Tensor& u, const torch::Tensor& i) {
+      const auto uc = u.contiguous(), ic = i.contiguous();
+      auto logits = torch::empty({uc.numel()});
+      const bool keep = torch::GradMode::is_enabled();
+      const auto first = native.add_rows(uc.data_ptr<std::int64_t>(), ic.data_ptr<std::int64_t>(),
+                                         uc.numel(), logits.data_ptr<float>(), keep);
+      if (!keep) return logits;
+      logits.requires_grad_(true);
+      scored.emplace_back(first, logits);
+      return logits;
+    };
+  }
   for (std::size_t start = 0; start < samples_; start += B) {
     const std::size_t n = std::min(B, samples_ - start);
     for (std::size_t b = 0; b < n; ++b) {
@@ -307,10 +331,39 @@ void TopNTrainingTask::native_epoch(NcfStep& native, BatchStep& step) {
       else
         negs[b] = ep_negs_[s];
     }
-    const double loss = native.forward(users.data(), items.data(), negs.data(), labels.data(),
-                                       static_cast<std::int64_t>(n));
+    double loss = native.forward(users.data(), items.data(), negs.data(), labels.data(),
+                                 static_cast<std::int64_t>(n));
+    torch::Tensor terms;
+    if (teacher) {
+      const auto as_tensor = [n](std::vector<std::int64_t>& v) {
+        return torch::from_blob(v.data(), {static_cast<std::int64_t>(n)}, torch::kLong);
+      };
+      const DistillBatch shape = distill_batch(as_tensor(users), as_tensor(items), as_tensor(negs),
+                                               rng, step.epoch(), start);
+      db.users = shape.users;
+      db.items = shape.items;
+      db.rng = shape.rng;
+      db.progress = shape.progress;
+      scored.clear();
+      for (auto& [d, w] : d_.terms) {
+        const auto term = w * d->loss(*teacher, *model_, db);
+        terms = terms.defined() ? terms + term : term;
+      }
+      loss += terms.item<double>();
+    }
     step.native(
-        loss, [&](double lr) { native.update(lr); }, n, start + n, samples_);
+        loss,
+        [&](double lr) {
+          if (terms.defined() && terms.requires_grad()) {
+            terms.backward();
+            for (auto& [first, logits] : scored)
+              if (logits.grad().defined())
+                native.set_row_gradient(first, logits.grad().contiguous().data_ptr<float>(),
+                                        logits.numel());
+          }
+          native.update(lr);
+        },
+        n, start + n, samples_);
   }
 }
 

@@ -182,15 +182,61 @@ TEST(NcfStep, TrainerEnginesTrainTheSameRun) {
                 runs[1].history[e].at("loss").get<double>(), 1e-5);
   for (const auto& [name, value] : runs[0].test.metrics)
     EXPECT_NEAR(value, runs[1].test.metrics.at(name), 1e-4) << name;
-  // A teacher needs autograd: engine native says so rather than silently falling back.
+  // A method that reads representations needs autograd: engine native says so rather than
+  // silently falling back.
   c.engine = "native";
   auto student =
       create_topn_model(ModelSpec::parse("mf:dim=4"), data.num_users(), data.num_items());
   Trainer distilled(data, split, student, c);
   distilled.distill_from(
       {create_topn_model(ModelSpec::parse("mf:dim=8"), data.num_users(), data.num_items()),
-       parse_distillation_terms({"kd"}), false});
-  expect_error_of<Error>([&] { distilled.fit(""); }, {"engine native: distillation"});
+       parse_distillation_terms({"hint"}), false});
+  expect_error_of<Error>([&] { distilled.fit(""); },
+                         {"engine native: method 'hint' reads the student's representations"});
+}
+
+TEST(NcfStep, ScoreBasedDistillationTrainsTheSameRunNatively) {
+  // kd, rd, cd and rrd read the student only through DistillBatch::score: the native step scores
+  // those rows itself and takes their gradients from the term's loss.
+  Dataset data =
+      generate_synthetic(SyntheticConfig::parse("synthetic:users=80,items=250,mean=12,min=6"));
+  to_implicit(data, std::nullopt);
+  const Split split = make_split(data, SplitConfig::parse("loo", 1));
+  torch::manual_seed(11);
+  auto teacher = create_topn_model(ModelSpec::parse("neumf:dim=8,layers=2"), data.num_users(),
+                                   data.num_items());
+  {
+    torch::NoGradGuard g;
+    for (auto& p : teacher->parameters()) p.normal_(0, 0.3);
+  }
+  TrainConfig c;
+  c.epochs = 2;
+  c.patience = 0;
+  c.batch_size = 64;
+  c.loss = "bpr";
+  c.negatives = 1;
+  c.optimizer = "lazyadam";
+  c.show_progress = false;
+  for (const char* method : {"kd:candidates=8", "rd:k=5,samples=10", "cd:samples=4,pool=20",
+                             "rrd:interesting=3,uninteresting=6,pool=20", "kd+rrd:pool=20"}) {
+    std::vector<TrainResult> runs;
+    for (const char* engine : {"torch", "native"}) {
+      c.engine = engine;
+      torch::manual_seed(c.seed);
+      auto student = create_topn_model(ModelSpec::parse("neumf:dim=4,layers=1"), data.num_users(),
+                                       data.num_items());
+      Trainer t(data, split, student, c);
+      t.distill_from({teacher, parse_distillation_terms({method}), false});
+      runs.push_back(t.fit(""));
+      EXPECT_EQ(runs.back().engine, engine);
+    }
+    for (std::size_t e = 0; e < runs[0].history.size(); ++e)
+      EXPECT_NEAR(runs[0].history[e].at("loss").get<double>(),
+                  runs[1].history[e].at("loss").get<double>(), 1e-4)
+          << method << " epoch " << e + 1;
+    for (const auto& [name, value] : runs[0].test.metrics)
+      EXPECT_NEAR(value, runs[1].test.metrics.at(name), 1e-3) << method << " " << name;
+  }
 }
 
 }  // namespace

@@ -38,6 +38,7 @@ class CollaborativeDistillation : public Distiller {
     if (!(temperature_ > 0 && lambda_ > 0 && mu_ > 0)) throw Error("cd: t, lambda, mu must be > 0");
   }
   std::string name() const override { return "cd"; }
+  bool scores_only() const override { return true; }
 
   void prepare(TopNModel& teacher, TopNModel& student, const InteractionMatrix& train) override {
     pool_ = std::min<std::int64_t>(pool_, teacher.num_items());
@@ -70,7 +71,7 @@ class CollaborativeDistillation : public Distiller {
     const double beta = batch.progress;
     if (beta > 0) {
       torch::NoGradGuard guard;
-      const auto s = student.forward(flat_users, pool.reshape({-1})).view({b, pool_});
+      const auto s = batch.score(student, flat_users, pool.reshape({-1})).view({b, pool_});
       // Student's rank (1-based) of each pool item within the pool.
       const auto rank_s = s.argsort(1, /*descending=*/true).argsort(1, false).to(torch::kFloat) + 1;
       const auto rank_t = torch::arange(1, pool_ + 1, torch::kFloat).unsqueeze(0);
@@ -81,10 +82,11 @@ class CollaborativeDistillation : public Distiller {
     const auto picked = sample_without_replacement(weights, samples_, *batch.rng);  // [B, S]
     const auto items = pool.gather(1, picked);
     const auto labels = soft_labels_.index_select(0, batch.users).gather(1, picked);
-    const auto logits = student
-                            .forward(batch.users.unsqueeze(1).expand({b, samples_}).reshape({-1}),
-                                     items.reshape({-1}))
-                            .view({b, samples_});
+    const auto logits =
+        batch
+            .score(student, batch.users.unsqueeze(1).expand({b, samples_}).reshape({-1}),
+                   items.reshape({-1}))
+            .view({b, samples_});
     return cd_soft_label_loss(logits, labels);
   }
 

@@ -36,6 +36,28 @@ std::vector<std::tuple<std::string, std::string, ParamDecls>> distiller_params()
   return registry().declared();
 }
 
+void TeacherScores::compute(TopNModel& teacher, std::int64_t max_bytes) {
+  teacher_ = nullptr;
+  scores_ = torch::Tensor();
+  const std::int64_t users = teacher.num_users(), items = teacher.num_items();
+  if (teacher.is_training() || users * items * 4 > max_bytes) return;  // online: the peer moves
+  torch::NoGradGuard guard;
+  scores_ = torch::empty({users, items});
+  constexpr std::int64_t kChunk = 256;
+  for (std::int64_t u0 = 0; u0 < users; u0 += kChunk) {
+    const auto n = std::min(kChunk, users - u0);
+    scores_.narrow(0, u0, n).copy_(teacher.score_all(torch::arange(u0, u0 + n, torch::kLong)));
+  }
+  teacher_ = &teacher;
+}
+
+torch::Tensor TeacherScores::lookup(TopNModel& teacher, const torch::Tensor& users,
+                                    const torch::Tensor& items) {
+  torch::NoGradGuard guard;
+  if (&teacher != teacher_ || !scores_.defined()) return teacher.forward(users, items);
+  return scores_.view({-1}).index_select(0, users * scores_.size(1) + items);
+}
+
 torch::Tensor teacher_top_items(TopNModel& teacher, const InteractionMatrix& train,
                                 std::int64_t k) {
   const std::int64_t users = teacher.num_users(), items = teacher.num_items();

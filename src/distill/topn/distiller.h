@@ -27,6 +27,15 @@ struct DistillBatch {
   torch::Tensor items;  // int64 [I], the distinct items (positives and negatives) of the batch
   Rng* rng = nullptr;   // the epoch's generator: candidates drawn here keep runs reproducible
   double progress = 0;  // fraction of training done, in [0, 1): drives annealing schedules
+  // The student's logits of pairs, as student.forward gives them. A method that reads the student
+  // only through score() (scores_only()) can then be trained by the native step
+  // (train/ncf_step.h), which sets this to score its own rows; unset: student.forward.
+  std::function<torch::Tensor(const torch::Tensor& users, const torch::Tensor& items)>
+      student_scores = nullptr;
+  torch::Tensor score(TopNModel& student, const torch::Tensor& users,
+                      const torch::Tensor& items) const {
+    return student_scores ? student_scores(users, items) : student.forward(users, items);
+  }
 };
 
 class Distiller {
@@ -44,6 +53,9 @@ class Distiller {
   // Only methods that neither cache the teacher's rankings nor own shape-specific parameters
   // (projections from the student's to the teacher's space) can do that.
   virtual bool supports_online() const { return false; }
+  // True when loss() reads the student only through batch.score() (no representations, no
+  // parameters of its own): the native step can then train the student with it.
+  virtual bool scores_only() const { return false; }
   // The distillation loss for this batch (a scalar that backpropagates into the student).
   virtual torch::Tensor loss(TopNModel& teacher, TopNModel& student, const DistillBatch& batch) = 0;
   // Trainable parts of the method itself (e.g. projections, experts), optimised with the student.
@@ -81,6 +93,22 @@ struct DistillerRegistrar {
 
 // The teacher's `k` best items for every user, excluding the user's training items: int64
 // [num_users, k], best first. Computed in batches of users through score_all.
+// Every score of a frozen teacher, computed once per run, so that a method that scores items drawn
+// per batch (kd) looks them up instead of running the teacher on every batch. Holds the matrix
+// when users x items fits `max_bytes` (fp32), else nothing (`cached()` false: score live).
+class TeacherScores {
+ public:
+  void compute(TopNModel& teacher, std::int64_t max_bytes);
+  // The teacher's scores of (users[k], items[k]) when `teacher` is the one cached, else computed
+  // by teacher.forward (an online peer, a catalog too large to cache); no gradient either way.
+  torch::Tensor lookup(TopNModel& teacher, const torch::Tensor& users, const torch::Tensor& items);
+  bool cached() const { return scores_.defined(); }
+
+ private:
+  const TopNModel* teacher_ = nullptr;
+  torch::Tensor scores_;  // [users, items]
+};
+
 torch::Tensor teacher_top_items(TopNModel& teacher, const InteractionMatrix& train, std::int64_t k);
 
 // The representation `kind` ("user" or "item") of the given entities, as the model's

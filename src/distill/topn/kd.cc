@@ -4,6 +4,8 @@
 // teacher's:  T^2 * KL( softmax(t / T) || softmax(s / T) ), averaged over users (eq. 2 of the
 // paper; the T^2 keeps gradient magnitudes comparable across temperatures).
 // Parameters: temperature (default 2), candidates (default 50).
+// A frozen teacher's scores are computed once per run (TeacherScores, up to 512 MB) and looked up
+// per batch: the same numbers as scoring the drawn candidates, without a teacher pass per batch.
 #include "core/errors.h"
 #include "distill/common/soft_targets.h"
 #include "distill/topn/distiller.h"
@@ -19,24 +21,26 @@ class KnowledgeDistillation : public Distiller {
     if (!(temperature_ > 0)) throw Error("kd: temperature must be > 0");
   }
   std::string name() const override { return "kd"; }
+  bool scores_only() const override { return true; }
   bool supports_online() const override { return true; }
+  void prepare(TopNModel& teacher, TopNModel&, const InteractionMatrix&) override {
+    teacher_scores_.compute(teacher, std::int64_t{512} << 20);
+  }
 
   torch::Tensor loss(TopNModel& teacher, TopNModel& student, const DistillBatch& batch) override {
     const auto b = batch.users.size(0);
     const auto items = sample_candidates(b, candidates_, student.num_items(), *batch.rng);
     const auto users = batch.users.unsqueeze(1).expand({b, candidates_}).reshape({-1});
-    torch::Tensor t;
-    {
-      torch::NoGradGuard guard;
-      t = teacher.forward(users, items.reshape({-1})).view({b, candidates_});
-    }
-    const auto s = student.forward(users, items.reshape({-1})).view({b, candidates_});
+    const auto t =
+        teacher_scores_.lookup(teacher, users, items.reshape({-1})).view({b, candidates_});
+    const auto s = batch.score(student, users, items.reshape({-1})).view({b, candidates_});
     return kd_soft_target_loss(t, s, temperature_);
   }
 
  private:
   double temperature_;
   std::int64_t candidates_;
+  TeacherScores teacher_scores_;
 };
 
 DistillerPtr make_kd(const ModelSpec& spec) {

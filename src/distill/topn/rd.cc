@@ -50,6 +50,7 @@ class RankingDistillation : public Distiller {
     if (!(warmup_ >= 0 && warmup_ <= 1)) throw Error("rd: warmup must be in [0, 1]");
   }
   std::string name() const override { return "rd"; }
+  bool scores_only() const override { return true; }
 
   void prepare(TopNModel& teacher, TopNModel& student, const InteractionMatrix& train) override {
     top_ = teacher_top_items(teacher, train, k_);
@@ -60,13 +61,13 @@ class RankingDistillation : public Distiller {
     const auto b = batch.users.size(0);
     const auto items = top_.index_select(0, batch.users);  // [B, K]
     const auto users = batch.users.unsqueeze(1).expand({b, k_}).reshape({-1});
-    const auto s = student.forward(users, items.reshape({-1})).view({b, k_});
+    const auto s = batch.score(student, users, items.reshape({-1})).view({b, k_});
     torch::Tensor w = position_.expand({b, k_});
     if (batch.progress >= warmup_ && mu_ > 0) {
       torch::NoGradGuard guard;
       const auto draws = sample_candidates(b, samples_, student.num_items(), *batch.rng);
       const auto su = batch.users.unsqueeze(1).expand({b, samples_}).reshape({-1});
-      const auto sd = student.forward(su, draws.reshape({-1})).view({b, 1, samples_});
+      const auto sd = batch.score(student, su, draws.reshape({-1})).view({b, 1, samples_});
       const auto higher = (sd > s.detach().unsqueeze(2)).to(torch::kFloat).mean(2);  // [B, K]
       const auto rhat = higher * static_cast<double>(student.num_items()) + 1.0;
       w = w * rd_discrepancy_weights(rhat, mu_);

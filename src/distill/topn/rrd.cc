@@ -50,6 +50,7 @@ class RelaxedRankingDistillation : public Distiller {
     if (!(temperature_ > 0)) throw Error("rrd: t must be > 0");
   }
   std::string name() const override { return "rrd"; }
+  bool scores_only() const override { return true; }
 
   void prepare(TopNModel& teacher, TopNModel& student, const InteractionMatrix& train) override {
     // Leave room for the uninteresting draws outside the pool.
@@ -82,7 +83,7 @@ class RelaxedRankingDistillation : public Distiller {
       good = draw_interesting(batch.users, *batch.rng);
       bad = draw_outside_pool(batch.users, *batch.rng);
     }
-    return rrd_loss(score(student, batch.users, good), score(student, batch.users, bad));
+    return rrd_loss(score(student, batch, good), score(student, batch, bad));
   }
 
  private:
@@ -96,9 +97,10 @@ class RelaxedRankingDistillation : public Distiller {
     return top_.index_select(0, users).gather(1, picked);
   }
 
-  static torch::Tensor score(TopNModel& m, const torch::Tensor& users, const torch::Tensor& items) {
+  static torch::Tensor score(TopNModel& m, const DistillBatch& batch, const torch::Tensor& items) {
     const auto b = items.size(0), n = items.size(1);
-    return m.forward(users.unsqueeze(1).expand({b, n}).reshape({-1}), items.reshape({-1}))
+    return batch
+        .score(m, batch.users.unsqueeze(1).expand({b, n}).reshape({-1}), items.reshape({-1}))
         .view({b, n});
   }
 

@@ -291,6 +291,33 @@ TEST(Distillers, TeacherTopItemsSkipTrainingItems) {
   EXPECT_THROW(teacher_top_items(*t, train, 7), Error);
 }
 
+TEST(Distillers, TeacherScoresAreTheTeachersOwnOnlyWhenFrozen) {
+  torch::manual_seed(6);
+  auto t = create_topn_model(ModelSpec::parse("neumf:dim=3,layers=2"), 5, 7);
+  auto peer = create_topn_model(ModelSpec::parse("mf:dim=3"), 5, 7);
+  const auto u = torch::tensor({0, 4, 4, 2}, torch::kLong),
+             i = torch::tensor({6, 0, 3, 3}, torch::kLong);
+  t->eval();
+  TeacherScores cache;
+  cache.compute(*t, 1 << 20);
+  ASSERT_TRUE(cache.cached());
+  EXPECT_TRUE(torch::allclose(cache.lookup(*t, u, i), t->forward(u, i), 1e-5, 1e-6));
+  // Another model (the roles swapped in online training) is scored live.
+  EXPECT_TRUE(torch::allclose(cache.lookup(*peer, u, i), peer->forward(u, i)));
+  // Too large for the budget, or a teacher in training (an online peer): nothing cached, scored
+  // live, and the scores follow the model when it changes.
+  cache.compute(*t, 5 * 7 * 4 - 1);
+  EXPECT_FALSE(cache.cached());
+  t->train();
+  cache.compute(*t, 1 << 20);
+  EXPECT_FALSE(cache.cached());
+  {
+    torch::NoGradGuard g;
+    for (auto& p : t->parameters()) p.add_(0.5);
+  }
+  EXPECT_TRUE(torch::allclose(cache.lookup(*t, u, i), t->forward(u, i)));
+}
+
 TEST(EnsembleTeacher, MeanOfMembersAndConcatenatedRepresentations) {
   torch::manual_seed(5);
   auto a = create_topn_model(ModelSpec::parse("mf:dim=3"), 4, 5);
