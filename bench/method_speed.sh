@@ -34,7 +34,7 @@ for engine in torch auto; do
   run alone "$engine" train "${common[@]}" --model mf:dim=20 --epochs 1 --patience 0 --engine "$engine"
   for m in $methods; do
     scheme=(); [ "$m" = online ] && scheme=(--scheme online)
-    run "$m" "$engine" distill "${common[@]}" --model mf:dim=20 --teacher "$teacher/best.pt" \
+    run "$m" "$engine" distill "${common[@]}" --student mf:dim=20 --teacher "$teacher/best.pt" \
       --method "${method[$m]}" "${scheme[@]}" --epochs 1 --patience 0 --engine "$engine"
   done
 done

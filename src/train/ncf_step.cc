@@ -172,9 +172,7 @@ std::string ncf_step_unsupported(TopNModel& model, const torch::optim::Optimizer
   if (optimizer_name != "sgd" && optimizer_name != "adam" && optimizer_name != "lazyadam")
     return "optimizer '" + optimizer_name + "' (native: sgd, adam, lazyadam)";
   const auto tensors = part_tensors(*parts);
-  if (optimizer.param_groups().size() != 1 ||
-      optimizer.param_groups()[0].params().size() != tensors.size())
-    return "the optimiser also trains tensors outside the model (a distiller's own parts)";
+  if (optimizer.param_groups().size() != 1) return "the optimiser has several parameter groups";
   for (const auto& t : tensors) {
     if (index_in(optimizer, t) < 0) return "the optimiser does not train every model parameter";
     if (t.scalar_type() != torch::kFloat || !t.is_contiguous() || !t.device().is_cpu())
@@ -446,6 +444,51 @@ struct NcfStep::Impl {
     }
   }
 
+  // ------------------------------------------------------------------ representations
+
+  // The user-side (or item-side) tables in the order the models' "user" / "item"
+  // representations concatenate them: the GMF (or MF) embedding, then the MLP's.
+  std::vector<Table*> entity_tables(const std::string& kind) {
+    if (kind != "user" && kind != "item")
+      throw Error("native step: no '" + kind + "' representation (user, item)");
+    std::vector<Table*> out;
+    for (auto* t : kind == "user" ? std::vector<Table*>{&p, &mu} : std::vector<Table*>{&q, &mi})
+      if (t->bound()) out.push_back(t);
+    return out;
+  }
+
+  std::int64_t entity_width(const std::string& kind) {
+    std::int64_t w = 0;
+    for (auto* t : entity_tables(kind)) w += t->param.dim;
+    return w;
+  }
+
+  void entity(const std::string& kind, const std::int64_t* index, std::int64_t n, float* out) {
+    const auto tables = entity_tables(kind);
+    const auto width = entity_width(kind);
+    for (std::int64_t r = 0; r < n; ++r) {
+      std::int64_t col = 0;
+      for (auto* t : tables) {
+        std::copy_n(t->row(index[r]), t->param.dim, out + r * width + col);
+        col += t->param.dim;
+      }
+    }
+  }
+
+  void add_entity_gradient(const std::string& kind, const std::int64_t* index, std::int64_t n,
+                           const float* grad) {
+    if (main_rows == 0) throw Error("native step: add_entity_gradient() before forward()");
+    const auto tables = entity_tables(kind);
+    const auto width = entity_width(kind);
+    for (std::int64_t r = 0; r < n; ++r) {
+      std::int64_t col = 0;
+      for (auto* t : tables) {
+        add_scaled(t->grad_row(index[r]), grad + r * width + col, 1.0f, t->param.dim);
+        col += t->param.dim;
+      }
+    }
+  }
+
   // ------------------------------------------------------------------ update
 
   std::int64_t next_step(Param& prm) {
@@ -495,11 +538,11 @@ struct NcfStep::Impl {
     }
   }
 
-  void update(double lr) {
+  void update(double lr, bool step_counted) {
     if (has_head) backward_head();
     if (d > 0) backward_gmf();
     if (!weights.empty()) backward_tower();
-    if (rule == Rule::kLazyAdam) ++lazy->step_count();
+    if (rule == Rule::kLazyAdam && !step_counted) ++lazy->step_count();
     for (auto* t : {&p, &q, &mu, &mi})
       if (t->bound()) update_table(*t, lr);
     for (std::size_t l = 0; l < weights.size(); ++l) {
@@ -568,8 +611,22 @@ double NcfStep::forward(const std::int64_t* users, const std::int64_t* items,
   return impl_->forward(users, items, negatives, labels, n);
 }
 
-void NcfStep::update(double lr) {
-  impl_->update(lr);
+void NcfStep::update(double lr, bool step_counted) {
+  impl_->update(lr, step_counted);
+}
+
+std::int64_t NcfStep::entity_width(const std::string& kind) {
+  return impl_->entity_width(kind);
+}
+
+void NcfStep::entity(const std::string& kind, const std::int64_t* index, std::int64_t n,
+                     float* out) {
+  impl_->entity(kind, index, n, out);
+}
+
+void NcfStep::add_entity_gradient(const std::string& kind, const std::int64_t* index,
+                                  std::int64_t n, const float* grad) {
+  impl_->add_entity_gradient(kind, index, n, grad);
 }
 
 std::int64_t NcfStep::add_rows(const std::int64_t* users, const std::int64_t* items, std::int64_t n,

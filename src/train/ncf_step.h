@@ -29,7 +29,9 @@
 namespace recpress {
 
 // Why the native step cannot train `model` with `optimizer` ("" when it can): a model outside the
-// NCF family, an optimiser other than sgd/adam/lazyadam, or trainable tensors beyond the model's.
+// NCF family, an optimiser other than sgd/adam/lazyadam, or a model tensor the optimiser does not
+// train. The optimiser may train more tensors (a distiller's projections): those are the caller's
+// to step through LibTorch (their gradients come from autograd).
 std::string ncf_step_unsupported(TopNModel& model, const torch::optim::Optimizer& optimizer,
                                  const std::string& optimizer_name);
 
@@ -55,9 +57,16 @@ class NcfStep {
                         float* scores, bool keep);
   // Adds d loss / d logit of kept rows [first, first + n).
   void set_row_gradient(std::int64_t first, const float* grad, std::int64_t n);
+  // The model's "user" or "item" representation of n ids, as TopNModel::representations gives it
+  // ([n, entity_width(kind)] into `out`), and, after forward(), a term's gradient for it.
+  std::int64_t entity_width(const std::string& kind);
+  void entity(const std::string& kind, const std::int64_t* index, std::int64_t n, float* out);
+  void add_entity_gradient(const std::string& kind, const std::int64_t* index, std::int64_t n,
+                           const float* grad);
   // The backward pass of the last forward() and its kept rows, and the optimiser's update at
-  // learning rate `lr`.
-  void update(double lr);
+  // learning rate `lr`. `step_counted`: the optimiser's shared step count (LazyAdam's) was already
+  // advanced for this step by a LibTorch step of the other tensors it trains.
+  void update(double lr, bool step_counted = false);
 
  private:
   struct Impl;

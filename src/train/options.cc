@@ -126,9 +126,10 @@ std::vector<TrainOptionDecl> make_decls() {
        &O::seed},
       {text("engine", {"auto", "native", "torch"},
             "how a step is computed, not what: `native` runs the NCF family's (mf, gmf, mlp, "
-            "neumf) forward, backward and update without autograd (sgd, adam, lazyadam; no "
-            "teacher); `torch` always uses LibTorch's autograd; `auto` is native where it "
-            "applies. Not part of a run's identity: both give the same run up to float rounding"),
+            "neumf) forward, backward and update without autograd (sgd, adam, lazyadam; alone or "
+            "with methods that read only the student's scores: kd, rd, cd, rrd); `torch` always "
+            "uses LibTorch's autograd; `auto` is native where it applies. Not part of a run's "
+            "identity: both give the same run up to float rounding"),
        {"auto", kNo, kNo},
        true,
        true,

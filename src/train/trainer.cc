@@ -172,8 +172,8 @@ class TopNTrainingTask final : public TrainingTask {
     std::string why;
     if (d_.online) why = "online distillation trains the teacher through autograd";
     for (const auto& [d, w] : d_.terms)
-      if (why.empty() && !d->scores_only())
-        why = "method '" + d->name() + "' reads the student's representations (autograd)";
+      if (why.empty() && !d->student_through_batch())
+        why = "method '" + d->name() + "' reads a layer of the student (autograd)";
     if (why.empty()) why = ncf_step_unsupported(*model_, step.optimizer(), c_.optimizer);
     if (!why.empty()) {
       if (c_.engine == "native") throw Error("train: engine native: " + why + " (use engine auto)");
@@ -304,8 +304,10 @@ void TopNTrainingTask::native_epoch(NcfStep& native, Rng& rng, BatchStep& step) 
   std::vector<std::int64_t> users(B), items(B), negs(B);
   std::vector<float> labels(B);
   TopNModel* teacher = d_.teacher.get();
-  // The rows the terms scored with a gradient: the first row's index and the logits' leaf.
+  // What the terms read of the student with a gradient: the scored rows (the first row's index
+  // and the logits' leaf) and the representations (kind, ids, leaf).
   std::vector<std::pair<std::int64_t, torch::Tensor>> scored;
+  std::vector<std::tuple<std::string, torch::Tensor, torch::Tensor>> represented;
   DistillBatch db;
   if (teacher) {
     db.student_scores = [&](const torch::Tensor& u, const torch::Tensor& i) {
@@ -319,7 +321,21 @@ void TopNTrainingTask::native_epoch(NcfStep& native, Rng& rng, BatchStep& step) 
       scored.emplace_back(first, logits);
       return logits;
     };
+    db.student_entities = [&](const std::string& kind, const torch::Tensor& index) {
+      const auto ic = index.contiguous();
+      auto rep = torch::empty({ic.numel(), native.entity_width(kind)});
+      native.entity(kind, ic.data_ptr<std::int64_t>(), ic.numel(), rep.data_ptr<float>());
+      if (!torch::GradMode::is_enabled()) return rep;
+      rep.requires_grad_(true);
+      represented.emplace_back(kind, ic, rep);
+      return rep;
+    };
   }
+  // A term's own parameters (DE's experts, a hint's regressor) train through autograd and
+  // LibTorch's step; the model's through the native one.
+  auto& optimizer = step.optimizer();
+  const bool term_parameters = optimizer.param_groups()[0].params().size() !=
+                               static_cast<std::size_t>(model_->parameters().size());
   for (std::size_t start = 0; start < samples_; start += B) {
     const std::size_t n = std::min(B, samples_ - start);
     for (std::size_t b = 0; b < n; ++b) {
@@ -345,6 +361,7 @@ void TopNTrainingTask::native_epoch(NcfStep& native, Rng& rng, BatchStep& step) 
       db.rng = shape.rng;
       db.progress = shape.progress;
       scored.clear();
+      represented.clear();
       for (auto& [d, w] : d_.terms) {
         const auto term = w * d->loss(*teacher, *model_, db);
         terms = terms.defined() ? terms + term : term;
@@ -354,14 +371,26 @@ void TopNTrainingTask::native_epoch(NcfStep& native, Rng& rng, BatchStep& step) 
     step.native(
         loss,
         [&](double lr) {
+          bool step_counted = false;
           if (terms.defined() && terms.requires_grad()) {
+            if (term_parameters) optimizer.zero_grad();
             terms.backward();
             for (auto& [first, logits] : scored)
               if (logits.grad().defined())
                 native.set_row_gradient(first, logits.grad().contiguous().data_ptr<float>(),
                                         logits.numel());
+            for (auto& [kind, index, rep] : represented)
+              if (rep.grad().defined())
+                native.add_entity_gradient(kind, index.data_ptr<std::int64_t>(), index.numel(),
+                                           rep.grad().contiguous().data_ptr<float>());
+            if (term_parameters) {
+              // The model's tensors have no gradient here: LibTorch's step updates only the
+              // term's, and counts LazyAdam's shared step for both.
+              optimizer.step();
+              step_counted = true;
+            }
           }
-          native.update(lr);
+          native.update(lr, step_counted);
         },
         n, start + n, samples_);
   }

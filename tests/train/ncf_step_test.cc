@@ -140,12 +140,15 @@ TEST(NcfStep, RefusesWhatItCannotTrain) {
   EXPECT_NE(ncf_step_unsupported(*seq_like, *opt, "adagrad").find("adagrad"), std::string::npos);
   expect_error_of<Error>([&] { NcfStep(*seq_like, *opt, adagrad, LossKind::kBce, 8); },
                          {"optimizer 'adagrad'"});
-  // A tensor the model does not own (a distiller's projection) in the optimiser.
+  // A model tensor the optimiser does not train; a tensor the model does not own (a distiller's
+  // projection, stepped by LibTorch) is fine.
   const OptimizerConfig adam{"adam", 0.05, 0, "constant"};
   auto params = seq_like->parameters();
   params.push_back(torch::zeros({2, 2}, torch::requires_grad()));
   auto extra = make_optimizer(adam, params);
-  EXPECT_NE(ncf_step_unsupported(*seq_like, *extra, "adam").find("outside the model"),
+  EXPECT_EQ(ncf_step_unsupported(*seq_like, *extra, "adam"), "");
+  auto partial = make_optimizer(adam, {seq_like->parameters()[0]});
+  EXPECT_NE(ncf_step_unsupported(*seq_like, *partial, "adam").find("every model parameter"),
             std::string::npos);
   auto ok = make_training_optimizer(adam, *seq_like, seq_like->parameters());
   NcfStep step(*seq_like, *ok, adam, LossKind::kBpr, 4);
@@ -182,22 +185,23 @@ TEST(NcfStep, TrainerEnginesTrainTheSameRun) {
                 runs[1].history[e].at("loss").get<double>(), 1e-5);
   for (const auto& [name, value] : runs[0].test.metrics)
     EXPECT_NEAR(value, runs[1].test.metrics.at(name), 1e-4) << name;
-  // A method that reads representations needs autograd: engine native says so rather than
+  // A method that reads a hidden layer needs autograd: engine native says so rather than
   // silently falling back.
   c.engine = "native";
   auto student =
-      create_topn_model(ModelSpec::parse("mf:dim=4"), data.num_users(), data.num_items());
+      create_topn_model(ModelSpec::parse("gmf:dim=4"), data.num_users(), data.num_items());
   Trainer distilled(data, split, student, c);
   distilled.distill_from(
-      {create_topn_model(ModelSpec::parse("mf:dim=8"), data.num_users(), data.num_items()),
-       parse_distillation_terms({"hint"}), false});
+      {create_topn_model(ModelSpec::parse("gmf:dim=8"), data.num_users(), data.num_items()),
+       parse_distillation_terms({"hint:layer=interaction"}), false});
   expect_error_of<Error>([&] { distilled.fit(""); },
-                         {"engine native: method 'hint' reads the student's representations"});
+                         {"engine native: method 'hint' reads a layer of the student"});
 }
 
-TEST(NcfStep, ScoreBasedDistillationTrainsTheSameRunNatively) {
-  // kd, rd, cd and rrd read the student only through DistillBatch::score: the native step scores
-  // those rows itself and takes their gradients from the term's loss.
+TEST(NcfStep, DistillationTrainsTheSameRunNatively) {
+  // kd, rd, cd, rrd read the student only through DistillBatch::score, de, htd, rkd and an
+  // embedding hint through DistillBatch::entity: the native step answers both from its own rows
+  // and takes their gradients from the term's loss (a term's own parameters step in LibTorch).
   Dataset data =
       generate_synthetic(SyntheticConfig::parse("synthetic:users=80,items=250,mean=12,min=6"));
   to_implicit(data, std::nullopt);
@@ -218,7 +222,8 @@ TEST(NcfStep, ScoreBasedDistillationTrainsTheSameRunNatively) {
   c.optimizer = "lazyadam";
   c.show_progress = false;
   for (const char* method : {"kd:candidates=8", "rd:k=5,samples=10", "cd:samples=4,pool=20",
-                             "rrd:interesting=3,uninteresting=6,pool=20", "kd+rrd:pool=20"}) {
+                             "rrd:interesting=3,uninteresting=6,pool=20", "kd+rrd:pool=20", "de",
+                             "htd", "rkd", "hint:layer=item", "derrd:rrd.pool=20"}) {
     std::vector<TrainResult> runs;
     for (const char* engine : {"torch", "native"}) {
       c.engine = engine;

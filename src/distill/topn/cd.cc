@@ -38,7 +38,7 @@ class CollaborativeDistillation : public Distiller {
     if (!(temperature_ > 0 && lambda_ > 0 && mu_ > 0)) throw Error("cd: t, lambda, mu must be > 0");
   }
   std::string name() const override { return "cd"; }
-  bool scores_only() const override { return true; }
+  bool student_through_batch() const override { return true; }
 
   void prepare(TopNModel& teacher, TopNModel& student, const InteractionMatrix& train) override {
     pool_ = std::min<std::int64_t>(pool_, teacher.num_items());

@@ -30,6 +30,9 @@ class DeRrd : public Distiller {
     rrd_ = create_distiller(rrd);
   }
   std::string name() const override { return "derrd"; }
+  bool student_through_batch() const override {
+    return de_->student_through_batch() && rrd_->student_through_batch();
+  }
 
   void prepare(TopNModel& teacher, TopNModel& student, const InteractionMatrix& train) override {
     de_->prepare(teacher, student, train);

@@ -91,14 +91,21 @@ torch::Tensor entity_representation(TopNModel& model, const std::string& kind,
   throw Error("model " + model.spec().to_string() + " exposes no '" + kind + "' representation");
 }
 
+torch::Tensor DistillBatch::entity(TopNModel& student, const std::string& kind,
+                                   const torch::Tensor& index) const {
+  return student_entities ? student_entities(kind, index)
+                          : entity_representation(student, kind, index);
+}
+
 RepresentationPair representation_pair(TopNModel& teacher, TopNModel& student,
-                                       const std::string& kind, const torch::Tensor& index) {
+                                       const std::string& kind, const torch::Tensor& index,
+                                       const DistillBatch& batch) {
   RepresentationPair out;
   {
     torch::NoGradGuard guard;
     out.teacher = entity_representation(teacher, kind, index);
   }
-  out.student = entity_representation(student, kind, index);
+  out.student = batch.entity(student, kind, index);
   return out;
 }
 

@@ -27,15 +27,20 @@ struct DistillBatch {
   torch::Tensor items;  // int64 [I], the distinct items (positives and negatives) of the batch
   Rng* rng = nullptr;   // the epoch's generator: candidates drawn here keep runs reproducible
   double progress = 0;  // fraction of training done, in [0, 1): drives annealing schedules
-  // The student's logits of pairs, as student.forward gives them. A method that reads the student
-  // only through score() (scores_only()) can then be trained by the native step
-  // (train/ncf_step.h), which sets this to score its own rows; unset: student.forward.
+  // The student's logits of pairs, as student.forward gives them, and its "user" / "item"
+  // representations, as entity_representation gives them. A method that reads the student only
+  // through score() and entity() (student_through_batch()) can then be trained by the native step
+  // (train/ncf_step.h), which sets these to answer from its own rows; unset: the model's.
   std::function<torch::Tensor(const torch::Tensor& users, const torch::Tensor& items)>
       student_scores = nullptr;
   torch::Tensor score(TopNModel& student, const torch::Tensor& users,
                       const torch::Tensor& items) const {
     return student_scores ? student_scores(users, items) : student.forward(users, items);
   }
+  std::function<torch::Tensor(const std::string& kind, const torch::Tensor& index)>
+      student_entities = nullptr;
+  torch::Tensor entity(TopNModel& student, const std::string& kind,
+                       const torch::Tensor& index) const;
 };
 
 class Distiller {
@@ -53,9 +58,9 @@ class Distiller {
   // Only methods that neither cache the teacher's rankings nor own shape-specific parameters
   // (projections from the student's to the teacher's space) can do that.
   virtual bool supports_online() const { return false; }
-  // True when loss() reads the student only through batch.score() (no representations, no
-  // parameters of its own): the native step can then train the student with it.
-  virtual bool scores_only() const { return false; }
+  // True when loss() reads the student only through batch.score() and batch.entity() (no hidden
+  // layers): the native step can then train the student with it.
+  virtual bool student_through_batch() const { return false; }
   // The distillation loss for this batch (a scalar that backpropagates into the student).
   virtual torch::Tensor loss(TopNModel& teacher, TopNModel& student, const DistillBatch& batch) = 0;
   // Trainable parts of the method itself (e.g. projections, experts), optimised with the student.
@@ -121,8 +126,10 @@ torch::Tensor entity_representation(TopNModel& model, const std::string& kind,
 struct RepresentationPair {
   torch::Tensor teacher, student;
 };
+// The student's side through batch.entity().
 RepresentationPair representation_pair(TopNModel& teacher, TopNModel& student,
-                                       const std::string& kind, const torch::Tensor& index);
+                                       const std::string& kind, const torch::Tensor& index,
+                                       const DistillBatch& batch);
 
 // Indices drawn from a categorical distribution per row: probs [B, n] (rows sum to anything
 // positive) -> int64 [B, m], without replacement (Gumbel top-m; Kool et al. 2019).

@@ -81,7 +81,7 @@ torch::Tensor ExpertDistiller::loss(TopNModel& teacher, TopNModel& student,
   const double tau = annealed_temperature(batch.progress, tau_, tau_end_);
   torch::Tensor out;
   for (const auto& [kind, index] : {std::pair{"user", batch.users}, {"item", batch.items}}) {
-    const auto [t, s] = representation_pair(teacher, student, kind, index);
+    const auto [t, s] = representation_pair(teacher, student, kind, index, batch);
     auto& e = experts_.of(kind);
     const auto selection = e->select(t, tau, *batch.rng);
     const auto l = term(t, e->project(s, selection), selection);

@@ -56,6 +56,7 @@ class ExpertDistiller : public Distiller {
   void prepare(TopNModel& teacher, TopNModel& student, const InteractionMatrix& train) override;
   torch::Tensor loss(TopNModel& teacher, TopNModel& student, const DistillBatch& batch) override;
   std::vector<torch::Tensor> parameters() override { return experts_.parameters(); }
+  bool student_through_batch() const override { return true; }
 
  protected:
   // Reads `count_key` (the number of experts / groups), tau and tau_end from `spec`, checked

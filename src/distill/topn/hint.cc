@@ -25,6 +25,9 @@ class HintDistillation : public Distiller {
     projection_ = spec.get_int("projection") != 0;
   }
   std::string name() const override { return "hint"; }
+  bool student_through_batch() const override {
+    return student_layer_ == "user" || student_layer_ == "item";
+  }
 
   void prepare(TopNModel& teacher, TopNModel& student, const InteractionMatrix& train) override {
     torch::NoGradGuard guard;
@@ -50,7 +53,9 @@ class HintDistillation : public Distiller {
       torch::NoGradGuard guard;
       t = layer_of(teacher, layer_, batch.users, items, batch.items);
     }
-    auto s = layer_of(student, student_layer_, batch.users, items, batch.items);
+    auto s = student_layer_ == "user"   ? batch.entity(student, "user", batch.users)
+             : student_layer_ == "item" ? batch.entity(student, "item", batch.items)
+                                        : layer_of(student, student_layer_, batch.users, items);
     if (regressor_) s = regressor_(s);
     return hint_loss(t, s);
   }

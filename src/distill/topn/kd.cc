@@ -21,7 +21,7 @@ class KnowledgeDistillation : public Distiller {
     if (!(temperature_ > 0)) throw Error("kd: temperature must be > 0");
   }
   std::string name() const override { return "kd"; }
-  bool scores_only() const override { return true; }
+  bool student_through_batch() const override { return true; }
   bool supports_online() const override { return true; }
   void prepare(TopNModel& teacher, TopNModel&, const InteractionMatrix&) override {
     teacher_scores_.compute(teacher, std::int64_t{512} << 20);

@@ -50,7 +50,7 @@ class RankingDistillation : public Distiller {
     if (!(warmup_ >= 0 && warmup_ <= 1)) throw Error("rd: warmup must be in [0, 1]");
   }
   std::string name() const override { return "rd"; }
-  bool scores_only() const override { return true; }
+  bool student_through_batch() const override { return true; }
 
   void prepare(TopNModel& teacher, TopNModel& student, const InteractionMatrix& train) override {
     top_ = teacher_top_items(teacher, train, k_);

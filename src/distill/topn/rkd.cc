@@ -62,18 +62,20 @@ class RelationalDistillation : public Distiller {
     if (distance_weight_ < 0 || angle_weight_ < 0) throw Error("rkd: weights must be >= 0");
   }
   std::string name() const override { return "rkd"; }
+  bool student_through_batch() const override { return true; }
   bool supports_online() const override { return true; }
 
   torch::Tensor loss(TopNModel& teacher, TopNModel& student, const DistillBatch& batch) override {
-    return term(teacher, student, "user", batch.users, *batch.rng) +
-           term(teacher, student, "item", batch.items, *batch.rng);
+    return term(teacher, student, "user", batch.users, batch) +
+           term(teacher, student, "item", batch.items, batch);
   }
 
  private:
   torch::Tensor term(TopNModel& teacher, TopNModel& student, const char* kind,
-                     const torch::Tensor& index, Rng& rng) const {
+                     const torch::Tensor& index, const DistillBatch& batch) const {
+    Rng& rng = *batch.rng;
     if (index.size(0) < 3) return torch::zeros({}, torch::kFloat);
-    const auto [t, s] = representation_pair(teacher, student, kind, index);
+    const auto [t, s] = representation_pair(teacher, student, kind, index, batch);
     auto out = distance_weight_ * rkd_distance_loss(t, s);
     if (angle_weight_ > 0) {
       // A random subset of the batch for the cubic angle term.

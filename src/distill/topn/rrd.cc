@@ -50,7 +50,7 @@ class RelaxedRankingDistillation : public Distiller {
     if (!(temperature_ > 0)) throw Error("rrd: t must be > 0");
   }
   std::string name() const override { return "rrd"; }
-  bool scores_only() const override { return true; }
+  bool student_through_batch() const override { return true; }
 
   void prepare(TopNModel& teacher, TopNModel& student, const InteractionMatrix& train) override {
     // Leave room for the uninteresting draws outside the pool.
