@@ -158,18 +158,28 @@ TEST(NcfStep, RefusesWhatItCannotTrain) {
       {"batch of 5 outside 1..4"});
 }
 
-TEST(NcfStep, TrainerEnginesTrainTheSameRun) {
-  Dataset data =
-      generate_synthetic(SyntheticConfig::parse("synthetic:users=120,items=200,mean=15,min=6"));
+Dataset implicit_data(const std::string& spec) {
+  Dataset data = generate_synthetic(SyntheticConfig::parse(spec));
   to_implicit(data, std::nullopt);
-  const Split split = make_split(data, SplitConfig::parse("loo", 1));
+  return data;
+}
+
+// Two epochs of lazy Adam at batch `batch`, quietly.
+TrainConfig two_epochs(std::int64_t batch) {
   TrainConfig c;
   c.epochs = 2;
   c.patience = 0;
-  c.lr = 0.005;
-  c.batch_size = 128;
+  c.batch_size = batch;
   c.show_progress = false;
   c.optimizer = "lazyadam";
+  return c;
+}
+
+TEST(NcfStep, TrainerEnginesTrainTheSameRun) {
+  const Dataset data = implicit_data("synthetic:users=120,items=200,mean=15,min=6");
+  const Split split = make_split(data, SplitConfig::parse("loo", 1));
+  TrainConfig c = two_epochs(128);
+  c.lr = 0.005;
   std::vector<TrainResult> runs;
   for (const char* engine : {"torch", "native"}) {
     c.engine = engine;
@@ -202,9 +212,7 @@ TEST(NcfStep, DistillationTrainsTheSameRunNatively) {
   // kd, rd, cd, rrd read the student only through DistillBatch::score, de, htd, rkd and an
   // embedding hint through DistillBatch::entity: the native step answers both from its own rows
   // and takes their gradients from the term's loss (a term's own parameters step in LibTorch).
-  Dataset data =
-      generate_synthetic(SyntheticConfig::parse("synthetic:users=80,items=250,mean=12,min=6"));
-  to_implicit(data, std::nullopt);
+  const Dataset data = implicit_data("synthetic:users=80,items=250,mean=12,min=6");
   const Split split = make_split(data, SplitConfig::parse("loo", 1));
   torch::manual_seed(11);
   auto teacher = create_topn_model(ModelSpec::parse("neumf:dim=8,layers=2"), data.num_users(),
@@ -213,14 +221,9 @@ TEST(NcfStep, DistillationTrainsTheSameRunNatively) {
     torch::NoGradGuard g;
     for (auto& p : teacher->parameters()) p.normal_(0, 0.3);
   }
-  TrainConfig c;
-  c.epochs = 2;
-  c.patience = 0;
-  c.batch_size = 64;
+  TrainConfig c = two_epochs(64);
   c.loss = "bpr";
   c.negatives = 1;
-  c.optimizer = "lazyadam";
-  c.show_progress = false;
   for (const char* method : {"kd:candidates=8", "rd:k=5,samples=10", "cd:samples=4,pool=20",
                              "rrd:interesting=3,uninteresting=6,pool=20", "kd+rrd:pool=20", "de",
                              "htd", "rkd", "hint:layer=item", "derrd:rrd.pool=20"}) {

@@ -39,7 +39,35 @@ torch::Tensor ExpertProjectionImpl::experts(const torch::Tensor& student_rep) {
 
 torch::Tensor ExpertProjectionImpl::project(const torch::Tensor& student_rep,
                                             const torch::Tensor& selection) {
-  return (experts(student_rep) * selection.unsqueeze(2)).sum(1);
+  const auto [top, chosen] = selection.max(1);
+  const auto one_hot = top == 1;
+  const auto mixed = (~one_hot).nonzero().squeeze(1);
+  if (mixed.numel() == student_rep.size(0))
+    return (experts(student_rep) * selection.unsqueeze(2)).sum(1);
+  // Rows whose selection is one-hot (the Gumbel softmax once tau has annealed towards 0) need
+  // only their chosen expert, 1/M of the work. Exact: the value is the same, and so are the
+  // gradients, since the softmax's Jacobian is zero at a one-hot point (the selector gets none
+  // either way) and the chosen weight (1) keeps its path. The other rows take the mixture.
+  const auto h = hidden_dim_;
+  std::vector<torch::Tensor> rows, parts;
+  for (std::int64_t m = 0; m < count_; ++m) {
+    const auto picked = (one_hot & (chosen == m)).nonzero().squeeze(1);
+    if (picked.numel() == 0) continue;
+    const auto hidden = torch::relu(torch::nn::functional::linear(
+        student_rep.index_select(0, picked), hidden_->weight.narrow(0, m * h, h),
+        hidden_->bias.narrow(0, m * h, h)));
+    parts.push_back(torch::addmm(out_bias_[m], hidden, out_weight_[m]) *
+                    selection.index_select(0, picked).select(1, m).unsqueeze(1));
+    rows.push_back(picked);
+  }
+  if (mixed.numel() > 0) {
+    parts.push_back((experts(student_rep.index_select(0, mixed)) *
+                     selection.index_select(0, mixed).unsqueeze(2))
+                        .sum(1));
+    rows.push_back(mixed);
+  }
+  // Back into the rows' order.
+  return torch::cat(parts).index_select(0, torch::argsort(torch::cat(rows)));
 }
 
 void EntityExperts::create(TopNModel& teacher, TopNModel& student, std::int64_t experts) {

@@ -191,6 +191,35 @@ TEST(DistillationExperts, ColdSelectionPicksOneExpert) {
   EXPECT_NEAR(annealed_temperature(1.0, 1.0, 1e-4), 1e-4, 1e-12);
 }
 
+TEST(DistillationExperts, OneHotSelectionComputesOnlyTheChosenExpertsExactly) {
+  // The one-hot path (project() for rows whose selection is exactly one-hot) against the full
+  // mixture: the same values and the same gradients for the student and every expert parameter.
+  torch::manual_seed(3);
+  ExpertProjection experts(3, 4, 5);
+  const auto teacher = torch::randn({9, 4});
+  Rng rng(2);
+  const auto logits = experts->select(teacher, 1.0, rng).detach();
+  auto one_hot =
+      torch::zeros_like(logits).scatter_(1, std::get<1>(logits.max(1)).unsqueeze(1), 1.0);
+  one_hot[4] = logits[4];  // one row still mixed: it takes the mixture
+  const auto student = torch::randn({9, 3});
+  auto run = [&](bool fast) {
+    experts->zero_grad();
+    auto s = student.clone().requires_grad_(true);
+    const auto sel = one_hot.clone().requires_grad_(true);
+    const auto proj =
+        fast ? experts->project(s, sel) : (experts->experts(s) * sel.unsqueeze(2)).sum(1);
+    de_reconstruction_loss(teacher, proj).backward();
+    std::vector<torch::Tensor> grads = {proj.detach(), s.grad()};
+    for (auto& p : experts->parameters())
+      grads.push_back(p.grad().defined() ? p.grad().clone() : torch::zeros_like(p));
+    return grads;
+  };
+  const auto fast = run(true), full = run(false);
+  for (std::size_t k = 0; k < fast.size(); ++k)
+    EXPECT_TRUE(torch::allclose(fast[k], full[k], 1e-4, 1e-5)) << "tensor " << k;
+}
+
 TEST(DistillationExperts, GradientOfTheReconstructionLoss) {
   torch::manual_seed(2);
   ExpertProjection experts(2, 3, 2);
