@@ -153,9 +153,18 @@ struct Table {
     if (s < 0) {
       s = static_cast<std::int32_t>(touched.size());
       touched.push_back(r);
+      // A term's representation gradient may name ids beyond the batch's rows.
+      const auto need = touched.size() * static_cast<std::size_t>(param.dim);
+      if (need > grad.size()) grad.resize(std::max(need, 2 * grad.size()));
       std::fill_n(grad.data() + s * param.dim, param.dim, 0.0f);
     }
     return grad.data() + s * param.dim;
+  }
+  void check_ids(const std::int64_t* ids, std::int64_t n) const {
+    for (std::int64_t k = 0; k < n; ++k)
+      if (ids[k] < 0 || ids[k] >= param.rows)
+        throw Error("native step: id " + std::to_string(ids[k]) + " outside 0.." +
+                    std::to_string(param.rows - 1));
   }
   void clear() {
     for (auto r : touched) slot[static_cast<std::size_t>(r)] = -1;
@@ -294,6 +303,10 @@ struct NcfStep::Impl {
   std::int64_t add_rows(const std::int64_t* users, const std::int64_t* items, std::int64_t count,
                         float* scores, bool keep) {
     if (main_rows == 0) throw Error("native step: add_rows() before forward()");
+    for (auto* t : {&p, &mu})
+      if (t->bound()) t->check_ids(users, count);
+    for (auto* t : {&q, &mi})
+      if (t->bound()) t->check_ids(items, count);
     const auto begin = rows;
     reserve_rows(begin + count);
     std::copy_n(users, count, row_user.data() + begin);
@@ -465,6 +478,7 @@ struct NcfStep::Impl {
 
   void entity(const std::string& kind, const std::int64_t* index, std::int64_t n, float* out) {
     const auto tables = entity_tables(kind);
+    for (auto* t : tables) t->check_ids(index, n);
     const auto width = entity_width(kind);
     for (std::int64_t r = 0; r < n; ++r) {
       std::int64_t col = 0;
@@ -479,6 +493,7 @@ struct NcfStep::Impl {
                            const float* grad) {
     if (main_rows == 0) throw Error("native step: add_entity_gradient() before forward()");
     const auto tables = entity_tables(kind);
+    for (auto* t : tables) t->check_ids(index, n);
     const auto width = entity_width(kind);
     for (std::int64_t r = 0; r < n; ++r) {
       std::int64_t col = 0;

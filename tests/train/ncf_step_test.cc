@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <numeric>
+
 #include "core/errors.h"
 #include "data/synthetic.h"
 #include "data/transforms.h"
@@ -156,6 +158,27 @@ TEST(NcfStep, RefusesWhatItCannotTrain) {
   expect_error_of<Error>(
       [&] { step.forward(b.users.data(), b.items.data(), b.negatives.data(), nullptr, 5); },
       {"batch of 5 outside 1..4"});
+  // A distillation term's rows and representations: ids are checked, and a gradient may name
+  // rows beyond the batch's.
+  step.forward(b.users.data(), b.items.data(), b.negatives.data(), nullptr, 4);
+  const std::vector<std::int64_t> bad = {kUsers};
+  float score = 0;
+  expect_error_of<Error>([&] { step.add_rows(bad.data(), b.items.data(), 1, &score, true); },
+                         {"id 5 outside 0..4"});
+  std::vector<float> rep(4 * kItems);
+  expect_error_of<Error>(
+      [&] { step.entity("item", std::vector<std::int64_t>{kItems}.data(), 1, rep.data()); },
+      {"id 7 outside 0..6"});
+  // A step sized for one triple (2 rows) taking gradients for all 7 items: every item moves.
+  NcfStep tiny(*seq_like, *ok, adam, LossKind::kBpr, 1);
+  tiny.forward(b.users.data(), b.items.data(), b.negatives.data(), nullptr, 1);
+  std::vector<std::int64_t> every_item(kItems);
+  std::iota(every_item.begin(), every_item.end(), 0);
+  const std::vector<float> grad(static_cast<std::size_t>(kItems * 4), 0.1f);
+  const auto before = seq_like->parameters()[1].clone();
+  tiny.add_entity_gradient("item", every_item.data(), kItems, grad.data());
+  tiny.update(0.05);
+  EXPECT_TRUE(((seq_like->parameters()[1] - before).abs().sum(1) > 0).all().item<bool>());
 }
 
 Dataset implicit_data(const std::string& spec) {
