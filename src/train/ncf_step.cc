@@ -476,32 +476,35 @@ struct NcfStep::Impl {
     return w;
   }
 
-  void entity(const std::string& kind, const std::int64_t* index, std::int64_t n, float* out) {
+  // Calls visit(table, row r, its column block of the representation) for each table of
+  // `kind` and each of the n ids, after checking the ids.
+  template <typename Visit>
+  void for_entity_blocks(const std::string& kind, const std::int64_t* index, std::int64_t n,
+                         Visit&& visit) {
     const auto tables = entity_tables(kind);
     for (auto* t : tables) t->check_ids(index, n);
     const auto width = entity_width(kind);
     for (std::int64_t r = 0; r < n; ++r) {
       std::int64_t col = 0;
       for (auto* t : tables) {
-        std::copy_n(t->row(index[r]), t->param.dim, out + r * width + col);
+        visit(*t, r, r * width + col);
         col += t->param.dim;
       }
     }
   }
 
+  void entity(const std::string& kind, const std::int64_t* index, std::int64_t n, float* out) {
+    for_entity_blocks(kind, index, n, [&](Table& t, std::int64_t r, std::int64_t at) {
+      std::copy_n(t.row(index[r]), t.param.dim, out + at);
+    });
+  }
+
   void add_entity_gradient(const std::string& kind, const std::int64_t* index, std::int64_t n,
                            const float* grad) {
     if (main_rows == 0) throw Error("native step: add_entity_gradient() before forward()");
-    const auto tables = entity_tables(kind);
-    for (auto* t : tables) t->check_ids(index, n);
-    const auto width = entity_width(kind);
-    for (std::int64_t r = 0; r < n; ++r) {
-      std::int64_t col = 0;
-      for (auto* t : tables) {
-        add_scaled(t->grad_row(index[r]), grad + r * width + col, 1.0f, t->param.dim);
-        col += t->param.dim;
-      }
-    }
+    for_entity_blocks(kind, index, n, [&](Table& t, std::int64_t r, std::int64_t at) {
+      add_scaled(t.grad_row(index[r]), grad + at, 1.0f, t.param.dim);
+    });
   }
 
   // ------------------------------------------------------------------ update
