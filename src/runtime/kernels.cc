@@ -175,6 +175,102 @@ void score_i8(const std::int8_t* u, const std::int8_t* q, std::size_t d, std::si
 
 namespace {
 
+constexpr std::size_t kPackBlock = 16;  // items per block of the packed int8 matrix
+
+// out[i] = bias + (s_u s_i) * sum_i for one block's integer sums, in score_i8's order of
+// operations (this file is compiled with -ffp-contract=off, so no FMA changes the rounding).
+inline void scale_block(const std::int32_t* sums, std::size_t count, float bias, float user_scale,
+                        const float* item_scales, float* out) {
+  for (std::size_t j = 0; j < count; ++j)
+    out[j] = bias + user_scale * item_scales[j] * static_cast<float>(sums[j]);
+}
+
+#ifdef RECPRESS_X86
+// Two blocks at a time so that two independent multiply-add chains are in flight.
+__attribute__((target("avx2"))) void score_pairs_avx2(const std::int16_t* packed, std::size_t pairs,
+                                                      std::size_t n, const std::int32_t* user_pairs,
+                                                      float bias, float user_scale,
+                                                      const float* item_scales, float* out) {
+  alignas(32) std::int32_t sums[kPackBlock];
+  const __m256 b = _mm256_set1_ps(bias), su = _mm256_set1_ps(user_scale);
+  for (std::size_t i = 0; i < n; i += kPackBlock) {
+    const std::int16_t* blk = packed + (i / kPackBlock) * pairs * 2 * kPackBlock;
+    __m256i lo = _mm256_setzero_si256(), hi = lo;
+    for (std::size_t p = 0; p < pairs; ++p) {
+      const __m256i u = _mm256_set1_epi32(user_pairs[p]);
+      const auto* v = reinterpret_cast<const __m256i*>(blk + p * 2 * kPackBlock);
+      lo = _mm256_add_epi32(lo, _mm256_madd_epi16(_mm256_loadu_si256(v), u));
+      hi = _mm256_add_epi32(hi, _mm256_madd_epi16(_mm256_loadu_si256(v + 1), u));
+    }
+    if (i + kPackBlock <= n) {
+      for (int h = 0; h < 2; ++h) {
+        const __m256 s = _mm256_mul_ps(su, _mm256_loadu_ps(item_scales + i + 8 * h));
+        const __m256 x = _mm256_cvtepi32_ps(h == 0 ? lo : hi);
+        _mm256_storeu_ps(out + i + 8 * h, _mm256_add_ps(b, _mm256_mul_ps(s, x)));
+      }
+    } else {
+      _mm256_store_si256(reinterpret_cast<__m256i*>(sums), lo);
+      _mm256_store_si256(reinterpret_cast<__m256i*>(sums + 8), hi);
+      scale_block(sums, n - i, bias, user_scale, item_scales + i, out + i);
+    }
+  }
+}
+
+#endif
+
+}  // namespace
+
+std::shared_ptr<const PackedI8Items> PackedI8Items::pack(const std::int8_t* q, std::size_t d,
+                                                         std::size_t n) {
+#ifdef RECPRESS_X86
+  static const bool avx2 = __builtin_cpu_supports("avx2");
+  if (!avx2 || d == 0 || n == 0) return nullptr;
+  auto p = std::make_shared<PackedI8Items>();
+  p->d_ = d;
+  p->n_ = n;
+  p->pairs_ = (d + 1) / 2;
+  const std::size_t blocks = (n + kPackBlock - 1) / kPackBlock;
+  p->values_.assign(blocks * p->pairs_ * 2 * kPackBlock, 0);  // padding: zero products
+  for (std::size_t k = 0; k < d; ++k) {
+    const std::int8_t* column = q + k * n;  // column-major: dimension k of every item
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::size_t at =
+          ((i / kPackBlock) * p->pairs_ + k / 2) * 2 * kPackBlock + (i % kPackBlock) * 2 + k % 2;
+      p->values_[at] = column[i];
+    }
+  }
+  return p;
+#else
+  (void)q;
+  (void)d;
+  (void)n;
+  return nullptr;
+#endif
+}
+
+void PackedI8Items::score(const std::int8_t* u, float bias, float user_scale,
+                          const float* item_scales, float* out) const {
+  // The user's dimension pairs as (low, high) int16 halves of one 32-bit lane, broadcast per pair.
+  thread_local std::vector<std::uint32_t> user_pairs;
+  user_pairs.assign(pairs_, 0);
+  for (std::size_t k = 0; k < d_; ++k) {
+    const std::uint32_t bits = static_cast<std::uint16_t>(static_cast<std::int16_t>(u[k]));
+    user_pairs[k / 2] |= k % 2 == 0 ? bits : bits << 16;
+  }
+  const auto* pairs = reinterpret_cast<const std::int32_t*>(user_pairs.data());
+#ifdef RECPRESS_X86
+  score_pairs_avx2(values_.data(), pairs_, n_, pairs, bias, user_scale, item_scales, out);
+#else
+  (void)pairs;  // pack() never builds one here
+  (void)bias;
+  (void)user_scale;
+  (void)item_scales;
+  (void)out;
+#endif
+}
+
+namespace {
+
 #ifdef RECPRESS_X86
 // fp16 with the CPU's conversion instructions (F16C: 8 halves -> 8 floats per instruction).
 __attribute__((target("avx2,f16c,fma"))) void score_f16_f16c(const std::uint16_t* u,

@@ -179,6 +179,8 @@ Model Model::parse(std::shared_ptr<FileBytes> storage, const std::string& name) 
   if (out.dtype_ == DType::kI8) {
     out.user_scales_ = users->scales()->data();
     out.item_scales_ = items->scales()->data();
+    out.packed_items_ = PackedI8Items::pack(reinterpret_cast<const std::int8_t*>(out.items_),
+                                            out.dim_, out.num_items_);
   }
   if (tower) {
     out.mlp_users_ = m->mlp_users()->data()->data();

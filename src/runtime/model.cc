@@ -170,6 +170,9 @@ void Model::score_all(std::uint32_t user, float* out) const {
   } else if (dtype_ == DType::kF16) {
     score_f16(reinterpret_cast<const std::uint16_t*>(users_) + user * d,
               reinterpret_cast<const std::uint16_t*>(items_), d, n, bias_, out);
+  } else if (packed_items_) {
+    packed_items_->score(reinterpret_cast<const std::int8_t*>(users_) + user * d, bias_,
+                         user_scales_[user], item_scales_, out);
   } else {
     score_i8(reinterpret_cast<const std::int8_t*>(users_) + user * d,
              reinterpret_cast<const std::int8_t*>(items_), d, n, bias_, user_scales_[user],

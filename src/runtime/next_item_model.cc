@@ -135,7 +135,11 @@ NextItemModel NextItemModel::parse(std::shared_ptr<FileBytes> storage, const std
       (items->scales() == nullptr || items->scales()->size() != out.num_items_))
     throw fail("int8 items without one scale per item");
   out.items_ = items->data()->data();
-  if (out.dtype_ == DType::kI8) out.item_scales_ = items->scales()->data();
+  if (out.dtype_ == DType::kI8) {
+    out.item_scales_ = items->scales()->data();
+    out.packed_items_ =
+        PackedI8Items::pack(reinterpret_cast<const std::int8_t*>(out.items_), h, out.num_items_);
+  }
   const auto f32 = [&](const rpm::Matrix* x, std::size_t rows, std::size_t cols,
                        const std::string& what) {
     if (x == nullptr || x->data() == nullptr || x->dtype() != rpm::DType_F32 || x->column_major() ||
@@ -425,8 +429,11 @@ void NextItemModel::score_all(std::span<const std::uint32_t> history, float* out
     for (std::size_t c = 0; c < h; ++c)
       s.h8[c] =
           static_cast<std::int8_t>(std::clamp(std::nearbyint(state[c] / scale), -127.0f, 127.0f));
-    score_i8(s.h8.data(), reinterpret_cast<const std::int8_t*>(items_), h, num_items_, 0.0f, scale,
-             item_scales_, out);
+    if (packed_items_)
+      packed_items_->score(s.h8.data(), 0.0f, scale, item_scales_, out);
+    else
+      score_i8(s.h8.data(), reinterpret_cast<const std::int8_t*>(items_), h, num_items_, 0.0f,
+               scale, item_scales_, out);
   }
   if (output_bias_ != nullptr)
     for (std::size_t i = 0; i < num_items_; ++i) out[i] += output_bias_[i];

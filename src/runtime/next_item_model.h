@@ -118,8 +118,9 @@ class NextItemModel {
   SeqArch arch_ = SeqArch::kSASRec;
   std::uint32_t num_items_ = 0, max_len_ = 0, hidden_ = 0, heads_ = 1;
   DType dtype_ = DType::kF32;
-  const std::uint8_t* items_ = nullptr;  // hidden x num_items (column-major), dtype_
-  const float* item_scales_ = nullptr;   // int8
+  const std::uint8_t* items_ = nullptr;                // hidden x num_items (column-major), dtype_
+  const float* item_scales_ = nullptr;                 // int8
+  std::shared_ptr<const PackedI8Items> packed_items_;  // int8 items for the integer kernel
   const float* mask_token_ = nullptr;
   const float* positions_ = nullptr;  // max_len x hidden
   Norm embedding_norm_, final_norm_;

@@ -89,6 +89,38 @@ TEST(ModelFile, Fp16AndInt8StayCloseAndKeepTheRanking) {
 
 // An NCF file worked by hand: 1 user, 2 items (the second one past a 64-item block would need
 // more items; 70 items cover two blocks), dot width 1, tower 2 -> 1, head 1.
+// The int8 kernels (the widening one and the packed integer multiply-add one, when this CPU has
+// it) give exactly the scalar integer sums scaled as score_i8 documents, for odd and even
+// dimensions and catalogs around the 16- and 32-item blocks.
+TEST(ModelFile, Int8KernelsGiveTheScalarIntegerSums) {
+  std::mt19937 gen(3);
+  for (const std::size_t d : {1, 2, 3, 20, 64, 129}) {
+    for (const std::size_t n : {1, 15, 16, 17, 31, 32, 33, 100, 3706}) {
+      std::vector<std::int8_t> u(d), q(d * n);
+      std::vector<float> scales(n);
+      for (auto& v : u) v = static_cast<std::int8_t>(static_cast<int>(gen() % 255) - 127);
+      for (auto& v : q) v = static_cast<std::int8_t>(static_cast<int>(gen() % 255) - 127);
+      for (auto& v : scales) v = 0.001f + static_cast<float>(gen() % 1000) * 1e-5f;
+      const float bias = 0.25f, user_scale = 0.0123f;
+      std::vector<float> expected(n), widened(n), packed(n, NAN);
+      for (std::size_t i = 0; i < n; ++i) {
+        std::int32_t sum = 0;
+        for (std::size_t k = 0; k < d; ++k) sum += u[k] * q[k * n + i];
+        const float s = user_scale * scales[i];
+        const float product = s * static_cast<float>(sum);
+        expected[i] = bias + product;
+      }
+      score_i8(u.data(), q.data(), d, n, bias, user_scale, scales.data(), widened.data());
+      EXPECT_EQ(widened, expected) << "d " << d << " n " << n;
+      if (const auto p = PackedI8Items::pack(q.data(), d, n)) {
+        p->score(u.data(), bias, user_scale, scales.data(), packed.data());
+        EXPECT_EQ(packed, expected) << "d " << d << " n " << n;
+        EXPECT_EQ(p->bytes(), ((n + 15) / 16) * 16 * ((d + 1) / 2) * 2 * sizeof(std::int16_t));
+      }
+    }
+  }
+}
+
 TEST(ModelFile, NcfTowerScoresAsComputedByHand) {
   ModelContent c;
   c.source_model = "neumf:hand";
