@@ -31,6 +31,10 @@ bool cpu_has(const char* flag) {
   return flags.count(flag) > 0;
 }
 
+bool cpu_has_fast_bf16() {
+  return cpu_has("avx512_bf16") || cpu_has("amx_bf16");
+}
+
 int requested_threads(int argc, char** argv) {
   const char* value = nullptr;
   for (int i = 1; i < argc; ++i) {

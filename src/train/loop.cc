@@ -1,5 +1,7 @@
 #include "train/loop.h"
 
+#include <ATen/autocast_mode.h>
+
 #include <cmath>
 #include <csignal>
 #include <sstream>
@@ -82,14 +84,54 @@ void TrainingLoop::check_interrupt(int epoch) const {
   throw TrainingInterrupted(why);
 }
 
+namespace {
+
+// `precision: bf16`: the epoch's forward passes run under LibTorch's CPU autocast (matrix
+// products in bfloat16, fp32 master weights). Restores the thread's previous state, and drops
+// the autocast cache of bf16 weight copies, on every exit.
+class Bf16Autocast {
+ public:
+  explicit Bf16Autocast(bool on)
+      : on_(on),
+        was_enabled_(at::autocast::is_cpu_enabled()),
+        was_dtype_(at::autocast::get_autocast_cpu_dtype()) {
+    if (!on_) return;
+    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+    at::autocast::set_cpu_enabled(true);
+  }
+  ~Bf16Autocast() {
+    if (!on_) return;
+    at::autocast::clear_cache();
+    at::autocast::set_cpu_enabled(was_enabled_);
+    at::autocast::set_autocast_cpu_dtype(was_dtype_);
+  }
+  Bf16Autocast(const Bf16Autocast&) = delete;
+  Bf16Autocast& operator=(const Bf16Autocast&) = delete;
+
+ private:
+  bool on_, was_enabled_;
+  at::ScalarType was_dtype_;
+};
+
+}  // namespace
+
 double BatchStep::operator()(const torch::Tensor& loss, std::size_t samples, std::size_t done,
                              std::size_t total) {
   const double value = loss.item<double>();
   before_step(value);
   auto& optimizer = *loop_.optimizer_;
+  // Under autocast the backward pass and the update run outside it (the products' gradients
+  // follow the dtypes the forward pass chose), and the cached bf16 copies of the weights go: the
+  // update changes the weights, the next forward pass casts them afresh.
+  const bool autocast = loop_.config_.bf16;
+  if (autocast) at::autocast::set_cpu_enabled(false);
   optimizer.zero_grad();
   loss.backward();
   optimizer.step();
+  if (autocast) {
+    at::autocast::clear_cache();
+    at::autocast::set_cpu_enabled(true);
+  }
   after_step(value, samples, done, total);
   return value;
 }
@@ -222,7 +264,10 @@ LoopResult TrainingLoop::run(const std::string& output_dir, const std::string& r
     seed_torch_for_epoch(config_.seed, epoch);
     BatchStep step(*this, epoch, lr);
     task_.model().train();
-    task_.train_epoch(rng, step);
+    {
+      const Bf16Autocast autocast(config_.bf16);
+      task_.train_epoch(rng, step);
+    }
     const double seconds = seconds_since(step.start_);
     result.train_seconds += seconds;
     result.trained_samples += step.samples_;

@@ -57,7 +57,8 @@ struct LoopConfig {
   // The run's options as stored in checkpoints. A resume must ask the same ones; only `epochs` and
   // `patience` may change (they decide when the run stops).
   nlohmann::json options = nlohmann::json::object();
-  std::string tag;  // shown after "epoch N/M", e.g. " (student)"
+  std::string tag;    // shown after "epoch N/M", e.g. " (student)"
+  bool bf16 = false;  // forward passes under LibTorch's CPU autocast to bfloat16 (`precision`)
 };
 
 // One validation pass: a score where higher is better, and what goes into the history.
@@ -148,6 +149,7 @@ LoopConfig loop_config_of(const TaskConfig& c, std::string tag = "") {
   l.optimizer = c.optimizer_config();
   l.options = c.to_json();
   l.tag = std::move(tag);
+  l.bf16 = c.precision == "bf16";
   return l;
 }
 

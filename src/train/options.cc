@@ -8,6 +8,7 @@
 #include "data/negative_sampler.h"
 #include "eval/metrics.h"
 #include "eval/protocol.h"
+#include "sys/launch.h"
 #include "train/optimizer.h"
 
 namespace recpress {
@@ -30,6 +31,12 @@ void check_protocol(const std::string& v) {
 }
 void check_metrics(const std::string& v) {
   parse_metrics(v);
+}
+void check_precision(const std::string& v) {
+  if (v == "bf16" && !cpu_has_fast_bf16())
+    throw Error(
+        "bf16 needs a CPU with AVX512-BF16 or AMX, and this one has neither (`recpress doctor` "
+        "lists its features): its bfloat16 products would run slower than fp32");
 }
 
 ParamDecl whole(const char* name, std::int64_t min, const char* doc) {
@@ -136,6 +143,18 @@ std::vector<TrainOptionDecl> make_decls() {
        &O::engine,
        nullptr,
        false},
+      {text("precision", {"fp32", "bf16"},
+            "`bf16` computes the matrix products and their gradients in bfloat16 (LibTorch's CPU "
+            "autocast; parameters, optimiser state, losses and evaluation stay fp32) on CPUs with "
+            "AVX512-BF16 or AMX, and is refused elsewhere; top-N's native engine is fp32 only, so "
+            "`auto` then trains through autograd. Part of a run's identity when not `fp32`"),
+       {"fp32", "fp32", "fp32"},
+       true,
+       true,
+       &O::precision,
+       check_precision,
+       true,
+       true},
   };
 }
 
@@ -247,7 +266,8 @@ void TrainOptions::validate() const {
 nlohmann::json TrainOptions::to_json() const {
   nlohmann::json j = nlohmann::json::object();
   for (const auto& d : train_option_decls())
-    if (d.used_by(task) && d.identity)
+    if (d.used_by(task) && d.identity &&
+        !(d.identity_unless_default && get(d.param.name) == d.defaults[static_cast<int>(task)]))
       std::visit([&](auto member) { j[d.param.name] = this->*member; }, d.field);
   return j;
 }

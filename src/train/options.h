@@ -47,6 +47,7 @@ struct TrainOptions {
   std::string metrics;
   std::uint64_t seed = 42;
   std::string engine;         // top-N: auto | native | torch (train/ncf_step.h)
+  std::string precision;      // fp32 | bf16 (matrix products under LibTorch's CPU autocast)
   bool show_progress = true;  // a display switch, not an option of the run
 
   explicit TrainOptions(TrainTask t);  // the task's declared defaults
@@ -94,6 +95,9 @@ struct TrainOptionDecl {
   // Part of a run's identity (checkpoints, resume checks, study run hashes); false for how a run
   // is computed rather than what it computes.
   bool identity = true;
+  // Left out of the identity while it has the task's default: an option added later does not
+  // change the identity of the runs made before it existed (they resume, studies reuse them).
+  bool identity_unless_default = false;
 
   bool used_by(TrainTask t) const { return defaults[static_cast<std::size_t>(t)] != nullptr; }
   // "`5`" when every task that has it shares the default, else "topn `256` / ctr `2048` / ...".

@@ -170,7 +170,8 @@ class TopNTrainingTask final : public TrainingTask {
   std::unique_ptr<NcfStep> native_step(BatchStep& step) {
     if (c_.engine == "torch") return nullptr;
     std::string why;
-    if (d_.online) why = "online distillation trains the teacher through autograd";
+    if (c_.precision != "fp32") why = "it computes in fp32 (precision " + c_.precision + ")";
+    if (why.empty() && d_.online) why = "online distillation trains the teacher through autograd";
     for (const auto& [d, w] : d_.terms)
       if (why.empty() && !d->student_through_batch())
         why = "method '" + d->name() + "' reads a layer of the student (autograd)";

@@ -12,9 +12,15 @@
 
 #include <filesystem>
 
+#include <ATen/autocast_mode.h>
+
 #include "core/atomic_file.h"
 #include "data/synthetic.h"
 #include "data/transforms.h"
+#include "distill/ctr/distiller.h"
+#include "distill/seq/distiller.h"
+#include "distill/topn/distiller.h"
+#include "sys/launch.h"
 #include "test_util.h"
 #include "train/checkpoint.h"
 #include "train/ctr_trainer.h"
@@ -285,6 +291,105 @@ TEST(OutputFolders, RefusedWhenTheyHoldAnInputOrCannotBeWritten) {
   }
   expect_error([&] { prepare_output_dir("/proc/recpress-out"); }, {"/proc/recpress-out"});
   expect_error([&] { prepare_output_dir(teacher + "/sub"); }, {"is not a folder"});
+}
+
+// ---------------------------------------------------------------- precision: bf16
+
+// The last epoch's mean training loss of a run.
+double last_loss(const nlohmann::json& history) {
+  return history.back().at("loss").get<double>();
+}
+
+// `precision: bf16` trains every task (alone and distilling) under LibTorch's CPU autocast: the
+// losses stay finite and close to fp32's from the same seed but are not identical (the products
+// were rounded to bfloat16), the thread leaves autocast afterwards, and the option enters a
+// run's identity only when not fp32. A CPU without fast bf16 refuses it with the reason.
+TEST(TrainingLoop, Bf16PrecisionTrainsEveryTaskNearFp32OrIsRefused) {
+  CtrTrainConfig fp32 = ctr_config(2);
+  EXPECT_FALSE(fp32.to_json().contains("precision"));  // runs before the option keep their hash
+  if (!cpu_has_fast_bf16()) {
+    expect_error([&] { fp32.set("precision", "bf16"); }, {"precision", "AVX512-BF16", "doctor"});
+    return;
+  }
+  CtrTrainConfig bf16 = fp32;
+  bf16.set("precision", "bf16");
+  EXPECT_EQ(bf16.to_json().at("precision"), "bf16");
+  const auto near = [](double a, double b) { return std::abs(a - b) <= 0.05 * std::abs(b); };
+
+  CtrDataSpec spec;
+  spec.data = "synthetic:users=300,items=120";
+  const auto data = prepare_ctr_data(spec);
+  const auto ctr_fp32 = ctr_run(data, fp32, ""), ctr_bf16 = ctr_run(data, bf16, "");
+  EXPECT_TRUE(near(last_loss(ctr_bf16.history), last_loss(ctr_fp32.history)));
+  EXPECT_NE(last_loss(ctr_bf16.history), last_loss(ctr_fp32.history));
+  EXPECT_NEAR(ctr_bf16.test.auc, ctr_fp32.test.auc, 0.02);
+  EXPECT_FALSE(at::autocast::is_cpu_enabled());
+  {  // a CTR student distilling from a teacher (kd)
+    torch::manual_seed(2);
+    auto student = create_ctr_model(ModelSpec::parse("fm:dim=4"), data.encoder.layout());
+    auto teacher =
+        create_ctr_model(ModelSpec::parse("deepfm:dim=4,hidden=16-8"), data.encoder.layout());
+    CtrTrainer t(data, student, bf16);
+    t.distill_from({teacher, {{create_ctr_distiller(ModelSpec::parse("kd")), 1.0}}});
+    EXPECT_TRUE(std::isfinite(last_loss(t.fit("").history)));
+  }
+
+  Dataset seq =
+      generate_synthetic(SyntheticConfig::parse("synthetic:users=200,items=300,markov=0.7"));
+  to_implicit(seq, std::nullopt);
+  const Split seq_split = make_split(seq, SplitConfig::parse("loo", 1));
+  SeqTrainConfig seq_fp32;
+  seq_fp32.epochs = 2;
+  seq_fp32.patience = 0;
+  seq_fp32.batch_size = 64;
+  seq_fp32.protocol = "sampled:uniform:50";
+  seq_fp32.metrics = "ndcg@10";
+  seq_fp32.show_progress = false;
+  SeqTrainConfig seq_bf16 = seq_fp32;
+  seq_bf16.set("precision", "bf16");
+  const auto seq_run = [&](const SeqTrainConfig& c, bool distill) {
+    torch::manual_seed(3);
+    const auto spec_text = "sasrec:loss=ce,max_len=20,hidden=32,layers=1,heads=2";
+    auto model = create_seq_model(ModelSpec::parse(spec_text), seq.num_items());
+    SeqTrainer t(seq, seq_split, model, c);
+    if (distill)
+      t.distill_from({create_seq_model(ModelSpec::parse(spec_text), seq.num_items()),
+                      {{create_seq_distiller(ModelSpec::parse("kd")), 1.0}}});
+    return last_loss(t.fit("").history);
+  };
+  const double seq_loss_fp32 = seq_run(seq_fp32, false), seq_loss_bf16 = seq_run(seq_bf16, false);
+  EXPECT_TRUE(near(seq_loss_bf16, seq_loss_fp32)) << seq_loss_bf16 << " vs " << seq_loss_fp32;
+  EXPECT_NE(seq_loss_bf16, seq_loss_fp32);
+  EXPECT_TRUE(std::isfinite(seq_run(seq_bf16, true)));
+
+  Dataset topn = generate_synthetic(SyntheticConfig::parse("synthetic:users=200,items=300"));
+  to_implicit(topn, std::nullopt);
+  const Split topn_split = make_split(topn, SplitConfig::parse("loo", 1));
+  TrainConfig topn_fp32;
+  topn_fp32.epochs = 2;
+  topn_fp32.patience = 0;
+  topn_fp32.show_progress = false;
+  TrainConfig topn_bf16 = topn_fp32;
+  topn_bf16.set("precision", "bf16");
+  const auto topn_run = [&](const TrainConfig& c, bool distill) {
+    torch::manual_seed(4);
+    auto model = create_topn_model(ModelSpec::parse("neumf:dim=8,mlp_dim=16"), topn.num_users(),
+                                   topn.num_items());
+    Trainer t(topn, topn_split, model, c);
+    if (distill)
+      t.distill_from({create_topn_model(ModelSpec::parse("neumf:dim=8,mlp_dim=16"),
+                                        topn.num_users(), topn.num_items()),
+                      {{create_distiller(ModelSpec::parse("kd")), 1.0}}});
+    return t.fit("");
+  };
+  const auto topn_a = topn_run(topn_fp32, false), topn_b = topn_run(topn_bf16, false);
+  EXPECT_EQ(topn_a.engine, "native");
+  EXPECT_EQ(topn_b.engine, "torch");  // the native step is fp32 only: auto trains through autograd
+  EXPECT_TRUE(near(last_loss(topn_b.history), last_loss(topn_a.history)));
+  EXPECT_TRUE(std::isfinite(last_loss(topn_run(topn_bf16, true).history)));
+  topn_bf16.set("engine", "native");
+  expect_error([&] { topn_run(topn_bf16, false); }, {"engine native", "fp32", "precision bf16"});
+  EXPECT_FALSE(at::autocast::is_cpu_enabled());
 }
 
 }  // namespace

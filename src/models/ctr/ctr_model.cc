@@ -145,7 +145,7 @@ MlpImpl::MlpImpl(std::int64_t input, const std::vector<std::int64_t>& hidden, do
 torch::Tensor MlpImpl::forward(torch::Tensor x, std::vector<torch::Tensor>* hidden) {
   for (const auto& layer : *layers) {
     x = torch::relu(layer->as<torch::nn::Linear>()->forward(x));
-    if (dropout_ > 0) x = torch::dropout(x, dropout_, is_training());
+    if (dropout_ > 0) x = fast_dropout(x, dropout_, is_training());
     if (hidden != nullptr) hidden->push_back(x);
   }
   return x;

@@ -6,6 +6,7 @@
 // softmax over all items. At test time [mask] is appended to the history and its prediction is the
 // next item.
 #include "core/errors.h"
+#include "models/module_util.h"
 #include "models/seq/seq_model.h"
 
 namespace recpress {
@@ -60,7 +61,7 @@ class BERT4RecImpl : public SeqModel {
                   std::to_string(max_len_));
     const auto real = input.ne(0);
     auto x = items(input) + positions(torch::arange(max_len_ - l, max_len_, torch::kLong));
-    x = torch::dropout(embedding_norm(x), dropout_, is_training());
+    x = fast_dropout(embedding_norm(x), dropout_, is_training());
     // Bidirectional over real tokens; the diagonal keeps padded rows defined.
     const auto mask =
         real.unsqueeze(1).expand({input.size(0), l, l}) | torch::eye(l, torch::kBool).unsqueeze(0);

@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "core/errors.h"
+#include "models/module_util.h"
 #include "models/seq/seq_model.h"
 
 namespace recpress {
@@ -54,7 +55,7 @@ class SASRecImpl : public SeqModel {
     const auto real = input.ne(0);  // [B, L]
     auto x = items(input) * std::sqrt(static_cast<double>(hidden_)) +
              positions(torch::arange(max_len_ - l, max_len_, torch::kLong));
-    x = torch::dropout(x, dropout_, is_training()) * real.unsqueeze(2);
+    x = fast_dropout(x, dropout_, is_training()) * real.unsqueeze(2);
     // Causal (query t sees keys <= t), real keys only; the diagonal keeps padded rows defined.
     const auto causal = torch::ones({l, l}, torch::kBool).tril();
     const auto mask =

@@ -99,7 +99,7 @@ torch::Tensor SelfAttentionImpl::forward(const torch::Tensor& x, const torch::Te
   scores = scores.masked_fill(mask.logical_not(), -1e9);
   auto p = torch::softmax(scores, -1);
   if (probs != nullptr) *probs = p;
-  p = torch::dropout(p, dropout_, is_training());
+  p = fast_dropout(p, dropout_, is_training());
   return output(torch::matmul(p, v).transpose(1, 2).reshape({b, l, h}));
 }
 
@@ -115,7 +115,7 @@ TransformerBlockImpl::TransformerBlockImpl(std::int64_t hidden, std::int64_t hea
 
 torch::Tensor TransformerBlockImpl::forward(const torch::Tensor& x, const torch::Tensor& mask,
                                             torch::Tensor* probs) {
-  auto drop = [&](const torch::Tensor& t) { return torch::dropout(t, dropout_, is_training()); };
+  auto drop = [&](const torch::Tensor& t) { return fast_dropout(t, dropout_, is_training()); };
   auto feed_forward = [&](const torch::Tensor& t) {
     const auto a = ff1(t);
     return ff2(drop(gelu_ ? torch::gelu(a) : torch::relu(a)));
