@@ -296,6 +296,15 @@ printf 'epochs: 1\nlr: -1\n' > "$work/seq-bad.yaml"
 expect 2 "seq-bad.yaml:2: field 'lr': lr must be > 0, got -1" -- seq train --data "$seq" \
   --options "$work/seq-bad.yaml"
 expect 2 "sampler: unknown sampler 'zipf'" -- train --data "$small" --model mf --sampler zipf
+# precision: bf16 trains where the CPU has fast bf16 products and is refused with the reason
+# elsewhere; any other value is refused.
+expect 2 "precision must be fp32 or bf16, got 'fp16'" -- ctr train --data "$ctr" --precision fp16 --epochs 1
+if "$bin" doctor 2>/dev/null | grep -qE "avx512_bf16|amx_bf16"; then
+  expect 0 "valid AUC" -- ctr train --data "$ctr" --model fm:dim=2 --precision bf16 --epochs 1 -o "$work/ctr-bf16"
+  grep -q '"precision": "bf16"' "$work/ctr-bf16/results.json" && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: a bf16 run's results.json does not say so"; }
+else
+  expect 2 "needs a CPU with AVX512-BF16 or AMX" -- ctr train --data "$ctr" --precision bf16 --epochs 1 -o "$work/ctr-bf16"
+fi
 expect 2 "run --seeds: 3 is not one of the recipe's seeds" -- run "$(dirname "$0")/../../recipes/demo.yaml" --seeds 3 -o "$work/seeds"
 expect 2 "holds the input" -- seq distill --data "$seq" --teacher "$work/seq-t/best.pt" --student sasrec:loss=ce,max_len=10,hidden=8 --method kd -o "$work/seq-t"
 
