@@ -175,4 +175,45 @@ std::vector<std::pair<ModelSpec, double>> parse_weighted_specs(
   return out;
 }
 
+namespace {
+
+std::string resolved_term(const std::string& term, const DeclaredSpecs& declared) {
+  const auto at = term.rfind('@');
+  const ModelSpec spec = ModelSpec::parse(term.substr(0, at));
+  const ParamDecls* decls = nullptr;
+  for (const auto& [name, help, params] : declared)
+    if (name == spec.name) decls = &params;
+  if (decls == nullptr || decls->empty()) return term;
+  std::string out = spec.name;
+  char sep = ':';
+  std::set<std::string> written;
+  for (const auto& d : *decls) {
+    const auto given = spec.params.find(d.name);
+    out += sep + d.name + "=" + (given != spec.params.end() ? given->second : d.default_value);
+    written.insert(d.name);
+    sep = ',';
+  }
+  for (const auto& [k, v] : spec.params) {
+    if (written.count(k) > 0) continue;
+    out += sep + k + "=" + v;
+    sep = ',';
+  }
+  return out + (at == std::string::npos ? "" : term.substr(at));
+}
+
+}  // namespace
+
+std::string resolved_spec_text(const std::string& text, const DeclaredSpecs& declared) {
+  std::string out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const auto plus = text.find('+', start);
+    const std::string term =
+        text.substr(start, plus == std::string::npos ? std::string::npos : plus - start);
+    out += (out.empty() ? "" : "+") + (term.empty() ? term : resolved_term(term, declared));
+    start = plus == std::string::npos ? text.size() + 1 : plus + 1;
+  }
+  return out;
+}
+
 }  // namespace recpress

@@ -8,6 +8,7 @@
 
 #include <set>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 #include "core/params.h"
@@ -56,6 +57,16 @@ ModelSpec checked_spec(const Registry& registry, const ModelSpec& spec) {
   const ParamDecls* declared = registry.params(spec.name);
   return declared != nullptr ? spec.checked(*declared) : spec;
 }
+
+// Declared parameters of every entry of a registry: (name, help, parameters).
+using DeclaredSpecs = std::vector<std::tuple<std::string, std::string, ParamDecls>>;
+
+// `text` ("kd", "neumf:dim=32") with every declared parameter written out in declaration order:
+// the given value, else the declared default ("" for a default derived from other keys). Two
+// texts that configure the same thing resolve alike ("kd" and "kd:temperature=2"), and a changed
+// default changes the result: what a run's identity needs. A name without declarations, or a
+// given key they lack, is kept as written. Terms joined by '+' and '@weight' resolve one by one.
+std::string resolved_spec_text(const std::string& text, const DeclaredSpecs& declared);
 
 // Weighted terms from "name[:params][@weight]" strings ("kd", "de@0.1", "derrd:de=0.1"); a string
 // may join several with '+' ("hint+kd"). Throws Error naming the bad one.

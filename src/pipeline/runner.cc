@@ -93,12 +93,14 @@ Trained train_one(Context& ctx, RunRequest request, const std::vector<const Trai
               {"data", ctx.task.data_summary().value("checksum", "")},
               {"split", ctx.task.split_key()},
               {"seed", request.seed},
-              {"model", request.model},
+              {"model", resolved_spec_text(request.model, ctx.task.model_declarations())},
               {"config", ctx.task.config_json(request)},
-              {"method", request.method},
+              {"method", resolved_spec_text(request.method, ctx.task.method_declarations())},
               {"teacher", teacher_hashes.size() == 1 ? teacher_hashes[0] : teacher_hashes}};
   if (teachers.empty()) key["teacher"] = "";
-  // Top-N run folders keep their hash from before `task` existed: finished studies stay cached.
+  // Top-N keys have no `task` (their hash predates it). The model and method are resolved (every
+  // declared parameter written out), so a changed default is a new run, never a stale cache hit;
+  // that change of the key made every earlier study's runs train anew once.
   if (ctx.recipe.task == "topn") key.erase("task");
   Trained t;
   t.hash = short_hash(key);

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "models/model_spec.h"
 #include "pipeline/recipe.h"
 
 namespace recpress {
@@ -55,6 +56,10 @@ class StudyTask {
   virtual std::string split_key() const = 0;  // the current split, part of every run's hash
   // Everything that determines a run's training besides model, method, teachers and split.
   virtual nlohmann::ordered_json config_json(const RunRequest& r) const = 0;
+  // The task's model and distillation-method declarations: a run's identity holds its model and
+  // method with every parameter resolved (resolved_spec_text), so a changed default is a new run.
+  virtual DeclaredSpecs model_declarations() const = 0;
+  virtual DeclaredSpecs method_declarations() const = 0;
   // Trains into `dir` (best.pt, last.pt, history.json, results.json), continuing from
   // `dir`/last.pt when `resume`.
   virtual RunOutcome train(const RunRequest& r, const std::string& dir, bool resume) = 0;

@@ -8,6 +8,7 @@
 #include "grad_check.h"
 #include "models/topn/model.h"
 #include "models/topn/neumf.h"
+#include "test_util.h"
 #include "train/losses.h"
 
 namespace recpress {
@@ -127,6 +128,46 @@ TEST(Losses, HandComputedValuesAndGradients) {
   EXPECT_THROW(parse_loss("hinge"), Error);
 }
 
+// The full-softmax cross-entropy: hand-computed value and gradient, then LibTorch's
+// cross_entropy on random logits (fp32 and bf16, a catalog not a multiple of the vector width,
+// logits far below the row maximum), and bad targets.
+TEST(Losses, FullSoftmaxCrossEntropyByHandAndAgainstLibTorch) {
+  auto x = torch::tensor({{1.0f, 2.0f, 3.0f}, {0.0f, 0.0f, 0.0f}}).requires_grad_(true);
+  const auto t = torch::tensor({2, 0}, torch::kLong);
+  auto loss = full_softmax_cross_entropy(x, t);
+  const double z = std::exp(1.0) + std::exp(2.0) + std::exp(3.0);
+  EXPECT_NEAR(loss.item<double>(), ((std::log(z) - 3.0) + std::log(3.0)) / 2, 1e-6);
+  loss.backward();
+  const auto g = x.grad();
+  EXPECT_NEAR(g[0][0].item<double>(), std::exp(1.0) / z / 2, 1e-7);
+  EXPECT_NEAR(g[0][2].item<double>(), (std::exp(3.0) / z - 1) / 2, 1e-7);
+  EXPECT_NEAR(g[1][0].item<double>(), (1.0 / 3 - 1) / 2, 1e-7);
+  EXPECT_NEAR(g[1][1].item<double>(), 1.0 / 3 / 2, 1e-7);
+  torch::manual_seed(3);
+  for (const auto dtype : {torch::kFloat, torch::kBFloat16}) {
+    auto a = (torch::randn({37, 1001}) * 4).to(dtype).requires_grad_(true);
+    a.data()[0][5] = -200;  // e^(x - max) underflows to 0
+    auto b = a.detach().clone().requires_grad_(true);
+    const auto targets = torch::randint(0, 1001, {37}, torch::kLong);
+    auto ours = full_softmax_cross_entropy(a, targets);
+    auto theirs = torch::nn::functional::cross_entropy(b.to(torch::kFloat), targets);
+    EXPECT_NEAR(ours.item<double>(), theirs.item<double>(), 1e-5);
+    (ours * 3).backward();
+    (theirs * 3).backward();
+    EXPECT_EQ(a.grad().scalar_type(), dtype);
+    const double tolerance = dtype == torch::kFloat ? 1e-7 : 1e-3;  // bf16 keeps 8 bits
+    EXPECT_LT((a.grad().to(torch::kFloat) - b.grad().to(torch::kFloat)).abs().max().item<double>(),
+              tolerance);
+  }
+  testing::expect_error(
+      [&] {
+        full_softmax_cross_entropy(x, torch::tensor({3, 0}, torch::kLong));
+      },
+      {"target 3 of row 0 is outside [0, 3)"});
+  testing::expect_error([&] { full_softmax_cross_entropy(x, torch::tensor({0}, torch::kLong)); },
+                        {"logits must be [N, C] and targets [N]"});
+}
+
 }  // namespace
 }  // namespace recpress
 
@@ -170,6 +211,28 @@ TEST(DeclaredParams, CheckDefaultsAndDescribe) {
   for (const auto& [name, help] : topn_models())
     listed = listed || (name == "mlp" && help.find("dim=32, layers=3") != std::string::npos);
   EXPECT_TRUE(listed) << "--help lists each model's declared defaults";
+}
+
+// A run's identity resolves its specs: every declared parameter written out, so equivalent texts
+// agree and a changed default disagrees; weights, '+'-joined terms and undeclared names survive.
+TEST(DeclaredParams, ResolvedSpecTextWritesEveryParameter) {
+  const DeclaredSpecs declared = {{"kd",
+                                   "",
+                                   {real_param("temperature", 2.0, 0, kUnbounded, true, false, "t"),
+                                    int_param("candidates", 50, 2, "c")}},
+                                  {"hint", "", {text_param("layer", "user", {}, "l")}}};
+  EXPECT_EQ(resolved_spec_text("kd", declared), "kd:temperature=2,candidates=50");
+  EXPECT_EQ(resolved_spec_text("kd:candidates=50,temperature=2", declared),
+            resolved_spec_text("kd", declared));
+  EXPECT_EQ(resolved_spec_text("kd:candidates=20@0.5+hint", declared),
+            "kd:temperature=2,candidates=20@0.5+hint:layer=user");
+  EXPECT_EQ(resolved_spec_text("none", declared), "none");
+  EXPECT_EQ(resolved_spec_text("kd:extra=1", declared), "kd:temperature=2,candidates=50,extra=1");
+  DeclaredSpecs changed = declared;
+  std::get<2>(changed[0])[1] = int_param("candidates", 100, 2, "c");
+  EXPECT_NE(resolved_spec_text("kd", changed), resolved_spec_text("kd", declared));
+  // The real registries: a model's derived default stays empty, declared ones are filled.
+  EXPECT_EQ(resolved_spec_text("mf:dim=20", topn_model_params()).rfind("mf:dim=20", 0), 0u);
 }
 
 }  // namespace

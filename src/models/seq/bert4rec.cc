@@ -8,6 +8,7 @@
 #include "core/errors.h"
 #include "models/module_util.h"
 #include "models/seq/seq_model.h"
+#include "train/losses.h"
 
 namespace recpress {
 
@@ -84,8 +85,8 @@ class BERT4RecImpl : public SeqModel {
 
   torch::Tensor loss(const SeqOutput& out, const SeqTrainingInput& b) override {
     const auto where = b.targets.gt(0);
-    return torch::nn::functional::cross_entropy(item_logits(out.hidden.index({where})),
-                                                b.targets.index({where}) - 1);
+    return full_softmax_cross_entropy(item_logits(out.hidden.index({where})),
+                                      b.targets.index({where}) - 1);
   }
 
   torch::Tensor inference_input(const torch::Tensor& histories) const override {

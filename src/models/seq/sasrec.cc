@@ -10,6 +10,7 @@
 #include "core/errors.h"
 #include "models/module_util.h"
 #include "models/seq/seq_model.h"
+#include "train/losses.h"
 
 namespace recpress {
 
@@ -79,7 +80,7 @@ class SASRecImpl : public SeqModel {
     const auto where = b.targets.gt(0);
     const auto h = out.hidden.index({where});  // [N, H]
     const auto target = b.targets.index({where});
-    if (loss_ == "ce") return torch::nn::functional::cross_entropy(item_logits(h), target - 1);
+    if (loss_ == "ce") return full_softmax_cross_entropy(item_logits(h), target - 1);
     const auto pos = (h * items(target)).sum(1);
     const auto neg = (h * items(b.negatives.index({where}))).sum(1);
     return torch::binary_cross_entropy_with_logits(pos, torch::ones_like(pos)) +

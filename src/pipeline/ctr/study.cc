@@ -73,6 +73,8 @@ class CtrStudy : public StudyTask {
     return spec_.split + "@" + std::to_string(spec_.split_seed) + "/" + data_->checksum;
   }
 
+  DeclaredSpecs model_declarations() const override { return ctr_model_params(); }
+  DeclaredSpecs method_declarations() const override { return ctr_distiller_params(); }
   json config_json(const RunRequest& r) const override {
     json j = hashed_config(config_of(r));
     j["features"] = spec_.to_json();

@@ -26,6 +26,8 @@ class SeqStudy : public InteractionStudy {
  public:
   using InteractionStudy::InteractionStudy;
 
+  DeclaredSpecs model_declarations() const override { return seq_model_params(); }
+  DeclaredSpecs method_declarations() const override { return seq_distiller_params(); }
   json config_json(const RunRequest& r) const override {
     return hashed_config(config_of<SeqTrainConfig>(r));
   }

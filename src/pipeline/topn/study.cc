@@ -29,6 +29,8 @@ class TopNStudy : public InteractionStudy {
  public:
   using InteractionStudy::InteractionStudy;
 
+  DeclaredSpecs model_declarations() const override { return topn_model_params(); }
+  DeclaredSpecs method_declarations() const override { return distiller_params(); }
   json config_json(const RunRequest& r) const override {
     return hashed_config(config_of<TrainConfig>(r));
   }
