@@ -263,9 +263,15 @@ TEST(TrainingLoop, CtrRefusesOneClassData) {
 
 // Next-item resume and divergence: tests/models/seq_test.cc (SeqTraining).
 
-TEST(TrainingLoop, TopNDivergenceIsAnErrorNotALoss) {
-  Dataset d = generate_synthetic(SyntheticConfig::parse("synthetic:users=100,items=300,mean=10"));
+// Synthetic ratings read as implicit feedback.
+Dataset implicit_data(const std::string& spec) {
+  Dataset d = generate_synthetic(SyntheticConfig::parse(spec));
   to_implicit(d, std::nullopt);
+  return d;
+}
+
+TEST(TrainingLoop, TopNDivergenceIsAnErrorNotALoss) {
+  const Dataset d = implicit_data("synthetic:users=100,items=300,mean=10");
   const Split split = make_split(d, SplitConfig::parse("loo", 1));
   TrainConfig c;
   c.epochs = 2;
@@ -334,9 +340,7 @@ TEST(TrainingLoop, Bf16PrecisionTrainsEveryTaskNearFp32OrIsRefused) {
     EXPECT_TRUE(std::isfinite(last_loss(t.fit("").history)));
   }
 
-  Dataset seq =
-      generate_synthetic(SyntheticConfig::parse("synthetic:users=200,items=300,markov=0.7"));
-  to_implicit(seq, std::nullopt);
+  const Dataset seq = implicit_data("synthetic:users=200,items=300,markov=0.7");
   const Split seq_split = make_split(seq, SplitConfig::parse("loo", 1));
   SeqTrainConfig seq_fp32;
   seq_fp32.epochs = 2;
@@ -362,8 +366,7 @@ TEST(TrainingLoop, Bf16PrecisionTrainsEveryTaskNearFp32OrIsRefused) {
   EXPECT_NE(seq_loss_bf16, seq_loss_fp32);
   EXPECT_TRUE(std::isfinite(seq_run(seq_bf16, true)));
 
-  Dataset topn = generate_synthetic(SyntheticConfig::parse("synthetic:users=200,items=300"));
-  to_implicit(topn, std::nullopt);
+  const Dataset topn = implicit_data("synthetic:users=200,items=300");
   const Split topn_split = make_split(topn, SplitConfig::parse("loo", 1));
   TrainConfig topn_fp32;
   topn_fp32.epochs = 2;
