@@ -115,22 +115,26 @@ class Bf16Autocast {
 
 }  // namespace
 
+AutocastPause::AutocastPause() : was_enabled_(at::autocast::is_cpu_enabled()) {
+  if (was_enabled_) at::autocast::set_cpu_enabled(false);
+}
+
+AutocastPause::~AutocastPause() {
+  if (!was_enabled_) return;
+  at::autocast::clear_cache();
+  at::autocast::set_cpu_enabled(true);
+}
+
 double BatchStep::operator()(const torch::Tensor& loss, std::size_t samples, std::size_t done,
                              std::size_t total) {
   const double value = loss.item<double>();
   before_step(value);
   auto& optimizer = *loop_.optimizer_;
-  // Under autocast the backward pass and the update run outside it (the products' gradients
-  // follow the dtypes the forward pass chose), and the cached bf16 copies of the weights go: the
-  // update changes the weights, the next forward pass casts them afresh.
-  const bool autocast = loop_.config_.bf16;
-  if (autocast) at::autocast::set_cpu_enabled(false);
-  optimizer.zero_grad();
-  loss.backward();
-  optimizer.step();
-  if (autocast) {
-    at::autocast::clear_cache();
-    at::autocast::set_cpu_enabled(true);
+  {
+    const AutocastPause pause;
+    optimizer.zero_grad();
+    loss.backward();
+    optimizer.step();
   }
   after_step(value, samples, done, total);
   return value;

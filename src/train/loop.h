@@ -70,6 +70,21 @@ struct Validation {
 
 class TrainingLoop;
 
+// Autocast off for a backward pass and an update (`precision: bf16` runs the forward passes
+// under LibTorch's CPU autocast; the gradients follow the dtypes the forward pass chose), and its
+// cache of bf16 weight copies dropped on the way out: the update changed the weights, so the next
+// forward pass must cast them afresh. A no-op when autocast is off.
+class AutocastPause {
+ public:
+  AutocastPause();
+  ~AutocastPause();
+  AutocastPause(const AutocastPause&) = delete;
+  AutocastPause& operator=(const AutocastPause&) = delete;
+
+ private:
+  bool was_enabled_;
+};
+
 // What a task's epoch sees of the loop.
 class BatchStep {
  public:

@@ -294,6 +294,7 @@ void TopNTrainingTask::train_epoch(Rng& rng, BatchStep& step) {
       // Deep mutual learning: the teacher steps on its own loss after the student (the same
       // learning rate, the same schedule).
       for (auto& g : teacher_optimizer_->param_groups()) g.options().set_lr(step.lr());
+      const AutocastPause pause;  // as the student's step: outside bf16 autocast
       teacher_loss.backward();
       teacher_optimizer_->step();
     }

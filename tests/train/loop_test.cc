@@ -374,7 +374,7 @@ TEST(TrainingLoop, Bf16PrecisionTrainsEveryTaskNearFp32OrIsRefused) {
   topn_fp32.show_progress = false;
   TrainConfig topn_bf16 = topn_fp32;
   topn_bf16.set("precision", "bf16");
-  const auto topn_run = [&](const TrainConfig& c, bool distill) {
+  const auto topn_run = [&](const TrainConfig& c, bool distill, bool online = false) {
     torch::manual_seed(4);
     auto model = create_topn_model(ModelSpec::parse("neumf:dim=8,mlp_dim=16"), topn.num_users(),
                                    topn.num_items());
@@ -382,7 +382,8 @@ TEST(TrainingLoop, Bf16PrecisionTrainsEveryTaskNearFp32OrIsRefused) {
     if (distill)
       t.distill_from({create_topn_model(ModelSpec::parse("neumf:dim=8,mlp_dim=16"),
                                         topn.num_users(), topn.num_items()),
-                      {{create_distiller(ModelSpec::parse("kd")), 1.0}}});
+                      {{create_distiller(ModelSpec::parse("kd")), 1.0}},
+                      online});
     return t.fit("");
   };
   const auto topn_a = topn_run(topn_fp32, false), topn_b = topn_run(topn_bf16, false);
@@ -390,6 +391,8 @@ TEST(TrainingLoop, Bf16PrecisionTrainsEveryTaskNearFp32OrIsRefused) {
   EXPECT_EQ(topn_b.engine, "torch");  // the native step is fp32 only: auto trains through autograd
   EXPECT_TRUE(near(last_loss(topn_b.history), last_loss(topn_a.history)));
   EXPECT_TRUE(std::isfinite(last_loss(topn_run(topn_bf16, true).history)));
+  // Online distillation: the teacher's own update also runs outside autocast.
+  EXPECT_TRUE(std::isfinite(last_loss(topn_run(topn_bf16, true, true).history)));
   topn_bf16.set("engine", "native");
   expect_error([&] { topn_run(topn_bf16, false); }, {"engine native", "fp32", "precision bf16"});
   EXPECT_FALSE(at::autocast::is_cpu_enabled());
