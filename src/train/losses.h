@@ -21,6 +21,7 @@ torch::Tensor bpr_loss(const torch::Tensor& positive_logits, const torch::Tensor
 // (log_softmax, its output, the NLL gather, the zeroed gradient, log_softmax's backward, and a
 // cast each way under autocast), the largest element-wise cost of a full-softmax SASRec or
 // BERT4Rec epoch. The same value and gradient as cross_entropy to fp32 rounding (tested).
+// Double logits go through LibTorch's cross_entropy (double precision, for gradient checks).
 // Throws Error for a target outside [0, C) or mismatched shapes.
 torch::Tensor full_softmax_cross_entropy(const torch::Tensor& logits, const torch::Tensor& targets);
 
