@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "core/errors.h"
+#include "core/hash.h"
 #include "core/text_reader.h"
 
 namespace recpress {
@@ -177,6 +178,16 @@ std::vector<std::pair<ModelSpec, double>> parse_weighted_specs(
 
 namespace {
 
+// A declared default as it enters a run's identity: the value, or for a default derived from the
+// data ("" in the declaration) a fingerprint of its rule as documented, so that a changed rule is
+// a different run.
+std::string default_text(const ParamDecl& d) {
+  if (!d.default_value.empty()) return d.default_value;
+  Fnv1a h;
+  h.add(d.doc);
+  return "derived-" + h.hex().substr(0, 8);
+}
+
 std::string resolved_term(const std::string& term, const DeclaredSpecs& declared) {
   const auto at = term.rfind('@');
   const ModelSpec spec = ModelSpec::parse(term.substr(0, at));
@@ -189,7 +200,7 @@ std::string resolved_term(const std::string& term, const DeclaredSpecs& declared
   std::set<std::string> written;
   for (const auto& d : *decls) {
     const auto given = spec.params.find(d.name);
-    out += sep + d.name + "=" + (given != spec.params.end() ? given->second : d.default_value);
+    out += sep + d.name + "=" + (given != spec.params.end() ? given->second : default_text(d));
     written.insert(d.name);
     sep = ',';
   }

@@ -62,7 +62,8 @@ ModelSpec checked_spec(const Registry& registry, const ModelSpec& spec) {
 using DeclaredSpecs = std::vector<std::tuple<std::string, std::string, ParamDecls>>;
 
 // `text` ("kd", "neumf:dim=32") with every declared parameter written out in declaration order:
-// the given value, else the declared default ("" for a default derived from other keys). Two
+// the given value, else the declared default (for a default derived from other keys or the data,
+// "derived-" and a fingerprint of its documented rule, so a changed rule changes the text). Two
 // texts that configure the same thing resolve alike ("kd" and "kd:temperature=2"), and a changed
 // default changes the result: what a run's identity needs. A name without declarations, or a
 // given key they lack, is kept as written. Terms joined by '+' and '@weight' resolve one by one.

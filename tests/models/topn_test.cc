@@ -231,8 +231,14 @@ TEST(DeclaredParams, ResolvedSpecTextWritesEveryParameter) {
   DeclaredSpecs changed = declared;
   std::get<2>(changed[0])[1] = int_param("candidates", 100, 2, "c");
   EXPECT_NE(resolved_spec_text("kd", changed), resolved_spec_text("kd", declared));
-  // The real registries: a model's derived default stays empty, declared ones are filled.
+  // The real registries: declared defaults are filled; a derived one is its rule's fingerprint.
   EXPECT_EQ(resolved_spec_text("mf:dim=20", topn_model_params()).rfind("mf:dim=20", 0), 0u);
+  DeclaredSpecs derived = declared;
+  std::get<2>(derived[0])[1].default_value = "";  // candidates derived by a rule
+  const auto rule = resolved_spec_text("kd", derived);
+  EXPECT_NE(rule.find("candidates=derived-"), std::string::npos) << rule;
+  std::get<2>(derived[0])[1].doc = "another rule";
+  EXPECT_NE(resolved_spec_text("kd", derived), rule);
 }
 
 }  // namespace

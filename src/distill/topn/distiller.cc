@@ -1,5 +1,6 @@
 #include "distill/topn/distiller.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
@@ -118,6 +119,101 @@ torch::Tensor sample_without_replacement(const torch::Tensor& weights, std::int6
                 " without replacement");
   return std::get<1>(
       (w.log() + gumbel_noise(w.sizes(), rng)).topk(m, 1, /*largest=*/true, /*sorted=*/false));
+}
+
+RankRegion default_rank_region(std::int64_t num_items) {
+  RankRegion r;
+  r.temperature = std::clamp(static_cast<double>(num_items) / 32.0, 10.0, 100.0);
+  r.pool = std::max<std::int64_t>(
+      1, std::min(static_cast<std::int64_t>(std::lround(5 * r.temperature)), num_items / 2));
+  r.draws = std::min(r.pool, std::clamp<std::int64_t>(r.pool / 12, 10, 40));
+  return r;
+}
+
+ParamDecls rank_region_params(const std::string& count_key, const std::string& count_doc) {
+  return {derived_default(int_param(
+              count_key, 40, 0,
+              count_doc + " (default: clamp(pool / 12, 10, 40), 40 on catalogs >= 3,200 items)")),
+          derived_default(int_param("pool", 500, 1,
+                                    "the teacher's top items sampled from (default: 5 t, at most "
+                                    "half the catalog)")),
+          derived_default(real_param(
+              "t", 100.0, 0, kUnbounded, true, false,
+              "rank temperature: weights exp(-rank / t) (default: clamp(items / 32, 10, 100))"))};
+}
+
+RankRegion rank_region_of(const ModelSpec& spec, const std::string& count_key,
+                          std::int64_t num_items) {
+  auto r = default_rank_region(num_items);
+  if (spec.has("t")) {
+    r.temperature = spec.get_double("t");
+    r.pool = std::max<std::int64_t>(
+        1, std::min(static_cast<std::int64_t>(std::lround(5 * r.temperature)), num_items / 2));
+  }
+  if (spec.has("pool")) r.pool = spec.get_int("pool");
+  r.draws = spec.has(count_key) ? spec.get_int(count_key)
+                                : std::min(r.pool, std::clamp<std::int64_t>(r.pool / 12, 10, 40));
+  return r;
+}
+
+RankSampler::RankSampler(std::int64_t pool, double temperature) {
+  if (pool < 1) throw Error("rank sampler: the pool must hold at least one item");
+  if (!(temperature > 0)) throw Error("rank sampler: the temperature must be > 0");
+  log_weights_.resize(static_cast<std::size_t>(pool));
+  cdf_.resize(static_cast<std::size_t>(pool));
+  double total = 0;
+  for (std::int64_t r = 0; r < pool; ++r) {
+    log_weights_[r] = -static_cast<double>(r + 1) / temperature;
+    total += std::exp(log_weights_[r]);
+    cdf_[r] = total;
+  }
+}
+
+torch::Tensor RankSampler::draw(std::int64_t rows, std::int64_t k, Rng& rng) const {
+  const auto pool = this->pool();
+  if (k > pool)
+    throw Error("cannot draw " + std::to_string(k) + " of " + std::to_string(pool) +
+                " without replacement");
+  auto out = torch::empty({rows, k}, torch::kLong);
+  auto* o = out.data_ptr<std::int64_t>();
+  std::vector<std::uint8_t> taken(static_cast<std::size_t>(pool), 0);
+  std::vector<std::pair<double, std::int64_t>> keyed;
+  const double total = cdf_.back();
+  const std::int64_t patience = 16 * k + 64;  // rejections before the exact fallback
+  for (std::int64_t row = 0; row < rows; ++row) {
+    auto* picked = o + row * k;
+    std::int64_t got = 0, rejected = 0;
+    while (got < k && rejected < patience) {
+      const double u = rng.uniform() * total;
+      auto r =
+          static_cast<std::int64_t>(std::upper_bound(cdf_.begin(), cdf_.end(), u) - cdf_.begin());
+      r = std::min(r, pool - 1);
+      if (taken[r]) {
+        ++rejected;
+        continue;
+      }
+      taken[r] = 1;
+      picked[got++] = r;
+    }
+    if (got < k) {  // Gumbel top-(k - got) over the ranks not yet drawn
+      keyed.clear();
+      for (std::int64_t r = 0; r < pool; ++r) {
+        if (taken[r]) continue;
+        const double g = -std::log(-std::log(std::max(rng.uniform(), 1e-300)));
+        keyed.emplace_back(log_weights_[r] + g, r);
+      }
+      const auto need = k - got;
+      std::partial_sort(keyed.begin(), keyed.begin() + need, keyed.end(),
+                        [](const auto& a, const auto& b) { return a.first > b.first; });
+      for (std::int64_t j = 0; j < need; ++j) {
+        taken[keyed[j].second] = 1;
+        picked[got++] = keyed[j].second;
+      }
+    }
+    std::sort(picked, picked + k);
+    for (std::int64_t j = 0; j < k; ++j) taken[picked[j]] = 0;
+  }
+  return out;
 }
 
 torch::Tensor sample_candidates(std::int64_t batch, std::int64_t n, std::int64_t num_items,

@@ -68,7 +68,11 @@ class RankingDistillation : public Distiller {
       const auto draws = sample_candidates(b, samples_, student.num_items(), *batch.rng);
       const auto su = batch.users.unsqueeze(1).expand({b, samples_}).reshape({-1});
       const auto sd = batch.score(student, su, draws.reshape({-1})).view({b, 1, samples_});
-      const auto higher = (sd > s.detach().unsqueeze(2)).to(torch::kFloat).mean(2);  // [B, K]
+      // A draw of the item itself is not above it: comparing an item's score with itself would
+      // count float rounding between two scoring paths (the native step's and the no-grad one).
+      const auto other = draws.view({b, 1, samples_}) != items.unsqueeze(2);  // [B, K, S]
+      const auto higher =
+          ((sd > s.detach().unsqueeze(2)) & other).to(torch::kFloat).mean(2);  // [B, K]
       const auto rhat = higher * static_cast<double>(student.num_items()) + 1.0;
       w = w * rd_discrepancy_weights(rhat, mu_);
       if (renormalize_) w = w / w.sum(1, true).clamp_min(1e-12);

@@ -251,6 +251,90 @@ TEST(Distillers, SamplingWithoutReplacementFollowsTheWeights) {
   EXPECT_THROW(sample_without_replacement(w, 5, rng), Error);
 }
 
+// Issue 23: the rank region follows the catalog (distiller.h states the rule; values by hand).
+TEST(Distillers, DefaultRankRegionFollowsTheCatalog) {
+  const auto small = default_rank_region(400);  // T = 400 / 32 = 12.5, pool 5 T = 62.5
+  EXPECT_DOUBLE_EQ(small.temperature, 12.5);
+  EXPECT_EQ(small.pool, 63);                      // lround(62.5) rounds half away from zero
+  EXPECT_EQ(small.draws, 10);                     // 63 / 12 = 5, raised to 10
+  const auto ml100k = default_rank_region(1682);  // T = 52.5625, pool lround(262.8) = 263
+  EXPECT_DOUBLE_EQ(ml100k.temperature, 52.5625);
+  EXPECT_EQ(ml100k.pool, 263);
+  EXPECT_EQ(ml100k.draws, 21);
+  for (const std::int64_t items : {3200, 3615, 9742, 200000}) {
+    const auto r = default_rank_region(items);
+    EXPECT_DOUBLE_EQ(r.temperature, 100.0);
+    EXPECT_EQ(r.pool, 500);
+    EXPECT_EQ(r.draws, 40);
+  }
+  const auto tiny = default_rank_region(10);  // T floor 10, pool at most half the catalog
+  EXPECT_EQ(tiny.pool, 5);
+  EXPECT_EQ(tiny.draws, 5);
+  // Given keys win; a given t moves the pool with it; a given pool keeps t.
+  const auto spec = ModelSpec::parse("rrd:t=20").checked(*[] {
+    static const ParamDecls d = rank_region_params("interesting", "k");
+    return &d;
+  }());
+  const auto given = rank_region_of(spec, "interesting", 3615);
+  EXPECT_DOUBLE_EQ(given.temperature, 20.0);
+  EXPECT_EQ(given.pool, 100);
+  EXPECT_EQ(given.draws, 10);
+}
+
+// Successive sampling by rank weight: distinct sorted ranks whose sets follow Plackett-Luce.
+TEST(Distillers, RankSamplerDrawsPlackettLuceSets) {
+  const double t = 1.0;
+  const RankSampler sampler(3, t);
+  Rng rng(5);
+  const std::int64_t rows = 200000;
+  const auto d = sampler.draw(rows, 2, rng);
+  ASSERT_EQ(d.sizes(), (std::vector<std::int64_t>{rows, 2}));
+  EXPECT_EQ((d.select(1, 0) >= d.select(1, 1)).sum().item<std::int64_t>(), 0);  // sorted, distinct
+  // P({a, b}) = p_a p_b / (1 - p_a) + p_b p_a / (1 - p_b), p_r ~ exp(-(r + 1) / t).
+  const double w[3] = {std::exp(-1.0), std::exp(-2.0), std::exp(-3.0)};
+  const double z = w[0] + w[1] + w[2];
+  const double p[3] = {w[0] / z, w[1] / z, w[2] / z};
+  const auto pair = [&](int a, int b) {
+    return p[a] * p[b] / (1 - p[a]) + p[b] * p[a] / (1 - p[b]);
+  };
+  const auto share = [&](int a, int b) {
+    return ((d.select(1, 0) == a) & (d.select(1, 1) == b)).sum().item<double>() / rows;
+  };
+  EXPECT_NEAR(share(0, 1), pair(0, 1), 0.004);
+  EXPECT_NEAR(share(0, 2), pair(0, 2), 0.004);
+  EXPECT_NEAR(share(1, 2), pair(1, 2), 0.004);
+  // Reproducible by seed; too many draws refused.
+  Rng a(9), b(9);
+  EXPECT_TRUE(torch::equal(sampler.draw(50, 2, a), sampler.draw(50, 2, b)));
+  EXPECT_THROW(sampler.draw(1, 4, rng), Error);
+  // Weights so sharp that repeats never stop: the exact fallback ends with the top ranks.
+  const RankSampler sharp(50, 0.01);
+  const auto top = sharp.draw(3, 20, rng);
+  EXPECT_TRUE(torch::equal(top, torch::arange(20, torch::kLong).unsqueeze(0).expand({3, 20})));
+  EXPECT_THROW(RankSampler(0, 1.0), Error);
+  EXPECT_THROW(RankSampler(5, 0.0), Error);
+}
+
+// kd's candidates: the teacher's ranked draws first, then the uniform ones; top=0 is Hinton's
+// uniform-only form; a top above the pool is refused.
+TEST(Distillers, KdMixesTheTeachersRankedItemsWithUniformOnes) {
+  torch::manual_seed(6);
+  auto t = create_topn_model(ModelSpec::parse("mf:dim=8"), 6, 40);
+  auto s = create_topn_model(ModelSpec::parse("mf:dim=2"), 6, 40);
+  const InteractionMatrix train({}, 6, 40);
+  Rng rng(1);
+  const DistillBatch batch{torch::arange(6, torch::kLong), torch::arange(40, torch::kLong), &rng};
+  for (const char* spec : {"kd", "kd:top=0", "kd:top=5,pool=10,candidates=3"}) {
+    auto kd = create_distiller(ModelSpec::parse(spec));
+    kd->prepare(*t, *s, train);
+    const auto loss = kd->loss(*t, *s, batch);
+    EXPECT_TRUE(std::isfinite(loss.item<double>())) << spec;
+    EXPECT_GE(loss.item<double>(), -1e-6) << spec;  // a KL divergence (float rounding near 0)
+  }
+  auto too_many = create_distiller(ModelSpec::parse("kd:top=11,pool=10"));
+  EXPECT_THROW(too_many->prepare(*t, *s, train), Error);
+}
+
 TEST(Distillers, EveryMethodIsRegisteredAndValidatesItsParameters) {
   for (const char* name : {"kd", "rd", "cd", "de", "rrd", "derrd", "htd", "hint", "rkd"})
     EXPECT_EQ(create_distiller(ModelSpec::parse(name))->name(), name);
