@@ -28,7 +28,7 @@ common=(--data "$dataset" --split loo --protocol sampled:uniform:499 --metrics "
 
 # methods per row (distill rows); "alone" trains the student without a teacher.
 declare -A method=(
-  [kd]="kd" [rd]="rd:lambda=5" [cd]="cd" [de]="de@0.1" [rrd]="${RRD:-rrd}" [derrd]="${DERRD:-derrd}" [htd]="htd"
+  [kd]="kd" [rd]="rd:lambda=5" [cd]="cd" [de]="de" [rrd]="${RRD:-rrd}" [derrd]="${DERRD:-derrd}" [htd]="htd"
   [hint]="hint" [rkd]="rkd" [online]="kd" [self]="kd" [multi]="kd")
 
 evaluate_more() {  # run folder: the best model under uniform:99 and full

@@ -19,7 +19,7 @@ mkdir -p "$out"
 export OMP_NUM_THREADS=1
 common=(--data "$dataset" --split loo --protocol sampled:uniform:499 --metrics "hr@10 ndcg@10"
         --monitor NDCG@10 --loss bpr --optimizer lazyadam --lr 0.001 --batch-size 1024 -q)
-declare -A method=([kd]="kd" [rd]="rd:lambda=5" [cd]="cd" [de]="de@0.1" [rrd]="rrd" [derrd]="derrd"
+declare -A method=([kd]="kd" [rd]="rd:lambda=5" [cd]="cd" [de]="de" [rrd]="rrd" [derrd]="derrd"
                    [htd]="htd" [hint]="hint" [rkd]="rkd" [online]="kd")
 
 teacher="$out/teacher"

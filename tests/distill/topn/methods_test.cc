@@ -251,6 +251,19 @@ TEST(Distillers, SamplingWithoutReplacementFollowsTheWeights) {
   EXPECT_THROW(sample_without_replacement(w, 5, rng), Error);
 }
 
+// An MF-8 teacher and an MF-2 student over 6 users and 40 items (seed 6), no training items, and
+// a batch of every user with rng seed 1.
+struct TinyPair {
+  struct Seeded {
+    Seeded() { torch::manual_seed(6); }
+  } seeded;  // first: seeds the models' initialisation below
+  TopNModelPtr t = create_topn_model(ModelSpec::parse("mf:dim=8"), 6, 40);
+  TopNModelPtr s = create_topn_model(ModelSpec::parse("mf:dim=2"), 6, 40);
+  InteractionMatrix train{{}, 6, 40};
+  Rng rng{1};
+  DistillBatch batch{torch::arange(6, torch::kLong), torch::arange(40, torch::kLong), &rng};
+};
+
 // Issue 23: the rank region follows the catalog (distiller.h states the rule; values by hand).
 TEST(Distillers, DefaultRankRegionFollowsTheCatalog) {
   const auto small = default_rank_region(400);  // T = 400 / 32 = 12.5, pool 5 T = 62.5
@@ -318,12 +331,10 @@ TEST(Distillers, RankSamplerDrawsPlackettLuceSets) {
 // kd's candidates: the teacher's ranked draws first, then the uniform ones; top=0 is Hinton's
 // uniform-only form; a top above the pool is refused.
 TEST(Distillers, KdMixesTheTeachersRankedItemsWithUniformOnes) {
-  torch::manual_seed(6);
-  auto t = create_topn_model(ModelSpec::parse("mf:dim=8"), 6, 40);
-  auto s = create_topn_model(ModelSpec::parse("mf:dim=2"), 6, 40);
-  const InteractionMatrix train({}, 6, 40);
-  Rng rng(1);
-  const DistillBatch batch{torch::arange(6, torch::kLong), torch::arange(40, torch::kLong), &rng};
+  TinyPair pair;
+  auto &t = pair.t, &s = pair.s;
+  const auto& train = pair.train;
+  const auto& batch = pair.batch;
   for (const char* spec : {"kd", "kd:top=0", "kd:top=5,pool=10,candidates=3"}) {
     auto kd = create_distiller(ModelSpec::parse(spec));
     kd->prepare(*t, *s, train);
@@ -361,12 +372,10 @@ TEST(Distillers, HintWithoutProjectionNeedsEqualWidths) {
 }
 
 TEST(Distillers, RrdDrawsNewListsEveryBatchOrOncePerEpoch) {
-  torch::manual_seed(6);
-  auto t = create_topn_model(ModelSpec::parse("mf:dim=8"), 6, 40);
-  auto s = create_topn_model(ModelSpec::parse("mf:dim=2"), 6, 40);
-  const InteractionMatrix train({}, 6, 40);
-  Rng rng(1);
-  const DistillBatch batch{torch::arange(6, torch::kLong), torch::arange(40, torch::kLong), &rng};
+  TinyPair pair;
+  auto &t = pair.t, &s = pair.s;
+  const auto& train = pair.train;
+  const auto& batch = pair.batch;
   const auto value = [&](Distiller& d) { return d.loss(*t, *s, batch).item<double>(); };
 
   auto per_epoch = create_distiller(ModelSpec::parse("rrd:pool=10,interesting=3,draws=epoch"));
