@@ -121,12 +121,24 @@ torch::Tensor sample_without_replacement(const torch::Tensor& weights, std::int6
       (w.log() + gumbel_noise(w.sizes(), rng)).topk(m, 1, /*largest=*/true, /*sorted=*/false));
 }
 
+namespace {
+
+// default_rank_region's pool for temperature t and its draws for a pool (distiller.h).
+std::int64_t pool_for(double t, std::int64_t num_items) {
+  return std::max<std::int64_t>(
+      1, std::min(static_cast<std::int64_t>(std::lround(5 * t)), num_items / 2));
+}
+std::int64_t draws_for(std::int64_t pool) {
+  return std::min(pool, std::clamp<std::int64_t>(pool / 12, 10, 40));
+}
+
+}  // namespace
+
 RankRegion default_rank_region(std::int64_t num_items) {
   RankRegion r;
   r.temperature = std::clamp(static_cast<double>(num_items) / 32.0, 10.0, 100.0);
-  r.pool = std::max<std::int64_t>(
-      1, std::min(static_cast<std::int64_t>(std::lround(5 * r.temperature)), num_items / 2));
-  r.draws = std::min(r.pool, std::clamp<std::int64_t>(r.pool / 12, 10, 40));
+  r.pool = pool_for(r.temperature, num_items);
+  r.draws = draws_for(r.pool);
   return r;
 }
 
@@ -147,12 +159,10 @@ RankRegion rank_region_of(const ModelSpec& spec, const std::string& count_key,
   auto r = default_rank_region(num_items);
   if (spec.has("t")) {
     r.temperature = spec.get_double("t");
-    r.pool = std::max<std::int64_t>(
-        1, std::min(static_cast<std::int64_t>(std::lround(5 * r.temperature)), num_items / 2));
+    r.pool = pool_for(r.temperature, num_items);
   }
   if (spec.has("pool")) r.pool = spec.get_int("pool");
-  r.draws = spec.has(count_key) ? spec.get_int(count_key)
-                                : std::min(r.pool, std::clamp<std::int64_t>(r.pool / 12, 10, 40));
+  r.draws = spec.has(count_key) ? spec.get_int(count_key) : draws_for(r.pool);
   return r;
 }
 
