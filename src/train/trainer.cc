@@ -311,6 +311,22 @@ void TopNTrainingTask::native_epoch(NcfStep& native, Rng& rng, BatchStep& step) 
   std::vector<std::pair<std::int64_t, torch::Tensor>> scored;
   std::vector<std::tuple<std::string, torch::Tensor, torch::Tensor>> represented;
   DistillBatch db;
+  // The rows of a term that computes its gradient by hand (Distiller::native_loss).
+  struct Rows : StudentRows {
+    explicit Rows(NcfStep& step) : native(step) {}
+    std::int64_t score(const std::int64_t* users, const std::int64_t* items, std::int64_t n,
+                       float* scores) override {
+      return native.add_rows(users, items, n, scores, /*keep=*/true);
+    }
+    void add_gradient(std::int64_t first, const float* grad, std::int64_t n) override {
+      native.set_row_gradient(first, grad, n);
+    }
+    void peek(const std::int64_t* users, const std::int64_t* items, std::int64_t n,
+              float* scores) override {
+      native.add_rows(users, items, n, scores, /*keep=*/false);
+    }
+    NcfStep& native;
+  } rows(native);
   if (teacher) {
     db.student_scores = [&](const torch::Tensor& u, const torch::Tensor& i) {
       const auto uc = u.contiguous(), ic = i.contiguous();
@@ -365,10 +381,12 @@ void TopNTrainingTask::native_epoch(NcfStep& native, Rng& rng, BatchStep& step) 
       scored.clear();
       represented.clear();
       for (auto& [d, w] : d_.terms) {
-        const auto term = w * d->loss(*teacher, *model_, db);
-        terms = terms.defined() ? terms + term : term;
+        const auto term = d->native_loss(*teacher, *model_, db, rows, w);
+        loss += term.by_hand;
+        if (term.autograd.defined())
+          terms = terms.defined() ? terms + term.autograd : term.autograd;
       }
-      loss += terms.item<double>();
+      if (terms.defined()) loss += terms.item<double>();
     }
     step.native(
         loss,

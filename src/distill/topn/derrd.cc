@@ -43,8 +43,19 @@ class DeRrd : public Distiller {
     rrd_->start_epoch(rng);
   }
   torch::Tensor loss(TopNModel& teacher, TopNModel& student, const DistillBatch& batch) override {
-    return de_weight_ * de_->loss(teacher, student, batch) +
-           rrd_weight_ * rrd_->loss(teacher, student, batch);
+    // Sequenced (the operands of + are not): DE's Gumbel noise, then RRD's lists.
+    const auto de = de_weight_ * de_->loss(teacher, student, batch);
+    return de + rrd_weight_ * rrd_->loss(teacher, student, batch);
+  }
+  NativeTerm native_loss(TopNModel& teacher, TopNModel& student, const DistillBatch& batch,
+                         StudentRows& rows, double weight) override {
+    // The same order of draws as loss(): DE's Gumbel noise, then RRD's lists.
+    auto de = de_->native_loss(teacher, student, batch, rows, weight * de_weight_);
+    const auto rrd = rrd_->native_loss(teacher, student, batch, rows, weight * rrd_weight_);
+    de.by_hand += rrd.by_hand;
+    if (rrd.autograd.defined())
+      de.autograd = de.autograd.defined() ? de.autograd + rrd.autograd : rrd.autograd;
+    return de;
   }
   std::vector<torch::Tensor> parameters() override { return de_->parameters(); }
 

@@ -43,6 +43,31 @@ struct DistillBatch {
                        const torch::Tensor& index) const;
 };
 
+// The native step's view of the student for a term that computes its loss and gradient by hand
+// (Distiller::native_loss): the rows it scores join the step's backward pass (train/ncf_step.h,
+// add_rows / set_row_gradient). LibTorch's autograd then costs nothing per batch: at MF-20's
+// ~0.3 ms per step, a term's dozen small dispatched ops and their graph were 10x the student's
+// own work (docs/results.md, "Distillation methods per epoch").
+class StudentRows {
+ public:
+  virtual ~StudentRows() = default;
+  // The student's logits of n (user, item) rows into `scores`; returns the first row's handle.
+  virtual std::int64_t score(const std::int64_t* users, const std::int64_t* items, std::int64_t n,
+                             float* scores) = 0;
+  // Adds d loss / d logit for the rows [first, first + n) of a score() call.
+  virtual void add_gradient(std::int64_t first, const float* grad, std::int64_t n) = 0;
+  // The logits of rows that take no gradient (a term's look at the student: rank estimates).
+  virtual void peek(const std::int64_t* users, const std::int64_t* items, std::int64_t n,
+                    float* scores) = 0;
+};
+
+// A term's share of a native step: the loss whose gradient it already added through StudentRows
+// (weighted), and the rest as an autograd tensor (weighted; undefined when there is none).
+struct NativeTerm {
+  double by_hand = 0;
+  torch::Tensor autograd;
+};
+
 class Distiller {
  public:
   virtual ~Distiller() = default;
@@ -63,6 +88,13 @@ class Distiller {
   virtual bool student_through_batch() const { return false; }
   // The distillation loss for this batch (a scalar that backpropagates into the student).
   virtual torch::Tensor loss(TopNModel& teacher, TopNModel& student, const DistillBatch& batch) = 0;
+  // The term for the native step, `weight` times loss(): by default all of it through autograd.
+  // A method that overrides it computes the same loss and its gradient by hand, drawing from
+  // batch.rng exactly as loss() does (tests/train/ncf_step_test.cc compares whole runs of both).
+  virtual NativeTerm native_loss(TopNModel& teacher, TopNModel& student, const DistillBatch& batch,
+                                 StudentRows& rows, double weight) {
+    return {0, weight * loss(teacher, student, batch)};
+  }
   // Trainable parts of the method itself (e.g. projections, experts), optimised with the student.
   virtual std::vector<torch::Tensor> parameters() { return {}; }
 };
@@ -108,6 +140,10 @@ class TeacherScores {
   // by teacher.forward (an online peer, a catalog too large to cache); no gradient either way.
   torch::Tensor lookup(TopNModel& teacher, const torch::Tensor& users, const torch::Tensor& items);
   bool cached() const { return scores_.defined(); }
+  // The cached [users, items] matrix (row-major) when `teacher` is the one cached, else nullptr.
+  const float* matrix(const TopNModel& teacher) const {
+    return &teacher == teacher_ && scores_.defined() ? scores_.data_ptr<float>() : nullptr;
+  }
 
  private:
   const TopNModel* teacher_ = nullptr;

@@ -24,6 +24,7 @@
 // starting point (its scores are live).
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "core/errors.h"
 #include "distill/common/soft_targets.h"
@@ -79,6 +80,61 @@ class KnowledgeDistillation : public Distiller {
     return kd_soft_target_loss(t, s, temperature_);
   }
 
+  // loss() by hand: the same draws, then per user q = softmax(s / T), p = softmax(t / T) and
+  //   d (T^2 KL(p || q)) / d s_j = T (q_j - p_j), over the b users' mean.
+  NativeTerm native_loss(TopNModel& teacher, TopNModel& student, const DistillBatch& batch,
+                         StudentRows& rows, double weight) override {
+    const float* matrix = teacher_scores_.matrix(teacher);
+    if (!matrix) return Distiller::native_loss(teacher, student, batch, rows, weight);
+    const auto b = batch.users.size(0);
+    const auto uniform = sample_candidates(b, candidates_, student.num_items(), *batch.rng);
+    const auto n = top_ + candidates_;
+    const auto cells = static_cast<std::size_t>(b * n);
+    users_.resize(cells);
+    items_.resize(cells);
+    t_.resize(cells);
+    s_.resize(cells);
+    const auto* user_of = batch.users.data_ptr<std::int64_t>();
+    const auto* drawn = uniform.data_ptr<std::int64_t>();
+    torch::Tensor ranks;
+    if (top_ > 0) ranks = sampler_.draw(b, top_, *batch.rng);
+    const auto* rank = top_ > 0 ? ranks.data_ptr<std::int64_t>() : nullptr;
+    const auto* top_items = top_ > 0 ? top_items_.data_ptr<std::int64_t>() : nullptr;
+    const auto items = teacher.num_items();
+    for (std::int64_t r = 0; r < b; ++r) {
+      const auto u = user_of[r];
+      auto* row = items_.data() + r * n;
+      for (std::int64_t k = 0; k < top_; ++k) row[k] = top_items[u * pool_ + rank[r * top_ + k]];
+      std::copy_n(drawn + r * candidates_, candidates_, row + top_);
+      std::fill_n(users_.data() + r * n, n, u);
+      for (std::int64_t k = 0; k < n; ++k) t_[r * n + k] = matrix[u * items + row[k]];
+    }
+    const auto first = rows.score(users_.data(), items_.data(), b * n, s_.data());
+    const double T = temperature_;
+    double total = 0;
+    for (std::int64_t r = 0; r < b; ++r) {
+      float* s = s_.data() + r * n;  // becomes the gradient
+      const float* t = t_.data() + r * n;
+      const double tmax = *std::max_element(t, t + n) / T, smax = *std::max_element(s, s + n) / T;
+      double tsum = 0, ssum = 0;
+      for (std::int64_t k = 0; k < n; ++k) {
+        tsum += std::exp(t[k] / T - tmax);
+        ssum += std::exp(s[k] / T - smax);
+      }
+      const double log_tz = tmax + std::log(tsum), log_sz = smax + std::log(ssum);
+      double kl = 0;
+      for (std::int64_t k = 0; k < n; ++k) {
+        const double log_p = t[k] / T - log_tz, log_q = s[k] / T - log_sz;
+        const double p = std::exp(log_p);
+        kl += p * (log_p - log_q);
+        s[k] = static_cast<float>(weight * T * (std::exp(log_q) - p) / static_cast<double>(b));
+      }
+      total += kl;
+    }
+    rows.add_gradient(first, s_.data(), b * n);
+    return {weight * T * T * total / static_cast<double>(b), {}};
+  }
+
  private:
   ModelSpec spec_;  // top, pool and t are resolved against the catalog in prepare()
   double temperature_;
@@ -87,6 +143,8 @@ class KnowledgeDistillation : public Distiller {
   torch::Tensor top_items_;  // the teacher's top-`pool` unobserved items per user
   RankSampler sampler_;
   TeacherScores teacher_scores_;
+  std::vector<std::int64_t> users_, items_;  // native_loss's scratch: the rows it scores
+  std::vector<float> t_, s_;
 };
 
 DistillerPtr make_kd(const ModelSpec& spec) {

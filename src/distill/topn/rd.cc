@@ -13,6 +13,10 @@
 // renormalize (0). RD was designed for point-wise students (BCE on sampled negatives).
 #include "distill/topn/rd.h"
 
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
 #include "core/errors.h"
 #include "distill/topn/distiller.h"
 
@@ -80,11 +84,65 @@ class RankingDistillation : public Distiller {
     return rd_loss(s, w);
   }
 
+  // loss() by hand: the same draws; d (w_r softplus(-s_r)) / d s_r = -w_r sigma(-s_r), over the
+  // b users' mean (the weights take no gradient).
+  NativeTerm native_loss(TopNModel&, TopNModel& student, const DistillBatch& batch,
+                         StudentRows& rows, double weight) override {
+    const auto b = batch.users.size(0), K = k_;
+    const auto cells = static_cast<std::size_t>(b * K);
+    users_.resize(cells);
+    s_.resize(cells);
+    w_.resize(cells);
+    const auto* user_of = batch.users.data_ptr<std::int64_t>();
+    const auto items = top_.index_select(0, batch.users);
+    const auto* item = items.data_ptr<std::int64_t>();
+    for (std::int64_t r = 0; r < b; ++r) std::fill_n(users_.data() + r * K, K, user_of[r]);
+    const auto first = rows.score(users_.data(), item, b * K, s_.data());
+    const float* position = position_.data_ptr<float>();
+    for (std::int64_t r = 0; r < b; ++r) std::copy_n(position, K, w_.data() + r * K);
+    if (batch.progress >= warmup_ && mu_ > 0) {
+      const auto draws = sample_candidates(b, samples_, student.num_items(), *batch.rng);
+      const auto* drawn = draws.data_ptr<std::int64_t>();
+      const auto S = samples_;
+      draw_users_.resize(static_cast<std::size_t>(b * S));
+      drawn_scores_.resize(static_cast<std::size_t>(b * S));
+      for (std::int64_t r = 0; r < b; ++r) std::fill_n(draw_users_.data() + r * S, S, user_of[r]);
+      rows.peek(draw_users_.data(), drawn, b * S, drawn_scores_.data());
+      const auto catalog = static_cast<double>(student.num_items());
+      for (std::int64_t r = 0; r < b; ++r) {
+        double sum = 0;
+        for (std::int64_t k = 0; k < K; ++k) {
+          const auto c = r * K + k;
+          std::int64_t higher = 0;
+          for (std::int64_t j = 0; j < S; ++j)
+            higher += drawn_scores_[r * S + j] > s_[c] && drawn[r * S + j] != item[c];
+          const double rhat = static_cast<double>(higher) / static_cast<double>(S) * catalog + 1;
+          w_[c] *= static_cast<float>(std::tanh(std::max(mu_ * (rhat - (k + 1)), 0.0)));
+          sum += w_[c];
+        }
+        if (renormalize_)
+          for (std::int64_t k = 0; k < K; ++k)
+            w_[r * K + k] = static_cast<float>(w_[r * K + k] / std::max(sum, 1e-12));
+      }
+    }
+    double total = 0;
+    for (std::size_t c = 0; c < cells; ++c) {
+      const double x = s_[c];
+      // softplus(-x) and sigma(-x), stable for either sign of x
+      total += w_[c] * (std::max(-x, 0.0) + std::log1p(std::exp(-std::abs(x))));
+      s_[c] = static_cast<float>(-weight * w_[c] / (1 + std::exp(x)) / static_cast<double>(b));
+    }
+    rows.add_gradient(first, s_.data(), b * K);
+    return {weight * total / static_cast<double>(b), {}};
+  }
+
  private:
   std::int64_t k_, samples_;
   double lambda_, mu_, warmup_;
   bool renormalize_;
   torch::Tensor top_, position_;
+  std::vector<std::int64_t> users_, draw_users_;  // native_loss's scratch
+  std::vector<float> s_, w_, drawn_scores_;
 };
 
 DistillerPtr make_rd(const ModelSpec& spec) {

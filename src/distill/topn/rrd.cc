@@ -21,7 +21,9 @@
 #include "distill/topn/rrd.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "core/errors.h"
@@ -80,19 +82,68 @@ class RelaxedRankingDistillation : public Distiller {
   }
 
   torch::Tensor loss(TopNModel& teacher, TopNModel& student, const DistillBatch& batch) override {
-    torch::Tensor good, bad;
-    if (per_epoch_) {
-      if (!good_.defined()) start_epoch(*batch.rng);  // used outside a Trainer epoch
-      good = good_.index_select(0, batch.users);
-      bad = bad_.index_select(0, batch.users);
-    } else {
-      good = draw_interesting(batch.users, *batch.rng);
-      bad = draw_outside_pool(batch.users, *batch.rng);
+    const auto [good, bad] = draws(batch);
+    const auto interesting = score(student, batch, good);  // sequenced: rows in a known order
+    return rrd_loss(interesting, score(student, batch, bad));
+  }
+
+  // loss() by hand. With D_k = sum_{j>=k} exp(s_j) + sum_l exp(u_l), a row's loss is
+  // sum_k (log D_k - s_k), so
+  //   d/ds_j = sum_{k<=j} exp(s_j) / D_k - 1,   d/du_l = exp(u_l) sum_k 1 / D_k,
+  // over the b users' mean (exponentials shifted by the row's largest score).
+  NativeTerm native_loss(TopNModel&, TopNModel&, const DistillBatch& batch, StudentRows& rows,
+                         double weight) override {
+    const auto [good, bad] = draws(batch);
+    const auto b = batch.users.size(0), K = interesting_, L = uninteresting_, n = K + L;
+    // Rows as loss() scores them: every user's interesting items, then every user's others.
+    const auto cells = static_cast<std::size_t>(b * n);
+    users_.resize(cells);
+    items_.resize(cells);
+    s_.resize(cells);
+    const auto* user_of = batch.users.data_ptr<std::int64_t>();
+    for (std::int64_t r = 0; r < b; ++r) {
+      std::fill_n(users_.data() + r * K, K, user_of[r]);
+      std::fill_n(users_.data() + b * K + r * L, L, user_of[r]);
     }
-    return rrd_loss(score(student, batch, good), score(student, batch, bad));
+    std::copy_n(good.data_ptr<std::int64_t>(), b * K, items_.data());
+    std::copy_n(bad.data_ptr<std::int64_t>(), b * L, items_.data() + b * K);
+    const auto first = rows.score(users_.data(), items_.data(), b * n, s_.data());
+    suffix_.resize(static_cast<std::size_t>(K));
+    double total = 0;
+    const double scale = weight / static_cast<double>(b);
+    for (std::int64_t r = 0; r < b; ++r) {
+      float* s = s_.data() + r * K;          // the interesting scores, then their gradient
+      float* u = s_.data() + b * K + r * L;  // the uninteresting ones
+      const double m = std::max(*std::max_element(s, s + K), *std::max_element(u, u + L));
+      double below = 0;
+      for (std::int64_t l = 0; l < L; ++l) below += std::exp(u[l] - m);
+      // suffix_[k] = D_k (shifted), from the last interesting item up.
+      double run = below;
+      for (std::int64_t k = K - 1; k >= 0; --k) suffix_[k] = run += std::exp(s[k] - m);
+      double inverse_sum = 0;  // sum_{k<=j} 1 / D_k as j advances
+      for (std::int64_t k = 0; k < K; ++k) {
+        total += std::log(suffix_[k]) + m - s[k];
+        inverse_sum += 1.0 / suffix_[k];
+        s[k] = static_cast<float>(scale * (std::exp(s[k] - m) * inverse_sum - 1.0));
+      }
+      for (std::int64_t l = 0; l < L; ++l)
+        u[l] = static_cast<float>(scale * std::exp(u[l] - m) * inverse_sum);
+    }
+    rows.add_gradient(first, s_.data(), b * n);
+    return {weight * total / static_cast<double>(b), {}};
   }
 
  private:
+  // The batch users' interesting [b, K] and uninteresting [b, L] items.
+  std::pair<torch::Tensor, torch::Tensor> draws(const DistillBatch& batch) {
+    if (per_epoch_) {
+      if (!good_.defined()) start_epoch(*batch.rng);  // used outside a Trainer epoch
+      return {good_.index_select(0, batch.users), bad_.index_select(0, batch.users)};
+    }
+    auto good = draw_interesting(batch.users, *batch.rng);
+    return {good, draw_outside_pool(batch.users, *batch.rng)};
+  }
+
   // K rank-weighted draws without replacement from each user's top-`pool`, in the teacher's order.
   torch::Tensor draw_interesting(const torch::Tensor& users, Rng& rng) const {
     const auto picked = sampler_.draw(users.size(0), interesting_, rng);
@@ -145,6 +196,9 @@ class RelaxedRankingDistillation : public Distiller {
   torch::Tensor good_, bad_;           // this epoch's draws, [num_users, K] and [num_users, L]
   InteractionMatrix train_;            // the uninteresting draws skip the user's own items
   std::vector<std::uint8_t> in_pool_;  // scratch: 1 for the current user's top-`pool` items
+  std::vector<std::int64_t> users_, items_;  // native_loss's scratch: the rows it scores
+  std::vector<float> s_;
+  std::vector<double> suffix_;
 };
 
 DistillerPtr make_rrd(const ModelSpec& spec) {

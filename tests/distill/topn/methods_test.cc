@@ -2,8 +2,10 @@
 // methods' bad inputs.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
+#include <vector>
 
 #include "core/errors.h"
 #include "distill/common/hint.h"
@@ -344,6 +346,79 @@ TEST(Distillers, KdMixesTheTeachersRankedItemsWithUniformOnes) {
   }
   auto too_many = create_distiller(ModelSpec::parse("kd:top=11,pool=10"));
   EXPECT_THROW(too_many->prepare(*t, *s, train), Error);
+}
+
+// The student's rows as a native step holds them, for native_loss: scored by the model without a
+// graph, their gradients summed per row in call order.
+struct RecordedRows : StudentRows {
+  explicit RecordedRows(TopNModel& m) : model(m) {}
+  std::int64_t score(const std::int64_t* users, const std::int64_t* items, std::int64_t n,
+                     float* scores) override {
+    peek(users, items, n, scores);
+    const auto first = static_cast<std::int64_t>(grad.size());
+    grad.resize(grad.size() + static_cast<std::size_t>(n), 0.0f);
+    return first;
+  }
+  void add_gradient(std::int64_t first, const float* g, std::int64_t n) override {
+    for (std::int64_t k = 0; k < n; ++k) grad[static_cast<std::size_t>(first + k)] += g[k];
+  }
+  void peek(const std::int64_t* users, const std::int64_t* items, std::int64_t n,
+            float* scores) override {
+    torch::NoGradGuard guard;
+    const auto u = torch::from_blob(const_cast<std::int64_t*>(users), {n}, torch::kLong);
+    const auto i = torch::from_blob(const_cast<std::int64_t*>(items), {n}, torch::kLong);
+    const auto s = model.forward(u, i).contiguous();
+    std::copy_n(s.data_ptr<float>(), n, scores);
+  }
+  TopNModel& model;
+  std::vector<float> grad;
+};
+
+// kd's and rrd's hand-written gradients (native_loss, what the native step trains with) against
+// LibTorch's autograd of loss() on the same draws: the loss and d loss / d logit of every row.
+TEST(Distillers, NativeLossesMatchAutograd) {
+  for (const char* spec : {"kd", "kd:top=0,temperature=0.5", "kd:top=5,pool=10,candidates=3", "rrd",
+                           "rrd:pool=10,interesting=3,uninteresting=4,draws=epoch"}) {
+    TinyPair pair;
+    pair.t->eval();  // frozen, as the trainer leaves it: kd caches its scores
+    {
+      torch::NoGradGuard guard;  // scores far from 0, so that every term's gradient is sizeable
+      for (auto* m : {pair.t.get(), pair.s.get()})
+        for (auto& p : m->parameters()) p.normal_(0, 1);
+    }
+    auto& batch = pair.batch;
+    auto d = create_distiller(ModelSpec::parse(spec));
+    d->prepare(*pair.t, *pair.s, pair.train);
+    Rng epoch(3);
+    d->start_epoch(epoch);
+    std::vector<torch::Tensor> logits;  // the autograd side's scored rows, in call order
+    DistillBatch graph = batch;
+    graph.student_scores = [&](const torch::Tensor& u, const torch::Tensor& i) {
+      torch::Tensor s;
+      {
+        torch::NoGradGuard guard;
+        s = pair.s->forward(u, i).contiguous();
+      }
+      logits.push_back(s.requires_grad_(true));
+      return logits.back();
+    };
+    const double weight = 0.7;
+    Rng same(1);
+    graph.rng = &same;
+    const auto loss = weight * d->loss(*pair.t, *pair.s, graph);
+    loss.backward();
+    std::vector<float> expected;
+    for (const auto& l : logits)
+      for (std::int64_t k = 0; k < l.numel(); ++k) expected.push_back(l.grad()[k].item<float>());
+
+    RecordedRows rows(*pair.s);
+    const auto term = d->native_loss(*pair.t, *pair.s, batch, rows, weight);
+    EXPECT_FALSE(term.autograd.defined()) << spec;  // all of it by hand
+    EXPECT_NEAR(term.by_hand, loss.item<double>(), 1e-5 * std::abs(loss.item<double>())) << spec;
+    ASSERT_EQ(rows.grad.size(), expected.size()) << spec;
+    for (std::size_t k = 0; k < expected.size(); ++k)
+      ASSERT_NEAR(rows.grad[k], expected[k], 1e-6) << spec << " row " << k;
+  }
 }
 
 TEST(Distillers, EveryMethodIsRegisteredAndValidatesItsParameters) {
