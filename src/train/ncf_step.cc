@@ -209,7 +209,7 @@ struct NcfStep::Impl {
   // then the rows distillation terms score (add_rows): one backward pass covers them all.
   std::int64_t n = 0, main_rows = 0, rows = 0, max_batch_rows = 0;
   std::vector<std::int64_t> row_user, row_item;
-  std::vector<float> gmf;               // rows x d: p_u * q_i
+  std::vector<float> gmf;               // rows x d: p_u * q_i (MF, without a head: its sum)
   std::vector<std::vector<float>> act;  // act[0] rows x 2e input, act[l + 1] rows x width[l + 1]
   std::vector<float> delta;             // rows: d loss / d score
   std::vector<float> back_a, back_b;    // rows x the widest layer
@@ -272,7 +272,16 @@ struct NcfStep::Impl {
 
   // The forward pass of rows [begin, end), whose ids are in row_user / row_item.
   void forward_rows(std::int64_t begin, std::int64_t end) {
-    if (d > 0) {
+    if (d > 0 && !has_head) {
+      // MF: the logit is the dot product; the products themselves are not needed again.
+      for (std::int64_t r = begin; r < end; ++r) {
+        const float* pu = p.row(row_user[r]);
+        const float* qi = q.row(row_item[r]);
+        float s = 0.0f;
+        for (std::int64_t k = 0; k < d; ++k) s += pu[k] * qi[k];
+        gmf[static_cast<std::size_t>(r)] = s;
+      }
+    } else if (d > 0) {
       for (std::int64_t r = begin; r < end; ++r) {
         const float* pu = p.row(row_user[r]);
         const float* qi = q.row(row_item[r]);
@@ -327,6 +336,7 @@ struct NcfStep::Impl {
   }
 
   float score(std::int64_t r) const {
+    if (d > 0 && !has_head) return gmf[static_cast<std::size_t>(r)];  // MF: the dot product
     float s = has_head ? head_b.w[0] : 0.0f;
     if (d > 0) {
       const float* g = gmf.data() + r * d;

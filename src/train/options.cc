@@ -78,6 +78,19 @@ std::vector<TrainOptionDecl> make_decls() {
        true,
        true,
        &O::batch_size},
+      {real_param("distill_share", 1.0, 0, 1, true, false,
+                  "share of a mini-batch's distinct users and of its distinct items that the "
+                  "distillation terms see, drawn uniformly each batch (1: all). A term is a mean "
+                  "over them, so a smaller share is an unbiased, noisier estimate of the same "
+                  "term at that share of its cost (issue 19; docs/results.md measures the "
+                  "accuracy). Part of a run's identity when not 1"),
+       {"1", kNo, kNo},
+       true,
+       true,
+       &O::distill_share,
+       nullptr,
+       true,
+       true},
       {whole("epochs", 1, "maximum epochs"), {"20", "10", "100"}, true, true, &O::epochs},
       {text("optimizer", {"adam", "lazyadam", "sgd", "adagrad"},
             "`lazyadam`: Adam with row-wise updates of sparse embedding gradients (faster)"),

@@ -30,9 +30,10 @@ const char* task_name(TrainTask task);  // "topn", "ctr", "seq"
 struct TrainOptions {
   TrainTask task = TrainTask::kTopN;
   // top-N
-  std::string loss;     // bce | bpr
-  int negatives = 0;    // per positive
-  std::string sampler;  // uniform | popularity[:alpha]
+  std::string loss;          // bce | bpr
+  int negatives = 0;         // per positive
+  std::string sampler;       // uniform | popularity[:alpha]
+  double distill_share = 1;  // of a batch's distinct users / items the distillation terms see
   // every task
   std::int64_t batch_size = 0;
   int epochs = 0;

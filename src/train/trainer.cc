@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -121,6 +122,8 @@ class TopNTrainingTask final : public TrainingTask {
     ep_negs_.resize(loss_kind_ == LossKind::kBpr ? samples_ : 0);
     ep_labels_.resize(loss_kind_ == LossKind::kBce ? samples_ : 0);
     order_.resize(samples_);
+    seen_users_.assign(static_cast<std::size_t>(data.num_users()), 0);
+    seen_items_.assign(static_cast<std::size_t>(data.num_items()), 0);
     neg_buf_.resize(static_cast<std::size_t>(c_.negatives));
     const auto B = c_.batch_size;
     t_users_ = torch::empty({B}, torch::kLong);
@@ -155,10 +158,49 @@ class TopNTrainingTask final : public TrainingTask {
   DistillBatch distill_batch(const torch::Tensor& users, const torch::Tensor& items,
                              const torch::Tensor& negatives, Rng& rng, int epoch,
                              std::size_t start) const {
-    const auto batch_items = loss_kind_ == LossKind::kBce ? items : torch::cat({items, negatives});
-    return {std::get<0>(torch::_unique(users, /*sorted=*/true)),
-            std::get<0>(torch::_unique(batch_items, /*sorted=*/true)), &rng,
+    auto distinct_users = distinct(users, seen_users_);
+    auto distinct_items =
+        distinct(items, seen_items_, loss_kind_ == LossKind::kBpr ? &negatives : nullptr);
+    if (c_.distill_share < 1) {
+      distinct_users = share_of(distinct_users, rng);
+      distinct_items = share_of(distinct_items, rng);
+    }
+    return {distinct_users, distinct_items, &rng,
             (epoch - 1 + static_cast<double>(start) / static_cast<double>(samples_)) / c_.epochs};
+  }
+  // The distinct ids of `ids` (and of `more`), sorted, as torch::_unique(sorted) gives them
+  // without its hash set: `seen` is a flag per id, cleared again before returning.
+  static torch::Tensor distinct(const torch::Tensor& ids, std::vector<std::uint8_t>& seen,
+                                const torch::Tensor* more = nullptr) {
+    const auto n = ids.size(0) + (more ? more->size(0) : 0);
+    auto out = torch::empty({n}, torch::kLong);
+    auto* o = out.data_ptr<std::int64_t>();
+    std::int64_t m = 0;
+    for (const auto* t : {&ids, more}) {
+      if (t == nullptr) continue;
+      const auto c = t->contiguous();
+      const auto* p = c.data_ptr<std::int64_t>();
+      for (std::int64_t k = 0; k < c.size(0); ++k) {
+        auto& flag = seen[static_cast<std::size_t>(p[k])];
+        if (!flag) flag = 1, o[m++] = p[k];
+      }
+    }
+    for (std::int64_t k = 0; k < m; ++k) seen[static_cast<std::size_t>(o[k])] = 0;
+    std::sort(o, o + m);
+    return out.narrow(0, 0, m);
+  }
+  // distill_share of the ids (at least one), drawn without replacement, sorted.
+  torch::Tensor share_of(const torch::Tensor& ids, Rng& rng) const {
+    const auto n = ids.size(0);
+    const auto m =
+        std::clamp<std::int64_t>(std::llround(c_.distill_share * static_cast<double>(n)), 1, n);
+    auto picked = ids.clone();
+    auto* p = picked.data_ptr<std::int64_t>();
+    for (std::int64_t k = 0; k < m; ++k)  // a partial Fisher-Yates shuffle
+      std::swap(p[k], p[k + rng.below(static_cast<std::uint32_t>(n - k))]);
+    auto out = picked.narrow(0, 0, m);
+    std::sort(p, p + m);
+    return out;
   }
 
   const EvalResult& best_valid() const { return best_; }
@@ -225,6 +267,7 @@ class TopNTrainingTask final : public TrainingTask {
   std::vector<std::int64_t> ep_users_, ep_items_, ep_negs_;
   std::vector<float> ep_labels_;
   std::vector<std::uint32_t> order_;
+  mutable std::vector<std::uint8_t> seen_users_, seen_items_;  // distinct()'s flags
   std::vector<std::int32_t> neg_buf_;
   torch::Tensor t_users_, t_items_, t_negs_, t_labels_;
 };

@@ -6,6 +6,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+#include <memory>
 #include <numeric>
 
 #include "core/errors.h"
@@ -267,6 +270,57 @@ TEST(NcfStep, DistillationTrainsTheSameRunNatively) {
           << method << " epoch " << e + 1;
     for (const auto& [name, value] : runs[0].test.metrics)
       EXPECT_NEAR(value, runs[1].test.metrics.at(name), 1e-3) << method << " " << name;
+  }
+}
+
+// A term that only records which users and items each batch shows it (its loss is 0).
+struct BatchRecorder : Distiller {
+  std::string name() const override { return "recorder"; }
+  bool student_through_batch() const override { return true; }
+  torch::Tensor loss(TopNModel&, TopNModel& student, const DistillBatch& batch) override {
+    users.push_back(batch.users.clone());
+    items.push_back(batch.items.clone());
+    return torch::zeros({});
+  }
+  std::vector<torch::Tensor> users, items;
+};
+
+// distill_share: each batch's terms see that share of its distinct users and items (sorted,
+// distinct, a subset of what share 1 shows), under either engine.
+TEST(NcfStep, DistillShareShowsTheTermsAShareOfEachBatch) {
+  const Dataset data = implicit_data("synthetic:users=80,items=250,mean=12,min=6");
+  const Split split = make_split(data, SplitConfig::parse("loo", 1));
+  auto teacher =
+      create_topn_model(ModelSpec::parse("mf:dim=8"), data.num_users(), data.num_items());
+  TrainConfig c = two_epochs(64);
+  c.loss = "bpr";
+  for (const char* engine : {"torch", "native"}) {
+    c.engine = engine;
+    std::vector<std::shared_ptr<BatchRecorder>> seen;
+    for (const double share : {1.0, 0.3}) {
+      c.distill_share = share;
+      torch::manual_seed(c.seed);
+      auto student =
+          create_topn_model(ModelSpec::parse("mf:dim=4"), data.num_users(), data.num_items());
+      Trainer t(data, split, student, c);
+      seen.push_back(std::make_shared<BatchRecorder>());
+      t.distill_from({teacher, {{seen.back(), 1.0}}, false});
+      t.fit("");
+    }
+    const auto& all = *seen[0];
+    const auto& part = *seen[1];
+    ASSERT_EQ(all.users.size(), part.users.size()) << engine;
+    ASSERT_GT(all.users.size(), 4u);
+    for (std::size_t b = 0; b < all.users.size(); ++b) {
+      for (const auto& [whole, share] :
+           {std::pair{all.users[b], part.users[b]}, {all.items[b], part.items[b]}}) {
+        const auto n = whole.size(0);
+        EXPECT_EQ(share.size(0), std::clamp<std::int64_t>(std::llround(0.3 * n), 1, n));
+        EXPECT_TRUE(torch::equal(std::get<0>(torch::_unique(whole, true)), whole));  // distinct
+        EXPECT_TRUE(torch::equal(std::get<0>(torch::_unique(share, true)), share));  // sorted
+        EXPECT_TRUE(torch::isin(share, whole).all().item<bool>()) << engine << " batch " << b;
+      }
+    }
   }
 }
 

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <limits>
 #include <map>
+#include <numeric>
 
 #include "core/errors.h"
 #include "core/registry.h"
@@ -169,14 +170,37 @@ RankRegion rank_region_of(const ModelSpec& spec, const std::string& count_key,
 RankSampler::RankSampler(std::int64_t pool, double temperature) {
   if (pool < 1) throw Error("rank sampler: the pool must hold at least one item");
   if (!(temperature > 0)) throw Error("rank sampler: the temperature must be > 0");
-  log_weights_.resize(static_cast<std::size_t>(pool));
-  cdf_.resize(static_cast<std::size_t>(pool));
+  const auto n = static_cast<std::size_t>(pool);
+  log_weights_.resize(n);
+  std::vector<double> scaled(n);  // weights scaled to mean 1
   double total = 0;
-  for (std::int64_t r = 0; r < pool; ++r) {
+  for (std::size_t r = 0; r < n; ++r) {
     log_weights_[r] = -static_cast<double>(r + 1) / temperature;
     total += std::exp(log_weights_[r]);
-    cdf_[r] = total;
   }
+  for (std::size_t r = 0; r < n; ++r)
+    scaled[r] = std::exp(log_weights_[r]) * static_cast<double>(n) / total;
+  // Walker's alias table (Vose's construction): column r keeps rank r with probability
+  // accept_[r] and gives the rest to alias_[r], so one uniform draw picks a rank in O(1).
+  accept_.assign(n, 1.0);
+  alias_.resize(n);
+  std::iota(alias_.begin(), alias_.end(), std::int64_t{0});
+  std::vector<std::int64_t> small, large;
+  for (std::size_t r = 0; r < n; ++r)
+    (scaled[r] < 1.0 ? small : large).push_back(static_cast<std::int64_t>(r));
+  while (!small.empty() && !large.empty()) {
+    const auto lo = small.back(), hi = large.back();
+    small.pop_back();
+    accept_[static_cast<std::size_t>(lo)] = scaled[static_cast<std::size_t>(lo)];
+    alias_[static_cast<std::size_t>(lo)] = hi;
+    auto& rest = scaled[static_cast<std::size_t>(hi)];
+    rest -= 1.0 - scaled[static_cast<std::size_t>(lo)];
+    if (rest < 1.0) {
+      large.pop_back();
+      small.push_back(hi);
+    }
+  }
+  // What remains in either list is 1 up to rounding: kept whole (accept_ 1).
 }
 
 torch::Tensor RankSampler::draw(std::int64_t rows, std::int64_t k, Rng& rng) const {
@@ -188,16 +212,17 @@ torch::Tensor RankSampler::draw(std::int64_t rows, std::int64_t k, Rng& rng) con
   auto* o = out.data_ptr<std::int64_t>();
   std::vector<std::uint8_t> taken(static_cast<std::size_t>(pool), 0);
   std::vector<std::pair<double, std::int64_t>> keyed;
-  const double total = cdf_.back();
   const std::int64_t patience = 16 * k + 64;  // rejections before the exact fallback
+  const auto columns = static_cast<double>(pool);
   for (std::int64_t row = 0; row < rows; ++row) {
     auto* picked = o + row * k;
     std::int64_t got = 0, rejected = 0;
     while (got < k && rejected < patience) {
-      const double u = rng.uniform() * total;
-      auto r =
-          static_cast<std::int64_t>(std::upper_bound(cdf_.begin(), cdf_.end(), u) - cdf_.begin());
-      r = std::min(r, pool - 1);
+      // One uniform: its integer part picks the column, its fraction accepts or aliases.
+      const double u = rng.uniform() * columns;
+      const auto column = std::min(static_cast<std::int64_t>(u), pool - 1);
+      const auto c = static_cast<std::size_t>(column);
+      const auto r = u - static_cast<double>(column) < accept_[c] ? column : alias_[c];
       if (taken[r]) {
         ++rejected;
         continue;

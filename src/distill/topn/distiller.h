@@ -207,18 +207,19 @@ RankRegion rank_region_of(const ModelSpec& spec, const std::string& count_key,
 // Draws of k distinct ranks in [0, pool) with P(rank r) ~ exp(-(r + 1) / T), for each of `rows`,
 // sorted best first: int64 [rows, k]. Successive sampling proportional to the weights among the
 // ranks not yet drawn -- the distribution of Gumbel top-k (Kool et al., ICML 2019) -- by an
-// inverse-CDF draw with rejection of repeats: O(k log pool) per row instead of the O(pool) noise
-// and top-k of sample_without_replacement. A row whose draws keep repeating (weights so sharp
+// alias-table draw (Walker 1977) with rejection of repeats: O(k) per row instead of the O(pool)
+// noise and top-k of sample_without_replacement. A row whose draws keep repeating (weights so sharp
 // that few ranks carry them) finishes by Gumbel top-k over the ranks it lacks.
 class RankSampler {
  public:
   RankSampler() = default;
   RankSampler(std::int64_t pool, double temperature);
   torch::Tensor draw(std::int64_t rows, std::int64_t k, Rng& rng) const;
-  std::int64_t pool() const { return static_cast<std::int64_t>(cdf_.size()); }
+  std::int64_t pool() const { return static_cast<std::int64_t>(log_weights_.size()); }
 
  private:
-  std::vector<double> log_weights_, cdf_;
+  std::vector<double> log_weights_, accept_;
+  std::vector<std::int64_t> alias_;
 };
 
 // Uniformly drawn item candidates for each user of a batch: int64 [B, n] (may include positives;

@@ -81,7 +81,8 @@ class KnowledgeDistillation : public Distiller {
   }
 
   // loss() by hand: the same draws, then per user q = softmax(s / T), p = softmax(t / T) and
-  //   d (T^2 KL(p || q)) / d s_j = T (q_j - p_j), over the b users' mean.
+  //   d (T^2 KL(p || q)) / d s_j = T (q_j - p_j), over the b users' mean (exponentials in float,
+  //   sums in double).
   NativeTerm native_loss(TopNModel& teacher, TopNModel& student, const DistillBatch& batch,
                          StudentRows& rows, double weight) override {
     const float* matrix = teacher_scores_.matrix(teacher);
@@ -111,25 +112,28 @@ class KnowledgeDistillation : public Distiller {
     }
     const auto first = rows.score(users_.data(), items_.data(), b * n, s_.data());
     const double T = temperature_;
+    const float inv_t = static_cast<float>(1.0 / T);
     double total = 0;
     for (std::int64_t r = 0; r < b; ++r) {
-      float* s = s_.data() + r * n;  // becomes the gradient
-      const float* t = t_.data() + r * n;
-      const double tmax = *std::max_element(t, t + n) / T, smax = *std::max_element(s, s + n) / T;
-      double tsum = 0, ssum = 0;
+      float* s = s_.data() + r * n;  // the scores, then exp((s - max) / T), then the gradient
+      float* t = t_.data() + r * n;  // the teacher's, then exp((t - max) / T)
+      const float tmax = *std::max_element(t, t + n), smax = *std::max_element(s, s + n);
+      double tsum = 0, ssum = 0, cross = 0;  // cross: sum_j e^t_j ((t_j - s_j) / T)
       for (std::int64_t k = 0; k < n; ++k) {
-        tsum += std::exp(t[k] / T - tmax);
-        ssum += std::exp(s[k] / T - smax);
+        const float et = std::exp((t[k] - tmax) * inv_t), es = std::exp((s[k] - smax) * inv_t);
+        cross += static_cast<double>(et) * ((t[k] - s[k]) * inv_t);
+        tsum += et;
+        ssum += es;
+        t[k] = et;
+        s[k] = es;
       }
-      const double log_tz = tmax + std::log(tsum), log_sz = smax + std::log(ssum);
-      double kl = 0;
-      for (std::int64_t k = 0; k < n; ++k) {
-        const double log_p = t[k] / T - log_tz, log_q = s[k] / T - log_sz;
-        const double p = std::exp(log_p);
-        kl += p * (log_p - log_q);
-        s[k] = static_cast<float>(weight * T * (std::exp(log_q) - p) / static_cast<double>(b));
-      }
-      total += kl;
+      // KL(p || q) = sum_j p_j (t_j - s_j) / T - log Z_t + log Z_s, with Z over the shifted
+      // exponentials: log Z = max / T + log(sum).
+      total += cross / tsum - (tmax * inv_t + std::log(tsum)) + (smax * inv_t + std::log(ssum));
+      const double g = weight * T / static_cast<double>(b);
+      const double inv_tsum = 1.0 / tsum, inv_ssum = 1.0 / ssum;
+      for (std::int64_t k = 0; k < n; ++k)
+        s[k] = static_cast<float>(g * (s[k] * inv_ssum - t[k] * inv_tsum));
     }
     rows.add_gradient(first, s_.data(), b * n);
     return {weight * T * T * total / static_cast<double>(b), {}};

@@ -68,6 +68,7 @@ class RelaxedRankingDistillation : public Distiller {
     sampler_ = RankSampler(pool_, region.temperature);
     num_items_ = teacher.num_items();
     train_ = train;
+    prepare_exclusions();
     good_ = bad_ = torch::Tensor();
   }
 
@@ -158,8 +159,9 @@ class RelaxedRankingDistillation : public Distiller {
   }
 
   // Uniform items neither among the user's top-`pool` nor the user's training items (rejection:
-  // both are a small share of the catalog). The pool is marked in a catalog-sized flag array per
-  // user, so a draw costs O(1) rather than a scan of the pool.
+  // both are a small share of the catalog). When users x items bits fit 64 MB, a bitmap of each
+  // user's excluded items is built once per run (prepare_exclusions), so a draw is one bit test;
+  // else the pool is marked in a catalog-sized flag array per user.
   torch::Tensor draw_outside_pool(const torch::Tensor& users, Rng& rng) {
     const auto b = users.size(0);
     auto out = torch::empty({b, uninteresting_}, torch::kLong);
@@ -167,14 +169,25 @@ class RelaxedRankingDistillation : public Distiller {
     const auto* top = top_.data_ptr<std::int64_t>();
     const auto* users_ptr = users.data_ptr<std::int64_t>();
     const auto items = static_cast<std::uint32_t>(num_items_);
+    if (!excluded_.empty()) {
+      for (std::int64_t r = 0; r < b; ++r) {
+        const auto* bits = excluded_.data() + users_ptr[r] * words_;
+        for (std::int64_t k = 0; k < uninteresting_; ++k) {
+          std::uint32_t j;
+          do {
+            j = rng.below(items);
+          } while ((bits[j >> 6] >> (j & 63)) & 1);
+          o[r * uninteresting_ + k] = j;
+        }
+      }
+      return out;
+    }
     in_pool_.assign(static_cast<std::size_t>(num_items_), 0);
     for (std::int64_t r = 0; r < b; ++r) {
       const auto user = static_cast<std::int32_t>(users_ptr[r]);
       const auto* row = top + users_ptr[r] * pool_;
       for (std::int64_t k = 0; k < pool_; ++k) in_pool_[static_cast<std::size_t>(row[k])] = 1;
-      // A user who has nearly every item outside the pool: draw among all of them (no loop).
-      const bool skip_own =
-          num_items_ - pool_ - static_cast<std::int64_t>(train_.row(user).size()) >= 1;
+      const bool skip_own = skips_own(user);
       for (std::int64_t k = 0; k < uninteresting_; ++k) {
         std::uint32_t j;
         do {
@@ -187,15 +200,38 @@ class RelaxedRankingDistillation : public Distiller {
     return out;
   }
 
+  // A user who has nearly every item outside the pool: draw among all of them (no endless loop).
+  bool skips_own(std::int32_t user) const {
+    return num_items_ - pool_ - static_cast<std::int64_t>(train_.row(user).size()) >= 1;
+  }
+
+  void prepare_exclusions() {
+    excluded_.clear();
+    const std::int64_t users = top_.size(0);
+    words_ = (num_items_ + 63) / 64;
+    if (users * words_ * 8 > (std::int64_t{64} << 20)) return;
+    excluded_.assign(static_cast<std::size_t>(users * words_), 0);
+    const auto* top = top_.data_ptr<std::int64_t>();
+    for (std::int64_t u = 0; u < users; ++u) {
+      auto* bits = excluded_.data() + u * words_;
+      const auto mark = [bits](std::int64_t i) { bits[i >> 6] |= std::uint64_t{1} << (i & 63); };
+      for (std::int64_t k = 0; k < pool_; ++k) mark(top[u * pool_ + k]);
+      if (skips_own(static_cast<std::int32_t>(u)))
+        for (const auto i : train_.row(static_cast<std::int32_t>(u))) mark(i);
+    }
+  }
+
   ModelSpec spec_;  // K, pool and t are resolved against the catalog in prepare()
   std::int64_t interesting_ = 0, uninteresting_ = 0, pool_ = 0;
   std::int64_t num_items_ = 0;
   bool per_epoch_ = false;
   RankSampler sampler_;
   torch::Tensor top_;
-  torch::Tensor good_, bad_;           // this epoch's draws, [num_users, K] and [num_users, L]
-  InteractionMatrix train_;            // the uninteresting draws skip the user's own items
-  std::vector<std::uint8_t> in_pool_;  // scratch: 1 for the current user's top-`pool` items
+  torch::Tensor good_, bad_;             // this epoch's draws, [num_users, K] and [num_users, L]
+  InteractionMatrix train_;              // the uninteresting draws skip the user's own items
+  std::vector<std::uint8_t> in_pool_;    // scratch: 1 for the current user's top-`pool` items
+  std::vector<std::uint64_t> excluded_;  // per user, `words_` words: 1 bits are not drawn
+  std::int64_t words_ = 0;
   std::vector<std::int64_t> users_, items_;  // native_loss's scratch: the rows it scores
   std::vector<float> s_;
   std::vector<double> suffix_;

@@ -318,6 +318,14 @@ TEST(Distillers, RankSamplerDrawsPlackettLuceSets) {
   EXPECT_NEAR(share(0, 1), pair(0, 1), 0.004);
   EXPECT_NEAR(share(0, 2), pair(0, 2), 0.004);
   EXPECT_NEAR(share(1, 2), pair(1, 2), 0.004);
+  // One draw per row follows the rank weights themselves (the alias table over 10 ranks).
+  const RankSampler ten(10, 3.0);
+  const auto one = ten.draw(rows, 1, rng);
+  double z10 = 0;
+  for (int r = 0; r < 10; ++r) z10 += std::exp(-(r + 1) / 3.0);
+  for (int r = 0; r < 10; ++r)
+    EXPECT_NEAR((one == r).sum().item<double>() / rows, std::exp(-(r + 1) / 3.0) / z10, 0.003)
+        << "rank " << r;
   // Reproducible by seed; too many draws refused.
   Rng a(9), b(9);
   EXPECT_TRUE(torch::equal(sampler.draw(50, 2, a), sampler.draw(50, 2, b)));
