@@ -14,6 +14,11 @@
 // Parameters: samples (10), pool (100), t (1), lambda (10), mu (0.1).
 #include "distill/topn/cd.h"
 
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <vector>
+
 #include "core/errors.h"
 #include "distill/topn/distiller.h"
 
@@ -66,20 +71,14 @@ class CollaborativeDistillation : public Distiller {
   torch::Tensor loss(TopNModel& teacher, TopNModel& student, const DistillBatch& batch) override {
     const auto b = batch.users.size(0);
     const auto pool = top_.index_select(0, batch.users);  // [B, P], teacher's order
-    const auto flat_users = batch.users.unsqueeze(1).expand({b, pool_}).reshape({-1});
-    torch::Tensor weights = rank_weights_.unsqueeze(0).expand({b, pool_});
-    const double beta = batch.progress;
-    if (beta > 0) {
+    torch::Tensor pool_scores;
+    if (batch.progress > 0) {
       torch::NoGradGuard guard;
-      const auto s = batch.score(student, flat_users, pool.reshape({-1})).view({b, pool_});
-      // Student's rank (1-based) of each pool item within the pool.
-      const auto rank_s = s.argsort(1, /*descending=*/true).argsort(1, false).to(torch::kFloat) + 1;
-      const auto rank_t = torch::arange(1, pool_ + 1, torch::kFloat).unsqueeze(0);
-      auto discrepancy = torch::tanh(torch::clamp_min(mu_ * (rank_s - rank_t), 0.0)) + 1e-6;
-      discrepancy = discrepancy / discrepancy.sum(1, true);
-      weights = (1 - beta) * weights + beta * discrepancy;
+      const auto flat_users = batch.users.unsqueeze(1).expand({b, pool_}).reshape({-1});
+      pool_scores = batch.score(student, flat_users, pool.reshape({-1})).contiguous();
     }
-    const auto picked = sample_without_replacement(weights, samples_, *batch.rng);  // [B, S]
+    const auto picked =
+        draw(b, pool_scores.defined() ? pool_scores.data_ptr<float>() : nullptr, batch);
     const auto items = pool.gather(1, picked);
     const auto labels = soft_labels_.index_select(0, batch.users).gather(1, picked);
     const auto logits =
@@ -90,10 +89,85 @@ class CollaborativeDistillation : public Distiller {
     return cd_soft_label_loss(logits, labels);
   }
 
+  // loss() by hand: the same draws; d BCE(s, y) / d s = sigma(s) - y, over the b S rows' mean.
+  NativeTerm native_loss(TopNModel&, TopNModel&, const DistillBatch& batch, StudentRows& rows,
+                         double weight) override {
+    const auto b = batch.users.size(0), P = pool_, S = samples_;
+    const auto* user_of = batch.users.data_ptr<std::int64_t>();
+    const auto* top = top_.data_ptr<std::int64_t>();
+    users_.resize(static_cast<std::size_t>(b * std::max(P, S)));
+    items_.resize(static_cast<std::size_t>(b * std::max(P, S)));
+    scores_.resize(static_cast<std::size_t>(b * std::max(P, S)));
+    if (batch.progress > 0) {
+      for (std::int64_t r = 0; r < b; ++r) {
+        std::fill_n(users_.data() + r * P, P, user_of[r]);
+        std::copy_n(top + user_of[r] * P, P, items_.data() + r * P);
+      }
+      rows.peek(users_.data(), items_.data(), b * P, scores_.data());
+    }
+    const auto picked = draw(b, batch.progress > 0 ? scores_.data() : nullptr, batch);
+    const auto* pick = picked.data_ptr<std::int64_t>();
+    const auto* soft = soft_labels_.data_ptr<float>();
+    labels_.resize(static_cast<std::size_t>(b * S));
+    for (std::int64_t r = 0; r < b; ++r)
+      for (std::int64_t k = 0; k < S; ++k) {
+        const auto c = r * S + k;
+        users_[c] = user_of[r];
+        items_[c] = top[user_of[r] * P + pick[c]];
+        labels_[c] = soft[user_of[r] * P + pick[c]];
+      }
+    const auto first = rows.score(users_.data(), items_.data(), b * S, scores_.data());
+    double total = 0;
+    const double scale = weight / static_cast<double>(b * S);
+    for (std::int64_t c = 0; c < b * S; ++c) {
+      const double x = scores_[c], y = labels_[c];
+      total += std::max(x, 0.0) - x * y + std::log1p(std::exp(-std::abs(x)));
+      scores_[c] = static_cast<float>(scale * (1.0 / (1.0 + std::exp(-x)) - y));
+    }
+    rows.add_gradient(first, scores_.data(), b * S);
+    return {weight * total / static_cast<double>(b * S), {}};
+  }
+
  private:
+  // Positions in each user's pool [B, S], drawn by the annealed weights
+  //   (1 - beta) exp(-rank_t / lambda) / Z_1 + beta tanh(max(mu (rank_s - rank_t), 0)) / Z_2
+  // with beta = the training progress and rank_s the student's rank within the pool (from
+  // `pool_scores` [B * P], read only when beta > 0).
+  torch::Tensor draw(std::int64_t b, const float* pool_scores, const DistillBatch& batch) {
+    const auto P = pool_;
+    auto weights = rank_weights_.unsqueeze(0).expand({b, P}).contiguous();
+    const double beta = batch.progress;
+    if (beta > 0) {
+      auto* w = weights.data_ptr<float>();
+      order_.resize(static_cast<std::size_t>(P));
+      discrepancy_.resize(static_cast<std::size_t>(P));
+      for (std::int64_t r = 0; r < b; ++r) {
+        const float* s = pool_scores + r * P;
+        std::iota(order_.begin(), order_.end(), std::int64_t{0});
+        std::sort(order_.begin(), order_.end(), [s](std::int64_t x, std::int64_t y) {
+          return s[x] > s[y] || (s[x] == s[y] && x < y);
+        });
+        double sum = 0;
+        for (std::int64_t pos = 0; pos < P; ++pos) {
+          const auto k = order_[static_cast<std::size_t>(pos)];  // rank_s(k) = pos + 1
+          const double d = std::tanh(std::max(mu_ * static_cast<double>(pos - k), 0.0)) + 1e-6;
+          discrepancy_[static_cast<std::size_t>(k)] = d;
+          sum += d;
+        }
+        for (std::int64_t k = 0; k < P; ++k)
+          w[r * P + k] = static_cast<float>((1 - beta) * w[r * P + k] +
+                                            beta * discrepancy_[static_cast<std::size_t>(k)] / sum);
+      }
+    }
+    return sample_without_replacement(weights, samples_, *batch.rng);
+  }
+
   std::int64_t samples_, pool_;
   double temperature_, lambda_, mu_;
   torch::Tensor top_, soft_labels_, rank_weights_;
+  std::vector<std::int64_t> order_, users_, items_;  // scratch
+  std::vector<double> discrepancy_;
+  std::vector<float> scores_, labels_;
 };
 
 DistillerPtr make_cd(const ModelSpec& spec) {

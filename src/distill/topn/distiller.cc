@@ -112,14 +112,54 @@ RepresentationPair representation_pair(TopNModel& teacher, TopNModel& student,
 }
 
 torch::Tensor sample_without_replacement(const torch::Tensor& weights, std::int64_t m, Rng& rng) {
-  // Gumbel top-m: argtop-m of log w + G with G ~ Gumbel(0, 1) is a draw of m items without
-  // replacement with probabilities proportional to w (Kool, van Hoof & Welling, ICML 2019).
-  auto w = weights.to(torch::kFloat).contiguous();
-  if (m > w.size(1))
-    throw Error("cannot draw " + std::to_string(m) + " of " + std::to_string(w.size(1)) +
+  // Successive sampling proportional to the weights among the items not yet drawn -- the
+  // distribution of Gumbel top-m (Kool, van Hoof & Welling, ICML 2019) -- by an inverse-CDF draw
+  // per item with rejection of repeats; a row whose draws keep repeating (or with fewer than m
+  // positive weights) finishes by Gumbel top-k over the items it lacks.
+  const auto w = weights.to(torch::kFloat).contiguous();
+  const auto rows = w.size(0), n = w.size(1);
+  if (m > n)
+    throw Error("cannot draw " + std::to_string(m) + " of " + std::to_string(n) +
                 " without replacement");
-  return std::get<1>(
-      (w.log() + gumbel_noise(w.sizes(), rng)).topk(m, 1, /*largest=*/true, /*sorted=*/false));
+  auto out = torch::empty({rows, m}, torch::kLong);
+  auto* o = out.data_ptr<std::int64_t>();
+  const auto* wp = w.data_ptr<float>();
+  std::vector<double> cdf(static_cast<std::size_t>(n));
+  std::vector<std::uint8_t> taken(static_cast<std::size_t>(n), 0);
+  std::vector<std::pair<double, std::int64_t>> keyed;
+  const std::int64_t patience = 16 * m + 64;
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const float* row = wp + r * n;
+    double total = 0;
+    for (std::int64_t j = 0; j < n; ++j) cdf[static_cast<std::size_t>(j)] = total += row[j];
+    auto* picked = o + r * m;
+    std::int64_t got = 0, rejected = 0;
+    while (got < m && rejected < patience && total > 0) {
+      const double u = rng.uniform() * total;
+      const auto j =
+          std::min<std::int64_t>(std::upper_bound(cdf.begin(), cdf.end(), u) - cdf.begin(), n - 1);
+      if (taken[static_cast<std::size_t>(j)] || !(row[j] > 0)) {
+        ++rejected;
+        continue;
+      }
+      taken[static_cast<std::size_t>(j)] = 1;
+      picked[got++] = j;
+    }
+    if (got < m) {
+      keyed.clear();
+      for (std::int64_t j = 0; j < n; ++j) {
+        if (taken[static_cast<std::size_t>(j)]) continue;
+        const double g = -std::log(-std::log(std::max(rng.uniform(), 1e-300)));
+        keyed.emplace_back(std::log(static_cast<double>(row[j])) + g, j);
+      }
+      const auto need = m - got;
+      std::partial_sort(keyed.begin(), keyed.begin() + need, keyed.end(),
+                        [](const auto& a, const auto& b) { return a.first > b.first; });
+      for (std::int64_t k = 0; k < need; ++k) picked[got++] = keyed[k].second;
+    }
+    for (std::int64_t k = 0; k < m; ++k) taken[static_cast<std::size_t>(picked[k])] = 0;
+  }
+  return out;
 }
 
 namespace {

@@ -168,7 +168,8 @@ RepresentationPair representation_pair(TopNModel& teacher, TopNModel& student,
                                        const DistillBatch& batch);
 
 // Indices drawn from a categorical distribution per row: probs [B, n] (rows sum to anything
-// positive) -> int64 [B, m], without replacement (Gumbel top-m; Kool et al. 2019).
+// positive) -> int64 [B, m], without replacement: the distribution of Gumbel top-m (Kool et al.
+// 2019), by successive inverse-CDF draws with rejection in C++, in the order drawn.
 torch::Tensor sample_without_replacement(const torch::Tensor& weights, std::int64_t m, Rng& rng);
 
 // Where a ranking method's draws from the teacher's list fall by default (issue 23): from the

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "core/errors.h"
@@ -382,12 +383,20 @@ struct RecordedRows : StudentRows {
   std::vector<float> grad;
 };
 
-// kd's and rrd's hand-written gradients (native_loss, what the native step trains with) against
-// LibTorch's autograd of loss() on the same draws: the loss and d loss / d logit of every row.
+// kd's, rrd's, rd's and cd's hand-written gradients (native_loss, what the native step trains
+// with) against LibTorch's autograd of loss() on the same draws: the loss and d loss / d logit of
+// every row.
 TEST(Distillers, NativeLossesMatchAutograd) {
   for (const char* spec : {"kd", "kd:top=0,temperature=0.5", "kd:top=5,pool=10,candidates=3", "rrd",
-                           "rrd:pool=10,interesting=3,uninteresting=4,draws=epoch"}) {
+                           "rrd:pool=10,interesting=3,uninteresting=4,draws=epoch",
+                           "rd:k=5,samples=20,warmup=0", "rd:k=5,warmup=0,renormalize=1,mu=0.5",
+                           "rd:warmup=1", "cd:samples=4,pool=20", "cd:samples=4,pool=20@0.5"}) {
+    // "@p": at training progress p (cd's rank-discrepancy weights need the student's ranks).
+    const std::string text = spec;
+    const auto at = text.find('@');
+    const std::string method = text.substr(0, at);
     TinyPair pair;
+    if (at != std::string::npos) pair.batch.progress = std::stod(text.substr(at + 1));
     pair.t->eval();  // frozen, as the trainer leaves it: kd caches its scores
     {
       torch::NoGradGuard guard;  // scores far from 0, so that every term's gradient is sizeable
@@ -395,18 +404,20 @@ TEST(Distillers, NativeLossesMatchAutograd) {
         for (auto& p : m->parameters()) p.normal_(0, 1);
     }
     auto& batch = pair.batch;
-    auto d = create_distiller(ModelSpec::parse(spec));
+    auto d = create_distiller(ModelSpec::parse(method));
     d->prepare(*pair.t, *pair.s, pair.train);
     Rng epoch(3);
     d->start_epoch(epoch);
     std::vector<torch::Tensor> logits;  // the autograd side's scored rows, in call order
     DistillBatch graph = batch;
     graph.student_scores = [&](const torch::Tensor& u, const torch::Tensor& i) {
+      const bool keep = torch::GradMode::is_enabled();  // else a no-gradient look (a peek)
       torch::Tensor s;
       {
         torch::NoGradGuard guard;
         s = pair.s->forward(u, i).contiguous();
       }
+      if (!keep) return s;
       logits.push_back(s.requires_grad_(true));
       return logits.back();
     };
