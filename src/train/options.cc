@@ -91,6 +91,19 @@ std::vector<TrainOptionDecl> make_decls() {
        nullptr,
        true,
        true},
+      {whole("anneal_epochs", 0,
+             "epochs over which the distillation schedules run: DE's and HTD's Gumbel "
+             "temperature, CD's and RD's ramps reach their end after this many epochs and stay "
+             "there (0: over the epoch cap, as the papers' fixed-length training). A converged "
+             "study's cap is one no run reaches, so over the cap a schedule would barely move "
+             "(issue 23). Part of a run's identity when not 0"),
+       {"0", kNo, kNo},
+       true,
+       true,
+       &O::anneal_epochs,
+       nullptr,
+       true,
+       true},
       {whole("epochs", 1, "maximum epochs"), {"20", "10", "100"}, true, true, &O::epochs},
       {text("optimizer", {"adam", "lazyadam", "sgd", "adagrad"},
             "`lazyadam`: Adam with row-wise updates of sparse embedding gradients (faster)"),

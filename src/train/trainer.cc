@@ -165,8 +165,14 @@ class TopNTrainingTask final : public TrainingTask {
       distinct_users = share_of(distinct_users, rng);
       distinct_items = share_of(distinct_items, rng);
     }
-    return {distinct_users, distinct_items, &rng,
-            (epoch - 1 + static_cast<double>(start) / static_cast<double>(samples_)) / c_.epochs};
+    return {distinct_users, distinct_items, &rng, schedule_progress(epoch, start)};
+  }
+  // How far the distillation schedules are, in [0, 1]: epochs done over anneal_epochs (the epoch
+  // cap when 0), capped at 1 once the horizon is passed.
+  double schedule_progress(int epoch, std::size_t start) const {
+    const double horizon = c_.anneal_epochs > 0 ? c_.anneal_epochs : c_.epochs;
+    const double done = epoch - 1 + static_cast<double>(start) / static_cast<double>(samples_);
+    return std::min(1.0, done / horizon);
   }
   // The distinct ids of `ids` (and of `more`), sorted, as torch::_unique(sorted) gives them
   // without its hash set: `seen` is a flag per id, cleared again before returning.
@@ -368,6 +374,17 @@ void TopNTrainingTask::native_epoch(NcfStep& native, Rng& rng, BatchStep& step) 
               float* scores) override {
       native.add_rows(users, items, n, scores, /*keep=*/false);
     }
+    std::int64_t entity_width(const std::string& kind) override {
+      return native.entity_width(kind);
+    }
+    void entity(const std::string& kind, const std::int64_t* ids, std::int64_t n,
+                float* out) override {
+      native.entity(kind, ids, n, out);
+    }
+    void add_entity_gradient(const std::string& kind, const std::int64_t* ids, std::int64_t n,
+                             const float* grad) override {
+      native.add_entity_gradient(kind, ids, n, grad);
+    }
     NcfStep& native;
   } rows(native);
   if (teacher) {
@@ -423,6 +440,9 @@ void TopNTrainingTask::native_epoch(NcfStep& native, Rng& rng, BatchStep& step) 
       db.progress = shape.progress;
       scored.clear();
       represented.clear();
+      // Before the terms: one that computes its gradient by hand adds its parameters' gradients
+      // here, and autograd's backward adds the others' to them.
+      if (term_parameters) optimizer.zero_grad();
       for (auto& [d, w] : d_.terms) {
         const auto term = d->native_loss(*teacher, *model_, db, rows, w);
         loss += term.by_hand;
@@ -436,7 +456,6 @@ void TopNTrainingTask::native_epoch(NcfStep& native, Rng& rng, BatchStep& step) 
         [&](double lr) {
           bool step_counted = false;
           if (terms.defined() && terms.requires_grad()) {
-            if (term_parameters) optimizer.zero_grad();
             terms.backward();
             for (auto& [first, logits] : scored)
               if (logits.grad().defined())
@@ -446,12 +465,12 @@ void TopNTrainingTask::native_epoch(NcfStep& native, Rng& rng, BatchStep& step) 
               if (rep.grad().defined())
                 native.add_entity_gradient(kind, index.data_ptr<std::int64_t>(), index.numel(),
                                            rep.grad().contiguous().data_ptr<float>());
-            if (term_parameters) {
-              // The model's tensors have no gradient here: LibTorch's step updates only the
-              // term's, and counts LazyAdam's shared step for both.
-              optimizer.step();
-              step_counted = true;
-            }
+          }
+          if (teacher && term_parameters) {
+            // The model's tensors have no gradient here: LibTorch's step updates only the
+            // terms' (by hand or by autograd), and counts LazyAdam's shared step for both.
+            optimizer.step();
+            step_counted = true;
           }
           native.update(lr, step_counted);
         },

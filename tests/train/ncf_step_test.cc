@@ -280,9 +280,11 @@ struct BatchRecorder : Distiller {
   torch::Tensor loss(TopNModel&, TopNModel& student, const DistillBatch& batch) override {
     users.push_back(batch.users.clone());
     items.push_back(batch.items.clone());
+    progress.push_back(batch.progress);
     return torch::zeros({});
   }
   std::vector<torch::Tensor> users, items;
+  std::vector<double> progress;
 };
 
 // distill_share: each batch's terms see that share of its distinct users and items (sorted,
@@ -321,6 +323,49 @@ TEST(NcfStep, DistillShareShowsTheTermsAShareOfEachBatch) {
         EXPECT_TRUE(torch::isin(share, whole).all().item<bool>()) << engine << " batch " << b;
       }
     }
+  }
+}
+
+// anneal_epochs: the schedules' progress runs over that many epochs, then stays at 1; at 0 it runs
+// over the epoch cap (never reaching 1), as before the option existed.
+TEST(NcfStep, AnnealEpochsIsTheSchedulesHorizon) {
+  const Dataset data = implicit_data("synthetic:users=80,items=250,mean=12,min=6");
+  const Split split = make_split(data, SplitConfig::parse("loo", 1));
+  auto teacher =
+      create_topn_model(ModelSpec::parse("mf:dim=8"), data.num_users(), data.num_items());
+  TrainConfig c = two_epochs(64);
+  c.epochs = 4;
+  c.loss = "bpr";
+  for (const char* engine : {"torch", "native"}) {
+    c.engine = engine;
+    std::vector<std::vector<double>> seen;
+    for (const int horizon : {0, 2}) {
+      c.anneal_epochs = horizon;
+      auto student =
+          create_topn_model(ModelSpec::parse("mf:dim=4"), data.num_users(), data.num_items());
+      Trainer t(data, split, student, c);
+      auto recorder = std::make_shared<BatchRecorder>();
+      t.distill_from({teacher, {{recorder, 1.0}}, false});
+      t.fit("");
+      seen.push_back(recorder->progress);
+    }
+    const auto& over_cap = seen[0];
+    const auto& over_two = seen[1];
+    ASSERT_EQ(over_cap.size(), over_two.size());
+    ASSERT_EQ(over_cap.size() % 4, 0u) << "the same number of batches in each of the 4 epochs";
+    const std::size_t per_epoch = over_cap.size() / 4;
+    ASSERT_GT(per_epoch, 1u);
+    for (std::size_t b = 0; b < over_cap.size(); ++b) {
+      EXPECT_NEAR(over_two[b], std::min(1.0, 2 * over_cap[b]), 1e-12) << engine << " batch " << b;
+      if (b > 0) {
+        EXPECT_GT(over_cap[b], over_cap[b - 1]);
+      }
+    }
+    EXPECT_EQ(over_cap.front(), 0.0);
+    EXPECT_LT(over_cap.back(), 1.0);
+    EXPECT_NEAR(over_cap[per_epoch], 0.25, 1e-12) << "epoch 2 starts a quarter of the way";
+    EXPECT_EQ(over_two[2 * per_epoch], 1.0) << "epoch 3 starts past the horizon";
+    EXPECT_EQ(over_two.back(), 1.0);
   }
 }
 

@@ -29,8 +29,19 @@ class DistillationExperts : public ExpertDistiller {
  private:
   torch::Tensor term(const torch::Tensor& teacher, const torch::Tensor& projected,
                      const torch::Tensor& selection) override {
-    const double scale = scale_ > 0 ? scale_ : 20.0 / static_cast<double>(teacher.size(1));
-    return scale * de_reconstruction_loss(teacher, projected);
+    return scale_of(teacher) * de_reconstruction_loss(teacher, projected);
+  }
+  // scale * mean_i ||t_i - p_i||^2: d / d p_i = -2 scale (t_i - p_i) / N.
+  bool has_term_by_hand() const override { return true; }
+  std::pair<double, torch::Tensor> term_by_hand(const torch::Tensor& teacher,
+                                                const torch::Tensor& projected) override {
+    const double scale = scale_of(teacher);
+    const auto diff = teacher - projected;
+    const double n = static_cast<double>(teacher.size(0));
+    return {scale * diff.pow(2).sum().item<double>() / n, diff * (-2 * scale / n)};
+  }
+  double scale_of(const torch::Tensor& teacher) const {
+    return scale_ > 0 ? scale_ : 20.0 / static_cast<double>(teacher.size(1));
   }
   double scale_;  // 0: 20 / the teacher's dimension
 };

@@ -93,6 +93,17 @@ torch::Tensor entity_representation(TopNModel& model, const std::string& kind,
   throw Error("model " + model.spec().to_string() + " exposes no '" + kind + "' representation");
 }
 
+std::int64_t StudentRows::entity_width(const std::string& kind) {
+  throw Error("this view of the student has no '" + kind + "' representation");
+}
+void StudentRows::entity(const std::string& kind, const std::int64_t*, std::int64_t, float*) {
+  entity_width(kind);
+}
+void StudentRows::add_entity_gradient(const std::string& kind, const std::int64_t*, std::int64_t,
+                                      const float*) {
+  entity_width(kind);
+}
+
 torch::Tensor DistillBatch::entity(TopNModel& student, const std::string& kind,
                                    const torch::Tensor& index) const {
   return student_entities ? student_entities(kind, index)

@@ -26,7 +26,7 @@ struct DistillBatch {
   torch::Tensor users;  // int64 [B], the distinct users of the student's mini-batch
   torch::Tensor items;  // int64 [I], the distinct items (positives and negatives) of the batch
   Rng* rng = nullptr;   // the epoch's generator: candidates drawn here keep runs reproducible
-  double progress = 0;  // fraction of training done, in [0, 1): drives annealing schedules
+  double progress = 0;  // schedules' progress in [0, 1] (train option anneal_epochs)
   // The student's logits of pairs, as student.forward gives them, and its "user" / "item"
   // representations, as entity_representation gives them. A method that reads the student only
   // through score() and entity() (student_through_batch()) can then be trained by the native step
@@ -59,6 +59,13 @@ class StudentRows {
   // The logits of rows that take no gradient (a term's look at the student: rank estimates).
   virtual void peek(const std::int64_t* users, const std::int64_t* items, std::int64_t n,
                     float* scores) = 0;
+  // The student's "user" / "item" representation (entity_representation) of n ids, [n, width],
+  // into `out`, and a term's gradient for those rows (added). For terms that read
+  // representations (de); the defaults throw, for views without them.
+  virtual std::int64_t entity_width(const std::string& kind);
+  virtual void entity(const std::string& kind, const std::int64_t* ids, std::int64_t n, float* out);
+  virtual void add_entity_gradient(const std::string& kind, const std::int64_t* ids, std::int64_t n,
+                                   const float* grad);
 };
 
 // A term's share of a native step: the loss whose gradient it already added through StudentRows

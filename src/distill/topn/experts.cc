@@ -48,15 +48,20 @@ torch::Tensor ExpertProjectionImpl::project(const torch::Tensor& student_rep,
   // only their chosen expert, 1/M of the work. Exact: the value is the same, and so are the
   // gradients, since the softmax's Jacobian is zero at a one-hot point (the selector gets none
   // either way) and the chosen weight (1) keeps its path. The other rows take the mixture.
-  const auto h = hidden_dim_;
+  // The experts' weights are split once, not indexed per expert: each index's backward would
+  // allocate and add a zero gradient the size of the whole parameter (profiled: at a few hundred
+  // rows that cost 10x the experts' arithmetic); a split's backward assembles one.
+  const auto hidden_weights = hidden_->weight.split(hidden_dim_, 0);
+  const auto hidden_biases = hidden_->bias.split(hidden_dim_, 0);
+  const auto out_weights = out_weight_.unbind(0), out_biases = out_bias_.unbind(0);
   std::vector<torch::Tensor> rows, parts;
   for (std::int64_t m = 0; m < count_; ++m) {
     const auto picked = (one_hot & (chosen == m)).nonzero().squeeze(1);
     if (picked.numel() == 0) continue;
+    const auto mi = static_cast<std::size_t>(m);
     const auto hidden = torch::relu(torch::nn::functional::linear(
-        student_rep.index_select(0, picked), hidden_->weight.narrow(0, m * h, h),
-        hidden_->bias.narrow(0, m * h, h)));
-    parts.push_back(torch::addmm(out_bias_[m], hidden, out_weight_[m]) *
+        student_rep.index_select(0, picked), hidden_weights[mi], hidden_biases[mi]));
+    parts.push_back(torch::addmm(out_biases[mi], hidden, out_weights[mi]) *
                     selection.index_select(0, picked).select(1, m).unsqueeze(1));
     rows.push_back(picked);
   }
@@ -68,6 +73,87 @@ torch::Tensor ExpertProjectionImpl::project(const torch::Tensor& student_rep,
   }
   // Back into the rows' order.
   return torch::cat(parts).index_select(0, torch::argsort(torch::cat(rows)));
+}
+
+ExpertProjectionImpl::Pass ExpertProjectionImpl::forward_by_hand(const torch::Tensor& teacher_rep,
+                                                                 const torch::Tensor& student_rep,
+                                                                 double tau, Rng& rng) {
+  torch::NoGradGuard guard;
+  Pass p;
+  p.teacher = teacher_rep;
+  p.student = student_rep;
+  p.tau = tau;
+  const auto log_alpha = torch::log_softmax(selector_(teacher_rep), 1);
+  p.alpha = log_alpha.exp();
+  p.selection = torch::softmax(
+      (log_alpha + gumbel_noise(log_alpha.sizes(), rng).to(log_alpha.dtype())) / tau, 1);
+  p.projected = torch::zeros({student_rep.size(0), out_weight_.size(2)}, student_rep.options());
+  const auto h = hidden_dim_;
+  for (std::int64_t m = 0; m < count_; ++m) {
+    const auto weight = p.selection.select(1, m);
+    const auto rows = (weight > 0).nonzero().squeeze(1);
+    p.rows.push_back(rows);
+    if (rows.numel() == 0) {
+      p.hidden.emplace_back();
+      p.out.emplace_back();
+      continue;
+    }
+    const auto hidden = torch::relu(torch::addmm(hidden_->bias.narrow(0, m * h, h),
+                                                 student_rep.index_select(0, rows),
+                                                 hidden_->weight.narrow(0, m * h, h).t()));
+    const auto out = torch::addmm(out_bias_[m], hidden, out_weight_[m]);
+    p.projected.index_add_(0, rows, out * weight.index_select(0, rows).unsqueeze(1));
+    p.hidden.push_back(hidden);
+    p.out.push_back(out);
+  }
+  return p;
+}
+
+namespace {
+void add_gradient(torch::Tensor& parameter, const torch::Tensor& grad) {
+  if (parameter.grad().defined())
+    parameter.mutable_grad().add_(grad);
+  else
+    parameter.mutable_grad() = grad;
+}
+}  // namespace
+
+torch::Tensor ExpertProjectionImpl::backward_by_hand(const Pass& p,
+                                                     const torch::Tensor& d_projected) {
+  torch::NoGradGuard guard;
+  const auto h = hidden_dim_;
+  auto d_student = torch::zeros_like(p.student);
+  auto d_selection = torch::zeros_like(p.selection);
+  auto g_hidden_w = torch::zeros_like(hidden_->weight),
+       g_hidden_b = torch::zeros_like(hidden_->bias);
+  auto g_out_w = torch::zeros_like(out_weight_), g_out_b = torch::zeros_like(out_bias_);
+  for (std::int64_t m = 0; m < count_; ++m) {
+    const auto& rows = p.rows[static_cast<std::size_t>(m)];
+    if (rows.numel() == 0) continue;
+    const auto& hidden = p.hidden[static_cast<std::size_t>(m)];
+    const auto& out = p.out[static_cast<std::size_t>(m)];
+    const auto d_rows = d_projected.index_select(0, rows);
+    // projected = sum_m s_m E_m: d E_m = s_m d projected, d s_m = <E_m, d projected>.
+    d_selection.select(1, m).index_copy_(0, rows, (out * d_rows).sum(1));
+    const auto d_out = d_rows * p.selection.select(1, m).index_select(0, rows).unsqueeze(1);
+    g_out_w[m].addmm_(hidden.t(), d_out);
+    g_out_b[m].add_(d_out.sum(0, /*keepdim=*/true));
+    const auto d_hidden = torch::mm(d_out, out_weight_[m].t()) * (hidden > 0);
+    g_hidden_w.narrow(0, m * h, h).addmm_(d_hidden.t(), p.student.index_select(0, rows));
+    g_hidden_b.narrow(0, m * h, h).add_(d_hidden.sum(0));
+    d_student.index_add_(0, rows, torch::mm(d_hidden, hidden_->weight.narrow(0, m * h, h)));
+  }
+  // selection = softmax(y), y = (log alpha + g) / tau, log alpha = log_softmax(W h_t + b).
+  const auto d_y = p.selection * (d_selection - (p.selection * d_selection).sum(1, true));
+  const auto d_log_alpha = d_y / p.tau;
+  const auto d_logits = d_log_alpha - p.alpha * d_log_alpha.sum(1, true);
+  add_gradient(selector_->weight, torch::mm(d_logits.t(), p.teacher));
+  add_gradient(selector_->bias, d_logits.sum(0));
+  add_gradient(hidden_->weight, g_hidden_w);
+  add_gradient(hidden_->bias, g_hidden_b);
+  add_gradient(out_weight_, g_out_w);
+  add_gradient(out_bias_, g_out_b);
+  return d_student;
 }
 
 void EntityExperts::create(TopNModel& teacher, TopNModel& student, std::int64_t experts) {
@@ -116,6 +202,31 @@ torch::Tensor ExpertDistiller::loss(TopNModel& teacher, TopNModel& student,
     out = out.defined() ? out + l : l;
   }
   return out;
+}
+
+NativeTerm ExpertDistiller::native_loss(TopNModel& teacher, TopNModel& student,
+                                        const DistillBatch& batch, StudentRows& rows,
+                                        double weight) {
+  if (!has_term_by_hand()) return Distiller::native_loss(teacher, student, batch, rows, weight);
+  torch::NoGradGuard guard;
+  const double tau = annealed_temperature(batch.progress, tau_, tau_end_);
+  double total = 0;
+  // The same order as loss(): users, then items; each kind's Gumbel noise when it is selected.
+  for (const auto& [kind, index] : {std::pair{"user", batch.users}, {"item", batch.items}}) {
+    const auto ids = index.contiguous();
+    const auto n = ids.numel();
+    const auto* id = ids.data_ptr<std::int64_t>();
+    const auto t = entity_representation(teacher, kind, ids);
+    auto s = torch::empty({n, rows.entity_width(kind)});
+    rows.entity(kind, id, n, s.data_ptr<float>());
+    auto& e = experts_.of(kind);
+    const auto pass = e->forward_by_hand(t, s, tau, *batch.rng);
+    const auto [value, d_projected] = term_by_hand(t, pass.projected);
+    total += weight * value;
+    const auto d_student = e->backward_by_hand(pass, weight * d_projected).contiguous();
+    rows.add_entity_gradient(kind, id, n, d_student.data_ptr<float>());
+  }
+  return {total, {}};
 }
 
 torch::Tensor gumbel_noise(torch::IntArrayRef shape, Rng& rng) {

@@ -27,6 +27,20 @@ class ExpertProjectionImpl : public torch::nn::Module {
   torch::Tensor project(const torch::Tensor& student_rep, const torch::Tensor& selection);
   std::int64_t count() const { return count_; }
 
+  // The same selection and projection without an autograd graph, for a term that computes its
+  // gradient by hand (the native step): forward_by_hand draws the Gumbel noise as select() does;
+  // backward_by_hand takes d loss / d projected, adds the experts' and the selector's parameter
+  // gradients, and returns d loss / d student_rep. Only the experts a row's selection weighs
+  // above zero are computed (one of M once the selection is one-hot): exact, as in project().
+  struct Pass {
+    torch::Tensor teacher, student, alpha, selection, projected;  // alpha = softmax(W h_t)
+    double tau = 1;
+    std::vector<torch::Tensor> rows, hidden, out;  // per expert: its rows, relu layer, image
+  };
+  Pass forward_by_hand(const torch::Tensor& teacher_rep, const torch::Tensor& student_rep,
+                       double tau, Rng& rng);
+  torch::Tensor backward_by_hand(const Pass& pass, const torch::Tensor& d_projected);
+
  private:
   std::int64_t count_;
   std::int64_t hidden_dim_;
@@ -64,6 +78,19 @@ class ExpertDistiller : public Distiller {
   ExpertDistiller(const ModelSpec& spec, const std::string& count_key);
   virtual torch::Tensor term(const torch::Tensor& teacher, const torch::Tensor& projected,
                              const torch::Tensor& selection) = 0;
+  // A term whose gradient is known by hand, reading only the teacher's and the projected
+  // representations: its value and d value / d projected. Undefined gradient: not by hand (the
+  // native step then takes term() through autograd).
+  virtual std::pair<double, torch::Tensor> term_by_hand(const torch::Tensor& teacher,
+                                                        const torch::Tensor& projected) {
+    return {0, {}};
+  }
+  virtual bool has_term_by_hand() const { return false; }
+
+ public:
+  // With has_term_by_hand(): the experts' forward and backward by hand, no autograd graph.
+  NativeTerm native_loss(TopNModel& teacher, TopNModel& student, const DistillBatch& batch,
+                         StudentRows& rows, double weight) override;
 
  private:
   std::int64_t count_;

@@ -171,6 +171,33 @@ TEST(TopologyDistillation, Gradient) {
                           dbl({{0.2, 0.4}, {-0.3, 0.9}, {1.0, 0.1}}));
 }
 
+// One-hot memberships take the blocked path (each group's own pairs only): the same loss and
+// gradients as the soft formula, which a membership a hair away from one-hot still takes.
+TEST(TopologyDistillation, OneHotGroupsMatchTheSoftFormula) {
+  torch::manual_seed(3);
+  const auto t = torch::randn({9, 4}, torch::kDouble), s0 = torch::randn({9, 4}, torch::kDouble);
+  auto a = torch::zeros({9, 3}, torch::kDouble);
+  const std::vector<std::int64_t> group = {0, 2, 2, 1, 0, 2, 0, 1, 2};
+  for (std::int64_t i = 0; i < 9; ++i) a[i][group[static_cast<std::size_t>(i)]] = 1.0;
+  auto nearly = a.clone();
+  nearly[0][0] = 1 - 1e-15;
+  nearly[0][1] = 1e-15;
+  const auto blocked_s = s0.clone().requires_grad_(true), soft_s = s0.clone().requires_grad_(true);
+  const auto blocked = htd_topology_loss(t, blocked_s, a, 0.3);
+  const auto soft = htd_topology_loss(t, soft_s, nearly, 0.3);
+  EXPECT_GT(blocked.item<double>(), 0.01);
+  EXPECT_NEAR(blocked.item<double>(), soft.item<double>(), 1e-12);
+  blocked.backward();
+  soft.backward();
+  EXPECT_TRUE(torch::allclose(blocked_s.grad(), soft_s.grad(), 1e-9, 1e-12));
+  expect_gradient_matches([&](const torch::Tensor& s) { return htd_topology_loss(t, s, a, 0.3); },
+                          s0);
+  // A group of one has no pairs, and no group with pairs: the entity-entity term is zero.
+  const auto singles = torch::eye(3, torch::kDouble);
+  const auto x = torch::randn({3, 4}, torch::kDouble);
+  EXPECT_NEAR(htd_topology_loss(x, 2.0 * x, singles, 0.5).item<double>(), 0.0, 1e-12);
+}
+
 TEST(DistillationExperts, ColdSelectionPicksOneExpert) {
   torch::manual_seed(1);
   ExpertProjection experts(3, 4, 5);
@@ -437,6 +464,108 @@ TEST(Distillers, NativeLossesMatchAutograd) {
     ASSERT_EQ(rows.grad.size(), expected.size()) << spec;
     for (std::size_t k = 0; k < expected.size(); ++k)
       ASSERT_NEAR(rows.grad[k], expected[k], 1e-6) << spec << " row " << k;
+  }
+}
+
+// The student's rows with their representations too, for terms that read those (de): each
+// entity() call's rows and the gradients added to them, in call order.
+struct RecordedEntityRows : RecordedRows {
+  using RecordedRows::RecordedRows;
+  std::int64_t entity_width(const std::string& kind) override {
+    return entity_representation(model, kind, torch::zeros({1}, torch::kLong)).size(1);
+  }
+  void entity(const std::string& kind, const std::int64_t* ids, std::int64_t n,
+              float* out) override {
+    torch::NoGradGuard guard;
+    const auto index = torch::from_blob(const_cast<std::int64_t*>(ids), {n}, torch::kLong);
+    const auto rep = entity_representation(model, kind, index).contiguous();
+    std::copy_n(rep.data_ptr<float>(), rep.numel(), out);
+    entity_grad.push_back(torch::zeros_like(rep));
+  }
+  void add_entity_gradient(const std::string&, const std::int64_t*, std::int64_t n,
+                           const float* grad) override {
+    auto& g = entity_grad.back();  // each term reads its rows, then adds their gradient
+    ASSERT_EQ(g.size(0), n);
+    g += torch::from_blob(const_cast<float*>(grad), g.sizes(), torch::kFloat);
+  }
+  std::vector<torch::Tensor> entity_grad;
+};
+
+// de's (and derrd's DE half's) experts by hand against autograd of loss() on the same Gumbel
+// draws: the loss, d loss / d representation of every student row, and every expert and
+// selector parameter's gradient; with soft selections (progress 0) and one-hot ones (progress 1,
+// tau = tau_end), where only the chosen expert is computed.
+TEST(DistillationExperts, ByHandMatchesAutograd) {
+  for (const char* spec :
+       {"de", "de:experts=3,tau=0.5,scale=0.3", "derrd:rrd.pool=10,rrd.interesting=3"}) {
+    for (const double progress : {0.0, 1.0}) {
+      const std::string where = std::string(spec) + " at progress " + std::to_string(progress);
+      TinyPair pair;
+      pair.batch.progress = progress;
+      pair.t->eval();
+      {
+        torch::NoGradGuard guard;
+        for (auto* m : {pair.t.get(), pair.s.get()})
+          for (auto& p : m->parameters()) p.normal_(0, 1);
+      }
+      auto d = create_distiller(ModelSpec::parse(spec));
+      d->prepare(*pair.t, *pair.s, pair.train);
+      Rng epoch(3);
+      d->start_epoch(epoch);
+      // Autograd: the representations as leaves, so their gradients can be read.
+      std::vector<torch::Tensor> reps, logits;
+      DistillBatch graph = pair.batch;
+      graph.student_entities = [&](const std::string& kind, const torch::Tensor& index) {
+        torch::Tensor rep;
+        {
+          torch::NoGradGuard guard;
+          rep = entity_representation(*pair.s, kind, index).contiguous();
+        }
+        reps.push_back(rep.requires_grad_(true));
+        return reps.back();
+      };
+      graph.student_scores = [&](const torch::Tensor& u, const torch::Tensor& i) {
+        const bool keep = torch::GradMode::is_enabled();
+        torch::Tensor s;
+        {
+          torch::NoGradGuard guard;
+          s = pair.s->forward(u, i).contiguous();
+        }
+        if (!keep) return s;
+        logits.push_back(s.requires_grad_(true));
+        return logits.back();
+      };
+      const double weight = 0.7;
+      Rng same(1);
+      graph.rng = &same;
+      const auto loss = weight * d->loss(*pair.t, *pair.s, graph);
+      loss.backward();
+      std::vector<torch::Tensor> expected_params;
+      for (auto& p : d->parameters()) {
+        ASSERT_TRUE(p.grad().defined()) << where;
+        expected_params.push_back(p.grad().clone());
+        p.mutable_grad() = torch::Tensor();
+      }
+
+      RecordedEntityRows rows(*pair.s);
+      const auto term = d->native_loss(*pair.t, *pair.s, pair.batch, rows, weight);
+      EXPECT_FALSE(term.autograd.defined()) << where;
+      EXPECT_NEAR(term.by_hand, loss.item<double>(), 1e-5 * std::abs(loss.item<double>())) << where;
+      ASSERT_EQ(rows.entity_grad.size(), reps.size()) << where;
+      for (std::size_t k = 0; k < reps.size(); ++k)
+        EXPECT_TRUE(torch::allclose(rows.entity_grad[k], reps[k].grad(), 1e-4, 1e-6))
+            << where << " representation " << k << "\n"
+            << rows.entity_grad[k] << "\n"
+            << reps[k].grad();
+      const auto params = d->parameters();
+      ASSERT_EQ(params.size(), expected_params.size());
+      for (std::size_t k = 0; k < params.size(); ++k)
+        EXPECT_TRUE(torch::allclose(params[k].grad(), expected_params[k], 1e-4, 1e-6))
+            << where << " parameter " << k;
+      float logit_grads = 0;
+      for (const auto& l : logits) logit_grads += l.grad().abs().sum().item<float>();
+      EXPECT_EQ(logit_grads > 0, std::string(spec).rfind("derrd", 0) == 0) << where;
+    }
   }
 }
 
