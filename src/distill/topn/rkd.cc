@@ -29,11 +29,23 @@ torch::Tensor normalised_distances(const torch::Tensor& x) {
 }
 
 torch::Tensor angles(const torch::Tensor& x) {
-  // e[j][i] = (x_i - x_j) / ||x_i - x_j||; angle(i, j, k) = <e[j][i], e[j][k]>.
-  const auto diff = x.unsqueeze(0) - x.unsqueeze(1);  // [j, i, d] = x_i - x_j
-  const auto e =
-      torch::nn::functional::normalize(diff, torch::nn::functional::NormalizeFuncOptions().dim(2));
-  return torch::bmm(e, e.transpose(1, 2));  // [j, i, k]
+  // e[j][i] = (x_i - x_j) / ||x_i - x_j||; angle(i, j, k) = <e[j][i], e[j][k]>, through the Gram
+  // matrix G = x x^T: <x_i - x_j, x_k - x_j> = G_ik - G_ij - G_jk + G_jj and ||x_i - x_j||^2 =
+  // G_ii + G_jj - 2 G_ij. One n x n product instead of n difference matrices of n x d and a
+  // batch of n products (LibTorch runs a batch of small products one matrix at a time: profiled,
+  // that was most of rkd's time). An angle with the vertex itself (i = j or k = j) is 0, as
+  // normalize() makes it; it is set so rather than computed, since there the difference of the
+  // G terms is rounding noise over a zero norm.
+  const auto n = x.size(0);
+  const auto g = torch::mm(x, x.t());
+  const auto sq = g.diagonal();
+  const auto off = 1 - torch::eye(n, x.options());
+  // Clamped before the root, so that the diagonal's zero takes no (infinite) gradient.
+  const auto norm = (sq.unsqueeze(1) + sq.unsqueeze(0) - 2 * g).clamp_min(1e-24).sqrt();
+  const auto inverse = off / norm;  // [j, i]: 1 / ||x_i - x_j||, 0 on the diagonal
+  // [j, i, k]: g[i][k] - g[j][i] - g[j][k] + g[j][j]
+  const auto dot = g.unsqueeze(0) - g.unsqueeze(2) - g.unsqueeze(1) + sq.view({-1, 1, 1});
+  return dot * inverse.unsqueeze(2) * inverse.unsqueeze(1);
 }
 
 }  // namespace
