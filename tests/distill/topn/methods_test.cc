@@ -410,6 +410,23 @@ struct RecordedRows : StudentRows {
   std::vector<float> grad;
 };
 
+// The student's logits as autograd leaves, recorded in `logits` in call order so that a test can
+// read d loss / d logit; a no-gradient look (a peek) is returned unrecorded.
+std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&)> leaf_scores(
+    TopNModel& student, std::vector<torch::Tensor>& logits) {
+  return [&student, &logits](const torch::Tensor& u, const torch::Tensor& i) {
+    const bool keep = torch::GradMode::is_enabled();
+    torch::Tensor s;
+    {
+      torch::NoGradGuard guard;
+      s = student.forward(u, i).contiguous();
+    }
+    if (!keep) return s;
+    logits.push_back(s.requires_grad_(true));
+    return logits.back();
+  };
+}
+
 // kd's, rrd's, rd's and cd's hand-written gradients (native_loss, what the native step trains
 // with) against LibTorch's autograd of loss() on the same draws: the loss and d loss / d logit of
 // every row.
@@ -437,17 +454,7 @@ TEST(Distillers, NativeLossesMatchAutograd) {
     d->start_epoch(epoch);
     std::vector<torch::Tensor> logits;  // the autograd side's scored rows, in call order
     DistillBatch graph = batch;
-    graph.student_scores = [&](const torch::Tensor& u, const torch::Tensor& i) {
-      const bool keep = torch::GradMode::is_enabled();  // else a no-gradient look (a peek)
-      torch::Tensor s;
-      {
-        torch::NoGradGuard guard;
-        s = pair.s->forward(u, i).contiguous();
-      }
-      if (!keep) return s;
-      logits.push_back(s.requires_grad_(true));
-      return logits.back();
-    };
+    graph.student_scores = leaf_scores(*pair.s, logits);
     const double weight = 0.7;
     Rng same(1);
     graph.rng = &same;
@@ -524,17 +531,7 @@ TEST(DistillationExperts, ByHandMatchesAutograd) {
         reps.push_back(rep.requires_grad_(true));
         return reps.back();
       };
-      graph.student_scores = [&](const torch::Tensor& u, const torch::Tensor& i) {
-        const bool keep = torch::GradMode::is_enabled();
-        torch::Tensor s;
-        {
-          torch::NoGradGuard guard;
-          s = pair.s->forward(u, i).contiguous();
-        }
-        if (!keep) return s;
-        logits.push_back(s.requires_grad_(true));
-        return logits.back();
-      };
+      graph.student_scores = leaf_scores(*pair.s, logits);
       const double weight = 0.7;
       Rng same(1);
       graph.rng = &same;
