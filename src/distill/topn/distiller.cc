@@ -93,6 +93,13 @@ torch::Tensor entity_representation(TopNModel& model, const std::string& kind,
   throw Error("model " + model.spec().to_string() + " exposes no '" + kind + "' representation");
 }
 
+void add_gradient(torch::Tensor& parameter, const torch::Tensor& grad) {
+  if (parameter.grad().defined())
+    parameter.mutable_grad().add_(grad);
+  else
+    parameter.mutable_grad() = grad;
+}
+
 std::int64_t StudentRows::entity_width(const std::string& kind) {
   throw Error("this view of the student has no '" + kind + "' representation");
 }

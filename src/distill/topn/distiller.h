@@ -68,6 +68,10 @@ class StudentRows {
                                    const float* grad);
 };
 
+// Adds `grad` to a term parameter's .grad() (defining it): how a term computed by hand hands its
+// own parameters' gradients to the optimiser's step.
+void add_gradient(torch::Tensor& parameter, const torch::Tensor& grad);
+
 // A term's share of a native step: the loss whose gradient it already added through StudentRows
 // (weighted), and the rest as an autograd tensor (weighted; undefined when there is none).
 struct NativeTerm {

@@ -120,15 +120,6 @@ ExpertProjectionImpl::Pass ExpertProjectionImpl::forward_by_hand(const torch::Te
   return p;
 }
 
-namespace {
-void add_gradient(torch::Tensor& parameter, const torch::Tensor& grad) {
-  if (parameter.grad().defined())
-    parameter.mutable_grad().add_(grad);
-  else
-    parameter.mutable_grad() = grad;
-}
-}  // namespace
-
 torch::Tensor ExpertProjectionImpl::backward_by_hand(const Pass& p,
                                                      const torch::Tensor& d_projected) {
   torch::NoGradGuard guard;

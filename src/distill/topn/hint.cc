@@ -60,6 +60,38 @@ class HintDistillation : public Distiller {
     return hint_loss(t, s);
   }
 
+  // By hand for a student layer that is a representation (user / item): with y = W s + b (or s),
+  // L = 1/(2N) sum_i ||t_i - y_i||^2, so d L / d y = (y - t) / N, d W = dy^T s, d b = sum dy and
+  // d L / d s = dy W; the regressor's gradients go into its .grad() for the optimiser's step.
+  NativeTerm native_loss(TopNModel& teacher, TopNModel& student, const DistillBatch& batch,
+                         StudentRows& rows, double weight) override {
+    if (!student_through_batch())
+      return Distiller::native_loss(teacher, student, batch, rows, weight);
+    torch::NoGradGuard guard;
+    const auto n = batch.users.size(0);
+    const auto items =
+        batch.items.index_select(0, torch::arange(n, torch::kLong).remainder(batch.items.size(0)));
+    const auto t = layer_of(teacher, layer_, batch.users, items, batch.items);
+    const auto ids = (student_layer_ == "user" ? batch.users : batch.items).contiguous();
+    const auto* id = ids.data_ptr<std::int64_t>();
+    auto s = torch::empty({ids.numel(), rows.entity_width(student_layer_)});
+    rows.entity(student_layer_, id, ids.numel(), s.data_ptr<float>());
+    const auto y = regressor_ ? regressor_(s) : s;
+    const auto diff = y - t;
+    const double rows_n = static_cast<double>(diff.size(0));
+    const double value = 0.5 * diff.pow(2).sum().item<double>() / rows_n;
+    const auto d_y = diff * (weight / rows_n);
+    torch::Tensor d_s = d_y;
+    if (regressor_) {
+      add_gradient(regressor_->weight, torch::mm(d_y.t(), s));
+      add_gradient(regressor_->bias, d_y.sum(0));
+      d_s = torch::mm(d_y, regressor_->weight);
+    }
+    d_s = d_s.contiguous();
+    rows.add_entity_gradient(student_layer_, id, ids.numel(), d_s.data_ptr<float>());
+    return {weight * value, {}};
+  }
+
   std::vector<torch::Tensor> parameters() override {
     return regressor_ ? regressor_->parameters() : std::vector<torch::Tensor>{};
   }

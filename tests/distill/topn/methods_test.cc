@@ -498,13 +498,14 @@ struct RecordedEntityRows : RecordedRows {
   std::vector<torch::Tensor> entity_grad;
 };
 
-// de's (and derrd's DE half's) experts by hand against autograd of loss() on the same Gumbel
-// draws: the loss, d loss / d representation of every student row, and every expert and
-// selector parameter's gradient; with soft selections (progress 0) and one-hot ones (progress 1,
-// tau = tau_end), where only the chosen expert is computed.
-TEST(DistillationExperts, ByHandMatchesAutograd) {
-  for (const char* spec :
-       {"de", "de:experts=3,tau=0.5,scale=0.3", "derrd:rrd.pool=10,rrd.interesting=3"}) {
+// The terms that read representations, by hand against autograd of loss() on the same draws:
+// de's (and derrd's DE half's) experts and hint's regressor. The loss, d loss / d representation
+// of every student row, and every parameter's gradient (experts, selector, regressor); with soft
+// selections (progress 0) and one-hot ones (progress 1, tau = tau_end), where only the chosen
+// expert is computed.
+TEST(Distillers, RepresentationTermsByHandMatchAutograd) {
+  for (const char* spec : {"de", "de:experts=3,tau=0.5,scale=0.3",
+                           "derrd:rrd.pool=10,rrd.interesting=3", "hint", "hint:layer=item"}) {
     for (const double progress : {0.0, 1.0}) {
       const std::string where = std::string(spec) + " at progress " + std::to_string(progress);
       TinyPair pair;
