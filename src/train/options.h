@@ -34,7 +34,7 @@ struct TrainOptions {
   int negatives = 0;         // per positive
   std::string sampler;       // uniform | popularity[:alpha]
   double distill_share = 1;  // of a batch's distinct users / items the distillation terms see
-  int anneal_epochs = 0;      // the distillation schedules' horizon (0: the epoch cap)
+  int anneal_epochs = 0;     // the distillation schedules' horizon (0: the epoch cap)
   // every task
   std::int64_t batch_size = 0;
   int epochs = 0;
