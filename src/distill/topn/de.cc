@@ -33,12 +33,12 @@ class DistillationExperts : public ExpertDistiller {
   }
   // scale * mean_i ||t_i - p_i||^2: d / d p_i = -2 scale (t_i - p_i) / N.
   bool has_term_by_hand() const override { return true; }
-  std::pair<double, torch::Tensor> term_by_hand(const torch::Tensor& teacher,
-                                                const torch::Tensor& projected) override {
+  TermGradient term_by_hand(const torch::Tensor& teacher, const torch::Tensor& projected,
+                            const torch::Tensor&) override {
     const double scale = scale_of(teacher);
     const auto diff = teacher - projected;
     const double n = static_cast<double>(teacher.size(0));
-    return {scale * diff.pow(2).sum().item<double>() / n, diff * (-2 * scale / n)};
+    return {scale * diff.pow(2).sum().item<double>() / n, diff * (-2 * scale / n), {}};
   }
   double scale_of(const torch::Tensor& teacher) const {
     return scale_ > 0 ? scale_ : 20.0 / static_cast<double>(teacher.size(1));

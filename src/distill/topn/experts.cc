@@ -32,10 +32,17 @@ namespace {
 // of its sum; with the weight at 0 it is not computed at all.
 constexpr double kNegligibleWeight = 1e-7;
 
-torch::Tensor gumbel_softmax(const torch::Tensor& log_alpha, double tau, Rng& rng) {
-  const auto y = torch::softmax(
+torch::Tensor gumbel_softmax_unflushed(const torch::Tensor& log_alpha, double tau, Rng& rng) {
+  return torch::softmax(
       (log_alpha + gumbel_noise(log_alpha.sizes(), rng).to(log_alpha.dtype())) / tau, 1);
+}
+
+torch::Tensor flush_negligible(const torch::Tensor& y) {
   return y * (y >= kNegligibleWeight).to(y.dtype());
+}
+
+torch::Tensor gumbel_softmax(const torch::Tensor& log_alpha, double tau, Rng& rng) {
+  return flush_negligible(gumbel_softmax_unflushed(log_alpha, tau, rng));
 }
 }  // namespace
 
@@ -97,7 +104,8 @@ ExpertProjectionImpl::Pass ExpertProjectionImpl::forward_by_hand(const torch::Te
   p.tau = tau;
   const auto log_alpha = torch::log_softmax(selector_(teacher_rep), 1);
   p.alpha = log_alpha.exp();
-  p.selection = gumbel_softmax(log_alpha, tau, rng);
+  p.softmax = gumbel_softmax_unflushed(log_alpha, tau, rng);
+  p.selection = flush_negligible(p.softmax);
   p.projected = torch::zeros({student_rep.size(0), out_weight_.size(2)}, student_rep.options());
   const auto h = hidden_dim_;
   for (std::int64_t m = 0; m < count_; ++m) {
@@ -121,7 +129,8 @@ ExpertProjectionImpl::Pass ExpertProjectionImpl::forward_by_hand(const torch::Te
 }
 
 torch::Tensor ExpertProjectionImpl::backward_by_hand(const Pass& p,
-                                                     const torch::Tensor& d_projected) {
+                                                     const torch::Tensor& d_projected,
+                                                     const torch::Tensor& d_term_selection) {
   torch::NoGradGuard guard;
   const auto h = hidden_dim_;
   auto d_student = torch::zeros_like(p.student);
@@ -145,8 +154,11 @@ torch::Tensor ExpertProjectionImpl::backward_by_hand(const Pass& p,
     g_hidden_b.narrow(0, m * h, h).add_(d_hidden.sum(0));
     d_student.index_add_(0, rows, torch::mm(d_hidden, hidden_->weight.narrow(0, m * h, h)));
   }
-  // selection = softmax(y), y = (log alpha + g) / tau, log alpha = log_softmax(W h_t + b).
-  const auto d_y = p.selection * (d_selection - (p.selection * d_selection).sum(1, true));
+  if (d_term_selection.defined()) d_selection += d_term_selection;
+  // selection = flush(softmax(y)), y = (log alpha + g) / tau, log alpha = log_softmax(W h_t + b):
+  // the flushed weights pass no gradient, but the softmax's backward reads every weight.
+  d_selection *= (p.selection > 0).to(d_selection.dtype());
+  const auto d_y = p.softmax * (d_selection - (p.softmax * d_selection).sum(1, true));
   const auto d_log_alpha = d_y / p.tau;
   const auto d_logits = d_log_alpha - p.alpha * d_log_alpha.sum(1, true);
   add_gradient(selector_->weight, torch::mm(d_logits.t(), p.teacher));
@@ -223,9 +235,12 @@ NativeTerm ExpertDistiller::native_loss(TopNModel& teacher, TopNModel& student,
     rows.entity(kind, id, n, s.data_ptr<float>());
     auto& e = experts_.of(kind);
     const auto pass = e->forward_by_hand(t, s, tau, *batch.rng);
-    const auto [value, d_projected] = term_by_hand(t, pass.projected);
-    total += weight * value;
-    const auto d_student = e->backward_by_hand(pass, weight * d_projected).contiguous();
+    const auto g = term_by_hand(t, pass.projected, pass.selection);
+    total += weight * g.value;
+    const auto d_student =
+        e->backward_by_hand(pass, weight * g.d_projected,
+                            g.d_selection.defined() ? weight * g.d_selection : torch::Tensor())
+            .contiguous();
     rows.add_entity_gradient(kind, id, n, d_student.data_ptr<float>());
   }
   return {total, {}};

@@ -33,13 +33,17 @@ class ExpertProjectionImpl : public torch::nn::Module {
   // gradients, and returns d loss / d student_rep. Only the experts a row's selection weighs
   // above zero are computed (one of M once the selection is one-hot): exact, as in project().
   struct Pass {
-    torch::Tensor teacher, student, alpha, selection, projected;  // alpha = softmax(W h_t)
+    // alpha = softmax(W h_t); softmax: the Gumbel softmax before negligible weights are flushed
+    torch::Tensor teacher, student, alpha, softmax, selection, projected;
     double tau = 1;
     std::vector<torch::Tensor> rows, hidden, out;  // per expert: its rows, relu layer, image
   };
   Pass forward_by_hand(const torch::Tensor& teacher_rep, const torch::Tensor& student_rep,
                        double tau, Rng& rng);
-  torch::Tensor backward_by_hand(const Pass& pass, const torch::Tensor& d_projected);
+  // `d_selection`, when defined, is what the term itself adds to d loss / d selection (HTD's
+  // memberships); the projection's own share is added here.
+  torch::Tensor backward_by_hand(const Pass& pass, const torch::Tensor& d_projected,
+                                 const torch::Tensor& d_selection = {});
 
  private:
   std::int64_t count_;
@@ -78,12 +82,16 @@ class ExpertDistiller : public Distiller {
   ExpertDistiller(const ModelSpec& spec, const std::string& count_key);
   virtual torch::Tensor term(const torch::Tensor& teacher, const torch::Tensor& projected,
                              const torch::Tensor& selection) = 0;
-  // A term whose gradient is known by hand, reading only the teacher's and the projected
-  // representations: its value and d value / d projected. Undefined gradient: not by hand (the
-  // native step then takes term() through autograd).
-  virtual std::pair<double, torch::Tensor> term_by_hand(const torch::Tensor& teacher,
-                                                        const torch::Tensor& projected) {
-    return {0, {}};
+  // A term whose gradient is known by hand: its value, d value / d projected and, for a term
+  // that reads the selection, d value / d selection (undefined: none). Called only when
+  // has_term_by_hand(); otherwise the native step takes term() through autograd.
+  struct TermGradient {
+    double value = 0;
+    torch::Tensor d_projected, d_selection;
+  };
+  virtual TermGradient term_by_hand(const torch::Tensor& teacher, const torch::Tensor& projected,
+                                    const torch::Tensor& selection) {
+    return {};
   }
   virtual bool has_term_by_hand() const { return false; }
 
