@@ -5,6 +5,7 @@
 #include "core/atomic_file.h"
 #include "core/errors.h"
 #include "models/topn/gmf.h"
+#include "models/topn/lightgcn.h"
 #include "models/topn/mf.h"
 #include "models/topn/mlp.h"
 #include "models/topn/neumf.h"
@@ -83,6 +84,13 @@ runtime::ModelContent export_content(const std::string& checkpoint_path,
   if (auto* mf = dynamic_cast<MFImpl*>(model.get())) {
     c.users = dense(mf->user_embedding->weight);
     c.items = dense(mf->item_embedding->weight);
+  } else if (auto* graph = dynamic_cast<LightGCNImpl*>(model.get())) {
+    // A dot product of the propagated embeddings: the runtime scores them as MF, the graph
+    // (computed once here) is not shipped.
+    graph->eval();
+    const auto [users, items] = graph->propagated();
+    c.users = dense(users);
+    c.items = dense(items);
   } else if (auto* gmf = dynamic_cast<GMFImpl*>(model.get())) {
     c.users = dense(gmf->user_embedding->weight * gmf->predict->weight.view({1, -1}));
     c.items = dense(gmf->item_embedding->weight);
@@ -101,8 +109,8 @@ runtime::ModelContent export_content(const std::string& checkpoint_path,
     add_tower(c, *neumf->tower, neumf->mlp_user->weight, neumf->mlp_item->weight,
               h.narrow(0, d, h.size(0) - d), neumf->predict->bias);
   } else {
-    throw Error(checkpoint_path + ": the runtime serves mf, gmf, mlp and neumf; " + c.source_model +
-                " cannot be exported");
+    throw Error(checkpoint_path + ": the runtime serves mf, gmf, mlp, neumf and lightgcn; " +
+                c.source_model + " cannot be exported");
   }
   c.user_ids = ck.header.at("user_ids").get<std::vector<std::string>>();
   c.item_ids = ck.header.at("item_ids").get<std::vector<std::string>>();

@@ -77,6 +77,7 @@ Trainer::Trainer(const Dataset& data, const Split& split, TopNModelPtr model, Tr
                 std::to_string(model_->num_items()) + " items, the data " +
                 std::to_string(data.num_users()) + " x " + std::to_string(data.num_items()));
   }
+  model_->set_training_interactions(split.train);
   if (split.valid.empty())
     throw Error("training needs a validation hold-out (use a split without +novalid)");
 }

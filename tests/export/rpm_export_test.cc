@@ -1,5 +1,5 @@
-// Export: the runtime's scores of an exported MF / GMF / MLP / NeuMF equal LibTorch's; quantised
-// files stay close; broken checkpoints and checkpoints of other data are refused.
+// Export: the runtime's scores of an exported MF / GMF / MLP / NeuMF / LightGCN equal LibTorch's;
+// quantised files stay close; broken checkpoints and checkpoints of other data are refused.
 #include "export/rpm_export.h"
 
 #include <gtest/gtest.h>
@@ -28,7 +28,8 @@ TEST(Export, RuntimeScoresEqualLibTorchScores) {
   const Dataset data =
       generate_synthetic(SyntheticConfig::parse("synthetic:users=60,items=80,mean=10,min=5"));
   const std::string dir = testing::scratch_dir("export");
-  for (const std::string spec : {"mf:dim=6", "gmf:dim=5", "mlp:dim=6", "neumf:dim=4,layers=2"}) {
+  for (const std::string spec :
+       {"mf:dim=6", "gmf:dim=5", "mlp:dim=6", "neumf:dim=4,layers=2", "lightgcn:dim=6,layers=2"}) {
     const std::string ck = train_checkpoint(data, spec, dir + "/" + spec.substr(0, 3));
     const auto model = load_topn_checkpoint(ck, &data);
     torch::NoGradGuard guard;

@@ -6,6 +6,7 @@
 
 #include "core/errors.h"
 #include "grad_check.h"
+#include "models/topn/lightgcn.h"
 #include "models/topn/model.h"
 #include "models/topn/neumf.h"
 #include "test_util.h"
@@ -15,11 +16,16 @@ namespace recpress {
 namespace {
 
 const std::vector<std::string> kModels = {"mf:dim=4", "gmf:dim=4", "mlp:dim=4,layers=2",
-                                          "neumf:dim=4,layers=2"};
+                                          "neumf:dim=4,layers=2", "lightgcn:dim=4,layers=2"};
+
+// A training graph for the models that read one (every user and item has an edge but item 6).
+const std::vector<Interaction> kTrain = {{0, 1}, {0, 2}, {1, 2}, {1, 5}, {2, 0},
+                                         {3, 3}, {3, 4}, {4, 0}, {4, 5}};
 
 TopNModelPtr make(const std::string& spec, std::int64_t users = 5, std::int64_t items = 7) {
   torch::manual_seed(3);
   auto m = create_topn_model(ModelSpec::parse(spec), users, items);
+  m->set_training_interactions(kTrain);
   // Larger than the paper's N(0, 0.01) so the finite differences are not lost in rounding, and
   // biases off zero so no ReLU sits exactly at its kink.
   torch::NoGradGuard g;
@@ -96,6 +102,49 @@ TEST(TopNModels, NeuMFPretrainingMixesTheHeads) {
   auto other = make("mlp:dim=8,layers=2");
   EXPECT_THROW(n->load_pretrained(dynamic_cast<GMFImpl&>(*gmf), dynamic_cast<MLPImpl&>(*other)),
                Error);
+}
+
+// LightGCN's propagation by hand on a path graph u0 - i0 - u1 (degrees 1, 2, 1): the normalised
+// adjacency has weight 1/sqrt(2) on both edges, so with one layer
+//   e_u0 = (p0 + q0 / sqrt2) / 2,  e_i0 = (q0 + (p0 + p1) / sqrt2) / 2,  e_u1 = (p1 + q0 / sqrt2)
+//   / 2.
+TEST(TopNModels, LightGCNPropagatesByTheNormalisedGraph) {
+  auto m = create_topn_model(ModelSpec::parse("lightgcn:dim=2,layers=1"), 2, 1);
+  const std::vector<Interaction> path = {{0, 0}, {1, 0}};
+  m->set_training_interactions(path);
+  auto& g = dynamic_cast<LightGCNImpl&>(*m);
+  {
+    torch::NoGradGuard guard;
+    g.user_embedding->weight.copy_(torch::tensor({{1.0f, 2.0f}, {3.0f, -1.0f}}));
+    g.item_embedding->weight.copy_(torch::tensor({{0.5f, 4.0f}}));
+  }
+  const double r = 1 / std::sqrt(2.0);
+  const auto [users, items] = g.propagated();
+  EXPECT_NEAR(users[0][0].item<double>(), (1 + 0.5 * r) / 2, 1e-6);
+  EXPECT_NEAR(users[1][1].item<double>(), (-1 + 4 * r) / 2, 1e-6);
+  EXPECT_NEAR(items[0][0].item<double>(), (0.5 + (1 + 3) * r) / 2, 1e-6);
+  EXPECT_NEAR(items[0][1].item<double>(), (4 + (2 - 1) * r) / 2, 1e-6);
+  const auto score = m->forward(torch::tensor({1}, torch::kLong), torch::tensor({0}, torch::kLong));
+  EXPECT_NEAR(score.item<double>(), (users[1] * items[0]).sum().item<double>(), 1e-6);
+  // Eval mode without autograd reuses the propagation until a parameter changes.
+  m->eval();
+  torch::NoGradGuard guard;
+  const auto before = m->score_all(torch::tensor({0}, torch::kLong)).clone();
+  g.item_embedding->weight.add_(1.0);
+  EXPECT_FALSE(torch::allclose(m->score_all(torch::tensor({0}, torch::kLong)), before));
+  // The float product (vectorised, 8 dimensions at a time plus a remainder) equals the double one.
+  auto wide = create_topn_model(ModelSpec::parse("lightgcn:dim=75,layers=2"), 5, 7);
+  wide->set_training_interactions(kTrain);
+  for (auto& p : wide->parameters()) p.uniform_(-1, 1);
+  const auto f32 = dynamic_cast<LightGCNImpl&>(*wide).propagated().second.clone();
+  wide->to(torch::kDouble);
+  const auto f64 = dynamic_cast<LightGCNImpl&>(*wide).propagated().second;
+  EXPECT_TRUE(torch::allclose(f32.to(torch::kDouble), f64, 1e-5, 1e-6));
+  // Without its graph the model says so.
+  auto bare = create_topn_model(ModelSpec::parse("lightgcn"), 2, 1);
+  EXPECT_THROW(bare->score_all(torch::tensor({0}, torch::kLong)), Error);
+  const std::vector<Interaction> outside = {{0, 3}};
+  EXPECT_THROW(bare->set_training_interactions(outside), Error);
 }
 
 TEST(TopNModels, BadSpecs) {

@@ -13,11 +13,13 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <tuple>
 #include <utility>
 #include <vector>
 
+#include "data/dataset.h"
 #include "models/model_spec.h"
 
 namespace recpress {
@@ -48,6 +50,9 @@ class TopNModel : public torch::nn::Module {
 
   // The model as NCF parts when it is one of that family (native training), else nullopt.
   virtual std::optional<NcfParts> ncf_parts() { return std::nullopt; }
+  // The training interactions, for a model whose scores depend on them (a graph model keeps its
+  // graph; the others ignore them). The trainer calls it before training.
+  virtual void set_training_interactions(std::span<const Interaction> train) {}
 
   const ModelSpec& spec() const { return spec_; }
   std::int64_t num_users() const { return num_users_; }
