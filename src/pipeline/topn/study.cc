@@ -56,6 +56,7 @@ class TopNStudy : public InteractionStudy {
   json teacher_efficiency(const std::string& dir) override {
     const auto best = (fs::path(dir) / "best.pt").string();
     const auto model = load(dir);
+    model->eval();  // as served: a graph model propagates once, not per query
     torch::NoGradGuard guard;
     const auto p = time_queries(latency_users(), 10, [&](std::size_t u) {
       const auto row = model->score_all(torch::tensor({static_cast<std::int64_t>(u)}, torch::kLong))
