@@ -51,9 +51,9 @@ torch::Tensor intra_group_loss(const torch::Tensor& t, const torch::Tensor& s,
 }
 
 // The same when every membership is one-hot (the Gumbel selection once its temperature has
-// annealed): a a^T is then block-diagonal, so only each group's
-// own N_k x N_k block is computed, sum_k N_k^2 instead of N^2 pairs. Exact: the same terms, and
-// `a` gets no gradient either way (a softmax's Jacobian is zero at a one-hot point).
+// annealed): a a^T is then block-diagonal, so only each group's own N_k x N_k block is computed,
+// sum_k N_k^2 instead of N^2 pairs. Exact: the same terms, and `a` gets no gradient either way
+// (a softmax's Jacobian is zero at a one-hot point).
 torch::Tensor intra_group_loss_one_hot(const torch::Tensor& t, const torch::Tensor& s,
                                        const torch::Tensor& group, std::int64_t groups) {
   const auto ut = unit_rows(t), us = unit_rows(s);
