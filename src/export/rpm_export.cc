@@ -5,8 +5,6 @@
 #include "core/atomic_file.h"
 #include "core/errors.h"
 #include "models/topn/gmf.h"
-#include "models/topn/lightgcn.h"
-#include "models/topn/mf.h"
 #include "models/topn/mlp.h"
 #include "models/topn/neumf.h"
 #include "train/checkpoint.h"
@@ -81,16 +79,12 @@ runtime::ModelContent export_content(const std::string& checkpoint_path,
   torch::NoGradGuard guard;
   runtime::ModelContent c;
   c.source_model = model->spec().to_string();
-  if (auto* mf = dynamic_cast<MFImpl*>(model.get())) {
-    c.users = dense(mf->user_embedding->weight);
-    c.items = dense(mf->item_embedding->weight);
-  } else if (auto* graph = dynamic_cast<LightGCNImpl*>(model.get())) {
-    // A dot product of the propagated embeddings: the runtime scores them as MF, the graph
-    // (computed once here) is not shipped.
-    graph->eval();
-    const auto [users, items] = graph->propagated();
-    c.users = dense(users);
-    c.items = dense(items);
+  if (auto dot = model->as_dot_product()) {
+    // MF, and the models that are a dot product once trained (LightGCN's propagated embeddings,
+    // an autoencoder's user codes and decoder): the runtime scores them as MF; what produced the
+    // user vectors (a graph, an encoder) is computed once here and not shipped.
+    c.users = dense(dot->first);
+    c.items = dense(dot->second);
   } else if (auto* gmf = dynamic_cast<GMFImpl*>(model.get())) {
     c.users = dense(gmf->user_embedding->weight * gmf->predict->weight.view({1, -1}));
     c.items = dense(gmf->item_embedding->weight);
@@ -109,7 +103,8 @@ runtime::ModelContent export_content(const std::string& checkpoint_path,
     add_tower(c, *neumf->tower, neumf->mlp_user->weight, neumf->mlp_item->weight,
               h.narrow(0, d, h.size(0) - d), neumf->predict->bias);
   } else {
-    throw Error(checkpoint_path + ": the runtime serves mf, gmf, mlp, neumf and lightgcn; " +
+    throw Error(checkpoint_path +
+                ": the runtime serves mf, gmf, mlp, neumf, lightgcn, cdae, multvae and ecae; " +
                 c.source_model + " cannot be exported");
   }
   c.user_ids = ck.header.at("user_ids").get<std::vector<std::string>>();

@@ -137,14 +137,29 @@ torch::Tensor full_softmax_cross_entropy(const torch::Tensor& logits,
   return FullSoftmaxCrossEntropy::apply(logits, targets);
 }
 
+torch::Tensor multinomial_loss(const torch::Tensor& logits, const torch::Tensor& rows,
+                               const torch::Tensor& items) {
+  if (logits.dim() != 2 || rows.dim() != 1 || rows.sizes() != items.sizes())
+    throw Error("multinomial loss: logits must be [B, I] and rows, items [N] alike");
+  if (rows.numel() > 0 &&
+      (rows.min().item<std::int64_t>() < 0 || rows.max().item<std::int64_t>() >= logits.size(0) ||
+       items.min().item<std::int64_t>() < 0 || items.max().item<std::int64_t>() >= logits.size(1)))
+    throw Error("multinomial loss: an observed (row, item) lies outside the logits' " +
+                std::to_string(logits.size(0)) + " x " + std::to_string(logits.size(1)));
+  const auto log_pi = torch::log_softmax(logits, 1);
+  const auto flat = rows * logits.size(1) + items;
+  return -log_pi.reshape({-1}).index_select(0, flat).sum() / static_cast<double>(logits.size(0));
+}
+
 LossKind parse_loss(const std::string& name) {
   if (name == "bce") return LossKind::kBce;
   if (name == "bpr") return LossKind::kBpr;
-  throw Error("unknown loss '" + name + "' (expected bce or bpr)");
+  if (name == "multinomial") return LossKind::kMultinomial;
+  throw Error("unknown loss '" + name + "' (expected bce, bpr or multinomial)");
 }
 
 const char* to_string(LossKind kind) {
-  return kind == LossKind::kBce ? "bce" : "bpr";
+  return kind == LossKind::kBce ? "bce" : kind == LossKind::kBpr ? "bpr" : "multinomial";
 }
 
 }  // namespace recpress

@@ -52,9 +52,11 @@ ParamDecl text(const char* name, std::vector<std::string> choices, const char* d
 // The table. Defaults are {top-N, CTR, next-item}.
 std::vector<TrainOptionDecl> make_decls() {
   return {
-      {text("loss", {"bce", "bpr"},
-            "`bce` (pointwise, with `negatives` per positive) or `bpr` (pairwise); CTR trains "
-            "BCE on the labels, next-item the model's own loss (`sasrec:loss=ce`)"),
+      {text("loss", {"bce", "bpr", "multinomial"},
+            "`bce` (pointwise, with `negatives` per positive), `bpr` (pairwise) or "
+            "`multinomial` (batches of `batch_size` users, each user's whole training row "
+            "against a softmax over the catalog: Mult-VAE's likelihood); CTR trains BCE on the "
+            "labels, next-item the model's own loss (`sasrec:loss=ce`)"),
        {"bce", kNo, kNo},
        true,
        true,
@@ -73,7 +75,8 @@ std::vector<TrainOptionDecl> make_decls() {
        &O::sampler,
        check_sampler},
       {whole("batch_size", 1,
-             "mini-batch: (user, item) pairs for top-N, rows for CTR, users for next-item"),
+             "mini-batch: (user, item) pairs for top-N (users under `loss multinomial`), rows for "
+             "CTR, users for next-item"),
        {"256", "2048", "32"},
        true,
        true,

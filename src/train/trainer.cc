@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <numeric>
 #include <sstream>
 
@@ -114,12 +115,19 @@ class TopNTrainingTask final : public TrainingTask {
         positives_(split.train),
         identity_(model_identity(*model_, data)) {
     prepare_teacher();
+    if (loss_kind_ == LossKind::kMultinomial) {
+      // An epoch's samples are the users with a training row, each with all of it.
+      for (std::int32_t u = 0; u < train_matrix_.num_users(); ++u)
+        if (!train_matrix_.row(u).empty()) row_users_.push_back(u);
+    }
     const std::size_t per_positive = loss_kind_ == LossKind::kBce
                                          ? static_cast<std::size_t>(c_.negatives) + 1
                                          : static_cast<std::size_t>(c_.negatives);
-    samples_ = positives_.size() * per_positive;
-    ep_users_.resize(samples_);
-    ep_items_.resize(samples_);
+    samples_ =
+        loss_kind_ == LossKind::kMultinomial ? row_users_.size() : positives_.size() * per_positive;
+    const bool pairs = loss_kind_ != LossKind::kMultinomial;
+    ep_users_.resize(pairs ? samples_ : 0);
+    ep_items_.resize(pairs ? samples_ : 0);
     ep_negs_.resize(loss_kind_ == LossKind::kBpr ? samples_ : 0);
     ep_labels_.resize(loss_kind_ == LossKind::kBce ? samples_ : 0);
     order_.resize(samples_);
@@ -153,6 +161,14 @@ class TopNTrainingTask final : public TrainingTask {
     write_checkpoint(path, best);
   }
   void train_epoch(Rng& rng, BatchStep& step) override;
+  // The multinomial loss's epoch: batches of users, each with its whole training row.
+  void user_batch_epoch(Rng& rng, BatchStep& step);
+  // One autograd step: `own_loss` of the student plus the distillation terms on `db()`, and the
+  // model's own penalty (taken after every pass of the step has run); under online distillation
+  // the teacher then steps on its own loss and the terms with the roles swapped.
+  void step_with_terms(const std::function<torch::Tensor(TopNModel&)>& own_loss,
+                       const std::function<DistillBatch()>& db, std::size_t n, std::size_t done,
+                       BatchStep& step);
   void native_epoch(NcfStep& native, Rng& rng, BatchStep& step);
   // What the distillation terms see of a batch: each user and item once (a BCE batch repeats a
   // user for the positive and its negatives), the epoch's generator and the training progress.
@@ -221,6 +237,8 @@ class TopNTrainingTask final : public TrainingTask {
     std::string why;
     if (c_.precision != "fp32") why = "it computes in fp32 (precision " + c_.precision + ")";
     if (why.empty() && d_.online) why = "online distillation trains the teacher through autograd";
+    if (why.empty() && loss_kind_ == LossKind::kMultinomial)
+      why = "the multinomial loss trains through autograd";
     for (const auto& [d, w] : d_.terms)
       if (why.empty() && !d->student_through_batch())
         why = "method '" + d->name() + "' reads a layer of the student (autograd)";
@@ -272,6 +290,8 @@ class TopNTrainingTask final : public TrainingTask {
   // Preallocated epoch buffers and batch tensors: no per-sample or per-batch allocation.
   std::size_t samples_ = 0;
   std::vector<std::int64_t> ep_users_, ep_items_, ep_negs_;
+  std::vector<std::int32_t> row_users_;  // multinomial: the users with a training row
+  std::vector<std::int64_t> bag_rows_, bag_items_;
   std::vector<float> ep_labels_;
   std::vector<std::uint32_t> order_;
   mutable std::vector<std::uint8_t> seen_users_, seen_items_;  // distinct()'s flags
@@ -280,6 +300,10 @@ class TopNTrainingTask final : public TrainingTask {
 };
 
 void TopNTrainingTask::train_epoch(Rng& rng, BatchStep& step) {
+  if (loss_kind_ == LossKind::kMultinomial) {
+    user_batch_epoch(rng, step);
+    return;
+  }
   // 1. Samples of this epoch, from a generator that depends only on (seed, epoch).
   std::size_t k = 0;
   for (const auto& x : positives_) {
@@ -322,32 +346,74 @@ void TopNTrainingTask::train_epoch(Rng& rng, BatchStep& step) {
         ng[b] = ep_negs_[order_[start + static_cast<std::size_t>(b)]];
     }
     const auto users = t_users_.narrow(0, 0, n), items = t_items_.narrow(0, 0, n);
-    auto own_loss = [&](TopNModel& m) {
-      return loss_kind_ == LossKind::kBce
-                 ? pointwise_bce_loss(m.forward(users, items), t_labels_.narrow(0, 0, n))
-                 : bpr_loss(m.forward(users, items), m.forward(users, t_negs_.narrow(0, 0, n)));
-    };
-    torch::Tensor loss = own_loss(*model_), teacher_loss;
-    if (teacher) {
-      const DistillBatch db =
-          distill_batch(users, items, t_negs_.narrow(0, 0, n), rng, step.epoch(), start);
-      for (auto& [d, w] : d_.terms) loss = loss + w * d->loss(*teacher, *model_, db);
-      if (teacher_optimizer_) {
-        teacher_loss = own_loss(*teacher);
-        for (auto& [d, w] : d_.terms)
-          teacher_loss = teacher_loss + w * d->loss(*model_, *teacher, db);
-        teacher_optimizer_->zero_grad();
-      }
+    const auto negatives = t_negs_.narrow(0, 0, n);
+    step_with_terms(
+        [&](TopNModel& m) {
+          return loss_kind_ == LossKind::kBce
+                     ? pointwise_bce_loss(m.forward(users, items), t_labels_.narrow(0, 0, n))
+                     : bpr_loss(m.forward(users, items), m.forward(users, negatives));
+        },
+        [&] { return distill_batch(users, items, negatives, rng, step.epoch(), start); },
+        static_cast<std::size_t>(n), start + static_cast<std::size_t>(n), step);
+  }
+}
+
+void TopNTrainingTask::user_batch_epoch(Rng& rng, BatchStep& step) {
+  std::iota(order_.begin(), order_.end(), 0u);
+  shuffle(order_.data(), order_.size(), rng);
+  if (d_.teacher)
+    for (auto& [d, w] : d_.terms) d->start_epoch(rng);
+  const auto B = static_cast<std::size_t>(c_.batch_size);
+  for (std::size_t start = 0; start < samples_; start += B) {
+    const auto n = std::min(B, samples_ - start);
+    auto* u = t_users_.data_ptr<std::int64_t>();
+    bag_rows_.clear();
+    bag_items_.clear();
+    for (std::size_t b = 0; b < n; ++b) {
+      const auto user = row_users_[order_[start + b]];
+      u[b] = user;
+      for (const auto i : train_matrix_.row(user))
+        bag_rows_.push_back(static_cast<std::int64_t>(b)), bag_items_.push_back(i);
     }
-    step(loss, static_cast<std::size_t>(n), start + static_cast<std::size_t>(n), samples_);
+    const auto users = t_users_.narrow(0, 0, static_cast<std::int64_t>(n));
+    const auto count = static_cast<std::int64_t>(bag_rows_.size());
+    const auto rows = torch::from_blob(bag_rows_.data(), {count}, torch::kLong);
+    const auto items = torch::from_blob(bag_items_.data(), {count}, torch::kLong);
+    step_with_terms([&](TopNModel& m) { return multinomial_loss(m.score_all(users), rows, items); },
+                    [&] { return distill_batch(users, items, {}, rng, step.epoch(), start); }, n,
+                    start + n, step);
+  }
+}
+
+void TopNTrainingTask::step_with_terms(const std::function<torch::Tensor(TopNModel&)>& own_loss,
+                                       const std::function<DistillBatch()>& db, std::size_t n,
+                                       std::size_t done, BatchStep& step) {
+  const auto with_penalty = [](TopNModel& m, torch::Tensor loss) {
+    const auto penalty = m.take_penalty();
+    return penalty.defined() ? loss + penalty : loss;
+  };
+  TopNModel* teacher = d_.teacher.get();
+  torch::Tensor loss = own_loss(*model_), teacher_loss;
+  if (teacher) {
+    const DistillBatch batch = db();
+    for (auto& [d, w] : d_.terms) loss = loss + w * d->loss(*teacher, *model_, batch);
     if (teacher_optimizer_) {
-      // Deep mutual learning: the teacher steps on its own loss after the student (the same
-      // learning rate, the same schedule).
-      for (auto& g : teacher_optimizer_->param_groups()) g.options().set_lr(step.lr());
-      const AutocastPause pause;  // as the student's step: outside bf16 autocast
-      teacher_loss.backward();
-      teacher_optimizer_->step();
+      teacher_loss = own_loss(*teacher);
+      for (auto& [d, w] : d_.terms)
+        teacher_loss = teacher_loss + w * d->loss(*model_, *teacher, batch);
+      teacher_loss = with_penalty(*teacher, teacher_loss);
+      teacher_optimizer_->zero_grad();
     }
+  }
+  loss = with_penalty(*model_, loss);
+  step(loss, n, done, samples_);
+  if (teacher_optimizer_) {
+    // Deep mutual learning: the teacher steps on its own loss after the student (the same
+    // learning rate, the same schedule).
+    for (auto& g : teacher_optimizer_->param_groups()) g.options().set_lr(step.lr());
+    const AutocastPause pause;  // as the student's step: outside bf16 autocast
+    teacher_loss.backward();
+    teacher_optimizer_->step();
   }
 }
 

@@ -1,5 +1,6 @@
-// Export: the runtime's scores of an exported MF / GMF / MLP / NeuMF / LightGCN equal LibTorch's;
-// quantised files stay close; broken checkpoints and checkpoints of other data are refused.
+// Export: the runtime's scores of an exported MF / GMF / MLP / NeuMF / LightGCN / CDAE / Mult-VAE
+// equal LibTorch's (in eval mode); quantised files stay close; broken checkpoints and checkpoints
+// of other data are refused.
 #include "export/rpm_export.h"
 
 #include <gtest/gtest.h>
@@ -29,9 +30,11 @@ TEST(Export, RuntimeScoresEqualLibTorchScores) {
       generate_synthetic(SyntheticConfig::parse("synthetic:users=60,items=80,mean=10,min=5"));
   const std::string dir = testing::scratch_dir("export");
   for (const std::string spec :
-       {"mf:dim=6", "gmf:dim=5", "mlp:dim=6", "neumf:dim=4,layers=2", "lightgcn:dim=6,layers=2"}) {
+       {"mf:dim=6", "gmf:dim=5", "mlp:dim=6", "neumf:dim=4,layers=2", "lightgcn:dim=6,layers=2",
+        "cdae:dim=5", "multvae:dim=3,hidden=6", "ecae:dim=3"}) {
     const std::string ck = train_checkpoint(data, spec, dir + "/" + spec.substr(0, 3));
     const auto model = load_topn_checkpoint(ck, &data);
+    model->eval();
     torch::NoGradGuard guard;
     const auto expected = model->score_all(torch::arange(data.num_users(), torch::kLong));
     for (const auto dtype : {runtime::DType::kF32, runtime::DType::kF16, runtime::DType::kI8}) {

@@ -6,8 +6,11 @@
 
 #include "core/errors.h"
 #include "grad_check.h"
+#include "models/topn/cdae.h"
+#include "models/topn/ecae.h"
 #include "models/topn/lightgcn.h"
 #include "models/topn/model.h"
+#include "models/topn/multvae.h"
 #include "models/topn/neumf.h"
 #include "test_util.h"
 #include "train/losses.h"
@@ -15,8 +18,16 @@
 namespace recpress {
 namespace {
 
-const std::vector<std::string> kModels = {"mf:dim=4", "gmf:dim=4", "mlp:dim=4,layers=2",
-                                          "neumf:dim=4,layers=2", "lightgcn:dim=4,layers=2"};
+// The autoencoders train with their randomness (corruption, dropout, the reparametrisation's
+// noise): pair_loss reseeds LibTorch's generator so every evaluation draws the same.
+const std::vector<std::string> kModels = {"mf:dim=4",
+                                          "gmf:dim=4",
+                                          "mlp:dim=4,layers=2",
+                                          "neumf:dim=4,layers=2",
+                                          "lightgcn:dim=4,layers=2",
+                                          "cdae:dim=4",
+                                          "multvae:dim=3,hidden=4,anneal_steps=0",
+                                          "ecae:dim=3"};
 
 // A training graph for the models that read one (every user and item has an edge but item 6).
 const std::vector<Interaction> kTrain = {{0, 1}, {0, 2}, {1, 2}, {1, 5}, {2, 0},
@@ -34,10 +45,13 @@ TopNModelPtr make(const std::string& spec, std::int64_t users = 5, std::int64_t 
 }
 
 torch::Tensor pair_loss(TopNModel& m) {
+  torch::manual_seed(11);
   const auto users = torch::tensor({0, 1, 2, 4, 3, 0}, torch::kLong);
   const auto items = torch::tensor({1, 6, 2, 0, 5, 3}, torch::kLong);
   const auto labels = torch::tensor({1.0, 0.0, 1.0, 0.0, 1.0, 0.0}, torch::kDouble);
-  return pointwise_bce_loss(m.forward(users, items), labels);
+  const auto loss = pointwise_bce_loss(m.forward(users, items), labels);
+  const auto penalty = m.take_penalty();  // Mult-VAE's KL term, ECAE's generation loss
+  return penalty.defined() ? loss + penalty : loss;
 }
 
 TEST(TopNModels, GradientsMatchFiniteDifferences) {
@@ -54,6 +68,7 @@ TEST(TopNModels, GradientsMatchFiniteDifferences) {
 TEST(TopNModels, ScoreAllEqualsForwardOnEveryPair) {
   for (const auto& spec : kModels) {
     auto m = make(spec);
+    m->eval();  // no corruption or sampling: the same scores both ways
     torch::NoGradGuard g;
     const auto users = torch::tensor({4, 0, 2}, torch::kLong);
     const auto all = m->score_all(users);
@@ -64,6 +79,25 @@ TEST(TopNModels, ScoreAllEqualsForwardOnEveryPair) {
       EXPECT_TRUE(torch::allclose(all[b], f, 1e-5, 1e-5)) << spec;
     }
   }
+}
+
+// A model with a dot-product form (what `export` ships as MF) scores through it exactly as
+// score_all does in eval mode, and asking for it leaves the caller's training mode alone.
+TEST(TopNModels, DotProductFormEqualsEvalScoresAndKeepsTheMode) {
+  int with_form = 0;
+  for (const auto& spec : kModels) {
+    auto m = make(spec);
+    m->train();
+    torch::NoGradGuard g;
+    const auto dot = m->as_dot_product();
+    EXPECT_TRUE(m->is_training()) << spec;
+    if (!dot) continue;
+    ++with_form;
+    m->eval();
+    const auto all = m->score_all(torch::arange(5, torch::kLong));
+    EXPECT_TRUE(torch::allclose(torch::mm(dot->first, dot->second.t()), all, 1e-5, 1e-5)) << spec;
+  }
+  EXPECT_EQ(with_form, 5);  // mf, lightgcn, cdae, multvae, ecae
 }
 
 TEST(TopNModels, RepresentationsAndSizes) {
@@ -147,6 +181,113 @@ TEST(TopNModels, LightGCNPropagatesByTheNormalisedGraph) {
   EXPECT_THROW(bare->set_training_interactions(outside), Error);
 }
 
+// CDAE by hand (Wu et al. 2016, eq. 7-8): user 0's row is items {1, 2} (kTrain), so in eval mode
+// (no corruption) z_0 = sigmoid(W_1 + W_2 + V_0 + b) and score(0, i) = W'_i . z_0 + b'_i; in
+// training mode each entry is kept or dropped, the kept ones scaled by 1 / (1 - q).
+TEST(TopNModels, CDAEEncodesTheUsersRowByHand) {
+  auto m = make("cdae:dim=3,corruption=0.5");
+  auto& c = dynamic_cast<CDAEImpl&>(*m);
+  m->eval();
+  torch::NoGradGuard guard;
+  const auto& w = c.input->weight;
+  const auto z = torch::sigmoid(w[1] + w[2] + c.user_node->weight[0] + c.hidden_bias);
+  const auto expected = (c.output->weight[5] * z).sum() + c.output_bias[5];
+  EXPECT_NEAR(
+      m->forward(torch::tensor({0}, torch::kLong), torch::tensor({5}, torch::kLong)).item<double>(),
+      expected.item<double>(), 1e-6);
+  m->train();
+  const auto base = c.user_node->weight[0] + c.hidden_bias;
+  const auto coded = c.encode(torch::tensor({0}, torch::kLong))[0];
+  bool matched = false;
+  for (const auto& kept : {std::vector<int>{}, {1}, {2}, {1, 2}}) {
+    auto sum = base.clone();
+    for (const int j : kept) sum += 2.0 * w[j];
+    matched = matched || torch::allclose(coded, torch::sigmoid(sum), 1e-5, 1e-6);
+  }
+  EXPECT_TRUE(matched) << "the corrupted code is none of the four kept subsets";
+  // Exported as a dot product with one more dimension.
+  const auto dot = m->as_dot_product();
+  ASSERT_TRUE(dot.has_value());
+  EXPECT_EQ(dot->first.size(1), 4);
+  EXPECT_NEAR((dot->first[0] * dot->second[5]).sum().item<double>(), expected.item<double>(), 1e-6);
+  auto bare = create_topn_model(ModelSpec::parse("cdae"), 2, 1);
+  EXPECT_THROW(bare->score_all(torch::tensor({0}, torch::kLong)), Error);
+}
+
+// ECAE as reconstructed in ecae.cc, by hand: user 0's row is items {1, 2} of 7. Generation
+// h_g = sigmoid(W_g,1 + W_g,2 + V_0 + b_g), y_g = W'_g h_g + b'_g; soft row s = alpha sigmoid(y_g)
+// + (1 - alpha) x; retraining h_r = sigmoid(W_r^T s + b_r), y_r = W'_r h_r + b'_r; score
+// (1 - mix) y_g + mix y_r. Training mode adds the generation's class-balanced logistic loss.
+TEST(TopNModels, ECAEGatesTheGeneratedRowAndMixesBothNetworksByHand) {
+  auto m = make("ecae:dim=2,corruption=0,mix=0.25,generation_weight=2");
+  auto& e = dynamic_cast<ECAEImpl&>(*m);
+  torch::NoGradGuard guard;
+  const auto& wg = e.generation_input->weight;
+  const auto h_g =
+      torch::sigmoid(wg[1] + wg[2] + e.user_node->weight[0] + e.generation_hidden_bias);
+  const auto y_g = torch::mv(e.generation_output->weight, h_g) + e.generation_output_bias;
+  auto x = torch::zeros({7});
+  x[1] = 1;
+  x[2] = 1;
+  const auto alpha = torch::sigmoid(e.gate);
+  const auto soft = alpha * torch::sigmoid(y_g) + (1 - alpha) * x;
+  const auto h_r =
+      torch::sigmoid(torch::mv(e.retraining_input->weight.t(), soft) + e.retraining_hidden_bias);
+  const auto y_r = torch::mv(e.retraining_output->weight, h_r) + e.retraining_output_bias;
+  const auto expected = 0.75 * y_g + 0.25 * y_r;
+  const auto user = torch::tensor({0}, torch::kLong);
+  m->eval();
+  EXPECT_TRUE(torch::allclose(m->score_all(user)[0], expected, 1e-5, 1e-6));
+  EXPECT_FALSE(m->take_penalty().defined());  // eval mode adds nothing
+  m->train();
+  EXPECT_NEAR(m->forward(user, torch::tensor({5}, torch::kLong)).item<double>(),
+              expected[5].item<double>(), 1e-5);
+  const auto sp = [](const torch::Tensor& t) { return torch::log1p(torch::exp(t)); };
+  const auto reconstruction = (sp(-y_g) * x).sum() / 2 + (sp(y_g) * (1 - x)).sum() / 5;
+  EXPECT_NEAR(m->take_penalty().item<double>(), 2 * reconstruction.item<double>(), 1e-5);
+  EXPECT_FALSE(m->take_penalty().defined());  // taken, so reset
+  const auto dot = m->as_dot_product();
+  ASSERT_TRUE(dot.has_value());
+  EXPECT_EQ(dot->first.size(1), 5);
+  EXPECT_NEAR((dot->first[0] * dot->second[5]).sum().item<double>(), expected[5].item<double>(),
+              1e-5);
+}
+
+// Mult-VAE by hand (Liang et al. 2018): user 3's row is items {3, 4}, so the encoder's input is
+// (W_3 + W_4) / sqrt(2); at prediction z = mu, g = tanh(decoder_in(z)), score = W_out_i . g + b_i.
+// In training mode (no dropout here) the KL term of q(z | x) = N(mu, sigma^2), weighted by
+// beta * min(1, updates / anneal_steps), accumulates until take_penalty() returns it.
+TEST(TopNModels, MultVAEEncodesDecodesAndAnnealsItsKLByHand) {
+  auto m = make("multvae:dim=2,hidden=3,dropout=0,beta=0.5,anneal_steps=4");
+  auto& v = dynamic_cast<MultVAEImpl&>(*m);
+  const auto user = torch::tensor({3}, torch::kLong);
+  torch::Tensor mu, log_variance;
+  {
+    torch::NoGradGuard guard;
+    const auto& w = v.encoder_input->weight;
+    const auto code =
+        v.encoder_out(torch::tanh((w[3] + w[4]) / std::sqrt(2.0) + v.encoder_bias).view({1, -1}));
+    mu = code.narrow(1, 0, 2), log_variance = code.narrow(1, 2, 2);
+    const auto g = torch::tanh(v.decoder_in(mu))[0];
+    m->eval();
+    EXPECT_NEAR(m->forward(user, torch::tensor({6}, torch::kLong)).item<double>(),
+                ((v.decoder_output->weight[6] * g).sum() + v.decoder_bias[6]).item<double>(), 1e-6);
+    EXPECT_FALSE(m->take_penalty().defined());  // eval mode adds no KL term
+  }
+  m->train();
+  const double kl =
+      (0.5 * (-log_variance + log_variance.exp() + mu.square() - 1).sum()).item<double>();
+  EXPECT_EQ(v.kl_weight(), 0.0);  // no update yet
+  m->forward(user, torch::tensor({0}, torch::kLong));
+  EXPECT_EQ(m->take_penalty().item<double>(), 0.0);
+  for (int step = 1; step <= 6; ++step) {
+    m->forward(user, torch::tensor({0}, torch::kLong));
+    m->forward(user, torch::tensor({1}, torch::kLong));  // two passes: two samples' terms
+    const double weight = 0.5 * std::min(1.0, step / 4.0);
+    EXPECT_NEAR(m->take_penalty().item<double>(), 2 * weight * kl, 1e-5) << step;
+  }
+}
+
 TEST(TopNModels, BadSpecs) {
   EXPECT_THROW(create_topn_model(ModelSpec::parse("transformer"), 5, 5), Error);
   EXPECT_THROW(create_topn_model(ModelSpec::parse("mf:dim=0"), 5, 5), Error);
@@ -180,6 +321,31 @@ TEST(Losses, HandComputedValuesAndGradients) {
 // The full-softmax cross-entropy: hand-computed value and gradient, then LibTorch's
 // cross_entropy on random logits (fp32 and bf16, a catalog not a multiple of the vector width,
 // logits far below the row maximum), and bad targets.
+// Rows [0, ln 3] and [ln 2, 0] have softmax [1/4, 3/4] and [2/3, 1/3]; observed (0, 1), (1, 0),
+// (1, 1): loss = -(ln 3/4 + ln 2/3 + ln 1/3) / 2 over the two users. Gradient of row r:
+// (n_r softmax_r - x_r) / 2.
+TEST(Losses, MultinomialLikelihoodByHand) {
+  auto logits = torch::tensor({{0.0, std::log(3.0)}, {std::log(2.0), 0.0}},
+                              torch::dtype(torch::kDouble).requires_grad(true));
+  const auto rows = torch::tensor({0, 1, 1}, torch::kLong);
+  const auto items = torch::tensor({1, 0, 1}, torch::kLong);
+  auto loss = multinomial_loss(logits, rows, items);
+  EXPECT_NEAR(loss.item<double>(), -(std::log(0.75) + std::log(2.0 / 3) + std::log(1.0 / 3)) / 2,
+              1e-12);
+  loss.backward();
+  const auto g = logits.grad();
+  EXPECT_NEAR(g[0][0].item<double>(), (0.25 - 0) / 2, 1e-12);
+  EXPECT_NEAR(g[0][1].item<double>(), (0.75 - 1) / 2, 1e-12);
+  EXPECT_NEAR(g[1][0].item<double>(), (2 * 2.0 / 3 - 1) / 2, 1e-12);
+  EXPECT_NEAR(g[1][1].item<double>(), (2 * 1.0 / 3 - 1) / 2, 1e-12);
+  EXPECT_THROW(
+      multinomial_loss(logits, torch::tensor({2}, torch::kLong), torch::tensor({0}, torch::kLong)),
+      Error);
+  EXPECT_THROW(multinomial_loss(logits, rows, torch::tensor({0, 1}, torch::kLong)), Error);
+  EXPECT_EQ(parse_loss("multinomial"), LossKind::kMultinomial);
+  EXPECT_THROW(parse_loss("softmax"), Error);
+}
+
 TEST(Losses, FullSoftmaxCrossEntropyByHandAndAgainstLibTorch) {
   auto x = torch::tensor({{1.0f, 2.0f, 3.0f}, {0.0f, 0.0f, 0.0f}}).requires_grad_(true);
   const auto t = torch::tensor({2, 0}, torch::kLong);

@@ -21,6 +21,7 @@
 #include <type_traits>
 
 #include "core/errors.h"
+#include "models/topn/history.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -143,18 +144,7 @@ LightGCNImpl::LightGCNImpl(const ModelSpec& spec, std::int64_t num_users, std::i
 }
 
 void LightGCNImpl::set_training_interactions(std::span<const Interaction> train) {
-  auto edges = torch::empty({2, static_cast<std::int64_t>(train.size())}, torch::kInt);
-  auto* u = edges[0].data_ptr<std::int32_t>();
-  auto* i = edges[1].data_ptr<std::int32_t>();
-  for (std::size_t k = 0; k < train.size(); ++k) {
-    if (train[k].user < 0 || train[k].user >= num_users() || train[k].item < 0 ||
-        train[k].item >= num_items())
-      throw Error("lightgcn: training pair (" + std::to_string(train[k].user) + ", " +
-                  std::to_string(train[k].item) + ") outside the model's " +
-                  std::to_string(num_users()) + " users x " + std::to_string(num_items()) +
-                  " items");
-    u[k] = train[k].user, i[k] = train[k].item;
-  }
+  const auto edges = interaction_buffer(train, num_users(), num_items(), "lightgcn");
   torch::NoGradGuard guard;
   edges_.set_(edges);
   row_ptr_ = torch::Tensor();  // a new graph: its adjacency is built again

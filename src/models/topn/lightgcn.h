@@ -21,6 +21,13 @@ class LightGCNImpl : public TopNModel {
       const torch::Tensor& users, const torch::Tensor& items) override;
   // The final (layer-mean) user [U, d] and item [I, d] embeddings.
   std::pair<torch::Tensor, torch::Tensor> propagated();
+  std::optional<std::pair<torch::Tensor, torch::Tensor>> as_dot_product() override {
+    const bool was_training = is_training();  // the caller's mode is kept
+    eval();
+    auto product = propagated();
+    train(was_training);
+    return product;
+  }
 
   torch::nn::Embedding user_embedding{nullptr}, item_embedding{nullptr};
 

@@ -14,6 +14,9 @@ class MFImpl : public TopNModel {
   std::vector<std::pair<std::string, torch::Tensor>> representations(
       const torch::Tensor& users, const torch::Tensor& items) override;
   std::optional<NcfParts> ncf_parts() override;
+  std::optional<std::pair<torch::Tensor, torch::Tensor>> as_dot_product() override {
+    return std::make_pair(user_embedding->weight, item_embedding->weight);
+  }
   torch::nn::Embedding user_embedding{nullptr}, item_embedding{nullptr};
 };
 TORCH_MODULE(MF);

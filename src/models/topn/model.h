@@ -53,6 +53,16 @@ class TopNModel : public torch::nn::Module {
   // The training interactions, for a model whose scores depend on them (a graph model keeps its
   // graph; the others ignore them). The trainer calls it before training.
   virtual void set_training_interactions(std::span<const Interaction> train) {}
+  // The model's own regularisation term (e.g. Mult-VAE's weighted KL divergence) accumulated by
+  // the training-mode passes since the last call, which resets it; undefined when it has none.
+  // The trainer adds it to the batch loss once per step.
+  virtual torch::Tensor take_penalty() { return {}; }
+  // The model as a dot product, score(u, i) = <U_u, V_i> for every pair, when it is one in eval
+  // mode: {U [num_users, k], V [num_items, k]} (MF; LightGCN's propagated embeddings; an
+  // autoencoder's user codes with its decoder). `export` ships such a model as MF.
+  virtual std::optional<std::pair<torch::Tensor, torch::Tensor>> as_dot_product() {
+    return std::nullopt;
+  }
 
   const ModelSpec& spec() const { return spec_; }
   std::int64_t num_users() const { return num_users_; }

@@ -1,0 +1,42 @@
+// The training interactions a model keeps for itself (a graph model's graph, an autoencoder's
+// input rows), as a checkpoint buffer, so a loaded model scores without the data.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "data/dataset.h"
+
+namespace recpress {
+
+// The pairs as an int32 [2, nnz] tensor (row 0 users, row 1 items). Throws Error naming `model`
+// when a pair lies outside users x items.
+torch::Tensor interaction_buffer(std::span<const Interaction> train, std::int64_t users,
+                                 std::int64_t items, const std::string& model);
+
+// Each user's items of such a buffer (distinct, sorted), for an encoder that reads a user's row:
+// the bags of a batch of users in LibTorch's embedding_bag layout.
+class UserRows {
+ public:
+  struct Bags {
+    torch::Tensor items;    // int64 [sum of the rows' lengths]
+    torch::Tensor offsets;  // int64 [B]: where each user's items start
+    torch::Tensor lengths;  // int64 [B]
+  };
+  // Rebuilt when `edges` is another buffer than last time (a new graph or a loaded checkpoint).
+  void attach(const torch::Tensor& edges, std::int64_t users);
+  // The rows of `users` (int64 [B], each in [0, users)). Throws Error when no rows are attached.
+  Bags bags(const torch::Tensor& users) const;
+  bool empty() const { return offsets_.empty(); }
+
+ private:
+  const void* of_ = nullptr;
+  std::int64_t nnz_ = -1;
+  std::vector<std::int64_t> offsets_;  // CSR [users + 1]
+  std::vector<std::int64_t> items_;
+};
+
+}  // namespace recpress
