@@ -46,7 +46,8 @@ TEST(TrainOptions, SetParsesTypesBoundsAndSyntaxNamingTheOption) {
   EXPECT_EQ(error_of([&] { c.set("lr", "0"); }), "lr must be > 0, got 0");
   EXPECT_EQ(error_of([&] { c.set("epochs", "two"); }), "epochs must be an integer, got 'two'");
   EXPECT_EQ(error_of([&] { c.set("patience", "-1"); }), "patience must be >= 0, got -1");
-  EXPECT_EQ(error_of([&] { c.set("loss", "hinge"); }), "loss must be bce or bpr, got 'hinge'");
+  EXPECT_EQ(error_of([&] { c.set("loss", "hinge"); }),
+            "loss must be bce, bpr or multinomial, got 'hinge'");
   EXPECT_NE(error_of([&] { c.set("sampler", "zipf"); }).find("unknown sampler 'zipf'"),
             std::string::npos);
   EXPECT_NE(error_of([&] { c.set("schedule", "step:2,0"); }).find("GAMMA"), std::string::npos);
