@@ -37,6 +37,21 @@ class Parameters {
   std::map<std::string, torch::Tensor> values_;
 };
 
+runtime::TTCores tt_cores(const TTEmbeddingImpl& tt) {
+  const auto& s = tt.shape();
+  runtime::TTCores c;
+  for (std::size_t k = 0; k < 3; ++k) {
+    c.rows[k] = static_cast<std::uint32_t>(s.rows[k]);
+    c.dims[k] = static_cast<std::uint32_t>(s.dims[k]);
+  }
+  c.rank = static_cast<std::uint32_t>(s.rank);
+  c.stp = static_cast<std::uint32_t>(s.stp);
+  c.core1 = float_values(tt.core1.detach().reshape({-1}));
+  c.core2 = float_values(tt.core2.detach().reshape({-1}));
+  c.core3 = float_values(tt.core3.detach().reshape({-1}));
+  return c;
+}
+
 }  // namespace
 
 runtime::NextItemContent seq_export_content(SeqModel& model, std::vector<std::string> item_ids) {
@@ -51,10 +66,14 @@ runtime::NextItemContent seq_export_content(SeqModel& model, std::vector<std::st
   c.arch = bert ? runtime::SeqArch::kBERT4Rec : runtime::SeqArch::kSASRec;
   c.max_len = static_cast<std::uint32_t>(model.max_len());
   c.heads = static_cast<std::uint32_t>(model.num_heads());
-  const auto& tokens = p.get("items.weight");  // [num_items + 2, H]: pad, items, [mask]
   const auto n = model.num_items();
-  c.items = dense_matrix(tokens.narrow(0, 1, n));
-  if (bert) c.mask_token = float_values(tokens[n + 1]);
+  if (model.compressed_items()) {
+    c.tt_items = tt_cores(*model.tt_items);  // the runtime computes the table from its cores
+  } else {
+    const auto& tokens = p.get("items.weight");  // [num_items + 2, H]: pad, items, [mask]
+    c.items = dense_matrix(tokens.narrow(0, 1, n));
+    if (bert) c.mask_token = float_values(tokens[n + 1]);
+  }
   c.positions = dense_matrix(p.get("positions.weight"));
   for (std::int64_t l = 0; l < model.num_layers(); ++l) {
     const std::string b = "blocks." + std::to_string(l) + ".";

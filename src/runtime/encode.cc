@@ -10,19 +10,11 @@
 
 namespace recpress::runtime {
 
-namespace {
-
-// Values of one matrix, quantised as `dtype`, with per-row scales for int8.
-struct Encoded {
-  std::vector<std::uint8_t> data;
-  std::vector<float> scales;
-};
-
-Encoded encode_matrix(const DenseMatrix& m, DType dtype, bool column_major) {
+EncodedMatrix encode_matrix(const DenseMatrix& m, DType dtype, bool column_major) {
   if (m.values.size() != static_cast<std::size_t>(m.rows) * m.cols)
     throw ModelError("matrix of " + std::to_string(m.rows) + " x " + std::to_string(m.cols) +
                      " has " + std::to_string(m.values.size()) + " values");
-  Encoded e;
+  EncodedMatrix e;
   e.data.resize(m.values.size() * bytes_of(dtype));
   // Element (r, c) goes to position pos(r, c) of the stored order.
   const auto pos = [&](std::size_t r, std::size_t c) {
@@ -56,8 +48,6 @@ Encoded encode_matrix(const DenseMatrix& m, DType dtype, bool column_major) {
   return e;
 }
 
-}  // namespace
-
 std::string with_header(const flatbuffers::FlatBufferBuilder& fbb, std::uint32_t version) {
   const auto* payload = fbb.GetBufferPointer();
   const std::size_t n = fbb.GetSize();
@@ -74,7 +64,7 @@ std::string with_header(const flatbuffers::FlatBufferBuilder& fbb, std::uint32_t
 flatbuffers::Offset<rpm::Matrix> build_matrix(flatbuffers::FlatBufferBuilder& fbb,
                                               const DenseMatrix& m, DType dtype,
                                               bool column_major) {
-  const Encoded e = encode_matrix(m, dtype, column_major);
+  const EncodedMatrix e = encode_matrix(m, dtype, column_major);
   fbb.ForceVectorAlignment(e.data.size(), 1, 16);  // aligned values: read in place
   const auto data = fbb.CreateVector(e.data);
   const auto scales = e.scales.empty() ? 0 : fbb.CreateVector(e.scales);

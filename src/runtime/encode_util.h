@@ -10,6 +10,13 @@
 
 namespace recpress::runtime {
 
+// Values of one matrix, quantised as `dtype`, with per-row scales for int8.
+struct EncodedMatrix {
+  std::vector<std::uint8_t> data;
+  std::vector<float> scales;
+};
+EncodedMatrix encode_matrix(const DenseMatrix& m, DType dtype, bool column_major);
+
 // A matrix quantised as `dtype` (int8: symmetric per-row scales), row- or column-major.
 flatbuffers::Offset<rpm::Matrix> build_matrix(flatbuffers::FlatBufferBuilder& fbb,
                                               const DenseMatrix& m, DType dtype, bool column_major);

@@ -29,16 +29,38 @@ flatbuffers::Offset<rpm::Norm> build_norm(flatbuffers::FlatBufferBuilder& fbb,
 
 }  // namespace
 
+namespace {
+
+flatbuffers::Offset<rpm::TTItems> build_tt_items(flatbuffers::FlatBufferBuilder& fbb,
+                                                 const TTCores& t, DType dtype) {
+  const auto core = [&](std::uint32_t rows, const std::vector<float>& values) {
+    const DenseMatrix m{rows, static_cast<std::uint32_t>(values.size() / rows), values};
+    return build_matrix(fbb, m, DType::kF32, false);
+  };
+  const auto c1 = core(t.rows[0], t.core1), c2 = core(t.rows[1], t.core2),
+             c3 = core(t.rows[2], t.core3);
+  const std::vector<std::uint32_t> rows(t.rows.begin(), t.rows.end()),
+      dims(t.dims.begin(), t.dims.end());
+  return rpm::CreateTTItems(fbb, fbb.CreateVector(rows), fbb.CreateVector(dims), t.rank, t.stp, c1,
+                            c2, c3, static_cast<rpm::DType>(dtype));
+}
+
+}  // namespace
+
 std::string encode_next_item_model(const NextItemContent& c, DType dtype) {
-  const std::uint32_t hidden = c.items.cols;
-  if (hidden == 0 || c.items.rows == 0 || c.item_ids.size() != c.items.rows)
-    throw ModelError("next-item model: " + std::to_string(c.items.rows) + " items of width " +
+  const bool tt = c.tt_items.has_value();
+  const std::uint32_t hidden = tt ? c.tt_items->hidden() : c.items.cols;
+  const std::size_t num_items = tt ? c.item_ids.size() : c.items.rows;
+  if (hidden == 0 || num_items == 0 || c.item_ids.size() != num_items)
+    throw ModelError("next-item model: " + std::to_string(num_items) + " items of width " +
                      std::to_string(hidden) + " and " + std::to_string(c.item_ids.size()) + " ids");
+  if (tt) c.tt_items->check(num_items + 2);
   if (c.heads == 0 || hidden % c.heads != 0)
     throw ModelError("next-item model: " + std::to_string(c.heads) + " heads do not divide " +
                      std::to_string(hidden));
   flatbuffers::FlatBufferBuilder fbb(1 << 16);
-  const auto items = build_matrix(fbb, c.items, dtype, true);
+  const auto items = tt ? 0 : build_matrix(fbb, c.items, dtype, true);
+  const auto tt_items = tt ? build_tt_items(fbb, *c.tt_items, dtype) : 0;
   const auto positions = build_matrix(fbb, c.positions, DType::kF32, false);
   std::vector<flatbuffers::Offset<rpm::Block>> blocks;
   for (const auto& b : c.blocks) {
@@ -50,14 +72,14 @@ std::string encode_next_item_model(const NextItemContent& c, DType dtype) {
   }
   const auto block_vector = fbb.CreateVector(blocks);
   const bool bert = c.arch == SeqArch::kBERT4Rec;
-  const auto mask = bert ? fbb.CreateVector(c.mask_token) : 0;
+  const auto mask = bert && !tt ? fbb.CreateVector(c.mask_token) : 0;
   const auto embedding_norm = bert ? build_norm(fbb, c.embedding_norm) : 0;
   const auto final_norm = bert ? 0 : build_norm(fbb, c.final_norm);
   const auto projection = bert ? build_linear(fbb, c.projection) : 0;
   const auto bias = bert ? fbb.CreateVector(c.output_bias) : 0;
   const auto part = rpm::CreateSeqPart(fbb, static_cast<rpm::SeqArch>(c.arch), c.max_len, hidden,
                                        c.heads, items, mask, positions, embedding_norm,
-                                       block_vector, final_norm, projection, bias);
+                                       block_vector, final_norm, projection, bias, tt_items);
   std::vector<std::int32_t> numbers;
   flatbuffers::Offset<flatbuffers::Vector<std::int32_t>> item_numbers = 0;
   flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<flatbuffers::String>>> item_ids = 0;
@@ -122,23 +144,10 @@ NextItemModel NextItemModel::parse(std::shared_ptr<FileBytes> storage, const std
   if (out.max_len_ < (bert ? 2u : 1u) || out.max_len_ > 4096)
     throw fail("max_len " + std::to_string(out.max_len_) + " (1..4096; BERT4Rec: 2..4096)");
   const std::uint32_t h = out.hidden_;
-  const rpm::Matrix* items = s->items();
-  if (items == nullptr || items->data() == nullptr || items->cols() != h || items->rows() == 0 ||
-      !items->column_major() || items->dtype() < rpm::DType_MIN || items->dtype() > rpm::DType_MAX)
-    throw fail("the item matrix is missing or not a column-major items x hidden matrix");
-  out.dtype_ = static_cast<DType>(items->dtype());
-  out.num_items_ = items->rows();
-  if (items->data()->size() != std::size_t{out.num_items_} * h * bytes_of(out.dtype_) ||
-      reinterpret_cast<std::uintptr_t>(items->data()->data()) % bytes_of(out.dtype_) != 0)
-    throw fail("the item matrix's values do not match its shape");
-  if (out.dtype_ == DType::kI8 &&
-      (items->scales() == nullptr || items->scales()->size() != out.num_items_))
-    throw fail("int8 items without one scale per item");
-  out.items_ = items->data()->data();
-  if (out.dtype_ == DType::kI8) {
-    out.item_scales_ = items->scales()->data();
-    out.packed_items_ =
-        PackedI8Items::pack(reinterpret_cast<const std::int8_t*>(out.items_), h, out.num_items_);
+  if (s->tt_items() != nullptr) {
+    out.materialize_tt_items(*m, *s->tt_items(), name);
+  } else {
+    out.view_item_matrix(s->items(), name);
   }
   const auto f32 = [&](const rpm::Matrix* x, std::size_t rows, std::size_t cols,
                        const std::string& what) {
@@ -182,7 +191,7 @@ NextItemModel NextItemModel::parse(std::shared_ptr<FileBytes> storage, const std
          norm(b->norm1(), which + " norm1"), norm(b->norm2(), which + " norm2")});
   }
   if (bert) {
-    out.mask_token_ = vec(s->mask_token(), h, "mask token");
+    if (!out.materialized_) out.mask_token_ = vec(s->mask_token(), h, "mask token");
     out.embedding_norm_ = norm(s->embedding_norm(), "embedding norm");
     out.projection_ = linear(s->projection(), h, h, "projection");
     out.output_bias_ = vec(s->output_bias(), out.num_items_, "output bias");
@@ -209,12 +218,101 @@ NextItemModel NextItemModel::parse(std::shared_ptr<FileBytes> storage, const std
   return out;
 }
 
+struct NextItemModel::Materialized {
+  EncodedMatrix items;      // num_items x hidden, column-major, in the model's dtype
+  std::vector<float> mask;  // BERT4Rec's [mask]: the table's last row
+};
+
+void NextItemModel::view_item_matrix(const rpm::Matrix* items, const std::string& name) {
+  const auto fail = [&](const std::string& why) { return ModelError(name + ": " + why); };
+  const std::uint32_t h = hidden_;
+  if (items == nullptr || items->data() == nullptr || items->cols() != h || items->rows() == 0 ||
+      !items->column_major() || items->dtype() < rpm::DType_MIN || items->dtype() > rpm::DType_MAX)
+    throw fail("the item matrix is missing or not a column-major items x hidden matrix");
+  dtype_ = static_cast<DType>(items->dtype());
+  num_items_ = items->rows();
+  if (items->data()->size() != std::size_t{num_items_} * h * bytes_of(dtype_) ||
+      reinterpret_cast<std::uintptr_t>(items->data()->data()) % bytes_of(dtype_) != 0)
+    throw fail("the item matrix's values do not match its shape");
+  if (dtype_ == DType::kI8 && (items->scales() == nullptr || items->scales()->size() != num_items_))
+    throw fail("int8 items without one scale per item");
+  use_items(items->data()->data(), dtype_ == DType::kI8 ? items->scales()->data() : nullptr);
+}
+
+void NextItemModel::use_items(const std::uint8_t* items, const float* scales) {
+  items_ = items;
+  item_scales_ = scales;
+  if (dtype_ == DType::kI8)
+    packed_items_ =
+        PackedI8Items::pack(reinterpret_cast<const std::int8_t*>(items_), hidden_, num_items_);
+}
+
+void NextItemModel::materialize_tt_items(const rpm::Model& m, const rpm::TTItems& tt,
+                                         const std::string& name) {
+  const auto fail = [&](const std::string& why) { return ModelError(name + ": " + why); };
+  if (m.seq()->items() != nullptr) throw fail("both an item matrix and tensor-train items");
+  // The number of items is the number of ids (checked against the ids again below).
+  const auto ids = m.item_ids() != nullptr           ? m.item_ids()->size()
+                   : m.item_numeric_ids() != nullptr ? m.item_numeric_ids()->size()
+                                                     : 0u;
+  if (ids == 0) throw fail("tensor-train items without item ids");
+  if (tt.dtype() < rpm::DType_MIN || tt.dtype() > rpm::DType_MAX)
+    throw fail("tensor-train items: unknown dtype");
+  if (tt.row_factors() == nullptr || tt.row_factors()->size() != 3 || tt.dim_factors() == nullptr ||
+      tt.dim_factors()->size() != 3)
+    throw fail("tensor-train items: three row and three dim factors expected");
+  TTCores c;
+  for (std::uint32_t k = 0; k < 3; ++k) {
+    c.rows[k] = tt.row_factors()->Get(k);
+    c.dims[k] = tt.dim_factors()->Get(k);
+  }
+  c.rank = tt.rank();
+  c.stp = tt.stp();
+  const auto sizes = c.core_sizes();
+  const auto core = [&](const rpm::Matrix* x, std::uint32_t k, std::vector<float>& out) {
+    if (x == nullptr || x->data() == nullptr || x->dtype() != rpm::DType_F32 || x->column_major() ||
+        std::uint64_t{x->rows()} * x->cols() != sizes[k] || x->data()->size() != sizes[k] * 4)
+      throw fail("tensor-train core " + std::to_string(k + 1) + ": expected " +
+                 std::to_string(sizes[k]) + " fp32 numbers");
+    out.resize(sizes[k]);
+    std::memcpy(out.data(), x->data()->data(), sizes[k] * 4);
+  };
+  // Each core's size is checked against its data before it is copied, so the factors can not
+  // make this allocate more than the file holds.
+  core(tt.core1(), 0, c.core1);
+  core(tt.core2(), 1, c.core2);
+  core(tt.core3(), 2, c.core3);
+  try {
+    c.check(std::uint64_t{ids} + 2);
+  } catch (const ModelError& e) {
+    throw fail(e.what());
+  }
+  if (c.hidden() != hidden_)
+    throw fail("tensor-train items of width " + std::to_string(c.hidden()) + ", hidden " +
+               std::to_string(hidden_));
+  dtype_ = static_cast<DType>(tt.dtype());
+  num_items_ = static_cast<std::uint32_t>(ids);
+  const DenseMatrix table = tt_table(c, num_items_ + 2);  // padding, the items, [mask]
+  const auto h = std::size_t{hidden_};
+  DenseMatrix items{num_items_, hidden_, {}};
+  items.values.assign(table.values.begin() + h, table.values.begin() + (num_items_ + 1) * h);
+  auto owned = std::make_shared<Materialized>();
+  owned->items = encode_matrix(items, dtype_, true);
+  owned->mask.assign(table.values.end() - h, table.values.end());
+  use_items(owned->items.data.data(),
+            owned->items.scales.empty() ? nullptr : owned->items.scales.data());
+  mask_token_ = owned->mask.data();
+  materialized_ = std::move(owned);
+  tt_parameters_ = c.parameter_count();
+}
+
 std::uint64_t NextItemModel::parameter_count() const {
   const std::uint64_t h = hidden_;
-  std::uint64_t n = std::uint64_t{num_items_} * h + std::uint64_t{max_len_} * h;
+  std::uint64_t n = (tt_parameters_ > 0 ? tt_parameters_ : std::uint64_t{num_items_} * h) +
+                    std::uint64_t{max_len_} * h;
   n += blocks_.size() * (4 * (h * h + h) + 2 * 2 * h + (4 * h * h + 4 * h) + (4 * h * h + h));
-  if (arch_ == SeqArch::kBERT4Rec)
-    n += h + 2 * h + h * h + h + num_items_;
+  if (arch_ == SeqArch::kBERT4Rec)  // [mask] (a row of the tensor-train table when compressed)
+    n += (tt_parameters_ > 0 ? 0 : h) + 2 * h + h * h + h + num_items_;
   else
     n += 2 * h;
   return n;

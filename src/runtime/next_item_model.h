@@ -21,6 +21,13 @@
 #include <vector>
 
 #include "runtime/model.h"
+#include "runtime/tt_table.h"
+
+namespace recpress::rpm {  // the file's FlatBuffers tables (generated from schema/)
+struct Matrix;
+struct Model;
+struct TTItems;
+}  // namespace recpress::rpm
 
 namespace recpress::runtime {
 
@@ -46,8 +53,11 @@ struct NextItemContent {
   std::uint32_t max_len = 50, heads = 1;
   DenseMatrix items;              // num_items x hidden (item i = token i + 1)
   std::vector<float> mask_token;  // BERT4Rec
-  DenseMatrix positions;          // max_len x hidden
-  NormWeights embedding_norm;     // BERT4Rec
+  // A compressed item table (OD-Rec) instead of `items` and `mask_token`: cores of the token
+  // table [num_items + 2, hidden], written in fp32 and materialised by the reader.
+  std::optional<TTCores> tt_items;
+  DenseMatrix positions;       // max_len x hidden
+  NormWeights embedding_norm;  // BERT4Rec
   std::vector<BlockWeights> blocks;
   NormWeights final_norm;    // SASRec
   LinearWeights projection;  // BERT4Rec
@@ -56,7 +66,8 @@ struct NextItemContent {
   std::string metadata = "{}";
 };
 
-// The file's bytes: the item matrix in `dtype` (int8: per-row scales), everything else fp32.
+// The file's bytes: the item matrix in `dtype` (int8: per-row scales), everything else fp32 (a
+// tensor-train table's cores too: the reader scores their product in `dtype`).
 std::string encode_next_item_model(const NextItemContent& content, DType dtype);
 
 class NextItemModel {
@@ -73,6 +84,8 @@ class NextItemModel {
   std::uint32_t heads() const { return heads_; }
   std::size_t layers() const { return blocks_.size(); }
   DType dtype() const { return dtype_; }
+  // True when the items come from a tensor-train table, computed at load.
+  bool compressed_items() const { return tt_parameters_ > 0; }
   std::uint64_t parameter_count() const;
   std::size_t file_bytes() const;
   const std::string& source_model() const { return source_model_; }
@@ -111,6 +124,11 @@ class NextItemModel {
     Norm norm1, norm2;
   };
   static NextItemModel parse(std::shared_ptr<FileBytes> storage, const std::string& name);
+  // The item matrix in place (dtype, items_, scales, the int8 packing), or a tensor-train
+  // table's product computed once (rpm types are the generated FlatBuffers tables).
+  void view_item_matrix(const rpm::Matrix* items, const std::string& name);
+  void materialize_tt_items(const rpm::Model& m, const rpm::TTItems& tt, const std::string& name);
+  void use_items(const std::uint8_t* items, const float* scales);
   void last_hidden(std::span<const std::uint32_t> history, float* h) const;
   void run_block(const Block& b, std::size_t n, bool last_only, float* x) const;
 
@@ -121,6 +139,10 @@ class NextItemModel {
   const std::uint8_t* items_ = nullptr;                // hidden x num_items (column-major), dtype_
   const float* item_scales_ = nullptr;                 // int8
   std::shared_ptr<const PackedI8Items> packed_items_;  // int8 items for the integer kernel
+  // A tensor-train table's items and [mask], computed at load (items_ and mask_token_ view it).
+  struct Materialized;
+  std::shared_ptr<const Materialized> materialized_;
+  std::uint64_t tt_parameters_ = 0;
   const float* mask_token_ = nullptr;
   const float* positions_ = nullptr;  // max_len x hidden
   Norm embedding_norm_, final_norm_;

@@ -29,7 +29,7 @@ SeqModelPtr random_model(const std::string& spec, std::int64_t items) {
   m->eval();
   torch::NoGradGuard g;
   for (auto& p : m->named_parameters()) p.value().uniform_(-0.5, 0.5);
-  m->items->weight[0].zero_();  // the padding token, as training keeps it
+  if (m->items) m->items->weight[0].zero_();  // the padding token, as training keeps it
   return m;
 }
 
@@ -95,6 +95,63 @@ TEST(SeqExport, RuntimeScoresEqualLibTorchForSasRecAndBert4Rec) {
     expect_error_of<runtime::ModelError>([&] { m.next({}, 3, false); }, {"empty history"});
     const std::vector<std::uint32_t> outside = {40};
     expect_error_of<runtime::ModelError>([&] { m.next(outside, 3, false); }, {"out of range"});
+  }
+}
+
+TEST(SeqExport, TensorTrainStudentsScoreAsLibTorchFromTheirCores) {
+  const std::int64_t items = 40;
+  std::mt19937 gen(4);
+  for (const std::string spec : {"sasrec:max_len=6,hidden=8,layers=2,heads=2,tt_rank=4,stp=2",
+                                 "bert4rec:max_len=6,hidden=8,layers=1,heads=2,tt_rank=4,stp=2",
+                                 "sasrec:max_len=5,hidden=6,layers=1,heads=1,tt_rank=3"}) {
+    const auto model = random_model(spec, items);
+    ASSERT_TRUE(model->compressed_items());
+    const auto content = seq_export_content(*model, ids_of(items));
+    ASSERT_TRUE(content.tt_items.has_value());
+    EXPECT_EQ(content.items.values.size(), 0u);  // the table is never written whole
+    const auto bytes = runtime::encode_next_item_model(content, runtime::DType::kF32);
+    const auto m = runtime::NextItemModel::from_bytes(bytes, spec);
+    EXPECT_TRUE(m.compressed_items());
+    EXPECT_EQ(m.parameter_count(), static_cast<std::uint64_t>(model->parameter_count())) << spec;
+    // Smaller than the same architecture with a plain table.
+    auto plain_spec = ModelSpec::parse(spec);
+    plain_spec.params.erase("tt_rank");
+    plain_spec.params.erase("stp");
+    const auto plain = random_model(plain_spec.to_string(), items);
+    EXPECT_LT(bytes.size(), runtime::encode_next_item_model(
+                                seq_export_content(*plain, ids_of(items)), runtime::DType::kF32)
+                                .size())
+        << spec;
+    for (const std::size_t length : {1, 4, 6, 9}) {
+      std::vector<std::uint32_t> history;
+      std::vector<std::int32_t> as_int;
+      for (std::size_t k = 0; k < length; ++k) {
+        history.push_back(gen() % items);
+        as_int.push_back(static_cast<std::int32_t>(history.back()));
+      }
+      torch::NoGradGuard g;
+      const auto expected =
+          model->score_all_next(right_aligned_tokens({as_int}, model->max_len()))[0];
+      std::vector<float> got(items);
+      m.score_all(history, got.data());
+      double max_abs = 0;
+      for (std::int64_t i = 0; i < items; ++i) {
+        const double want = expected[i].item<double>();
+        ASSERT_NEAR(got[static_cast<std::size_t>(i)], want, 1e-5 * std::max(1.0, std::fabs(want)))
+            << spec << " history " << length << " item " << i;
+        max_abs = std::max(max_abs, std::fabs(want));
+      }
+      EXPECT_GT(max_abs, 0.1) << spec;
+      for (const auto dtype : {runtime::DType::kF16, runtime::DType::kI8}) {
+        const auto q =
+            runtime::NextItemModel::from_bytes(runtime::encode_next_item_model(content, dtype));
+        EXPECT_EQ(q.dtype(), dtype);
+        const auto top = q.next(history, 1, false);
+        bool found = false;
+        for (const auto& [i, s] : m.next(history, 3, false)) found = found || i == top.at(0).first;
+        EXPECT_TRUE(found) << spec << " " << runtime::dtype_name(dtype);
+      }
+    }
   }
 }
 

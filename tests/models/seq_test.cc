@@ -4,6 +4,7 @@
 // terms' values and errors.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cmath>
 
 #include "core/errors.h"
@@ -13,6 +14,7 @@
 #include "eval/popularity.h"
 #include "grad_check.h"
 #include "models/seq/seq_model.h"
+#include "models/seq/tt_embedding.h"
 #include "test_util.h"
 #include "train/loop.h"
 #include "train/seq_trainer.h"
@@ -118,6 +120,98 @@ TEST(SeqModels, BadSpecs) {
   expect_error([] { create_seq_model(ModelSpec::parse("sasrec:loss=bpr"), 5); }, {"bce or ce"});
   expect_error([] { create_seq_model(ModelSpec::parse("bert4rec:mask_prob=1.5"), 5); },
                {"mask_prob"});
+}
+
+// ---------------------------------------------------------------- OD-Rec's tensor-train items
+
+// The table by the definition, one entry at a time: E[i][j] = sum_{a,b} G1[i1][j1][a]
+// G2'[i2][a][j2][b] G3'[i3][b][j3], with G' = G (x) I_t (Cheng's left semi-tensor product).
+double tt_entry_by_hand(const TTEmbeddingImpl& tt, std::int64_t i, std::int64_t j) {
+  const auto& s = tt.shape();
+  const auto t = s.stp, r = s.rank;
+  const std::int64_t i3 = i % s.rows[2], i2 = (i / s.rows[2]) % s.rows[1],
+                     i1 = i / s.rows[2] / s.rows[1];
+  const std::int64_t j3 = j % s.dims[2], j2 = (j / s.dims[2]) % s.dims[1],
+                     j1 = j / s.dims[2] / s.dims[1];
+  const auto g1 = tt.core1.accessor<double, 3>();
+  const auto g2 = tt.core2.accessor<double, 4>();
+  const auto g3 = tt.core3.accessor<double, 3>();
+  double sum = 0;
+  for (std::int64_t a = 0; a < r; ++a)
+    for (std::int64_t b = 0; b < r; ++b) {
+      const double second = a % t == b % t ? g2[i2][a / t][j2][b / t] : 0.0;
+      const double third = b % t == j3 % t ? g3[i3][b / t][j3 / t] : 0.0;
+      sum += g1[i1][j1][a] * second * third;
+    }
+  return sum;
+}
+
+TEST(SeqModels, TensorTrainItemTableIsTheCoresSemiTensorProduct) {
+  for (const auto& [rows, hidden, rank, stp] : std::vector<std::array<std::int64_t, 4>>{
+           {9, 4, 2, 2}, {9, 4, 3, 1}, {42, 8, 4, 2}, {30, 12, 6, 3}}) {
+    torch::manual_seed(4);
+    TTEmbedding tt(rows, hidden, rank, stp);
+    tt->to(torch::kDouble);
+    const auto& s = tt->shape();
+    EXPECT_GE(s.rows[0] * s.rows[1] * s.rows[2], rows);
+    EXPECT_EQ(s.dims[0] * s.dims[1] * s.dims[2], hidden);
+    EXPECT_EQ(s.dims[2] % stp, 0);
+    std::int64_t numbers = 0;
+    for (const auto& p : tt->parameters()) numbers += p.numel();
+    EXPECT_EQ(numbers, s.parameters());
+    const auto table = tt->table();
+    ASSERT_EQ(table.sizes(), (std::vector<std::int64_t>{rows, hidden}));
+    for (std::int64_t i = 0; i < rows; ++i)
+      for (std::int64_t j = 0; j < hidden; ++j)
+        ASSERT_NEAR(table[i][j].item<double>(), tt_entry_by_hand(*tt, i, j), 1e-12)
+            << rows << "x" << hidden << " r" << rank << " t" << stp << " at " << i << "," << j;
+    EXPECT_GT(table.abs().max().item<double>(), 1e-4);  // not a comparison of zeros
+  }
+  // The semi-tensor product stores t^2 fewer numbers in cores 2 and 3.
+  const auto plain = TTShape::choose(3708, 64, 16, 1), stp = TTShape::choose(3708, 64, 16, 2);
+  EXPECT_EQ(plain.rows, stp.rows);
+  EXPECT_LT(stp.parameters(), plain.parameters());
+  EXPECT_LT(stp.parameters() * 40, 3708 * 64);
+}
+
+const std::vector<std::string> kCompressedModels = {
+    "sasrec:max_len=5,hidden=4,layers=1,heads=2,dropout=0,loss=bce,tt_rank=2,stp=2",
+    "sasrec:max_len=5,hidden=4,layers=1,heads=1,dropout=0,loss=ce,tt_rank=3",
+    "bert4rec:max_len=5,hidden=4,layers=1,heads=2,dropout=0,mask_prob=0.5,tt_rank=2,stp=2"};
+
+TEST(SeqModels, TensorTrainModelsTrainByGradientAndKeepPaddingAndCausality) {
+  for (const auto& spec : kCompressedModels) {
+    auto m = make(spec);
+    ASSERT_TRUE(m->compressed_items()) << spec;
+    EXPECT_FALSE(m->items) << spec;  // no plain table anywhere
+    m->to(torch::kDouble);
+    m->eval();
+    Rng rng(3);
+    const auto batch = m->training_input(sequences(), rng);
+    auto loss_of = [&] { return m->loss(m->encode(batch.input), batch); };
+    EXPECT_GT(testing::expect_gradients_match(*m, loss_of, spec, 4), 20) << spec;
+    torch::NoGradGuard g;
+    // Padding embeds to zeros although the table's row 0 is a product of cores like any other.
+    EXPECT_GT(m->token_table()[0].abs().sum().item<double>(), 0) << spec;
+    EXPECT_EQ(m->embed_tokens(torch::zeros({2, 3}, torch::kLong)).abs().sum().item<double>(), 0);
+    EXPECT_TRUE(
+        torch::allclose(m->embed_tokens(torch::tensor({4}, torch::kLong))[0], m->token_table()[4]));
+  }
+  auto m = make(kCompressedModels[0]);
+  m->eval();
+  torch::NoGradGuard g;
+  const auto a = m->encode(torch::tensor({{1, 2, 3, 4, 5}}, torch::kLong)).hidden;
+  const auto b = m->encode(torch::tensor({{1, 2, 3, 7, 6}}, torch::kLong)).hidden;
+  EXPECT_TRUE(torch::allclose(a.narrow(1, 0, 3), b.narrow(1, 0, 3)));
+  EXPECT_FALSE(torch::allclose(a.narrow(1, 3, 1), b.narrow(1, 3, 1)));
+  expect_error(
+      [] { create_seq_model(ModelSpec::parse("sasrec:hidden=8,heads=2,tt_rank=3,stp=2"), 5); },
+      {"tt_rank (3) must be a multiple of stp (2)"});
+  expect_error(
+      [] { create_seq_model(ModelSpec::parse("sasrec:hidden=9,heads=3,tt_rank=4,stp=2"), 5); },
+      {"no factor divisible by stp"});
+  expect_error([] { create_seq_model(ModelSpec::parse("sasrec:stp=2"), 5); },
+               {"stp needs tt_rank > 0"});
 }
 
 // ---------------------------------------------------------------- training on synthetic data
@@ -228,7 +322,7 @@ TEST_F(SeqTraining, DistillationTermsVanishForAnIdenticalStudent) {
   auto other = make("sasrec:max_len=5,hidden=2,layers=1,heads=1,dropout=0,loss=ce");
   const auto o = other->encode(batch.input);
   const SeqDistillBatch ob{&batch, &t, &o};
-  for (const char* m : {"kd", "attention", "hint"}) {
+  for (const char* m : {"kd", "attention", "hint", "contrastive"}) {
     other->zero_grad();
     auto d = create_seq_distiller(ModelSpec::parse(m));
     d->prepare(*teacher, *other);
@@ -247,6 +341,40 @@ TEST_F(SeqTraining, DistillationTermsVanishForAnIdenticalStudent) {
   EXPECT_NEAR(
       create_seq_distiller(ModelSpec::parse("kd"))->loss(*teacher, *other, ob).item<double>(),
       expected, 1e-6);
+  // contrastive (OD-Rec's InfoNCE) by hand: a student of the teacher's width (no projection),
+  // its weights moved away from the teacher's; sequence i's representation is its last position.
+  auto moved = make("sasrec:max_len=5,hidden=4,layers=2,heads=2,dropout=0,loss=ce");
+  {
+    torch::NoGradGuard g;
+    for (auto& w : moved->parameters()) w.mul_(0.6).add_(0.07);
+  }
+  moved->eval();
+  const auto v = moved->encode(batch.input);
+  const SeqDistillBatch vb{&batch, &t, &v};
+  const double tau = 0.5;
+  const auto last = t.hidden.size(1) - 1;
+  const auto sl = v.hidden.select(1, last).to(torch::kDouble),
+             tl = t.hidden.select(1, last).to(torch::kDouble);
+  const auto rows = sl.size(0);
+  double by_hand = 0;
+  for (std::int64_t i = 0; i < rows; ++i) {
+    double denominator = 0, positive = 0;
+    for (std::int64_t j = 0; j < rows; ++j) {
+      const double cosine = (sl[i] * tl[j]).sum().item<double>() /
+                            (sl[i].norm().item<double>() * tl[j].norm().item<double>());
+      denominator += std::exp(cosine / tau);
+      if (i == j) positive = cosine / tau;
+    }
+    by_hand += (std::log(denominator) - positive) / static_cast<double>(rows);
+  }
+  auto cl = create_seq_distiller(ModelSpec::parse("contrastive:temperature=0.5"));
+  cl->prepare(*teacher, *moved);
+  EXPECT_TRUE(cl->parameters().empty());  // equal widths: no projection
+  EXPECT_NEAR(cl->loss(*teacher, *moved, vb).item<double>(), by_hand, 1e-5);
+  EXPECT_GT(by_hand, 0.01);
+  auto projected = create_seq_distiller(ModelSpec::parse("contrastive"));
+  projected->prepare(*teacher, *other);
+  EXPECT_EQ(projected->parameters().size(), 2u);  // the 2 -> 4 projection's weight and bias
 }
 
 // The shared training loop (train/loop.h) on next-item models: a run resumed from last.pt ends

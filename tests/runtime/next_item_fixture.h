@@ -48,4 +48,24 @@ inline NextItemContent tiny(SeqArch arch) {
   return c;
 }
 
+// The same model with OD-Rec's tensor-train items: a 14-row token table (padding, 12 items,
+// [mask]) of width 4 from cores with row factors 3 x 3 x 2, dims 2 x 1 x 2, rank 4, stp 2.
+inline NextItemContent tiny_tt(SeqArch arch) {
+  std::mt19937 gen(11);
+  NextItemContent c = tiny(arch);
+  c.items = {};
+  c.mask_token.clear();
+  TTCores t;
+  t.rows = {3, 3, 2};
+  t.dims = {2, 1, 2};
+  t.rank = 4;
+  t.stp = 2;
+  const auto sizes = t.core_sizes();
+  t.core1 = random_matrix(1, static_cast<std::uint32_t>(sizes[0]), gen).values;
+  t.core2 = random_matrix(1, static_cast<std::uint32_t>(sizes[1]), gen).values;
+  t.core3 = random_matrix(1, static_cast<std::uint32_t>(sizes[2]), gen).values;
+  c.tt_items = t;
+  return c;
+}
+
 }  // namespace recpress::runtime

@@ -54,9 +54,78 @@ TEST(NextItemModelFile, InconsistentContentIsRefused) {
   EXPECT_THROW(encode_next_item_model(c, DType::kF32), ModelError);
 }
 
-TEST(NextItemModelFile, SurvivesTruncationAndForgedCorruption) {
+// The table by the definition (schema/recpress_model.fbs, TTItems), one entry at a time.
+double tt_entry_by_hand(const TTCores& c, std::uint32_t i, std::uint32_t j) {
+  const std::uint32_t t = c.stp, q = c.rank / t, h2 = c.dims[1], h3 = c.dims[2];
+  const std::uint32_t i3 = i % c.rows[2], i2 = (i / c.rows[2]) % c.rows[1],
+                      i1 = i / c.rows[2] / c.rows[1];
+  const std::uint32_t j3 = j % h3, j2 = (j / h3) % h2, j1 = j / h3 / h2;
+  double sum = 0;
+  for (std::uint32_t a = 0; a < c.rank; ++a)
+    for (std::uint32_t b = 0; b < c.rank; ++b) {
+      if (a % t != b % t || b % t != j3 % t) continue;
+      const double g1 = c.core1[(i1 * c.dims[0] + j1) * c.rank + a];
+      const double g2 = c.core2[((i2 * q + a / t) * h2 + j2) * q + b / t];
+      const double g3 = c.core3[(i3 * q + b / t) * (h3 / t) + j3 / t];
+      sum += g1 * g2 * g3;
+    }
+  return sum;
+}
+
+TEST(NextItemModelFile, TensorTrainItemsAreTheirCoresProductScoredInTheFileDtype) {
   for (const auto arch : {SeqArch::kSASRec, SeqArch::kBERT4Rec}) {
-    const std::string good = encode_next_item_model(tiny(arch), DType::kI8);
+    auto c = tiny_tt(arch);
+    const auto table = tt_table(*c.tt_items, 14);
+    ASSERT_EQ(table.rows, 14u);
+    ASSERT_EQ(table.cols, 4u);
+    for (std::uint32_t i = 0; i < 14; ++i)
+      for (std::uint32_t j = 0; j < 4; ++j)
+        ASSERT_NEAR(table.values[i * 4 + j], tt_entry_by_hand(*c.tt_items, i, j), 1e-6);
+    // The same model with the materialised table stored whole scores identically.
+    auto plain = c;
+    plain.tt_items.reset();
+    plain.items.rows = 12;
+    plain.items.cols = 4;
+    plain.items.values.assign(table.values.begin() + 4, table.values.begin() + 13 * 4);
+    plain.mask_token.assign(table.values.begin() + 13 * 4, table.values.end());
+    const auto m = NextItemModel::from_bytes(encode_next_item_model(c, DType::kF32));
+    const auto p = NextItemModel::from_bytes(encode_next_item_model(plain, DType::kF32));
+    EXPECT_TRUE(m.compressed_items());
+    EXPECT_FALSE(p.compressed_items());
+    EXPECT_EQ(m.parameter_count() + 12 * 4 + (arch == SeqArch::kBERT4Rec ? 4 : 0),
+              p.parameter_count() + c.tt_items->parameter_count());
+    const std::vector<std::uint32_t> history = {3, 1, 4, 1, 5};
+    std::vector<float> a(12), b(12);
+    m.score_all(history, a.data());
+    p.score_all(history, b.data());
+    EXPECT_EQ(a, b);
+    // int8: the table is quantised at load, as a plain int8 file's items are at export.
+    const auto mq = NextItemModel::from_bytes(encode_next_item_model(c, DType::kI8));
+    const auto pq = NextItemModel::from_bytes(encode_next_item_model(plain, DType::kI8));
+    EXPECT_EQ(mq.dtype(), DType::kI8);
+    mq.score_all(history, a.data());
+    pq.score_all(history, b.data());
+    EXPECT_EQ(a, b);
+  }
+  // Inconsistent cores are refused when written.
+  auto c = tiny_tt(SeqArch::kSASRec);
+  c.tt_items->core2.pop_back();
+  EXPECT_THROW(encode_next_item_model(c, DType::kF32), ModelError);
+  c = tiny_tt(SeqArch::kSASRec);
+  c.tt_items->rows = {2, 2, 2};  // 8 rows for a 14-row table
+  EXPECT_THROW(encode_next_item_model(c, DType::kF32), ModelError);
+  c = tiny_tt(SeqArch::kSASRec);
+  c.tt_items->stp = 3;  // divides neither the rank nor h3
+  EXPECT_THROW(encode_next_item_model(c, DType::kF32), ModelError);
+  c = tiny_tt(SeqArch::kSASRec);
+  c.tt_items->dims = {2, 2, 2};  // width 8, hidden of the blocks 4
+  EXPECT_THROW(encode_next_item_model(c, DType::kF32), ModelError);
+}
+
+TEST(NextItemModelFile, SurvivesTruncationAndForgedCorruption) {
+  for (const auto& good : {encode_next_item_model(tiny(SeqArch::kSASRec), DType::kI8),
+                           encode_next_item_model(tiny(SeqArch::kBERT4Rec), DType::kI8),
+                           encode_next_item_model(tiny_tt(SeqArch::kBERT4Rec), DType::kI8)}) {
     for (std::size_t n = 0; n < good.size(); n += 7)
       EXPECT_THROW(NextItemModel::from_bytes(good.substr(0, n)), ModelError) << n;
     const int loaded = fuzz_random_edits(good, 13, 2000, [](const std::string& bad) {

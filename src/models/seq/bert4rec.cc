@@ -61,7 +61,7 @@ class BERT4RecImpl : public SeqModel {
       throw Error("bert4rec: input of length " + std::to_string(l) + " > max_len " +
                   std::to_string(max_len_));
     const auto real = input.ne(0);
-    auto x = items(input) + positions(torch::arange(max_len_ - l, max_len_, torch::kLong));
+    auto x = embed_tokens(input) + positions(torch::arange(max_len_ - l, max_len_, torch::kLong));
     x = fast_dropout(embedding_norm(x), dropout_, is_training());
     // Bidirectional over real tokens; the diagonal keeps padded rows defined.
     const auto mask =
@@ -79,7 +79,7 @@ class BERT4RecImpl : public SeqModel {
 
   torch::Tensor item_logits(const torch::Tensor& hidden) override {
     return torch::matmul(torch::gelu(projection(hidden)),
-                         items->weight.narrow(0, 1, num_items_).t()) +
+                         token_table().narrow(0, 1, num_items_).t()) +
            output_bias;
   }
 

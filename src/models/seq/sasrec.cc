@@ -54,7 +54,7 @@ class SASRecImpl : public SeqModel {
       throw Error("sasrec: input of length " + std::to_string(l) + " > max_len " +
                   std::to_string(max_len_));
     const auto real = input.ne(0);  // [B, L]
-    auto x = items(input) * std::sqrt(static_cast<double>(hidden_)) +
+    auto x = embed_tokens(input) * std::sqrt(static_cast<double>(hidden_)) +
              positions(torch::arange(max_len_ - l, max_len_, torch::kLong));
     x = fast_dropout(x, dropout_, is_training()) * real.unsqueeze(2);
     // Causal (query t sees keys <= t), real keys only; the diagonal keeps padded rows defined.
@@ -73,7 +73,7 @@ class SASRecImpl : public SeqModel {
   }
 
   torch::Tensor item_logits(const torch::Tensor& hidden) override {
-    return torch::matmul(hidden, items->weight.narrow(0, 1, num_items_).t());
+    return torch::matmul(hidden, token_table().narrow(0, 1, num_items_).t());
   }
 
   torch::Tensor loss(const SeqOutput& out, const SeqTrainingInput& b) override {
@@ -81,8 +81,8 @@ class SASRecImpl : public SeqModel {
     const auto h = out.hidden.index({where});  // [N, H]
     const auto target = b.targets.index({where});
     if (loss_ == "ce") return full_softmax_cross_entropy(item_logits(h), target - 1);
-    const auto pos = (h * items(target)).sum(1);
-    const auto neg = (h * items(b.negatives.index({where}))).sum(1);
+    const auto pos = (h * embed_tokens(target)).sum(1);
+    const auto neg = (h * embed_tokens(b.negatives.index({where}))).sum(1);
     return torch::binary_cross_entropy_with_logits(pos, torch::ones_like(pos)) +
            torch::binary_cross_entropy_with_logits(neg, torch::zeros_like(neg));
   }

@@ -20,7 +20,13 @@ ParamDecls transformer_params() {
           int_param("hidden", 64, 1, "hidden size (item embeddings)"),
           int_param("layers", 2, 1, "transformer blocks"),
           int_param("heads", 2, 1, "attention heads (must divide hidden)"),
-          real_param("dropout", 0.2, 0, 1, false, true, "dropout")};
+          real_param("dropout", 0.2, 0, 1, false, true, "dropout"),
+          int_param("tt_rank", 0, 0,
+                    "0: a plain item table; r > 0: a tensor-train item table of rank r (OD-Rec, "
+                    "Xia et al. SIGIR 2022), never stored whole"),
+          int_param("stp", 1, 1,
+                    "with tt_rank: the semi-tensor product's factor t (cores 2 and 3 of left rank "
+                    "r/t, t^2 fewer numbers each; 1 = plain TT)")};
 }
 
 SeqModel::SeqModel(ModelSpec spec, std::int64_t num_items)
@@ -36,14 +42,40 @@ SeqModel::SeqModel(ModelSpec spec, std::int64_t num_items)
                 ") must be a multiple of heads (" + std::to_string(heads_) + ")");
   if (dropout_ < 0 || dropout_ >= 1)
     throw Error("model '" + spec_.to_string() + "': dropout must be in [0, 1)");
-  items = register_module(
-      "items",
-      torch::nn::Embedding(torch::nn::EmbeddingOptions(num_items + 2, hidden_).padding_idx(0)));
+  const auto tt_rank = spec_.get_int("tt_rank");
+  if (tt_rank > 0) {
+    try {
+      tt_items = register_module(
+          "tt_items", TTEmbedding(num_items + 2, hidden_, tt_rank, spec_.get_int("stp")));
+    } catch (const Error& e) {
+      throw Error("model '" + spec_.to_string() + "': " + e.what());
+    }
+  } else {
+    if (spec_.get_int("stp") != 1)
+      throw Error("model '" + spec_.to_string() + "': stp needs tt_rank > 0");
+    items = register_module(
+        "items",
+        torch::nn::Embedding(torch::nn::EmbeddingOptions(num_items + 2, hidden_).padding_idx(0)));
+  }
   positions = register_module("positions", torch::nn::Embedding(max_len_, hidden_));
   torch::NoGradGuard g;
-  items->weight.normal_(0, 0.02);
-  items->weight[0].zero_();
+  if (items) {
+    items->weight.normal_(0, 0.02);
+    items->weight[0].zero_();
+  }
   positions->weight.normal_(0, 0.02);
+}
+
+torch::Tensor SeqModel::token_table() const {
+  return tt_items ? tt_items->table() : items->weight;
+}
+
+torch::Tensor SeqModel::embed_tokens(const torch::Tensor& tokens) {
+  if (!tt_items) return items->forward(tokens);
+  auto shape = tokens.sizes().vec();
+  shape.push_back(hidden_);
+  const auto rows = tt_items->table().index_select(0, tokens.reshape({-1})).view(shape);
+  return rows * tokens.ne(0).unsqueeze(-1).to(rows.dtype());
 }
 
 torch::Tensor SeqModel::score_all_next(const torch::Tensor& histories) {

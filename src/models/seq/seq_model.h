@@ -23,6 +23,7 @@
 
 #include "core/rng.h"
 #include "models/model_spec.h"
+#include "models/seq/tt_embedding.h"
 
 namespace recpress {
 
@@ -74,9 +75,17 @@ class SeqModel : public torch::nn::Module {
   std::int64_t parameter_count() const;
   std::int64_t byte_size() const;
 
-  // Token embeddings (row 0 pads and stays zero; N(0, 0.02) as BERT) and learned positions,
-  // created by the base for every model.
+  // The token table [num_items + 2, H] (row 0 pads, rows 1..num_items are the items, the last
+  // BERT4Rec's [mask]): the plain `items` table, or the TT cores' product (tt_rank > 0).
+  torch::Tensor token_table() const;
+  // Embeddings of int64 tokens [..., H]; padding (token 0) embeds to zeros either way.
+  torch::Tensor embed_tokens(const torch::Tensor& tokens);
+  bool compressed_items() const { return !tt_items.is_empty(); }
+
+  // Token embeddings (row 0 pads and stays zero; N(0, 0.02) as BERT) or, with tt_rank > 0, a
+  // tensor-train table (OD-Rec), and learned positions, created by the base for every model.
   torch::nn::Embedding items{nullptr}, positions{nullptr};
+  TTEmbedding tt_items{nullptr};
 
  protected:
   SeqModel(ModelSpec spec, std::int64_t num_items);
