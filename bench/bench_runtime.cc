@@ -227,7 +227,7 @@ BENCHMARK(BM_CtrPredictOne)->Arg(0)->Arg(2)->Unit(benchmark::kMicrosecond);
 
 // issue 16's next-item target shape: a SASRec student (1 block, 1 head, hidden 16, max_len 50)
 // over ml-1m's 3,706 items (args: dtype, layers, hidden); random weights.
-NextItemModel next_item_model(DType dtype, std::uint32_t layers, std::uint32_t hidden) {
+NextItemContent next_item_content(std::uint32_t layers, std::uint32_t hidden) {
   std::mt19937 gen(5);
   std::normal_distribution<float> normal(0.0f, 0.2f);
   const auto matrix = [&](std::uint32_t rows, std::uint32_t cols) {
@@ -255,8 +255,58 @@ NextItemModel next_item_model(DType dtype, std::uint32_t layers, std::uint32_t h
                         linear(4 * hidden, hidden)});
   c.final_norm = norm();
   for (std::uint32_t i = 0; i < kItems; ++i) c.item_ids.push_back(std::to_string(i + 1));
-  return NextItemModel::from_bytes(encode_next_item_model(c, dtype));
+  return c;
 }
+
+NextItemModel next_item_model(DType dtype, std::uint32_t layers, std::uint32_t hidden) {
+  return NextItemModel::from_bytes(
+      encode_next_item_model(next_item_content(layers, hidden), dtype));
+}
+
+// OD-Rec's tensor-train items for that catalog at hidden 32 (recipes/odrec-ml1m.yaml's student:
+// 3,708 token rows as 16 x 16 x 15, 32 = 2 x 4 x 4, rank 32, stp 2): 17,888 numbers for a table
+// of 118,656.
+TTCores tt_items() {
+  std::mt19937 gen(6);
+  std::normal_distribution<float> normal(0.0f, 0.3f);
+  TTCores t;
+  t.rows = {16, 16, 15};
+  t.dims = {2, 4, 4};
+  t.rank = 32;
+  t.stp = 2;
+  const auto sizes = t.core_sizes();
+  for (auto [core, n] : {std::pair{&t.core1, sizes[0]}, {&t.core2, sizes[1]}, {&t.core3, sizes[2]}})
+    for (std::uint64_t k = 0; k < n; ++k) core->push_back(normal(gen));
+  return t;
+}
+
+// Opening a next-item file (arg: 0 plain items, 1 tensor-train items computed at load): what a
+// compressed table costs once, at load.
+void BM_NextItemOpen(benchmark::State& state) {
+  auto c = next_item_content(1, 32);
+  if (state.range(0) == 1) {
+    c.items = {};
+    c.tt_items = tt_items();
+  }
+  const std::string bytes = encode_next_item_model(c, DType::kF32);
+  for (auto _ : state) {
+    auto m = NextItemModel::from_bytes(bytes);
+    benchmark::DoNotOptimize(m.num_items());
+  }
+  state.SetLabel(std::to_string(bytes.size() / 1024) + " KiB");
+}
+BENCHMARK(BM_NextItemOpen)->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);
+
+// The table alone: what every query would pay if the rows were computed per query (a next-item
+// query scores every item, so it needs every row).
+void BM_TTTable(benchmark::State& state) {
+  const auto t = tt_items();
+  for (auto _ : state) {
+    auto table = tt_table(t, kItems + 2);
+    benchmark::DoNotOptimize(table.values.data());
+  }
+}
+BENCHMARK(BM_TTTable)->Unit(benchmark::kMicrosecond);
 
 // Top-10 next items after a 50-item history, excluding the history (one request).
 void BM_NextItemTop10(benchmark::State& state) {

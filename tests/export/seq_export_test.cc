@@ -39,6 +39,32 @@ std::vector<std::string> ids_of(std::int64_t n) {
   return ids;
 }
 
+// A random history of `length` items: the runtime's fp32 scores of every item equal LibTorch's
+// (1e-5, relative above 1) and are not all near zero.
+void expect_fp32_scores_equal(SeqModel& model, const runtime::NextItemModel& m, std::size_t length,
+                              std::mt19937& gen, const std::string& spec,
+                              std::vector<std::uint32_t>& history) {
+  const auto items = model.num_items();
+  std::vector<std::int32_t> as_int;
+  history.clear();
+  for (std::size_t k = 0; k < length; ++k) {
+    history.push_back(static_cast<std::uint32_t>(gen() % static_cast<std::uint32_t>(items)));
+    as_int.push_back(static_cast<std::int32_t>(history.back()));
+  }
+  torch::NoGradGuard g;
+  const auto expected = model.score_all_next(right_aligned_tokens({as_int}, model.max_len()))[0];
+  std::vector<float> got(static_cast<std::size_t>(items));
+  m.score_all(history, got.data());
+  double max_abs = 0;
+  for (std::int64_t i = 0; i < items; ++i) {
+    const double want = expected[i].item<double>();
+    ASSERT_NEAR(got[static_cast<std::size_t>(i)], want, 1e-5 * std::max(1.0, std::fabs(want)))
+        << spec << " history " << length << " item " << i;
+    max_abs = std::max(max_abs, std::fabs(want));
+  }
+  EXPECT_GT(max_abs, 0.1) << spec;  // not a comparison of zeros
+}
+
 TEST(SeqExport, RuntimeScoresEqualLibTorchForSasRecAndBert4Rec) {
   const std::int64_t items = 40;
   std::mt19937 gen(3);
@@ -57,24 +83,7 @@ TEST(SeqExport, RuntimeScoresEqualLibTorchForSasRecAndBert4Rec) {
         << spec;  // LibTorch also counts the padding token (and SASRec's unused [mask])
     for (const std::size_t length : {1, 3, 5, 6, 9}) {
       std::vector<std::uint32_t> history;
-      std::vector<std::int32_t> as_int;
-      for (std::size_t k = 0; k < length; ++k) {
-        history.push_back(gen() % items);
-        as_int.push_back(static_cast<std::int32_t>(history.back()));
-      }
-      torch::NoGradGuard g;
-      const auto expected =
-          model->score_all_next(right_aligned_tokens({as_int}, model->max_len()))[0];
-      std::vector<float> got(items);
-      m.score_all(history, got.data());
-      double max_abs = 0;
-      for (std::int64_t i = 0; i < items; ++i) {
-        const double want = expected[i].item<double>();
-        ASSERT_NEAR(got[static_cast<std::size_t>(i)], want, 1e-5 * std::max(1.0, std::fabs(want)))
-            << spec << " history " << length << " item " << i;
-        max_abs = std::max(max_abs, std::fabs(want));
-      }
-      EXPECT_GT(max_abs, 0.1) << spec;  // not a comparison of zeros
+      expect_fp32_scores_equal(*model, m, length, gen, spec, history);
       // Quantised: close, and the best item is among the fp32 top 3.
       for (const auto dtype : {runtime::DType::kF16, runtime::DType::kI8}) {
         const auto q =
@@ -124,24 +133,7 @@ TEST(SeqExport, TensorTrainStudentsScoreAsLibTorchFromTheirCores) {
         << spec;
     for (const std::size_t length : {1, 4, 6, 9}) {
       std::vector<std::uint32_t> history;
-      std::vector<std::int32_t> as_int;
-      for (std::size_t k = 0; k < length; ++k) {
-        history.push_back(gen() % items);
-        as_int.push_back(static_cast<std::int32_t>(history.back()));
-      }
-      torch::NoGradGuard g;
-      const auto expected =
-          model->score_all_next(right_aligned_tokens({as_int}, model->max_len()))[0];
-      std::vector<float> got(items);
-      m.score_all(history, got.data());
-      double max_abs = 0;
-      for (std::int64_t i = 0; i < items; ++i) {
-        const double want = expected[i].item<double>();
-        ASSERT_NEAR(got[static_cast<std::size_t>(i)], want, 1e-5 * std::max(1.0, std::fabs(want)))
-            << spec << " history " << length << " item " << i;
-        max_abs = std::max(max_abs, std::fabs(want));
-      }
-      EXPECT_GT(max_abs, 0.1) << spec;
+      expect_fp32_scores_equal(*model, m, length, gen, spec, history);
       for (const auto dtype : {runtime::DType::kF16, runtime::DType::kI8}) {
         const auto q =
             runtime::NextItemModel::from_bytes(runtime::encode_next_item_model(content, dtype));
