@@ -27,10 +27,6 @@ flatbuffers::Offset<rpm::Norm> build_norm(flatbuffers::FlatBufferBuilder& fbb,
   return rpm::CreateNorm(fbb, fbb.CreateVector(n.weight), fbb.CreateVector(n.bias));
 }
 
-}  // namespace
-
-namespace {
-
 flatbuffers::Offset<rpm::TTItems> build_tt_items(flatbuffers::FlatBufferBuilder& fbb,
                                                  const TTCores& t, DType dtype) {
   const auto core = [&](std::uint32_t rows, const std::vector<float>& values) {
