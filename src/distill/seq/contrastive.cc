@@ -8,12 +8,20 @@
 // predicts its next item; BERT4Rec: the last input position) and W a learned linear map from the
 // student's hidden size to the teacher's (the identity, and no parameters, when they agree).
 //
-// What is published: the abstract and the code's README name a contrastive self-supervised
-// distillation term between teacher and student next to soft-target KD, weighted CE 0.2, KD 0.8,
-// CL 0.2 with temperature 0.2 in the released code. What is ours: the InfoNCE form above (cosine,
-// in-batch teacher negatives, the last position as the sequence's representation) and the
-// projection W. With our trainer's loss CE + sum of w * term, OD-Rec's weights are
-// `kd@4+contrastive@1` (the same ratios; Adam is invariant to the common factor 5).
+// What is published: the abstract names a contrastive self-supervised distillation term between
+// teacher and student next to soft-target KD; the released code (github.com/xiaxin1998/OD-Rec,
+// student.py, read for this header) computes InfoNCE at temperature 0.2 with in-batch negatives
+// on cosine similarities, but between *recombined* session views: each session's items are split
+// into hot and cold ones, each model pools each part of its item embeddings with a gated
+// attention, and the student's view is an MLP of [its hot part; the teacher's cold part], the
+// teacher's view the mirror (sessions with one kind only use the other model's whole-session
+// representation); a "predictive" term makes both recombined views predict the next item.
+// What is ours: the plain form above (the transformer's last-position representations, no
+// hot/cold recombination, no predictive term), which needs no item popularity in the term and
+// works when the teacher is wider than the student (W); the recombination is not built.
+// OD-Rec's weights CE 0.2, KD 0.8, CL 0.2 are, with our trainer's loss CE + sum of w * term,
+// `kd@4+contrastive@1` (the same ratios; Adam is invariant to the common factor 5; the code's KD
+// is the full-catalog KL at temperature 1, our seq `kd`'s default).
 #include "core/errors.h"
 #include "distill/seq/distiller.h"
 

@@ -9,12 +9,15 @@
 // r / t, so the middle core holds t^2 fewer numbers and the last t^2 fewer too (its columns are
 // h3 / t wide, widened by the Kronecker product with I_t).
 //
-// What is published: the abstract and the code's README say that OD-Rec "loosens the constraint
-// of dimensionality consistency in tensor decomposition" with the semi-tensor product between
-// TT cores and reaches ~30x smaller models. What is ours (the paper's full text was read only in
-// its abstract): three cores, the row and column factorisations below, STP applied to cores 2
-// and 3 as A (B ⊗ I_t), and the initialisation (each core N(0, s) with the product's entries at
-// std 0.02, the plain table's BERT initialisation: s^3 (r / t) = 0.02).
+// What is published: the abstract says that OD-Rec "loosens the constraint of dimensionality
+// consistency in tensor decomposition" with the semi-tensor product between TT cores and reaches
+// ~30x smaller models; the released code (github.com/xiaxin1998/OD-Rec, student.py, read for
+// this header) keeps 2 or 3 cores, the first [n1 h1, r], every later one [r/t, n_k h_k r_next/t]
+// (r_next = 1 for the last), merged by Cheng's left semi-tensor product. Ours has the same core
+// shapes (three cores; G3 is [r/t, h3/t] per row factor). What is ours: the automatic row and
+// column factorisations below and the initialisation (each core N(0, s) with the product's
+// entries at std 0.02, the plain table's BERT initialisation: s^3 (r / t) = 0.02; the code draws
+// every weight from U(-0.1, 0.1)).
 #pragma once
 
 #include <torch/torch.h>
