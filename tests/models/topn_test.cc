@@ -257,6 +257,26 @@ TEST(TopNModels, ECAEGatesTheGeneratedRowAndMixesBothNetworksByHand) {
 // (W_3 + W_4) / sqrt(2); at prediction z = mu, g = tanh(decoder_in(z)), score = W_out_i . g + b_i.
 // In training mode (no dropout here) the KL term of q(z | x) = N(mu, sigma^2), weighted by
 // beta * min(1, updates / anneal_steps), accumulates until take_penalty() returns it.
+TEST(TopNModels, FrozenMultVAECodesAreComputedOnceAndFollowItsParameters) {
+  auto m = make("multvae:dim=2,hidden=3,dropout=0");
+  auto& v = dynamic_cast<MultVAEImpl&>(*m);
+  m->eval();
+  const auto users = torch::tensor({3, 0, 3, 4}, torch::kLong);
+  torch::NoGradGuard guard;
+  const auto direct = v.decoder_hidden(users);
+  const auto cached = v.frozen_codes(users);
+  EXPECT_TRUE(torch::allclose(cached, direct, 1e-6, 1e-7));
+  EXPECT_GT(direct.abs().sum().item<double>(), 0);
+  // A changed parameter (an optimiser step, a loaded checkpoint) changes the codes at once.
+  v.encoder_bias.add_(0.5);
+  const auto moved = v.decoder_hidden(users);
+  EXPECT_FALSE(torch::allclose(moved, direct));
+  EXPECT_TRUE(torch::allclose(v.frozen_codes(users), moved, 1e-6, 1e-7));
+  EXPECT_TRUE(torch::allclose(m->score_all(users),
+                              torch::addmm(v.decoder_bias, moved, v.decoder_output->weight.t()),
+                              1e-5, 1e-6));
+}
+
 TEST(TopNModels, MultVAEEncodesDecodesAndAnnealsItsKLByHand) {
   auto m = make("multvae:dim=2,hidden=3,dropout=0,beta=0.5,anneal_steps=4");
   auto& v = dynamic_cast<MultVAEImpl&>(*m);

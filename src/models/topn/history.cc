@@ -82,4 +82,20 @@ UserRows::Bags UserRows::bags(const torch::Tensor& users) const {
   return out;
 }
 
+torch::Tensor FrozenUserCodes::get(const torch::nn::Module& model, const torch::Tensor& users,
+                                   std::int64_t num_users, const Codes& codes) {
+  if (model.is_training() || torch::GradMode::is_enabled()) return codes(users);
+  std::vector<std::int64_t> key;
+  for (const auto& p : model.parameters()) key.push_back(p._version());
+  for (const auto& b : model.buffers()) {
+    key.push_back(b._version());
+    key.push_back(reinterpret_cast<std::int64_t>(b.data_ptr()));
+  }
+  if (!all_.defined() || key != key_) {
+    all_ = codes(torch::arange(num_users, torch::kLong));
+    key_ = std::move(key);
+  }
+  return all_.index_select(0, users);
+}
+
 }  // namespace recpress

@@ -5,8 +5,10 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "data/dataset.h"
 
@@ -37,6 +39,24 @@ class UserRows {
   std::int64_t nnz_ = -1;
   std::vector<std::int64_t> offsets_;  // CSR [users + 1]
   std::vector<std::int64_t> items_;
+};
+
+// Every user's code of a frozen model, computed once: the representation methods (de, htd, hint)
+// read a frozen teacher's user codes every batch, and an autoencoder computes a code from the
+// user's whole row (Mult-VAE: |row| x hidden + hidden x 2 dim per user). In eval mode with
+// autograd off, get() returns rows of the all-user codes, recomputed only when a parameter or
+// buffer of `model` changed (their version counters) or another buffer was attached; otherwise
+// it calls `codes(users)` as before. The cached rows equal the direct computation (eval mode is
+// deterministic).
+class FrozenUserCodes {
+ public:
+  using Codes = std::function<torch::Tensor(const torch::Tensor& users)>;
+  torch::Tensor get(const torch::nn::Module& model, const torch::Tensor& users,
+                    std::int64_t num_users, const Codes& codes);
+
+ private:
+  torch::Tensor all_;
+  std::vector<std::int64_t> key_;
 };
 
 }  // namespace recpress

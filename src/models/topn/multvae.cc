@@ -116,18 +116,23 @@ torch::Tensor MultVAEImpl::take_penalty() {
 
 torch::Tensor MultVAEImpl::forward(const torch::Tensor& users, const torch::Tensor& items) {
   const auto [distinct, inverse] = torch::_unique(users, /*sorted=*/true, /*return_inverse=*/true);
-  const auto g = decoder_hidden(distinct).index_select(0, inverse);
+  const auto g = frozen_codes(distinct).index_select(0, inverse);
   return (g * decoder_output(items)).sum(1) + decoder_bias.index_select(0, items);
 }
 
+torch::Tensor MultVAEImpl::frozen_codes(const torch::Tensor& users) {
+  return frozen_.get(*this, users, num_users(),
+                     [this](const torch::Tensor& u) { return decoder_hidden(u); });
+}
+
 torch::Tensor MultVAEImpl::score_all(const torch::Tensor& users) {
-  return torch::addmm(decoder_bias, decoder_hidden(users), decoder_output->weight.t());
+  return torch::addmm(decoder_bias, frozen_codes(users), decoder_output->weight.t());
 }
 
 std::vector<std::pair<std::string, torch::Tensor>> MultVAEImpl::representations(
     const torch::Tensor& users, const torch::Tensor& items) {
   const auto [distinct, inverse] = torch::_unique(users, true, true);
-  return {{"user", decoder_hidden(distinct).index_select(0, inverse)},
+  return {{"user", frozen_codes(distinct).index_select(0, inverse)},
           {"item", decoder_output(items)}};
 }
 

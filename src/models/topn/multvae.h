@@ -26,6 +26,9 @@ class MultVAEImpl : public TopNModel {
   // The decoder's last hidden layer g_u [B, hidden] for each user: from a sample of q(z | x_u)
   // in training mode (the KL term accumulates), from its mean in eval mode.
   torch::Tensor decoder_hidden(const torch::Tensor& users);
+  // decoder_hidden(users), read from every user's codes computed once when the model is frozen
+  // (eval mode, autograd off: a teacher being distilled, an evaluation).
+  torch::Tensor frozen_codes(const torch::Tensor& users);
   // The KL weight at the current update count.
   double kl_weight() const;
 
@@ -44,6 +47,7 @@ class MultVAEImpl : public TopNModel {
   torch::Tensor updates_;  // buffer [1] int64: steps taken (the KL annealing's clock)
   torch::Tensor penalty_;  // accumulated since take_penalty()
   UserRows rows_;
+  FrozenUserCodes frozen_;  // a frozen teacher's codes, once per run
 };
 TORCH_MODULE(MultVAE);
 
