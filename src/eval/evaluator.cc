@@ -1,6 +1,7 @@
 #include "eval/evaluator.h"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 
@@ -55,6 +56,40 @@ void check_target(const Split& split, EvalTarget target) {
   if (target == EvalTarget::kTest && split.test.empty()) throw Error("the split has no test part");
 }
 
+// The head's and the tail's metrics apart (EvalResult::by_popularity).
+class HeadTailAccumulator {
+ public:
+  explicit HeadTailAccumulator(const std::vector<MetricSpec>& specs)
+      : acc_{MetricAccumulator(specs), MetricAccumulator(specs)} {}
+
+  // One user's ranking: `ranks` of every relevant candidate, `in_group` the relevant items in the
+  // head and in the tail; rerank(g) ranks the group-g ones with the other group's left out. A user
+  // whose held-out items are all in one group keeps `ranks` (leave-one-out: always).
+  template <typename Rerank>
+  void add(std::span<const std::int64_t> ranks, std::int64_t num_relevant,
+           const std::array<std::int64_t, 2>& in_group, Rerank rerank) {
+    if (num_relevant == 0) return;
+    for (int g = 0; g < 2; ++g) {
+      if (in_group[g] == 0) continue;
+      if (in_group[1 - g] == 0)
+        acc_[g].add(ranks, num_relevant);
+      else
+        acc_[g].add(rerank(g), in_group[g]);
+    }
+  }
+
+  void write(EvalResult& r) const {
+    for (int g = 0; g < 2; ++g) {
+      const std::string prefix = g == 0 ? "head " : "tail ";
+      for (const auto& [name, value] : acc_[g].means()) r.by_popularity[prefix + name] = value;
+      r.by_popularity[prefix + "users"] = static_cast<double>(acc_[g].users());
+    }
+  }
+
+ private:
+  std::array<MetricAccumulator, 2> acc_;
+};
+
 }  // namespace
 
 Evaluator::Evaluator(const Dataset& data, const Split& split, EvalTarget target,
@@ -65,7 +100,8 @@ Evaluator::Evaluator(const Dataset& data, const Split& split, EvalTarget target,
       target_(target),
       protocol_(protocol),
       metrics_(std::move(metrics)),
-      checksum_(data.checksum()) {
+      checksum_(data.checksum()),
+      head_tail_(split.train, data.num_items(), 2) {
   check_target(split, target);
   switch (protocol.kind) {
     case Protocol::Kind::kFull: {
@@ -92,6 +128,7 @@ Evaluator::Evaluator(const Dataset& data, const Split& split, EvalTarget target,
       protocol_(Protocol::parse(candidates.protocol)),
       metrics_(std::move(metrics)),
       checksum_(data.checksum()),
+      head_tail_(split.train, data.num_items(), 2),
       candidates_(std::move(candidates)) {
   check_target(split, target);
   if (candidates_.target != to_string(target)) {
@@ -125,6 +162,7 @@ EvalResult Evaluator::evaluate(const Scorer& scorer) const {
 EvalResult Evaluator::evaluate_full(const Scorer& scorer) const {
   EvalResult r;
   MetricAccumulator acc(metrics_);
+  HeadTailAccumulator groups(metrics_);
   const auto n = static_cast<std::size_t>(data_->num_items());
   constexpr std::size_t kBatch = 256;
   std::vector<float> scores;
@@ -144,19 +182,49 @@ EvalResult Evaluator::evaluate_full(const Scorer& scorer) const {
       const auto ranks = pessimistic_ranks(row, relevant, mask);
       // A held-out item that is also masked (re-consumed in training) still counts as relevant.
       acc.add(ranks, static_cast<std::int64_t>(held.size()));
+      groups.add(ranks, static_cast<std::int64_t>(held.size()), group_counts(held),
+                 [&](int g) { return ranks_within(row, relevant, mask, held, g); });
       for (auto i : held) relevant[static_cast<std::size_t>(i)] = 0;
       for (auto i : masked) mask[static_cast<std::size_t>(i)] = 0;
     }
   }
   r.metrics = acc.means();
   r.users = acc.users();
+  groups.write(r);
   return r;
+}
+
+std::array<std::int64_t, 2> Evaluator::group_counts(std::span<const std::int32_t> items) const {
+  std::array<std::int64_t, 2> n{0, 0};
+  for (const auto i : items) ++n[head_tail_.of(i) == 0 ? 0 : 1];
+  return n;
+}
+
+std::vector<std::int64_t> Evaluator::ranks_within(std::span<const float> row,
+                                                  std::span<const std::uint8_t> relevant,
+                                                  std::vector<std::uint8_t>& mask,
+                                                  std::span<const std::int32_t> held,
+                                                  int group) const {
+  // Mask the other group's held-out items, rank, restore the mask as it was.
+  std::vector<std::pair<std::size_t, std::uint8_t>> saved;
+  for (const auto i : held) {
+    if ((head_tail_.of(i) == 0 ? 0 : 1) == group) continue;
+    const auto k = static_cast<std::size_t>(i);
+    saved.emplace_back(k, mask[k]);
+    mask[k] = 1;
+  }
+  auto ranks = pessimistic_ranks(row, relevant, mask);
+  for (auto it = saved.rbegin(); it != saved.rend(); ++it) mask[it->first] = it->second;
+  return ranks;
 }
 
 EvalResult Evaluator::evaluate_sampled(const Scorer& scorer) const {
   EvalResult r;
   MetricAccumulator acc(metrics_);
+  HeadTailAccumulator groups(metrics_);
   std::vector<float> scores;
+  std::vector<std::int32_t> held;
+  std::vector<std::uint8_t> other;     // the other group's relevant candidates, left out
   constexpr std::size_t kBatch = 512;  // users scored per call
   for (std::size_t start = 0; start < candidates_.size(); start += kBatch) {
     const std::size_t count = std::min(kBatch, candidates_.size() - start);
@@ -172,12 +240,24 @@ EvalResult Evaluator::evaluate_sampled(const Scorer& scorer) const {
       const auto begin = static_cast<std::size_t>(candidates_.offsets[k]) - first;
       std::int64_t n_rel = 0;
       for (auto x : rel) n_rel += x;
-      acc.add(pessimistic_ranks(std::span<const float>(scores).subspan(begin, rel.size()), rel),
-              n_rel);
+      const auto row = std::span<const float>(scores).subspan(begin, rel.size());
+      const auto ranks = pessimistic_ranks(row, rel);
+      acc.add(ranks, n_rel);
+      const auto* items = candidates_.items.data() + candidates_.offsets[k];
+      held.clear();
+      for (std::size_t j = 0; j < rel.size(); ++j)
+        if (rel[j]) held.push_back(items[j]);
+      groups.add(ranks, n_rel, group_counts(held), [&](int g) {
+        other.assign(rel.size(), 0);
+        for (std::size_t j = 0; j < rel.size(); ++j)
+          other[j] = rel[j] && (head_tail_.of(items[j]) == 0 ? 0 : 1) != g;
+        return pessimistic_ranks(row, rel, other);
+      });
     }
   }
   r.metrics = acc.means();
   r.users = acc.users();
+  groups.write(r);
   return r;
 }
 

@@ -20,6 +20,7 @@ std::string result_to_json(const EvalResult& r, int indent) {
   j["data_checksum"] = r.data_checksum;
   j["users"] = r.users;
   j["metrics"] = r.metrics;
+  if (!r.by_popularity.empty()) j["popularity"] = r.by_popularity;
   j["nan_scores"] = r.nan_scores;
   j["seconds"] = r.seconds;
   return j.dump(indent);

@@ -14,6 +14,7 @@ namespace recpress::pipeline {
 inline nlohmann::ordered_json metrics_json(const EvalResult& e) {
   nlohmann::ordered_json m = nlohmann::ordered_json::object();
   for (const auto& [k, v] : e.metrics) m[k] = v;
+  for (const auto& [k, v] : e.by_popularity) m[k] = v;  // "head NDCG@10", "tail users", ...
   return m;
 }
 
@@ -37,6 +38,8 @@ class InteractionStudy : public StudyTask {
   std::vector<std::string> report_metrics() const override {
     std::vector<std::string> out = {recipe_.monitor};
     if (recipe_.monitor != "HR@10") out.push_back("HR@10");
+    out.push_back("head " + recipe_.monitor);  // EvalResult::by_popularity
+    out.push_back("tail " + recipe_.monitor);
     return out;
   }
 
