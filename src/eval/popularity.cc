@@ -7,18 +7,32 @@
 
 namespace recpress {
 
+namespace {
+
+std::vector<std::int64_t> counts_of(std::span<const Interaction> train, std::int32_t num_items) {
+  std::vector<std::int64_t> count(static_cast<std::size_t>(num_items), 0);
+  for (const auto& x : train) ++count[static_cast<std::size_t>(x.item)];
+  return count;
+}
+
+}  // namespace
+
 PopularityGroups::PopularityGroups(std::span<const Interaction> train, std::int32_t num_items,
-                                   int groups) {
+                                   int groups)
+    : PopularityGroups(counts_of(train, num_items), groups) {}
+
+PopularityGroups::PopularityGroups(std::span<const std::int64_t> count, int groups) {
   if (groups < 1 || groups > 255)
     throw Error("popularity groups must be between 1 and 255, not " + std::to_string(groups));
-  const auto n = static_cast<std::size_t>(num_items);
-  std::vector<std::int64_t> count(n, 0);
-  for (const auto& x : train) ++count[static_cast<std::size_t>(x.item)];
+  const auto n = count.size();
+  std::int64_t mass = 0;
+  for (const auto c : count) mass += c;
   std::vector<std::int32_t> order(n);
   std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(),
-                   [&](std::int32_t a, std::int32_t b) { return count[a] > count[b]; });
-  const auto total = static_cast<double>(train.size());
+  std::stable_sort(order.begin(), order.end(), [&](std::int32_t a, std::int32_t b) {
+    return count[static_cast<std::size_t>(a)] > count[static_cast<std::size_t>(b)];
+  });
+  const auto total = static_cast<double>(mass);
   group_.assign(n, 0);
   std::vector<int> raw(n);
   std::int64_t before = 0;

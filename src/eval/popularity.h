@@ -24,6 +24,8 @@ class PopularityGroups {
  public:
   PopularityGroups() = default;
   PopularityGroups(std::span<const Interaction> train, std::int32_t num_items, int groups);
+  // From each item's interaction count.
+  PopularityGroups(std::span<const std::int64_t> counts, int groups);
   int num_groups() const { return num_groups_; }
   std::uint8_t of(std::int32_t item) const { return group_[static_cast<std::size_t>(item)]; }
   const std::vector<std::uint8_t>& groups() const { return group_; }

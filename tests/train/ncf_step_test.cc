@@ -250,9 +250,10 @@ TEST(NcfStep, DistillationTrainsTheSameRunNatively) {
   TrainConfig c = two_epochs(64);
   c.loss = "bpr";
   c.negatives = 1;
-  for (const char* method : {"kd:candidates=8", "rd:k=5,samples=10", "cd:samples=4,pool=20",
-                             "rrd:interesting=3,uninteresting=6,pool=20", "kd+rrd:pool=20", "de",
-                             "htd", "rkd", "hint:layer=item", "derrd:rrd.pool=20"}) {
+  for (const char* method :
+       {"kd:candidates=8", "rd:k=5,samples=10", "cd:samples=4,pool=20",
+        "rrd:interesting=3,uninteresting=6,pool=20", "kd+rrd:pool=20", "de", "htd", "rkd",
+        "hint:layer=item", "derrd:rrd.pool=20", "unkd:pool=20,groups=2"}) {
     std::vector<TrainResult> runs;
     for (const char* engine : {"torch", "native"}) {
       c.engine = engine;

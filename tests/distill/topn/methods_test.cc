@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <functional>
 #include <string>
@@ -18,6 +19,8 @@
 #include "distill/topn/rd.h"
 #include "distill/topn/rkd.h"
 #include "distill/topn/rrd.h"
+#include "distill/topn/unkd.h"
+#include "eval/popularity.h"
 
 namespace recpress {
 namespace {
@@ -332,6 +335,99 @@ struct TinyPair {
   DistillBatch batch{torch::arange(6, torch::kLong), torch::arange(40, torch::kLong), &rng};
 };
 
+TEST(UnbiasedDistillation, HandComputedPairLossAndGradient) {
+  // Pairs (2, 0) and (1, 1): (-log sigmoid(2) - log sigmoid(0)) / 2.
+  const double expected = (std::log1p(std::exp(-2.0)) + std::log(2.0)) / 2;
+  EXPECT_NEAR(unkd_loss(dbl({{2.0, 1.0}}), dbl({{0.0, 1.0}})).item<double>(), expected, 1e-12);
+  // Rows average: a second row with the pairs swapped.
+  const double swapped = (std::log1p(std::exp(2.0)) + std::log(2.0)) / 2;
+  EXPECT_NEAR(
+      unkd_loss(dbl({{2.0, 1.0}, {0.0, 1.0}}), dbl({{0.0, 1.0}, {2.0, 1.0}})).item<double>(),
+      (expected + swapped) / 2, 1e-12);
+  const auto neg = dbl({{0.3, -1.0, 2.0}});
+  expect_gradient_matches([&](const torch::Tensor& p) { return unkd_loss(p, neg); },
+                          dbl({{1.0, 0.5, -0.2}}));
+}
+
+TEST(UnbiasedDistillation, RankDrawsInvertTheTruncatedExponential) {
+  // P(r) ~ exp(-(r + 1) / T) on [0, L): the CDF's steps by hand, for T = 2, L = 4.
+  const double q = std::exp(-0.5);
+  double z = 0, cdf = 0;
+  for (int r = 0; r < 4; ++r) z += std::pow(q, r);
+  for (int r = 0; r < 4; ++r) {
+    const double below = cdf;
+    cdf += std::pow(q, r) / z;
+    EXPECT_EQ(unkd_draw_rank(below + 1e-9, 2.0, 4), r);
+    EXPECT_EQ(unkd_draw_rank(cdf - 1e-9, 2.0, 4), r);
+  }
+  EXPECT_EQ(unkd_draw_rank(0.0, 2.0, 4), 0);
+  EXPECT_EQ(unkd_draw_rank(1.0 - 1e-16, 2.0, 4), 3);
+  EXPECT_EQ(unkd_draw_rank(0.999, 1e6, 1000), 998);  // a flat distribution: uniform
+}
+
+TEST(UnbiasedDistillation, PairsPerGroupByHand) {
+  // Mean popularity 10, 5, 1: w = 11 - mean = 1, 6, 10, normalised 1/17 (raised to 0.1), 6/17,
+  // 10/17. lamda = 0: equal, the remainder to the first groups.
+  EXPECT_EQ(unkd_pairs_per_group({10, 5, 1}, 30, 0), (std::vector<std::int64_t>{10, 10, 10}));
+  EXPECT_EQ(unkd_pairs_per_group({10, 5, 1}, 31, 0), (std::vector<std::int64_t>{11, 10, 10}));
+  // lamda = 1: shares 30 w / sum(w) = 2.881, 10.169, 16.949 -> 2, 10, 16 and the two largest
+  // remainders (0.949, 0.881) one more each.
+  EXPECT_EQ(unkd_pairs_per_group({10, 5, 1}, 30, 1), (std::vector<std::int64_t>{3, 10, 17}));
+}
+
+TEST(UnbiasedDistillation, PairsStayWithinAPopularityGroupAndFollowTheTeacher) {
+  // 12 users, 40 items; item i is in the training data of the first (40 - i) / 4 users: a
+  // popularity ramp, so that the groups differ in size.
+  torch::manual_seed(4);
+  auto teacher = create_topn_model(ModelSpec::parse("mf:dim=8"), 12, 40);
+  auto student = create_topn_model(ModelSpec::parse("mf:dim=2"), 12, 40);
+  std::vector<Interaction> xs;
+  for (std::int32_t i = 0; i < 40; ++i)
+    for (std::int32_t u = 0; u < (40 - i) / 4; ++u) xs.push_back({u, i, 1.0f, 0});
+  const InteractionMatrix train(xs, 12, 40);
+  const PopularityGroups groups(train.item_counts(), 3);
+  ASSERT_EQ(groups.num_groups(), 3);
+  auto d = create_distiller(ModelSpec::parse("unkd:groups=3,pairs=9,t=2"));
+  teacher->eval();
+  d->prepare(*teacher, *student, train);
+  Rng rng(5);
+  d->start_epoch(rng);
+  std::vector<torch::Tensor> users, items;  // score() calls: the positives', then the negatives'
+  DistillBatch batch{torch::arange(12, torch::kLong), torch::arange(40, torch::kLong), &rng};
+  batch.student_scores = [&](const torch::Tensor& u, const torch::Tensor& i) {
+    users.push_back(u.clone());
+    items.push_back(i.clone());
+    return torch::zeros({u.size(0)});
+  };
+  d->loss(*teacher, *student, batch);
+  ASSERT_EQ(items.size(), 2u);
+  torch::NoGradGuard guard;
+  const auto tp = teacher->forward(users[0], items[0]), tn = teacher->forward(users[1], items[1]);
+  std::vector<std::array<int, 3>> per_group(12, {0, 0, 0});
+  for (std::int64_t k = 0; k < items[0].size(0); ++k) {
+    const auto u = static_cast<std::int32_t>(users[0][k].item<std::int64_t>());
+    const auto p = static_cast<std::int32_t>(items[0][k].item<std::int64_t>());
+    const auto n = static_cast<std::int32_t>(items[1][k].item<std::int64_t>());
+    ASSERT_EQ(u, users[1][k].item<std::int64_t>());
+    EXPECT_EQ(groups.of(p), groups.of(n)) << "pair " << k;  // never popular against rare
+    EXPECT_NE(p, n);
+    EXPECT_FALSE(train.contains(u, p));
+    EXPECT_FALSE(train.contains(u, n));
+    EXPECT_GE(tp[k].item<float>(), tn[k].item<float>()) << "the teacher prefers the positive";
+    ++per_group[static_cast<std::size_t>(u)][groups.of(p)];
+  }
+  // 9 pairs per user, 3 per group, for the users whose every group has two unobserved items.
+  int checked = 0;
+  for (std::int32_t u = 0; u < 12; ++u) {
+    std::array<int, 3> unobserved{0, 0, 0};
+    for (std::int32_t i = 0; i < 40; ++i) unobserved[groups.of(i)] += train.contains(u, i) ? 0 : 1;
+    if (*std::min_element(unobserved.begin(), unobserved.end()) < 2) continue;
+    EXPECT_EQ(per_group[static_cast<std::size_t>(u)], (std::array<int, 3>{3, 3, 3})) << u;
+    ++checked;
+  }
+  EXPECT_GE(checked, 3);
+}
+
 // Issue 23: the rank region follows the catalog (distiller.h states the rule; values by hand).
 TEST(Distillers, DefaultRankRegionFollowsTheCatalog) {
   const auto small = default_rank_region(400);  // T = 400 / 32 = 12.5, pool 5 T = 62.5
@@ -469,10 +565,11 @@ std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&)> leaf_sc
 // with) against LibTorch's autograd of loss() on the same draws: the loss and d loss / d logit of
 // every row.
 TEST(Distillers, NativeLossesMatchAutograd) {
-  for (const char* spec : {"kd", "kd:top=0,temperature=0.5", "kd:top=5,pool=10,candidates=3", "rrd",
-                           "rrd:pool=10,interesting=3,uninteresting=4,draws=epoch",
-                           "rd:k=5,samples=20,warmup=0", "rd:k=5,warmup=0,renormalize=1,mu=0.5",
-                           "rd:warmup=1", "cd:samples=4,pool=20", "cd:samples=4,pool=20@0.5"}) {
+  for (const char* spec :
+       {"kd", "kd:top=0,temperature=0.5", "kd:top=5,pool=10,candidates=3", "rrd",
+        "rrd:pool=10,interesting=3,uninteresting=4,draws=epoch", "rd:k=5,samples=20,warmup=0",
+        "rd:k=5,warmup=0,renormalize=1,mu=0.5", "rd:warmup=1", "cd:samples=4,pool=20",
+        "cd:samples=4,pool=20@0.5", "unkd:groups=1,pool=20,pairs=7", "unkd:t=3,pairs=5"}) {
     // "@p": at training progress p (cd's rank-discrepancy weights need the student's ranks).
     const std::string text = spec;
     const auto at = text.find('@');
@@ -617,7 +714,7 @@ TEST(Distillers, RepresentationTermsByHandMatchAutograd) {
 }
 
 TEST(Distillers, EveryMethodIsRegisteredAndValidatesItsParameters) {
-  for (const char* name : {"kd", "rd", "cd", "de", "rrd", "derrd", "htd", "hint", "rkd"})
+  for (const char* name : {"kd", "rd", "cd", "de", "rrd", "derrd", "htd", "hint", "rkd", "unkd"})
     EXPECT_EQ(create_distiller(ModelSpec::parse(name))->name(), name);
   EXPECT_THROW(create_distiller(ModelSpec::parse("rd:lambda=0")), Error);
   EXPECT_THROW(create_distiller(ModelSpec::parse("rrd:interesting=20,pool=10")), Error);
