@@ -92,6 +92,8 @@ void Trainer::distill_from(Distillation distillation) {
                 std::to_string(model_->num_users()) + " x " + std::to_string(model_->num_items()));
   }
   distillation_ = std::move(distillation);
+  for (const auto& [d, w] : distillation_.terms)
+    if (d->trains_teacher()) distillation_.online = true;  // bd: the teacher learns too
 }
 
 namespace {

@@ -61,6 +61,9 @@ TEST(Runner, RunsAStudyWritesResultsAndReportAndCachesRuns) {
   EXPECT_TRUE(results["summary"][2].contains("vs_alone_percent"));
   ASSERT_EQ(results["runs"].size(), 3u);
   EXPECT_TRUE(results["runs"][1]["test"].contains("full"));
+  // Every run's metrics for the popular head's and the rare tail's held-out items apart.
+  EXPECT_TRUE(results["runs"][1]["test"]["full"].contains("tail NDCG@10"));
+  EXPECT_TRUE(results["runs"][1]["test"]["full"].contains("head users"));
   EXPECT_EQ(results["runs"][1]["history"].size(), 2u);
   // Efficiency: the teacher in LibTorch and both students shipped in two dtypes.
   ASSERT_EQ(results["efficiency"].size(), 3u);
@@ -121,6 +124,28 @@ TEST(Runner, RunsAStudyWritesResultsAndReportAndCachesRuns) {
   const auto results3 = run_study(tiny("[none, kd]"), data, o);
   EXPECT_TRUE(fs::exists(kd_dir / "record.json"));
   EXPECT_EQ(results3["runs"][2]["test"], results["runs"][2]["test"]);
+}
+
+// bd trains the teacher beside the student: the run gets its own copy (the teacher's run and the
+// other students' teacher stay as trained) and records the teacher's metrics after training.
+TEST(Runner, BidirectionalDistillationTrainsItsOwnCopyOfTheTeacher) {
+  const Dataset data =
+      generate_synthetic(SyntheticConfig::parse("synthetic:users=60,items=80,mean=10,min=5"));
+  RunOptions o;
+  o.output_root = testing::scratch_dir("runner-bd");
+  o.quiet = true;
+  const auto results = run_study(tiny("[none, bd, kd]"), data, o);  // kd after bd
+  ASSERT_EQ(results["summary"].size(), 4u);
+  const auto& teacher_run = results["runs"][0]["test"]["sampled:uniform:20"];
+  const auto& bd_run = results["runs"][2]["test"]["sampled:uniform:20"];
+  ASSERT_TRUE(bd_run.contains("teacher NDCG@10"));
+  EXPECT_NE(bd_run["teacher NDCG@10"], teacher_run["NDCG@10"]);  // it trained on
+  EXPECT_FALSE(results["runs"][3]["test"]["sampled:uniform:20"].contains("teacher NDCG@10"));
+  // The kd run's teacher was not touched by bd: the same numbers as without bd.
+  RunOptions again = o;
+  again.output_root = testing::scratch_dir("runner-bd-2");
+  const auto without = run_study(tiny("[none, kd]"), data, again);
+  EXPECT_EQ(without["runs"][2]["test"], results["runs"][3]["test"]);
 }
 
 // CTR through the same runner: the split per seed, a baseline, learning rates tuned on the first

@@ -94,6 +94,9 @@ class Distiller {
   // Only methods that neither cache the teacher's rankings nor own shape-specific parameters
   // (projections from the student's to the teacher's space) can do that.
   virtual bool supports_online() const { return false; }
+  // True for a method that trains the teacher too (bd): the Trainer then runs it online, and a
+  // study gives the run its own copy of the teacher.
+  virtual bool trains_teacher() const { return false; }
   // True when loss() reads the student only through batch.score() and batch.entity() (no hidden
   // layers): the native step can then train the student with it.
   virtual bool student_through_batch() const { return false; }

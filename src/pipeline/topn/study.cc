@@ -1,6 +1,7 @@
 // Top-N studies: (user, item) interactions, a split per seed, evaluation under the recipe's
 // protocols, students exported to the runtime (.rpm, per dtype) and timed there against the
 // teacher in LibTorch (full-catalog top-10 for one user).
+#include <algorithm>
 #include <filesystem>
 #include <map>
 
@@ -40,14 +41,36 @@ class TopNStudy : public InteractionStudy {
     torch::manual_seed(static_cast<std::uint64_t>(r.seed));
     auto model = create_topn_model(ModelSpec::parse(r.model), data_.num_users(), data_.num_items());
     Trainer trainer(data_, *split_, model, config);
-    if (!r.teachers.empty())
-      trainer.distill_from({teacher_of(r.teachers), parse_distillation_terms({r.method}), false});
+    TopNModelPtr trained_teacher;  // a method that trains the teacher too (bd) gets its own copy
+    if (!r.teachers.empty()) {
+      auto terms = parse_distillation_terms({r.method});
+      const bool trains_teacher = std::any_of(
+          terms.begin(), terms.end(), [](const auto& t) { return t.first->trains_teacher(); });
+      if (trains_teacher) {
+        if (r.teachers.size() != 1)
+          throw Error("method '" + r.method + "' trains its teacher: give it one teacher");
+        trained_teacher =
+            load_topn_checkpoint((fs::path(r.teachers.front()) / "best.pt").string(), &data_);
+      }
+      trainer.distill_from(
+          {trained_teacher ? trained_teacher : teacher_of(r.teachers), std::move(terms), false});
+    }
     const TrainResult t = trainer.fit(dir, resume ? (fs::path(dir) / "last.pt").string() : "");
     RunOutcome o = outcome_of(t, model->parameter_count(), model->byte_size(), recipe_.monitor);
     o.test[recipe_.protocol] = metrics_json(t.test);
     for (const auto& p : recipe_.extra_protocols) {
       const Evaluator e = test_evaluator(p);
       o.test[p] = metrics_json(e.evaluate(TopNScorer(model)));
+    }
+    if (trained_teacher) {  // the teacher after training beside the student: "teacher NDCG@10"
+      trained_teacher->eval();
+      std::vector<std::string> protocols;
+      for (const auto& p : o.test.items()) protocols.push_back(p.key());
+      for (const auto& p : protocols) {
+        const Evaluator e = test_evaluator(p);
+        for (const auto& [name, value] : e.evaluate(TopNScorer(trained_teacher)).metrics)
+          o.test[p]["teacher " + name] = value;
+      }
     }
     o.valid_score = monitored(t.best_valid);
     return o;

@@ -11,6 +11,7 @@
 
 #include "core/errors.h"
 #include "distill/common/hint.h"
+#include "distill/topn/bd.h"
 #include "distill/topn/cd.h"
 #include "distill/topn/distiller.h"
 #include "distill/topn/ensemble.h"
@@ -428,6 +429,86 @@ TEST(UnbiasedDistillation, PairsStayWithinAPopularityGroupAndFollowTheTeacher) {
   EXPECT_GE(checked, 3);
 }
 
+TEST(BidirectionalDistillation, HandComputedSoftLabelLossAndWeights) {
+  // Logits 0 and 2 against soft labels sigmoid(0) = 0.5 and sigmoid(-1): the BCE of a logit x
+  // and a label y is softplus(x) - y x.
+  const double y = 1 / (1 + std::exp(1.0));
+  const double expected = (std::log(2.0) + (std::log1p(std::exp(2.0)) - 2 * y)) / 2;
+  auto other = dbl({{0.0, -1.0}}).requires_grad_(true);
+  const auto loss = soft_label_bce(dbl({{0.0, 2.0}}), other);
+  EXPECT_NEAR(loss.item<double>(), expected, 1e-12);
+  EXPECT_FALSE(loss.requires_grad());  // nothing flows into the other model
+  const auto peer = dbl({{0.3, -1.0, 2.0}});
+  expect_gradient_matches([&](const torch::Tensor& x) { return soft_label_bce(x, peer); },
+                          dbl({{1.0, 0.5, -0.2}}));
+  // The learner ranks the item 10th, the other 4th: tanh(0.1 * 6); ranked higher: nothing to learn.
+  EXPECT_NEAR(rank_discrepancy_weight(10, 4, 0.1), std::tanh(0.6), 1e-15);
+  EXPECT_EQ(rank_discrepancy_weight(4, 10, 0.1), 0.0);
+  EXPECT_EQ(rank_discrepancy_weight(7, 7, 0.1), 0.0);
+}
+
+TEST(BidirectionalDistillation, EachModelLearnsWhereTheOtherRanksHigher) {
+  torch::manual_seed(8);
+  auto teacher = create_topn_model(ModelSpec::parse("mf:dim=8"), 5, 60);
+  auto student = create_topn_model(ModelSpec::parse("mf:dim=2"), 5, 60);
+  std::vector<Interaction> xs;
+  for (std::int32_t u = 0; u < 5; ++u)
+    for (std::int32_t i = u; i < 60; i += 7) xs.push_back({u, i, 1.0f, 0});
+  const InteractionMatrix train(xs, 5, 60);
+  auto d = create_distiller(ModelSpec::parse("bd:samples=6,eps_t=0.05,eps_s=0.05"));
+  EXPECT_TRUE(d->trains_teacher());
+  d->prepare(*teacher, *student, train);
+  Rng rng(2);
+  d->start_epoch(rng);
+  // Each model's ranking of the users' unobserved items, as the method ranks them.
+  auto ranks = [&](TopNModel& m) {
+    torch::NoGradGuard guard;
+    const auto s = m.score_all(torch::arange(5, torch::kLong));
+    std::vector<std::vector<std::int64_t>> r(5, std::vector<std::int64_t>(60, -1));
+    for (std::int32_t u = 0; u < 5; ++u) {
+      std::vector<std::int32_t> order;
+      for (std::int32_t i = 0; i < 60; ++i)
+        if (!train.contains(u, i)) order.push_back(i);
+      std::sort(order.begin(), order.end(), [&](std::int32_t a, std::int32_t b) {
+        const float x = s[u][a].item<float>(), y = s[u][b].item<float>();
+        return x != y ? x > y : a < b;
+      });
+      for (std::size_t k = 0; k < order.size(); ++k) r[u][order[k]] = static_cast<std::int64_t>(k);
+    }
+    return r;
+  };
+  const auto rt = ranks(*teacher), rs = ranks(*student);
+  DistillBatch batch{torch::arange(5, torch::kLong), torch::arange(60, torch::kLong), &rng};
+  // The student's draws: seen through its scored rows.
+  std::vector<torch::Tensor> users, items;
+  batch.student_scores = [&](const torch::Tensor& u, const torch::Tensor& i) {
+    users.push_back(u.clone());
+    items.push_back(i.clone());
+    return student->forward(u, i);
+  };
+  d->loss(*teacher, *student, batch);
+  ASSERT_EQ(items.size(), 1u);
+  for (std::int64_t k = 0; k < items[0].size(0); ++k) {
+    const auto u = users[0][k].item<std::int64_t>(), i = items[0][k].item<std::int64_t>();
+    EXPECT_GE(rt[u][i], 0) << "a training item";
+    EXPECT_GT(rs[u][i], rt[u][i]) << "the teacher must rank it higher than the student";
+  }
+  // The teacher's draws: the item rows its loss reaches.
+  teacher->zero_grad();
+  d->loss(*student, *teacher, batch).backward();
+  const auto grad = teacher->named_parameters()["item_embedding.weight"].grad();
+  ASSERT_TRUE(grad.defined());
+  int reached = 0;
+  for (std::int64_t i = 0; i < 60; ++i) {
+    if (grad[i].abs().sum().item<double>() == 0) continue;
+    ++reached;
+    bool some_user_learns = false;  // some user has it unobserved and ranked higher by the student
+    for (std::int64_t u = 0; u < 5; ++u) some_user_learns |= rt[u][i] > rs[u][i] && rs[u][i] >= 0;
+    EXPECT_TRUE(some_user_learns) << "item " << i;
+  }
+  EXPECT_GE(reached, 6);
+}
+
 // Issue 23: the rank region follows the catalog (distiller.h states the rule; values by hand).
 TEST(Distillers, DefaultRankRegionFollowsTheCatalog) {
   const auto small = default_rank_region(400);  // T = 400 / 32 = 12.5, pool 5 T = 62.5
@@ -714,7 +795,8 @@ TEST(Distillers, RepresentationTermsByHandMatchAutograd) {
 }
 
 TEST(Distillers, EveryMethodIsRegisteredAndValidatesItsParameters) {
-  for (const char* name : {"kd", "rd", "cd", "de", "rrd", "derrd", "htd", "hint", "rkd", "unkd"})
+  for (const char* name :
+       {"kd", "rd", "cd", "de", "rrd", "derrd", "htd", "hint", "rkd", "unkd", "bd"})
     EXPECT_EQ(create_distiller(ModelSpec::parse(name))->name(), name);
   EXPECT_THROW(create_distiller(ModelSpec::parse("rd:lambda=0")), Error);
   EXPECT_THROW(create_distiller(ModelSpec::parse("rrd:interesting=20,pool=10")), Error);
