@@ -190,14 +190,23 @@ void TrainingLoop::write_last(const std::string& path, const nlohmann::json& sta
   last.header["config"] = config_.options;
   last.header["state"] = state;
   last.header["optimizer_state"] = true;
-  torch::serialize::OutputArchive archive, model_part, optim_part, best_part;
+  torch::serialize::OutputArchive archive, model_part, optim_part, best_part, trainable_part,
+      extra_part;
   task_.model().save(model_part);
   optimizer_->save(optim_part);
   for (std::size_t i = 0; i < best_params_.size(); ++i)
     best_part.write(std::to_string(i), best_params_[i]);
+  // Everything the optimiser updates, the methods' own parameters (DE's experts, projections)
+  // with the model's: the model's archive alone left them at their initial values on resume.
+  const auto trainable = task_.trainable();
+  for (std::size_t i = 0; i < trainable.size(); ++i)
+    trainable_part.write(std::to_string(i), trainable[i]);
+  task_.save_extra(extra_part);
   archive.write("model", model_part);
   archive.write("optimizer", optim_part);
   archive.write("best", best_part);
+  archive.write("trainable", trainable_part);
+  archive.write("extra", extra_part);
   std::ostringstream out;
   archive.save_to(out);
   last.archive = out.str();
@@ -233,6 +242,20 @@ void TrainingLoop::resume(const std::string& path, LoopResult& result) {
     archive.read("optimizer", optim_part);
     task_.model().load(model_part);
     optimizer_->load(optim_part);
+    torch::serialize::InputArchive trainable_part, extra_part;
+    if (archive.try_read("trainable", trainable_part)) {
+      torch::NoGradGuard guard;
+      auto trainable = task_.trainable();
+      for (std::size_t i = 0; i < trainable.size(); ++i) {
+        torch::Tensor t;
+        if (!trainable_part.try_read(std::to_string(i), t)) break;
+        if (!t.sizes().equals(trainable[i].sizes()))
+          throw DataError(path, 0, "trainable",
+                          "tensor " + std::to_string(i) + " has another shape than this run's");
+        trainable[i].copy_(t);
+      }
+    }
+    if (archive.try_read("extra", extra_part)) task_.load_extra(extra_part);
     if (archive.try_read("best", best_part)) {
       best_params_.clear();
       const auto count = task_.model().parameters().size();

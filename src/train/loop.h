@@ -138,6 +138,10 @@ class TrainingTask {
   // Writes the best model to `path` (atomically) in the task's checkpoint format, with `state`
   // (epoch, best score, history) in its header.
   virtual void write_best(const std::string& path, const nlohmann::json& state) = 0;
+  // State beyond the model, trainable() and the optimiser that a resumed run needs (an online
+  // teacher, a method's discriminator): written into last.pt, read back on resume.
+  virtual void save_extra(torch::serialize::OutputArchive&) {}
+  virtual void load_extra(torch::serialize::InputArchive&) {}
 };
 
 struct LoopResult {

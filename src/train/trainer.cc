@@ -154,6 +154,33 @@ class TopNTrainingTask final : public TrainingTask {
     return {score, last_.metrics, c_.monitor + " " + fixed(score, 4)};
   }
   void on_best() override { best_ = last_; }
+  // An online teacher (its parameters and optimiser) and the terms' own state.
+  void save_extra(torch::serialize::OutputArchive& archive) override {
+    if (d_.teacher && teacher_optimizer_) {
+      torch::serialize::OutputArchive teacher, optimizer;
+      d_.teacher->save(teacher);
+      teacher_optimizer_->save(optimizer);
+      archive.write("teacher", teacher);
+      archive.write("teacher_optimizer", optimizer);
+    }
+    for (std::size_t k = 0; k < d_.terms.size(); ++k) {
+      torch::serialize::OutputArchive term;
+      d_.terms[k].first->save(term);
+      archive.write("term" + std::to_string(k), term);
+    }
+  }
+  void load_extra(torch::serialize::InputArchive& archive) override {
+    torch::serialize::InputArchive teacher, optimizer;
+    if (d_.teacher && teacher_optimizer_ && archive.try_read("teacher", teacher) &&
+        archive.try_read("teacher_optimizer", optimizer)) {
+      d_.teacher->load(teacher);
+      teacher_optimizer_->load(optimizer);
+    }
+    for (std::size_t k = 0; k < d_.terms.size(); ++k) {
+      torch::serialize::InputArchive term;
+      if (archive.try_read("term" + std::to_string(k), term)) d_.terms[k].first->load(term);
+    }
+  }
   void write_best(const std::string& path, const nlohmann::json& state) override {
     Checkpoint best;
     best.header = identity_;

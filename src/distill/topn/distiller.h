@@ -111,6 +111,9 @@ class Distiller {
   }
   // Trainable parts of the method itself (e.g. projections, experts), optimised with the student.
   virtual std::vector<torch::Tensor> parameters() { return {}; }
+  // Other state a resumed run needs (an adversary's discriminator and its optimiser): last.pt.
+  virtual void save(torch::serialize::OutputArchive&) const {}
+  virtual void load(torch::serialize::InputArchive&) {}
 };
 
 using DistillerPtr = std::shared_ptr<Distiller>;

@@ -11,6 +11,7 @@
 
 #include "core/errors.h"
 #include "distill/common/hint.h"
+#include "distill/topn/adversarial.h"
 #include "distill/topn/bd.h"
 #include "distill/topn/cd.h"
 #include "distill/topn/distiller.h"
@@ -429,6 +430,71 @@ TEST(UnbiasedDistillation, PairsStayWithinAPopularityGroupAndFollowTheTeacher) {
   EXPECT_GE(checked, 3);
 }
 
+TEST(AdversarialDistillation, DiscriminatorByHand) {
+  torch::manual_seed(1);
+  Discriminator d(2, 4, 2);
+  d->to(torch::kDouble);
+  {
+    torch::NoGradGuard guard;
+    d->user.copy_(torch::tensor({1.0, 2.0, -1.0, 0.5}, torch::kDouble).view({2, 2}));
+    d->item.copy_(
+        torch::tensor({0.0, 0.0, 1.0, -1.0, 5.0, 5.0, 2.0, 3.0}, torch::kDouble).view({4, 2}));
+    d->bias.copy_(torch::tensor({0.0, 0.1, 0.0, -0.3}, torch::kDouble));
+  }
+  // User 1 (a = (-1, 0.5)), candidates 1 and 3, y = (0.25, 0.75):
+  // sum y b = 0.25 (1, -1) + 0.75 (2, 3) = (1.75, 2), <a, .> = -1.75 + 1 = -0.75;
+  // sum y c = 0.25 * 0.1 + 0.75 * -0.3 = -0.2.
+  const auto users = torch::tensor({1}, torch::kLong);
+  const auto candidates = torch::tensor({1, 3}, torch::kLong).view({1, 2});
+  EXPECT_NEAR(d->forward(users, candidates, dbl({{0.25, 0.75}})).item<double>(), -0.95, 1e-12);
+  expect_gradient_matches(
+      [&](const torch::Tensor& y) { return d->forward(users, candidates, y).sum(); },
+      dbl({{0.25, 0.75}}));
+}
+
+TEST(AdversarialDistillation, RelaxedSamplesAndGumbelNoise) {
+  // softmax((log p + g) / tau): p = (0.5, 0.5), g = (0, log 3), tau = 1 -> (0.25, 0.75).
+  const auto y = relaxed_sample(torch::log(dbl({{0.5, 0.5}})), dbl({{0.0, std::log(3.0)}}), 1.0);
+  EXPECT_NEAR(y[0][0].item<double>(), 0.25, 1e-12);
+  EXPECT_NEAR(y[0][1].item<double>(), 0.75, 1e-12);
+  // tau halves: (1/10, 9/10).
+  const auto sharp =
+      relaxed_sample(torch::log(dbl({{0.5, 0.5}})), dbl({{0.0, std::log(3.0)}}), 0.5);
+  EXPECT_NEAR(sharp[0][1].item<double>(), 0.9, 1e-12);
+  // Standard Gumbel: mean Euler's gamma 0.5772, variance pi^2 / 6; the same seed, the same noise.
+  Rng a(4), b(4);
+  const auto g = gumbel_noise({200, 100}, a);
+  EXPECT_NEAR(g.mean().item<double>(), 0.5772, 0.03);
+  EXPECT_NEAR(g.var().item<double>(), 3.14159265 * 3.14159265 / 6, 0.1);
+  EXPECT_TRUE(torch::equal(g, gumbel_noise({200, 100}, b)));
+}
+
+TEST(AdversarialDistillation, TheStudentIsPushedTowardsWhatTheDiscriminatorCallsReal) {
+  // A discriminator that calls samples on candidate 0 real (its bias): the generator loss
+  // softplus(-D) falls as the student puts more mass there, so its gradient on the student's
+  // logit of candidate 0 is negative and on the others positive, for any noise.
+  torch::manual_seed(2);
+  Discriminator d(1, 3, 2);
+  d->to(torch::kDouble);
+  {
+    torch::NoGradGuard guard;
+    d->user.zero_();
+    d->bias.copy_(torch::tensor({3.0, -1.0, -1.0}, torch::kDouble));
+  }
+  const auto users = torch::tensor({0}, torch::kLong);
+  const auto candidates = torch::tensor({0, 1, 2}, torch::kLong).view({1, 3});
+  Rng rng(6);
+  for (int trial = 0; trial < 5; ++trial) {
+    auto s = dbl({{0.2, 0.5, -0.1}}).requires_grad_(true);
+    const auto noise = gumbel_noise({1, 3}, rng).to(torch::kDouble);
+    const auto y = relaxed_sample(torch::log_softmax(s, 1), noise, 0.5);
+    torch::softplus(-d->forward(users, candidates, y)).sum().backward();
+    EXPECT_LT(s.grad()[0][0].item<double>(), 0) << trial;
+    EXPECT_GT(s.grad()[0][1].item<double>(), 0) << trial;
+    EXPECT_GT(s.grad()[0][2].item<double>(), 0) << trial;
+  }
+}
+
 TEST(BidirectionalDistillation, HandComputedSoftLabelLossAndWeights) {
   // Logits 0 and 2 against soft labels sigmoid(0) = 0.5 and sigmoid(-1): the BCE of a logit x
   // and a label y is softplus(x) - y x.
@@ -796,7 +862,7 @@ TEST(Distillers, RepresentationTermsByHandMatchAutograd) {
 
 TEST(Distillers, EveryMethodIsRegisteredAndValidatesItsParameters) {
   for (const char* name :
-       {"kd", "rd", "cd", "de", "rrd", "derrd", "htd", "hint", "rkd", "unkd", "bd"})
+       {"kd", "rd", "cd", "de", "rrd", "derrd", "htd", "hint", "rkd", "unkd", "bd", "adversarial"})
     EXPECT_EQ(create_distiller(ModelSpec::parse(name))->name(), name);
   EXPECT_THROW(create_distiller(ModelSpec::parse("rd:lambda=0")), Error);
   EXPECT_THROW(create_distiller(ModelSpec::parse("rrd:interesting=20,pool=10")), Error);
