@@ -172,6 +172,37 @@ void apply(const std::vector<Key<Target>>& keys, const YAML::Node& map, const st
           "required key missing");
 }
 
+const std::vector<Key<SearchSection>>& search_keys() {
+  static const std::vector<Key<SearchSection>> keys = {
+      {"candidates", "list of strings", "(required)",
+       "the student models searched (specs of the task's models)", true,
+       [](const YAML::Node& n, const Where& w, SearchSection& s) {
+         s.candidates = as_list<std::string>(n, w, as_string);
+         if (s.candidates.empty()) w.fail("list at least one candidate");
+       }},
+      {"budget_bytes", "number", "0",
+       "the most bytes a candidate's values may take shipped in the first `export` dtype "
+       "(parameters x 4, 2 or 1); 0: no bound",
+       false,
+       [](const YAML::Node& n, const Where& w, SearchSection& s) {
+         s.budget_bytes = as_double(n, w);
+         if (s.budget_bytes < 0) w.fail("budget_bytes must be >= 0");
+       }},
+      {"method", "string", "kd", "the distillation the candidates are compared under", false,
+       [](const YAML::Node& n, const Where& w, SearchSection& s) { s.method = as_string(n, w); }},
+      {"eta", "integer", "3", "successive halving: keep the best 1/eta, train eta times longer",
+       false,
+       [](const YAML::Node& n, const Where& w, SearchSection& s) {
+         s.eta = at_least(as_int(n, w), 2, w);
+       }},
+      {"min_epochs", "integer", "2", "epochs of the first rung", false,
+       [](const YAML::Node& n, const Where& w, SearchSection& s) {
+         s.min_epochs = at_least(as_int(n, w), 1, w);
+       }},
+  };
+  return keys;
+}
+
 const std::vector<Key<FeatureSection>>& feature_keys() {
   static const std::vector<Key<FeatureSection>> keys = {
       {"threshold", "number", "4", "rated data: label = rating >= threshold", false,
@@ -299,6 +330,11 @@ const std::vector<Key<Recipe>>& recipe_keys() {
       {"ensemble_methods", "string or list", "[]", "the methods distilled from `ensemble`", false,
        [](const YAML::Node& n, const Where& w, Recipe& r) {
          r.ensemble_methods = as_list<std::string>(n, w, as_string);
+       }},
+      {"search", "mapping", "(none)",
+       "a budgeted student search before the students (keys below); its choice joins them", false,
+       [](const YAML::Node& n, const Where& w, Recipe& r) {
+         apply(search_keys(), n, w.file, "search", r.search);
        }},
       {"export", "string or list", "[fp32, fp16, int8]",
        "dtypes each student is exported to (.rpm) and measured in the runtime (every task)", false,
@@ -429,6 +465,10 @@ void finish(Recipe& r, const std::string& file) {
   finish_section(r.student, r, file, "student");
   for (const auto& b : r.baselines) check_value(at("baselines"), [&] { check_model(r.task, b); });
   check_value(at("methods"), [&] { check_methods(r.task, r.methods); });
+  for (const auto& c : r.search.candidates)
+    check_value(at("search"), [&] { check_model(r.task, c); });
+  if (!r.search.candidates.empty())
+    check_value(at("search"), [&] { check_methods(r.task, {r.search.method}); });
   check_value(at("ensemble_methods"), [&] { check_methods(r.task, r.ensemble_methods); });
   if (!r.ensemble.empty() || !r.ensemble_methods.empty()) {
     if (seq) at("ensemble").fail("next-item distillation takes one teacher (no ensembles yet)");
@@ -538,6 +578,9 @@ std::string recipe_reference() {
     << train_options_reference();
   o << "\n## `features` keys (CTR)\n\n| key | type | default | meaning |\n|---|---|---|---|\n";
   for (const auto& k : feature_keys())
+    o << "| `" << k.name << "` | " << k.type << " | " << k.default_text << " | " << k.doc << " |\n";
+  o << "\n## `search` keys\n\n| key | type | default | meaning |\n|---|---|---|---|\n";
+  for (const auto& k : search_keys())
     o << "| `" << k.name << "` | " << k.type << " | " << k.default_text << " | " << k.doc << " |\n";
   o << "\n## Model parameters\n\n"
        "What a `model:` spec (`name:key=value,...`) may set, from each model file's declaration\n"

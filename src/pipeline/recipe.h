@@ -54,6 +54,20 @@ struct FeatureSection {
   int max_tokens = 8;
 };
 
+// A budgeted student search (issue 17): which of `candidates` makes the best student within a
+// budget, by successive halving over short distillation runs (Jamieson & Talwalkar, AISTATS
+// 2016): every candidate within the budget is distilled for `min_epochs`, the best 1/eta (on
+// validation) go on for eta times as many epochs, until one is left; it then joins the students
+// and is trained as they are (converged, every method, every seed). The search runs on the first
+// seed; the report shows every candidate's rung, score and size, and the accuracy-size front.
+struct SearchSection {
+  std::vector<std::string> candidates;  // model specs (empty: no search)
+  double budget_bytes = 0;              // the values shipped in the first export dtype; 0: no bound
+  std::string method = "kd";
+  std::int64_t eta = 3;
+  std::int64_t min_epochs = 2;
+};
+
 struct Recipe {
   std::string path;  // where it was read from ("" for an embedded recipe)
   std::string name;
@@ -77,6 +91,7 @@ struct Recipe {
   // student for each of `ensemble_methods`.
   std::vector<std::string> ensemble;
   std::vector<std::string> ensemble_methods;
+  SearchSection search;
   std::vector<std::string> exports;  // default: fp32, fp16, int8
   std::int64_t latency_users = 300;
   std::map<std::string, std::size_t> lines;  // top-level keys written -> their line

@@ -189,6 +189,40 @@ Table efficiency_table(const json& results) {
 }
 
 // The recipe's other test protocols (e.g. full ranking): the task's metric columns under each.
+// The student search (recipe `search`): every candidate, its size, the rungs it ran and whether
+// it is on the accuracy-size front; empty without a search.
+Table search_table(const json& results) {
+  if (!results.contains("search") || !results["search"].is_object()) return {};
+  const auto& search = results["search"];
+  Table t = {{"candidate", "params", "bytes (" + search["dtype"].get<std::string>() + ")",
+              "in budget", "validation by rung (epochs: score)", "front", "chosen"}};
+  for (const auto& c : search["candidates"]) {
+    std::string rungs;
+    for (const auto& r : c["rungs"])
+      rungs += (rungs.empty() ? "" : ", ") + std::to_string(r["epochs"].get<int>()) + ": " +
+               fixed(r["valid"].get<double>(), 4);
+    t.push_back({c["model"].get<std::string>(), with_commas(c["parameters"].get<std::int64_t>()),
+                 human_bytes(c["bytes"].get<double>()),
+                 c["within_budget"].get<bool>() ? "yes" : "no", rungs.empty() ? "-" : rungs,
+                 c.value("front", false) ? "yes" : "-",
+                 c["model"] == search["chosen"] ? "yes" : "-"});
+  }
+  return t;
+}
+
+std::string search_note(const json& results) {
+  const auto& s = results["search"];
+  std::ostringstream o;
+  o << "Successive halving (keep the best 1/" << s["eta"].get<int>() << ", " << s["eta"].get<int>()
+    << "x the epochs) under `" << s["method"].get<std::string>() << "` on seed "
+    << s["seed"].get<int>() << ", budget "
+    << (s["budget_bytes"].get<double>() > 0 ? human_bytes(s["budget_bytes"].get<double>())
+                                            : std::string("none"))
+    << "; the search took " << fixed(s["seconds"].get<double>(), 1)
+    << " s; the chosen candidate is trained with the students above.";
+  return o.str();
+}
+
 Table other_protocols_table(const json& results) {
   const auto protocols = results.value("extra_protocols", json::array());
   if (protocols.empty()) return {};
@@ -356,22 +390,50 @@ std::vector<std::string> make_plots(const json& results, const fs::path& dir) {
     write_file_atomic((dir / "latency.dat").string(), d.str());
     write_file_atomic((dir / "latency.gp").string(), s.str());
   }
+  // 4. The student search's candidates: validation score at their last rung against their
+  // shipped bytes, the front solid (recipe `search`).
+  std::vector<std::string> names = {"pareto", "curves", "latency"};
+  if (results.contains("search") && results["search"].is_object()) {
+    const auto& search = results["search"];
+    std::ostringstream d, f, s;
+    for (const auto& c : search["candidates"]) {
+      if (!c.contains("score")) continue;
+      d << c["bytes"].get<double>() << " " << c["score"].get<double>() << " "
+        << gnuplot_quote(c["model"].get<std::string>()) << "\n";
+      if (c.value("front", false))
+        f << c["bytes"].get<double>() << " " << c["score"].get<double>() << "\n";
+    }
+    write_file_atomic((dir / "search.dat").string(), d.str());
+    write_file_atomic((dir / "search-front.dat").string(), f.str());
+    s << header << "set output 'search.svg'\nset logscale x\nset offsets graph 0.1, graph 0.1, "
+      << "graph 0.1, graph 0.1\nset xlabel 'bytes shipped (" << search["dtype"].get<std::string>()
+      << ")'\nset ylabel 'validation " << monitor << " at the last rung'\nset title "
+      << gnuplot_quote("student search: candidates and their front (" +
+                       search["method"].get<std::string>() + ", chose " +
+                       search["chosen"].get<std::string>() + ")")
+      << "\nplot 'search-front.dat' using 1:2 with steps lw 2 lc rgb '#555555' dt 2 title "
+         "'front', 'search.dat' using 1:2 with points pt 7 ps 1.4 title 'candidates', "
+         "'search.dat' using 1:2:3 with labels offset 0,1 font ',9' notitle\n";
+    write_file_atomic((dir / "search.gp").string(), s.str());
+    legends["search"] = {"front", "candidates"};
+    names.push_back("search");
+  }
   std::vector<std::string> made;
   if (!gnuplot_available()) return made;
-  for (const char* name : {"pareto", "curves", "latency"}) {
+  for (const auto& name : names) {
     const std::string cmd = "cd '" + dir.string() + "' && gnuplot " + name + ".gp > /dev/null 2>&1";
-    const fs::path svg = dir / (std::string(name) + ".svg");
+    const fs::path svg = dir / (name + ".svg");
     if (std::system(cmd.c_str()) != 0 || !fs::exists(svg)) continue;
     std::string text = read_text(svg);
-    const auto& names = legends[name];
-    for (std::size_t k = 0; k < names.size(); ++k) {
+    const auto& titles = legends[name];
+    for (std::size_t k = 0; k < titles.size(); ++k) {
       const std::string generic = "<title>gnuplot_plot_" + std::to_string(k + 1) + "</title>";
       const auto at = text.find(generic);
       if (at != std::string::npos)
-        text.replace(at, generic.size(), "<title>" + html_escape(names[k]) + "</title>");
+        text.replace(at, generic.size(), "<title>" + html_escape(titles[k]) + "</title>");
     }
     write_file_atomic(svg.string(), text);
-    made.push_back(std::string(name) + ".svg");
+    made.push_back(name + ".svg");
   }
   return made;
 }
@@ -463,6 +525,11 @@ StudySection study_section(const json& results, const fs::path& dir, const std::
      << legend << "\n"
      << lr_note(results) << "\n";
   if (!others.empty()) md << heading << " " << others_title << "\n\n" << markdown(others) << "\n";
+  const Table search = search_table(results);
+  if (!search.empty())
+    md << heading << " Student search\n\n"
+       << markdown(search) << "\n"
+       << search_note(results) << "\n\n";
   md << heading << " " << shipped_title(results) << "\n\n" << markdown(efficiency) << "\n";
   if (plots.empty()) md << plot_note;
   for (const auto& p : plots) md << "![" << p << "](" << plot_link << p << ")\n\n";
@@ -475,6 +542,9 @@ StudySection study_section(const json& results, const fs::path& dir, const std::
     << html(accuracy) << "<p class=\"legend\">" << html_escape(legend) << "</p>\n";
   if (!others.empty())
     h << "<" << tag << ">" << others_title << "</" << tag << ">\n" << html(others);
+  if (!search.empty())
+    h << "<" << tag << ">Student search</" << tag << ">\n"
+      << html(search) << "<p class=\"legend\">" << html_escape(search_note(results)) << "</p>\n";
   h << "<" << tag << ">" << html_escape(shipped_title(results)) << "</" << tag << ">\n"
     << html(efficiency);
   if (plots.empty()) h << "<p>" << html_escape(plot_note) << "</p>\n";

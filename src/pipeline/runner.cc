@@ -339,6 +339,95 @@ std::string utc_now() {
   return buffer;
 }
 
+double bytes_per_value(const std::string& dtype) {
+  return dtype == "int8" ? 1 : dtype == "fp16" ? 2 : 4;
+}
+
+// Pareto front of (bytes, score): marks "front" on each candidate no smaller-or-equal one beats.
+void mark_front(Context& ctx, json& candidates) {
+  for (auto& c : candidates) {
+    if (!c.contains("score")) continue;
+    bool beaten = false;
+    for (const auto& o : candidates) {
+      if (&o == &c || !o.contains("score")) continue;
+      const double ob = o["bytes"].get<double>(), cb = c["bytes"].get<double>();
+      const double os = o["score"].get<double>(), cs = c["score"].get<double>();
+      const bool no_bigger = ob <= cb, no_worse = !better(ctx, cs, os);
+      if (no_bigger && no_worse && (ob < cb || better(ctx, os, cs))) beaten = true;
+    }
+    c["front"] = !beaten;
+  }
+}
+
+// The budgeted student search (recipe `search`, recipe.h): successive halving over short
+// distillation runs from `teacher` on the current seed. Returns the search record; "chosen" is
+// the model that survived every rung.
+json run_search(Context& ctx, const Trained& teacher, std::int64_t seed) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const SearchSection& s = ctx.recipe.search;
+  const std::string dtype = ctx.recipe.exports.empty() ? "fp32" : ctx.recipe.exports.front();
+  json candidates = json::array();
+  std::vector<std::size_t> alive;
+  for (const auto& model : s.candidates) {
+    const auto params = ctx.task.parameters_of(model);
+    const double bytes = static_cast<double>(params) * bytes_per_value(dtype);
+    const bool within = s.budget_bytes <= 0 || bytes <= s.budget_bytes;
+    if (within) alive.push_back(candidates.size());
+    candidates.push_back({{"model", model},
+                          {"parameters", params},
+                          {"bytes", bytes},
+                          {"within_budget", within},
+                          {"rungs", json::array()}});
+  }
+  if (alive.empty())
+    throw Error("search: no candidate fits budget_bytes " + fixed(s.budget_bytes, 0) + " (" +
+                dtype + ")");
+  TrainSection section = ctx.recipe.student;  // each rung: its epoch count, no early stopping
+  section.lrs = {section.lrs.front()};
+  std::int64_t epochs = s.min_epochs;
+  const auto eta = static_cast<std::size_t>(s.eta);
+  for (std::size_t n = alive.size(); n > 1; n = (n + eta - 1) / eta)
+    ctx.total += static_cast<int>(n);  // the progress count: every rung's runs
+  while (alive.size() > 1) {
+    section.options.epochs = static_cast<int>(epochs);
+    section.options.patience = 0;
+    for (const auto k : alive) {
+      RunRequest request;
+      request.role = "search";
+      request.model = candidates[k]["model"];
+      request.method = s.method;
+      request.section = &section;
+      request.seed = seed;
+      request.quiet = ctx.options.quiet;
+      request.lr = section.lrs.front();
+      const Trained t = train_one(ctx, request, {&teacher});
+      const double score = t.record["valid_score"].get<double>();
+      candidates[k]["rungs"].push_back({{"epochs", epochs}, {"valid", score}});
+      candidates[k]["score"] = score;
+    }
+    std::stable_sort(alive.begin(), alive.end(), [&](std::size_t a, std::size_t b) {
+      return better(ctx, candidates[a]["score"].get<double>(),
+                    candidates[b]["score"].get<double>());
+    });
+    alive.resize((alive.size() + eta - 1) / eta);
+    epochs *= s.eta;
+  }
+  mark_front(ctx, candidates);
+  const std::string chosen = candidates[alive.front()]["model"];
+  std::cout << "    search chose " << chosen << " (" << s.method << ", validation "
+            << ctx.recipe.monitor << ")\n"
+            << std::flush;
+  return {
+      {"method", s.method},
+      {"budget_bytes", s.budget_bytes},
+      {"dtype", dtype},
+      {"eta", s.eta},
+      {"seed", seed},
+      {"candidates", candidates},
+      {"chosen", chosen},
+      {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}};
+}
+
 std::unique_ptr<StudyTask> make_task(const Recipe& recipe, const StudyData& data) {
   if (recipe.task == "ctr") return make_ctr_study(recipe, data);
   if (recipe.task == "seq") return make_seq_study(recipe, data);
@@ -355,7 +444,7 @@ json run_study(const Recipe& recipe, const StudyData& data, const RunOptions& op
       {},     json::array(), json::array()};
   fs::create_directories(ctx.root / "runs");
   // The recipe checked models, methods, protocols and metrics while it was parsed.
-  const auto students = recipe.student.expanded_models();
+  auto students = recipe.student.expanded_models();
   const std::string teacher_spec = recipe.teacher.expanded_models().front();
   const auto extra_lrs = [&](const TrainSection& s, std::size_t rows) {
     return static_cast<int>(rows * (s.lrs.size() - 1));
@@ -366,7 +455,7 @@ json run_study(const Recipe& recipe, const StudyData& data, const RunOptions& op
               extra_lrs(recipe.teacher, 1 + recipe.baselines.size()) +
               extra_lrs(recipe.student, student_rows);
 
-  json runs = json::array(), efficiency = json::array();
+  json runs = json::array(), efficiency = json::array(), search = json();
   for (const auto seed : recipe.seeds) {
     task->begin_seed(seed);
     const bool measure = seed == recipe.seeds.front();  // efficiency: the first seed's models
@@ -383,6 +472,15 @@ json run_study(const Recipe& recipe, const StudyData& data, const RunOptions& op
     }
     std::vector<const Trained*> ensemble;
     for (const auto& m : recipe.ensemble) ensemble.push_back(&by_spec.at(m));
+    if (measure && !recipe.search.candidates.empty()) {
+      search = run_search(ctx, teacher, seed);
+      const std::string chosen = search["chosen"];
+      if (std::find(students.begin(), students.end(), chosen) == students.end()) {
+        students.push_back(chosen);  // trained as every student is, for every seed
+        ctx.total += static_cast<int>(recipe.seeds.size() *
+                                      (recipe.methods.size() + recipe.ensemble_methods.size()));
+      }
+    }
     for (const auto& spec : students) {
       auto student = [&](const std::string& method, const std::vector<const Trained*>& from) {
         const auto s = train_student(ctx, spec, method, from, seed);
@@ -418,6 +516,7 @@ json run_study(const Recipe& recipe, const StudyData& data, const RunOptions& op
       {"summary", summarise(recipe, runs, task->higher_is_better())},
       {"efficiency", efficiency},
       {"lr_tuning", ctx.tuning},
+      {"search", search},
       {"skipped", ctx.skipped},
       {"runs", runs},
       {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}};

@@ -63,6 +63,9 @@ class StudyTask {
   // Trains into `dir` (best.pt, last.pt, history.json, results.json), continuing from
   // `dir`/last.pt when `resume`.
   virtual RunOutcome train(const RunRequest& r, const std::string& dir, bool resume) = 0;
+  // The parameters of `model` built for this data, untrained (a student search's budget);
+  // called after begin_seed().
+  virtual std::int64_t parameters_of(const std::string& model) = 0;
   // The teacher measured as it is (LibTorch), a student as it ships (the runtime where the task
   // has a runtime kind, LibTorch until then): {engine, dtype, file_bytes, p50_us, p99_us, ...}.
   virtual nlohmann::ordered_json teacher_efficiency(const std::string& dir) = 0;

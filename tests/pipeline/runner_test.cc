@@ -11,6 +11,7 @@
 #include <set>
 #include <sstream>
 
+#include "core/errors.h"
 #include "data/synthetic.h"
 #include "pipeline/report.h"
 #include "test_util.h"
@@ -124,6 +125,77 @@ TEST(Runner, RunsAStudyWritesResultsAndReportAndCachesRuns) {
   const auto results3 = run_study(tiny("[none, kd]"), data, o);
   EXPECT_TRUE(fs::exists(kd_dir / "record.json"));
   EXPECT_EQ(results3["runs"][2]["test"], results["runs"][2]["test"]);
+}
+
+// The budgeted student search: the candidates over the budget are left out, successive halving
+// keeps the best on validation, the choice joins the students (every seed, every method) and the
+// report shows the candidates and their front.
+TEST(Runner, StudentSearchChoosesWithinTheBudgetAndTrainsTheChoice) {
+  const Dataset data =
+      generate_synthetic(SyntheticConfig::parse("synthetic:users=60,items=80,mean=10,min=5"));
+  const auto recipe = [](const std::string& budget) {
+    return Recipe::parse_text(
+        "name: tinysearch\n"
+        "data: synthetic:users=60,items=80,mean=10,min=5\n"
+        "protocol: sampled:uniform:20\n"
+        "teacher: {model: \"mf:dim=8\", loss: bpr, lr: 0.01, epochs: 2}\n"
+        "student: {model: \"mf:dim=2\", loss: bpr, lr: 0.01, epochs: 2}\n"
+        "methods: [none, kd]\n"
+        "search: {candidates: [\"mf:dim=1\", \"mf:dim=3\", \"mf:dim=5\", \"mf:dim=16\"], "
+        "budget_bytes: " +
+            budget +
+            ", eta: 2, min_epochs: 1}\n"
+            "export: [fp32]\n"
+            "latency_users: 5\n",
+        "tinysearch.yaml");
+  };
+  RunOptions o;
+  o.output_root = testing::scratch_dir("runner-search");
+  o.quiet = true;
+  // ~140 users + items: dim 5 is ~700 parameters, ~2,800 bytes in fp32; dim 16 ~8,960.
+  const auto results = run_study(recipe("3000"), data, o);
+  const auto& search = results["search"];
+  ASSERT_EQ(search["candidates"].size(), 4u);
+  EXPECT_FALSE(search["candidates"][3]["within_budget"].get<bool>());
+  EXPECT_TRUE(search["candidates"][3]["rungs"].empty());
+  EXPECT_EQ(search["candidates"][2]["bytes"].get<double>(),
+            4.0 * search["candidates"][2]["parameters"].get<double>());
+  // Rung 1: the three in the budget for 1 epoch; rung 2: the best two for 2 epochs.
+  int in_rung_two = 0;
+  std::string best;
+  double best_score = -1;
+  for (const auto& c : search["candidates"]) {
+    if (c["rungs"].size() == 2) {
+      ++in_rung_two;
+      EXPECT_EQ(c["rungs"][1]["epochs"], 2);
+      if (c["score"].get<double>() > best_score) best = c["model"], best_score = c["score"];
+    }
+  }
+  EXPECT_EQ(in_rung_two, 2);
+  EXPECT_EQ(search["chosen"], best);
+  for (const auto& c : search["candidates"]) {
+    if (c["model"] == best) {
+      EXPECT_TRUE(c["front"].get<bool>());
+    }
+  }
+  // The choice is a student like the others: alone and with kd, every seed.
+  int rows = 0;
+  for (const auto& row : results["summary"]) rows += row["model"] == best ? 1 : 0;
+  EXPECT_EQ(rows, 2);
+  std::ifstream md(fs::path(o.output_root) / "tinysearch" / "report.md");
+  const std::string text((std::istreambuf_iterator<char>(md)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("Student search"), std::string::npos);
+  EXPECT_TRUE(fs::exists(fs::path(o.output_root) / "tinysearch" / "plots" / "search.svg"));
+  // Nothing fits: a clear error naming the budget.
+  RunOptions none = o;
+  none.output_root = testing::scratch_dir("runner-search-none");
+  try {
+    run_study(recipe("100"), data, none);
+    ADD_FAILURE() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("no candidate fits budget_bytes 100"), std::string::npos)
+        << e.what();
+  }
 }
 
 // bd trains the teacher beside the student: the run gets its own copy (the teacher's run and the

@@ -81,6 +81,10 @@ class CtrStudy : public StudyTask {
     return j;
   }
 
+  std::int64_t parameters_of(const std::string& model) override {
+    return create_ctr_model(ModelSpec::parse(model), data_->encoder.layout())->parameter_count();
+  }
+
   RunOutcome train(const RunRequest& r, const std::string& dir, bool resume) override {
     torch::manual_seed(static_cast<std::uint64_t>(r.seed));
     auto model = create_ctr_model(ModelSpec::parse(r.model), data_->encoder.layout());

@@ -32,6 +32,10 @@ class SeqStudy : public InteractionStudy {
     return hashed_config(config_of<SeqTrainConfig>(r));
   }
 
+  std::int64_t parameters_of(const std::string& model) override {
+    return create_seq_model(ModelSpec::parse(model), data_.num_items())->parameter_count();
+  }
+
   RunOutcome train(const RunRequest& r, const std::string& dir, bool resume) override {
     torch::manual_seed(static_cast<std::uint64_t>(r.seed));
     auto model = create_seq_model(ModelSpec::parse(r.model), data_.num_items());

@@ -76,6 +76,11 @@ class TopNStudy : public InteractionStudy {
     return o;
   }
 
+  std::int64_t parameters_of(const std::string& model) override {
+    return create_topn_model(ModelSpec::parse(model), data_.num_users(), data_.num_items())
+        ->parameter_count();
+  }
+
   json teacher_efficiency(const std::string& dir) override {
     const auto best = (fs::path(dir) / "best.pt").string();
     const auto model = load(dir);
