@@ -151,17 +151,26 @@ class TopNTrainingTask final : public TrainingTask {
   Validation validate() override {
     last_ = valid_.evaluate(TopNScorer(model_));
     const double score = last_.metrics.at(c_.monitor);
-    return {score, last_.metrics, c_.monitor + " " + fixed(score, 4)};
+    std::string note;
+    if (teacher_optimizer_) note = validate_online_teacher();
+    return {score, last_.metrics, c_.monitor + " " + fixed(score, 4) + note};
   }
   void on_best() override { best_ = last_; }
-  // An online teacher (its parameters and optimiser) and the terms' own state.
+  // An online teacher (its parameters, its best state and optimiser) and the terms' own state.
   void save_extra(torch::serialize::OutputArchive& archive) override {
-    if (d_.teacher && teacher_optimizer_) {
-      torch::serialize::OutputArchive teacher, optimizer;
+    if (d_.teacher && d_.online) {
+      torch::serialize::OutputArchive teacher, best;
       d_.teacher->save(teacher);
-      teacher_optimizer_->save(optimizer);
+      for (std::size_t i = 0; i < teacher_best_.size(); ++i)
+        best.write(std::to_string(i), teacher_best_[i]);
+      best.write("score", torch::tensor(teacher_best_score_, torch::kDouble));
       archive.write("teacher", teacher);
-      archive.write("teacher_optimizer", optimizer);
+      archive.write("teacher_best", best);
+      if (teacher_optimizer_) {
+        torch::serialize::OutputArchive optimizer;
+        teacher_optimizer_->save(optimizer);
+        archive.write("teacher_optimizer", optimizer);
+      }
     }
     for (std::size_t k = 0; k < d_.terms.size(); ++k) {
       torch::serialize::OutputArchive term;
@@ -170,11 +179,19 @@ class TopNTrainingTask final : public TrainingTask {
     }
   }
   void load_extra(torch::serialize::InputArchive& archive) override {
-    torch::serialize::InputArchive teacher, optimizer;
-    if (d_.teacher && teacher_optimizer_ && archive.try_read("teacher", teacher) &&
-        archive.try_read("teacher_optimizer", optimizer)) {
+    torch::serialize::InputArchive teacher, best, optimizer;
+    if (d_.teacher && d_.online && archive.try_read("teacher", teacher) &&
+        archive.try_read("teacher_best", best)) {
       d_.teacher->load(teacher);
-      teacher_optimizer_->load(optimizer);
+      for (std::size_t i = 0; i < teacher_best_.size(); ++i)
+        best.read(std::to_string(i), teacher_best_[i]);
+      torch::Tensor score;
+      best.read("score", score);
+      teacher_best_score_ = score.item<double>();
+      if (archive.try_read("teacher_optimizer", optimizer))
+        teacher_optimizer_->load(optimizer);
+      else
+        freeze_teacher();  // it had stopped before the checkpoint
     }
     for (std::size_t k = 0; k < d_.terms.size(); ++k) {
       torch::serialize::InputArchive term;
@@ -281,10 +298,47 @@ class TopNTrainingTask final : public TrainingTask {
                                      c_.batch_size);
   }
 
+  // An online teacher has early stopping of its own (issue 17: a converged teacher trained on
+  // beside the student only overfitted, docs/results.md): after every epoch it is validated, and
+  // the first time it does not improve on its best it goes back to its best state and is frozen
+  // from then on (the student keeps learning from it; it stops learning). Returns the log's note.
+  std::string validate_online_teacher() {
+    const double score = teacher_score();
+    if (keep_teacher_if_best(score)) return "  teacher " + fixed(score, 4);
+    torch::NoGradGuard guard;
+    const auto params = d_.teacher->parameters();
+    for (std::size_t i = 0; i < params.size(); ++i) params[i].copy_(teacher_best_[i]);
+    freeze_teacher();
+    return "  teacher " + fixed(score, 4) + ": back to its best " + fixed(teacher_best_score_, 4) +
+           ", frozen";
+  }
+  double teacher_score() {
+    const bool was_training = d_.teacher->is_training();
+    d_.teacher->eval();
+    const double score = valid_.evaluate(TopNScorer(d_.teacher)).metrics.at(c_.monitor);
+    if (was_training) d_.teacher->train();
+    return score;
+  }
+  // Keeps a copy of the teacher's parameters when `score` beats its best so far.
+  bool keep_teacher_if_best(double score) {
+    if (!teacher_best_.empty() && !(score > teacher_best_score_)) return false;
+    torch::NoGradGuard guard;
+    teacher_best_.clear();
+    for (const auto& p : d_.teacher->parameters()) teacher_best_.push_back(p.detach().clone());
+    teacher_best_score_ = score;
+    return true;
+  }
+  void freeze_teacher() {
+    teacher_optimizer_.reset();
+    d_.teacher->eval();
+    for (auto& p : d_.teacher->parameters()) p.set_requires_grad(false);
+  }
+
   void prepare_teacher() {
     TopNModel* teacher = d_.teacher.get();
     if (!teacher) return;
     if (d_.online) {
+      keep_teacher_if_best(teacher_score());  // the state it starts from
       teacher->train();
       for (auto& p : teacher->parameters()) p.set_requires_grad(true);
       teacher_optimizer_ =
@@ -313,7 +367,9 @@ class TopNTrainingTask final : public TrainingTask {
   NegativeSampler sampler_;
   const std::vector<Interaction>& positives_;
   nlohmann::json identity_;
-  std::unique_ptr<torch::optim::Optimizer> teacher_optimizer_;
+  std::unique_ptr<torch::optim::Optimizer> teacher_optimizer_;  // null: frozen (or offline)
+  std::vector<torch::Tensor> teacher_best_;                     // an online teacher's best state
+  double teacher_best_score_ = 0;
   bool used_native_ = false;
   EvalResult last_, best_;
   // Preallocated epoch buffers and batch tensors: no per-sample or per-batch allocation.

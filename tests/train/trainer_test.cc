@@ -184,6 +184,35 @@ TEST_F(TrainerTest, DistillationStateResumesExactly) {
   }
 }
 
+// An online teacher (bd, --scheme online) stops on its own: validated after every epoch, it goes
+// back to its best state the first time it does not improve and learns no more, so it never ends
+// worse on validation than it started (before, a converged teacher trained on only overfitted).
+TEST_F(TrainerTest, AnOnlineTeacherNeverEndsWorseThanItStarted) {
+  TrainConfig tc = config(8);
+  tc.loss = "bpr";
+  torch::manual_seed(tc.seed);
+  auto teacher =
+      create_topn_model(ModelSpec::parse("mf:dim=16"), data_.num_users(), data_.num_items());
+  Trainer(data_, split_, teacher, tc).fit("");  // converged enough: it holds its best epoch
+  const Evaluator valid(data_, split_, EvalTarget::kValid, Protocol::parse(tc.protocol),
+                        parse_metrics(tc.metrics), tc.seed);
+  const auto score = [&] {
+    teacher->eval();
+    return valid.evaluate(TopNScorer(teacher)).metrics.at(tc.monitor);
+  };
+  const double before = score();
+  for (const std::string method : {"bd", "bd:teacher_weight=0"}) {
+    TrainConfig c = config(6);
+    c.loss = "bpr";
+    auto student =
+        create_topn_model(ModelSpec::parse("mf:dim=4"), data_.num_users(), data_.num_items());
+    Trainer t(data_, split_, student, c);
+    t.distill_from({teacher, parse_distillation_terms({method}), false});
+    t.fit("");
+    EXPECT_GE(score(), before) << method;
+  }
+}
+
 TEST_F(TrainerTest, BadCheckpointsAreRefused) {
   const auto dir = testing::scratch_dir("train_bad");
   train("mf:dim=4", config(1), dir);
