@@ -33,7 +33,7 @@ struct EvalResult {
   // head is the most interacted-with items holding half of the training part's interactions
   // (PopularityGroups with 2 groups). A user counts in a group when one of their held-out items is
   // in it; the other group's held-out items are then left out of that ranking. What a method does
-  // to unpopular items, which plain accuracy hides (issue 17; UnKD, WSDM 2023, Sec. 2).
+  // to unpopular items, which plain accuracy hides (issue 17; UnKD, WSDM 2023).
   std::map<std::string, double> by_popularity;
   std::int64_t nan_scores = 0;  // a model that emits NaN is ranked as if it scored -inf there
   double seconds = 0;

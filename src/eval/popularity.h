@@ -18,8 +18,9 @@ namespace recpress {
 // the items before it, its group is floor(groups * c_i / total). A group that no item begins in
 // (a single item holding more than a share) is dropped and the later ones renumbered, so every
 // group index below num_groups() is used. The stratification of UnKD (Chen et al., "Unbiased
-// Knowledge Distillation for Recommendation", WSDM 2023, Sec. 4.1: groups of equal total
-// popularity); with groups = 2, the head and the tail of the evaluation's breakdown.
+// Knowledge Distillation for Recommendation", WSDM 2023: items grouped by popularity; its
+// released code makes the groups' interaction totals equal, as here up to the group edges); with
+// groups = 2, the head and the tail of the evaluation's breakdown.
 class PopularityGroups {
  public:
   PopularityGroups() = default;

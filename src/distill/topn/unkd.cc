@@ -1,13 +1,13 @@
 // `unkd`: Unbiased Knowledge Distillation (Chen, Chen, Feng, Zhou & He, "Unbiased Knowledge
 // Distillation for Recommendation", WSDM 2023).
 //
-// Published (the paper's abstract and Sec. 4): a teacher's soft labels favour popular items, and
-// distillation passes the bias on. UnKD stratifies: it partitions the items into groups of about
-// equal total popularity and distills the teacher's ranking *within* each group only, so the
-// student learns which of two equally popular items the teacher prefers, never "popular above
-// rare". For each user and group it draws item pairs by a rank-aware distribution over the
-// teacher's ranking of that group's unobserved items and trains the student with a pairwise
-// (BPR) loss on them; the total loss is the student's own loss + lambda_KD * L_G.
+// Published (the paper's abstract and summaries of it; its full text was not available to us): a
+// teacher's soft labels favour popular items, and distillation passes the bias on. UnKD
+// stratifies: it partitions the items into groups by popularity and distills the teacher's
+// ranking *within* each group only, so the student learns which of two equally popular items the
+// teacher prefers, never "popular above rare". For each user and group it samples item pairs by a
+// rank-aware distribution over the teacher's ranking and trains the student with a group-wise
+// pairwise loss L_G beside its own loss L_R.
 //
 // As in the authors' released code (chengang95/UnKD, sample.py, read for this header; nothing is
 // copied): the pairs are drawn once per epoch; each pair is two different rank positions drawn
