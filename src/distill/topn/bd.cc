@@ -19,8 +19,9 @@
 //     the other model's sigma(s) as a soft label, averaged over the drawn items and users;
 //   - the student's term has the recipe's weight; the teacher's is `teacher_weight` times it.
 // The teacher trains as under online distillation (Trainer: the teacher steps on its own loss and
-// the term after the student); a study gives each bd run its own copy of the teacher and records
-// the teacher's test metrics after training beside the student's ("teacher NDCG@10").
+// the term after the student, and stops, back at its best state, the first epoch its validation
+// does not improve); a study gives each bd run its own copy of the teacher and records the
+// teacher's test metrics after training beside the student's ("teacher NDCG@10").
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
