@@ -196,10 +196,11 @@ void TrainingLoop::write_last(const std::string& path, const nlohmann::json& sta
   optimizer_->save(optim_part);
   for (std::size_t i = 0; i < best_params_.size(); ++i)
     best_part.write(std::to_string(i), best_params_[i]);
-  // Everything the optimiser updates, the methods' own parameters (DE's experts, projections)
-  // with the model's: the model's archive alone left them at their initial values on resume.
+  // What the optimiser updates beyond the model (trainable() lists the model's parameters first):
+  // the methods' own parameters (DE's experts, projections), which the model's archive alone left
+  // at their initial values on resume.
   const auto trainable = task_.trainable();
-  for (std::size_t i = 0; i < trainable.size(); ++i)
+  for (std::size_t i = task_.model().parameters().size(); i < trainable.size(); ++i)
     trainable_part.write(std::to_string(i), trainable[i]);
   task_.save_extra(extra_part);
   archive.write("model", model_part);
@@ -246,7 +247,7 @@ void TrainingLoop::resume(const std::string& path, LoopResult& result) {
     if (archive.try_read("trainable", trainable_part)) {
       torch::NoGradGuard guard;
       auto trainable = task_.trainable();
-      for (std::size_t i = 0; i < trainable.size(); ++i) {
+      for (std::size_t i = task_.model().parameters().size(); i < trainable.size(); ++i) {
         torch::Tensor t;
         if (!trainable_part.try_read(std::to_string(i), t)) break;
         if (!t.sizes().equals(trainable[i].sizes()))

@@ -125,7 +125,8 @@ class TrainingTask {
   virtual ~TrainingTask() = default;
   // The model being trained: its parameters are kept for the best epoch and checkpointed.
   virtual torch::nn::Module& model() = 0;
-  // Everything the optimiser updates (the model's parameters and a distiller's own parts).
+  // Everything the optimiser updates: the model's parameters first, then a distiller's own parts
+  // (last.pt stores the latter beside the model).
   virtual std::vector<torch::Tensor> trainable() = 0;
   // One epoch of batches drawn with `rng`; calls step(loss, ...) once per batch.
   virtual void train_epoch(Rng& rng, BatchStep& step) = 0;
