@@ -5,6 +5,7 @@
 #include "core/atomic_file.h"
 #include "core/errors.h"
 #include "export/rpm_export.h"
+#include "models/seq/adarec.h"
 #include "train/checkpoint.h"
 #include "train/seq_trainer.h"
 
@@ -52,6 +53,37 @@ runtime::TTCores tt_cores(const TTEmbeddingImpl& tt) {
   return c;
 }
 
+// AdaRec's derived cells (a model still searching is refused: derive it first).
+std::vector<runtime::CellWeights> adarec_cells(const AdaRecImpl& model, const Parameters& p) {
+  if (model.searching())
+    throw Error("model '" + model.spec().to_string() +
+                "' is the search space, not a student: export its derived architecture '" +
+                model.derived_spec() + "' after training it");
+  const auto ops = model.architecture();
+  const auto edges = runtime::cell_edges(static_cast<std::uint32_t>(model.nodes()));
+  std::vector<runtime::CellWeights> cells;
+  for (std::size_t c = 0; c < ops.size(); ++c) {
+    const std::string prefix = "cells." + std::to_string(c) + ".";
+    runtime::CellWeights cell;
+    cell.nodes = static_cast<std::uint32_t>(model.nodes());
+    for (std::size_t e = 0; e < edges.size(); ++e) {
+      runtime::CellEdgeWeights edge{edges[e].first, edges[e].second, ops[c][e], {}};
+      const auto& info = runtime::cell_op_info(ops[c][e]);
+      if (info.conv) {
+        const std::string name = prefix + "e" + std::to_string(e) + "_" + std::string(info.name);
+        // LibTorch's [out, in, k] as the file's out x (k in), tap-major.
+        const auto& w = p.get(name + ".weight");
+        edge.conv = {dense_matrix(w.permute({0, 2, 1}).reshape({w.size(0), -1}).contiguous()),
+                     float_values(p.get(name + ".bias"))};
+      }
+      cell.edges.push_back(std::move(edge));
+    }
+    cell.norm = p.norm(prefix + "norm");
+    cells.push_back(std::move(cell));
+  }
+  return cells;
+}
+
 }  // namespace
 
 runtime::NextItemContent seq_export_content(SeqModel& model, std::vector<std::string> item_ids) {
@@ -75,7 +107,11 @@ runtime::NextItemContent seq_export_content(SeqModel& model, std::vector<std::st
     if (bert) c.mask_token = float_values(tokens[n + 1]);
   }
   c.positions = dense_matrix(p.get("positions.weight"));
-  for (std::int64_t l = 0; l < model.num_layers(); ++l) {
+  if (const auto* adarec = dynamic_cast<const AdaRecImpl*>(&model)) {
+    c.arch = runtime::SeqArch::kAdaRec;
+    c.cells = adarec_cells(*adarec, p);
+  }
+  for (std::int64_t l = 0; c.arch != runtime::SeqArch::kAdaRec && l < model.num_layers(); ++l) {
     const std::string b = "blocks." + std::to_string(l) + ".";
     c.blocks.push_back({p.linear(b + "attention.query"), p.linear(b + "attention.key"),
                         p.linear(b + "attention.value"), p.linear(b + "attention.output"),
@@ -86,7 +122,7 @@ runtime::NextItemContent seq_export_content(SeqModel& model, std::vector<std::st
     c.embedding_norm = p.norm("embedding_norm");
     c.projection = p.linear("projection");
     c.output_bias = float_values(p.get("output_bias"));
-  } else {
+  } else if (c.arch == runtime::SeqArch::kSASRec) {
     c.final_norm = p.norm("final_norm");
   }
   if (static_cast<std::int64_t>(item_ids.size()) != n)

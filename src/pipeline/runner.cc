@@ -487,6 +487,17 @@ json run_study(const Recipe& recipe, const StudyData& data, const RunOptions& op
         if (!s) return;
         runs.push_back(s->record);
         if (measure) efficiency.push_back(efficiency_entry(ctx, *s, false));
+        // A searched architecture (AdaRec): its derived student, trained with the same method
+        // and teachers from scratch.
+        const std::string derived = ctx.task.derived_model(spec, s->dir.string());
+        if (derived.empty()) return;
+        std::cout << "    derived " << derived << "\n" << std::flush;
+        ++ctx.total;
+        auto d = train_student(ctx, derived, method, from, seed);
+        if (!d) return;
+        d->record["searched_by"] = spec;
+        runs.push_back(d->record);
+        if (measure) efficiency.push_back(efficiency_entry(ctx, *d, false));
       };
       for (const auto& method : recipe.methods)
         student(method, method == "none" ? std::vector<const Trained*>{}

@@ -66,6 +66,11 @@ class StudyTask {
   // The parameters of `model` built for this data, untrained (a student search's budget);
   // called after begin_seed().
   virtual std::int64_t parameters_of(const std::string& model) = 0;
+  // For a student that searched its own architecture (next-item `adarec` with no `ops`): the
+  // spec of the architecture it derived, trained next as a student of its own; "" otherwise.
+  virtual std::string derived_model(const std::string& /*model*/, const std::string& /*dir*/) {
+    return "";
+  }
   // The teacher measured as it is (LibTorch), a student as it ships (the runtime where the task
   // has a runtime kind, LibTorch until then): {engine, dtype, file_bytes, p50_us, p99_us, ...}.
   virtual nlohmann::ordered_json teacher_efficiency(const std::string& dir) = 0;

@@ -67,15 +67,26 @@ std::string encode_next_item_model(const NextItemContent& c, DType dtype) {
     blocks.push_back(rpm::CreateBlock(fbb, q, k, v, o, n1, n2, f1, f2));
   }
   const auto block_vector = fbb.CreateVector(blocks);
-  const bool bert = c.arch == SeqArch::kBERT4Rec;
+  std::vector<flatbuffers::Offset<rpm::Cell>> cells;
+  for (const auto& cell : c.cells) {
+    std::vector<flatbuffers::Offset<rpm::CellEdge>> edges;
+    for (const auto& e : cell.edges) {
+      const auto conv = cell_op_info(e.op).conv ? build_linear(fbb, e.conv) : 0;
+      edges.push_back(rpm::CreateCellEdge(fbb, e.from, e.to, static_cast<rpm::CellOp>(e.op), conv));
+    }
+    const auto edge_vector = fbb.CreateVector(edges);
+    cells.push_back(rpm::CreateCell(fbb, cell.nodes, edge_vector, build_norm(fbb, cell.norm)));
+  }
+  const auto cell_vector = cells.empty() ? 0 : fbb.CreateVector(cells);
+  const bool bert = c.arch == SeqArch::kBERT4Rec, adarec = c.arch == SeqArch::kAdaRec;
   const auto mask = bert && !tt ? fbb.CreateVector(c.mask_token) : 0;
   const auto embedding_norm = bert ? build_norm(fbb, c.embedding_norm) : 0;
-  const auto final_norm = bert ? 0 : build_norm(fbb, c.final_norm);
+  const auto final_norm = bert || adarec ? 0 : build_norm(fbb, c.final_norm);
   const auto projection = bert ? build_linear(fbb, c.projection) : 0;
   const auto bias = bert ? fbb.CreateVector(c.output_bias) : 0;
-  const auto part = rpm::CreateSeqPart(fbb, static_cast<rpm::SeqArch>(c.arch), c.max_len, hidden,
-                                       c.heads, items, mask, positions, embedding_norm,
-                                       block_vector, final_norm, projection, bias, tt_items);
+  const auto part = rpm::CreateSeqPart(
+      fbb, static_cast<rpm::SeqArch>(c.arch), c.max_len, hidden, c.heads, items, mask, positions,
+      embedding_norm, block_vector, final_norm, projection, bias, tt_items, cell_vector);
   std::vector<std::int32_t> numbers;
   flatbuffers::Offset<flatbuffers::Vector<std::int32_t>> item_numbers = 0;
   flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<flatbuffers::String>>> item_ids = 0;
@@ -176,22 +187,55 @@ NextItemModel NextItemModel::parse(std::shared_ptr<FileBytes> storage, const std
     return Norm{vec(n->weight(), h, what), vec(n->bias(), h, what)};
   };
   out.positions_ = f32(s->positions(), out.max_len_, h, "positions");
-  if (s->blocks() == nullptr || s->blocks()->size() == 0 || s->blocks()->size() > 64)
+  if (out.arch_ == SeqArch::kAdaRec) {
+    if (s->blocks() != nullptr && s->blocks()->size() > 0)
+      throw fail("an AdaRec model with transformer blocks");
+    if (s->cells() == nullptr || s->cells()->size() == 0 || s->cells()->size() > 64)
+      throw fail("1 to 64 AdaRec cells expected");
+    for (const rpm::Cell* c : *s->cells()) {
+      const std::string which = "cell " + std::to_string(out.cells_.size() + 1);
+      Cell cell;
+      cell.nodes = c->nodes();
+      if (cell.nodes == 0 || cell.nodes > 16) throw fail(which + ": 1 to 16 nodes expected");
+      const auto expected = cell_edges(cell.nodes);
+      if (c->edges() == nullptr || c->edges()->size() != expected.size())
+        throw fail(which + ": " + std::to_string(expected.size()) + " edges expected");
+      for (std::size_t k = 0; k < expected.size(); ++k) {
+        const rpm::CellEdge* e = c->edges()->Get(static_cast<flatbuffers::uoffset_t>(k));
+        const std::string edge = which + " edge " + std::to_string(k + 1);
+        if (e->from() != expected[k].first || e->to() != expected[k].second)
+          throw fail(edge + ": not the edge " + std::to_string(expected[k].first) + " -> " +
+                     std::to_string(expected[k].second));
+        if (e->op() > rpm::CellOp_MAX) throw fail(edge + ": unknown op");
+        CellEdge ce{e->from(), e->to(), static_cast<CellOp>(e->op()), {}};
+        const auto& info = cell_op_info(ce.op);
+        if (info.conv)
+          ce.conv = linear(e->conv(), info.kernel * h, h, edge + " " + std::string(info.name));
+        else if (e->conv() != nullptr)
+          throw fail(edge + ": weights on a " + std::string(info.name) + " edge");
+        cell.edges.push_back(ce);
+      }
+      cell.norm = norm(c->norm(), which + " norm");
+      out.cells_.push_back(std::move(cell));
+    }
+  } else if (s->blocks() == nullptr || s->blocks()->size() == 0 || s->blocks()->size() > 64) {
     throw fail("1 to 64 transformer blocks expected");
-  for (const rpm::Block* b : *s->blocks()) {
-    const std::string which = "block " + std::to_string(out.blocks_.size() + 1);
-    out.blocks_.push_back(
-        {linear(b->query(), h, h, which + " query"), linear(b->key(), h, h, which + " key"),
-         linear(b->value(), h, h, which + " value"), linear(b->output(), h, h, which + " output"),
-         linear(b->ff1(), h, 4 * h, which + " ff1"), linear(b->ff2(), 4 * h, h, which + " ff2"),
-         norm(b->norm1(), which + " norm1"), norm(b->norm2(), which + " norm2")});
   }
+  if (out.arch_ != SeqArch::kAdaRec)
+    for (const rpm::Block* b : *s->blocks()) {
+      const std::string which = "block " + std::to_string(out.blocks_.size() + 1);
+      out.blocks_.push_back(
+          {linear(b->query(), h, h, which + " query"), linear(b->key(), h, h, which + " key"),
+           linear(b->value(), h, h, which + " value"), linear(b->output(), h, h, which + " output"),
+           linear(b->ff1(), h, 4 * h, which + " ff1"), linear(b->ff2(), 4 * h, h, which + " ff2"),
+           norm(b->norm1(), which + " norm1"), norm(b->norm2(), which + " norm2")});
+    }
   if (bert) {
     if (!out.materialized_) out.mask_token_ = vec(s->mask_token(), h, "mask token");
     out.embedding_norm_ = norm(s->embedding_norm(), "embedding norm");
     out.projection_ = linear(s->projection(), h, h, "projection");
     out.output_bias_ = vec(s->output_bias(), out.num_items_, "output bias");
-  } else {
+  } else if (out.arch_ == SeqArch::kSASRec) {
     out.final_norm_ = norm(s->final_norm(), "final norm");
   }
   // Raw item ids: strings in place, or numbers printed once into the storage.
@@ -307,6 +351,11 @@ std::uint64_t NextItemModel::parameter_count() const {
   std::uint64_t n = (tt_parameters_ > 0 ? tt_parameters_ : std::uint64_t{num_items_} * h) +
                     std::uint64_t{max_len_} * h;
   n += blocks_.size() * (4 * (h * h + h) + 2 * 2 * h + (4 * h * h + 4 * h) + (4 * h * h + h));
+  for (const auto& c : cells_) {
+    n += 2 * h;  // the cell's norm
+    for (const auto& e : c.edges) n += e.conv.in * std::uint64_t{e.conv.out} + e.conv.out;
+  }
+  if (arch_ == SeqArch::kAdaRec) return n;
   if (arch_ == SeqArch::kBERT4Rec)  // [mask] (a row of the tensor-train table when compressed)
     n += (tt_parameters_ > 0 ? 0 : h) + 2 * h + h * h + h + num_items_;
   else
@@ -366,7 +415,7 @@ float gelu(float x) {  // exact (erf) GELU, torch::gelu's default
 
 // Per-thread buffers, grown once (no allocation per request after the first of a thread).
 struct Scratch {
-  std::vector<float> x, a, q, k, v, ctx, o, f, p, h, scores;
+  std::vector<float> x, a, q, k, v, ctx, o, f, p, h, scores, nodes, col;
   std::vector<std::uint16_t> h16;
   std::vector<std::int8_t> h8;
   std::vector<std::uint8_t> mask;
@@ -448,6 +497,54 @@ void NextItemModel::run_block(const Block& b, std::size_t n, bool last_only, flo
   }
 }
 
+void NextItemModel::run_cell(const Cell& c, std::size_t n, float* x) const {
+  Scratch& s = scratch();
+  const std::size_t h = hidden_, size = n * h;
+  grow(s.nodes, c.nodes * size);
+  std::fill(s.nodes.begin(), s.nodes.begin() + static_cast<std::ptrdiff_t>(c.nodes * size), 0.0f);
+  // Node 0 is x; node j (1-based) lives at nodes + (j - 1) * size.
+  const auto node = [&](std::uint32_t j) -> float* {
+    return j == 0 ? x : s.nodes.data() + (j - 1) * size;
+  };
+  for (const auto& e : c.edges) {
+    const float* in = node(e.from);
+    float* out = node(e.to);
+    const auto& info = cell_op_info(e.op);
+    // Row t's value `back` positions earlier (zero before the history).
+    const auto at = [&](std::size_t t, std::size_t back, std::size_t ch) {
+      return t >= back ? in[(t - back) * h + ch] : 0.0f;
+    };
+    if (info.conv) {
+      // im2col: row t = [x_{t-(k-1)d}, ..., x_t], then one affine map for all rows (then ReLU).
+      const std::size_t k = info.kernel, width = k * h;
+      grow(s.col, n * width);
+      grow(s.o, size);
+      for (std::size_t t = 0; t < n; ++t)
+        for (std::size_t j = 0; j < k; ++j)
+          for (std::size_t ch = 0; ch < h; ++ch)
+            s.col[t * width + j * h + ch] = at(t, (k - 1 - j) * info.dilation, ch);
+      linear_rows(s.col.data(), n, e.conv.weight_t, e.conv.bias, width, h, s.o.data());
+      for (std::size_t q = 0; q < size; ++q) out[q] += std::max(0.0f, s.o[q]);
+    } else if (e.op == CellOp::kSkip) {
+      for (std::size_t q = 0; q < size; ++q) out[q] += in[q];
+    } else if (e.op == CellOp::kMaxPool3 || e.op == CellOp::kAvgPool3) {
+      const bool max = e.op == CellOp::kMaxPool3;
+      for (std::size_t t = 0; t < n; ++t)
+        for (std::size_t ch = 0; ch < h; ++ch) {
+          const float a = at(t, 0, ch), b = at(t, 1, ch), d = at(t, 2, ch);
+          out[t * h + ch] += max ? std::max(std::max(a, b), d) : (a + b + d) / 3.0f;
+        }
+    }
+  }
+  // x = LN(x + the last node), row by row.
+  const float* last = node(c.nodes);
+  grow(s.h, h);
+  for (std::size_t t = 0; t < n; ++t) {
+    for (std::size_t ch = 0; ch < h; ++ch) s.h[ch] = x[t * h + ch] + last[t * h + ch];
+    layer_norm(s.h.data(), h, c.norm.weight, c.norm.bias, x + t * h);
+  }
+}
+
 void NextItemModel::last_hidden(std::span<const std::uint32_t> history, float* out) const {
   if (history.empty()) throw ModelError("an empty history: nothing to predict from");
   for (const auto i : history)
@@ -491,8 +588,11 @@ void NextItemModel::last_hidden(std::span<const std::uint32_t> history, float* o
   }
   for (std::size_t l = 0; l < blocks_.size(); ++l)
     run_block(blocks_[l], n, l + 1 == blocks_.size(), s.x.data());
+  for (const auto& c : cells_) run_cell(c, n, s.x.data());
   const float* last = s.x.data() + (n - 1) * h;
-  if (bert) {
+  if (arch_ == SeqArch::kAdaRec) {
+    std::copy(last, last + h, out);
+  } else if (bert) {
     linear_rows(last, 1, projection_.weight_t, projection_.bias, h, h, out);
     for (std::size_t c = 0; c < h; ++c) out[c] = gelu(out[c]);
   } else {

@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "runtime/cell_ops.h"
 #include "runtime/model.h"
 #include "runtime/tt_table.h"
 
@@ -31,7 +32,7 @@ struct TTItems;
 
 namespace recpress::runtime {
 
-enum class SeqArch : std::uint8_t { kSASRec = 0, kBERT4Rec = 1 };
+enum class SeqArch : std::uint8_t { kSASRec = 0, kBERT4Rec = 1, kAdaRec = 2 };
 
 struct NormWeights {
   std::vector<float> weight, bias;
@@ -46,6 +47,19 @@ struct BlockWeights {
   LinearWeights ff1, ff2;
 };
 
+// An AdaRec cell (schema: Cell): edges in cell_edges(nodes)'s order, a conv edge's weight
+// H x (k H) (tap-major), the cell's closing LayerNorm.
+struct CellEdgeWeights {
+  std::uint32_t from = 0, to = 1;
+  CellOp op = CellOp::kZero;
+  LinearWeights conv;  // conv ops only
+};
+struct CellWeights {
+  std::uint32_t nodes = 1;
+  std::vector<CellEdgeWeights> edges;
+  NormWeights norm;
+};
+
 // What an exporter hands to encode_next_item_model().
 struct NextItemContent {
   std::string source_model;  // e.g. "sasrec:hidden=16,layers=1,heads=1"
@@ -56,11 +70,12 @@ struct NextItemContent {
   // A compressed item table (OD-Rec) instead of `items` and `mask_token`: cores of the token
   // table [num_items + 2, hidden], written in fp32 and materialised by the reader.
   std::optional<TTCores> tt_items;
-  DenseMatrix positions;       // max_len x hidden
-  NormWeights embedding_norm;  // BERT4Rec
-  std::vector<BlockWeights> blocks;
-  NormWeights final_norm;    // SASRec
-  LinearWeights projection;  // BERT4Rec
+  DenseMatrix positions;             // max_len x hidden
+  NormWeights embedding_norm;        // BERT4Rec
+  std::vector<BlockWeights> blocks;  // SASRec, BERT4Rec
+  std::vector<CellWeights> cells;    // AdaRec
+  NormWeights final_norm;            // SASRec
+  LinearWeights projection;          // BERT4Rec
   std::vector<float> output_bias;
   std::vector<std::string> item_ids;
   std::string metadata = "{}";
@@ -82,7 +97,7 @@ class NextItemModel {
   std::uint32_t max_len() const { return max_len_; }
   std::uint32_t hidden() const { return hidden_; }
   std::uint32_t heads() const { return heads_; }
-  std::size_t layers() const { return blocks_.size(); }
+  std::size_t layers() const { return arch_ == SeqArch::kAdaRec ? cells_.size() : blocks_.size(); }
   DType dtype() const { return dtype_; }
   // True when the items come from a tensor-train table, computed at load.
   bool compressed_items() const { return tt_parameters_ > 0; }
@@ -123,6 +138,16 @@ class NextItemModel {
     Linear query, key, value, output, ff1, ff2;
     Norm norm1, norm2;
   };
+  struct CellEdge {
+    std::uint32_t from = 0, to = 0;
+    CellOp op = CellOp::kZero;
+    Linear conv;
+  };
+  struct Cell {
+    std::uint32_t nodes = 0;
+    std::vector<CellEdge> edges;
+    Norm norm;
+  };
   static NextItemModel parse(std::shared_ptr<FileBytes> storage, const std::string& name);
   // The item matrix in place (dtype, items_, scales, the int8 packing), or a tensor-train
   // table's product computed once (rpm types are the generated FlatBuffers tables).
@@ -131,6 +156,7 @@ class NextItemModel {
   void use_items(const std::uint8_t* items, const float* scales);
   void last_hidden(std::span<const std::uint32_t> history, float* h) const;
   void run_block(const Block& b, std::size_t n, bool last_only, float* x) const;
+  void run_cell(const Cell& c, std::size_t n, float* x) const;
 
   std::shared_ptr<FileBytes> storage_;
   SeqArch arch_ = SeqArch::kSASRec;
@@ -147,6 +173,7 @@ class NextItemModel {
   const float* positions_ = nullptr;  // max_len x hidden
   Norm embedding_norm_, final_norm_;
   std::vector<Block> blocks_;
+  std::vector<Cell> cells_;
   // The layers' in x out copies (the inner buffers never move: the views above stay valid).
   std::shared_ptr<std::vector<std::vector<float>>> transposed_;
   Linear projection_;

@@ -261,6 +261,7 @@ class SeqTrainingTask final : public TrainingTask {
     // whether or not earlier epochs ran in this process.
     std::vector<std::int32_t> users = users_;
     shuffle(users.data(), users.size(), rng);
+    model_->start_epoch(step.epoch());
     const auto B = static_cast<std::size_t>(c_.batch_size);
     for (std::size_t start = 0; start < users.size(); start += B) {
       const auto n = std::min(B, users.size() - start);

@@ -185,5 +185,36 @@ TEST(SeqExport, TrainedCheckpointExportsAndBadFilesAreRefused) {
                                        {"x.rpm", "checksum"});
 }
 
+// AdaRec's derived students: the runtime's cells (its own im2col convolutions, pooling, skip and
+// zero edges over the real positions only) score as LibTorch's padded, masked tensors do.
+TEST(SeqExport, AdaRecStudentsScoreAsLibTorch) {
+  const std::int64_t items = 30;
+  std::mt19937 gen(7);
+  for (const std::string spec : {"adarec:max_len=6,hidden=8,layers=2,ops=c3-d5-max3/avg3-skip-c5",
+                                 "adarec:max_len=5,hidden=4,layers=1,nodes=1,ops=d3",
+                                 "adarec:max_len=7,hidden=6,layers=1,nodes=3,ops=zero-c5-skip-"
+                                 "max3-d3-avg3"}) {
+    const auto model = random_model(spec, items);
+    const auto content = seq_export_content(*model, ids_of(items));
+    const auto m = runtime::NextItemModel::from_bytes(
+        runtime::encode_next_item_model(content, runtime::DType::kF32), spec);
+    EXPECT_EQ(m.arch(), runtime::SeqArch::kAdaRec);
+    EXPECT_EQ(m.parameter_count(),
+              static_cast<std::uint64_t>(model->parameter_count()) - 2 * m.hidden())
+        << spec;  // LibTorch also counts the padding token and the unused [mask]
+    for (const std::size_t length : {1, 2, 4, 7, 10}) {
+      std::vector<std::uint32_t> history;
+      expect_fp32_scores_equal(*model, m, length, gen, spec, history);
+      const auto q = runtime::NextItemModel::from_bytes(
+          runtime::encode_next_item_model(content, runtime::DType::kI8));
+      EXPECT_LT(q.file_bytes(), m.file_bytes());
+    }
+  }
+  // The search space is not a student: export says to derive it first.
+  const auto search = random_model("adarec:max_len=5,hidden=4,layers=1", items);
+  testing::expect_error([&] { seq_export_content(*search, ids_of(items)); },
+                        {"search space", "ops="});
+}
+
 }  // namespace
 }  // namespace recpress

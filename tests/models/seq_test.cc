@@ -10,9 +10,11 @@
 #include "core/errors.h"
 #include "data/synthetic.h"
 #include "data/transforms.h"
+#include "distill/common/emd.h"
 #include "distill/seq/distiller.h"
 #include "eval/popularity.h"
 #include "grad_check.h"
+#include "models/seq/adarec.h"
 #include "models/seq/seq_model.h"
 #include "models/seq/tt_embedding.h"
 #include "test_util.h"
@@ -405,6 +407,202 @@ TEST_F(SeqTraining, DivergenceStopsAndResumeChecksTheModel) {
         resumable_run("sasrec:max_len=10,hidden=16,loss=ce", config(2), dir, dir + "/last.pt");
       },
       {"model", "resume only the run it came from"});
+}
+
+// ---------------------------------------------------------------- AdaRec's searchable student
+
+const std::string kAdaRecDerived =
+    "adarec:max_len=6,hidden=4,layers=2,nodes=2,dropout=0,ops=c5-d5-max3/avg3-skip-d3";
+const std::string kAdaRecSearch =
+    "adarec:max_len=6,hidden=4,layers=2,nodes=2,dropout=0,gumbel=soft,cost=0.5";
+const std::string kAdaRecSearchHard = "adarec:max_len=6,hidden=4,layers=2,nodes=2,dropout=0";
+
+TEST(AdaRec, GradientsMatchFiniteDifferencesDerivedAndSearching) {
+  {  // derived: the model's own loss through every op kind
+    auto m = make(kAdaRecDerived);
+    m->to(torch::kDouble);
+    m->eval();
+    Rng rng(3);
+    const auto batch = m->training_input(sequences(), rng);
+    auto loss_of = [&] { return m->loss(m->encode(batch.input), batch); };
+    EXPECT_GT(testing::expect_gradients_match(*m, loss_of, kAdaRecDerived, 4), 20);
+  }
+  {  // searching, relaxed (soft) Gumbel weights with fixed noise: the architecture weights'
+     // gradient too, through the mixture and the expected cost
+    auto m = make(kAdaRecSearch);
+    m->to(torch::kDouble);
+    m->train();  // the mixture runs in training; dropout is 0
+    Rng rng(3);
+    const auto batch = m->training_input(sequences(), rng);
+    auto loss_of = [&] {
+      torch::manual_seed(11);  // the same Gumbel noise for every evaluation
+      return m->loss(m->encode(batch.input), batch);
+    };
+    m->zero_grad();
+    loss_of().backward();
+    EXPECT_GT(m->named_parameters()["arch"].grad().abs().sum().item<double>(), 0);
+    EXPECT_GT(testing::expect_gradients_match(*m, loss_of, kAdaRecSearch, 4), 20);
+  }
+}
+
+TEST(AdaRec, EveryOpIsCausalAndPaddingIsInvisible) {
+  // Changing the items from position 3 on never changes positions 0-2, for the derived ops and
+  // for the search's mixture (same noise).
+  for (const auto& spec : {kAdaRecDerived, kAdaRecSearchHard}) {
+    auto m = make(spec);
+    if (spec == kAdaRecSearchHard)
+      m->train();
+    else
+      m->eval();
+    torch::NoGradGuard g;
+    torch::manual_seed(1);
+    const auto a = m->encode(torch::tensor({{1, 2, 3, 4, 5, 6}}, torch::kLong)).hidden;
+    torch::manual_seed(1);
+    const auto b = m->encode(torch::tensor({{1, 2, 3, 7, 6, 2}}, torch::kLong)).hidden;
+    EXPECT_TRUE(torch::allclose(a.narrow(1, 0, 3), b.narrow(1, 0, 3))) << spec;
+    EXPECT_FALSE(torch::allclose(a.narrow(1, 3, 1), b.narrow(1, 3, 1))) << spec;
+  }
+  auto m = make(kAdaRecDerived);
+  m->eval();
+  torch::NoGradGuard g;
+  const auto input = right_aligned_tokens({{3, 2, 1}}, 6);  // [0, 0, 0, 4, 3, 2]
+  const auto before = m->encode(input).hidden.narrow(1, 3, 3).clone();
+  m->named_parameters()["items.weight"][0].fill_(5.0);
+  EXPECT_TRUE(torch::allclose(before, m->encode(input).hidden.narrow(1, 3, 3), 1e-5, 1e-6));
+}
+
+TEST(AdaRec, DerivesTheArgmaxArchitectureAndCostsItsOps) {
+  auto m = create_seq_model(ModelSpec::parse(kAdaRecSearch), 7);
+  auto* ada = dynamic_cast<AdaRecImpl*>(m.get());
+  ASSERT_NE(ada, nullptr);
+  ASSERT_TRUE(ada->searching());
+  ASSERT_EQ(ada->arch.sizes(), (std::vector<std::int64_t>{6, 8}));  // 2 cells x 3 edges, 8 ops
+  {
+    torch::NoGradGuard g;
+    ada->arch.zero_();
+    // Uniform: the mean of the costs. hidden 4: a 5-tap conv has 5*16 + 4 = 84 parameters;
+    // c3 52, c5 84, d3 52, d5 84, max3 / avg3 3*4 = 12 each (no weights), skip / zero 0.
+    EXPECT_NEAR(ada->expected_cost().item<double>(), (52 + 84 + 52 + 84 + 12 + 12) / 84.0 / 8,
+                1e-6);
+    const std::vector<CellOp> wanted = {CellOp::kConv3,    CellOp::kSkip, CellOp::kDilConv5,
+                                        CellOp::kMaxPool3, CellOp::kZero, CellOp::kAvgPool3};
+    for (std::size_t e = 0; e < wanted.size(); ++e)
+      ada->arch[static_cast<std::int64_t>(e)][static_cast<std::int64_t>(wanted[e])] = 3.0;
+  }
+  const std::string derived = ada->derived_spec();
+  EXPECT_NE(derived.find("ops=c3-skip-d5/max3-zero-avg3"), std::string::npos) << derived;
+  auto d = create_seq_model(ModelSpec::parse(derived), 7);
+  auto* dada = dynamic_cast<AdaRecImpl*>(d.get());
+  ASSERT_FALSE(dada->searching());
+  EXPECT_EQ(cell_ops_text(dada->architecture()), "c3-skip-d5/max3-zero-avg3");
+  EXPECT_EQ(dada->expected_cost().item<double>(), 0.0);
+  // The derived model's parameters are the supernet's of the chosen ops, by name.
+  const auto super = m->named_parameters();
+  std::int64_t conv_parameters = 0;
+  for (const auto& p : d->named_parameters()) {
+    ASSERT_TRUE(super.contains(p.key())) << p.key();
+    if (p.key().find("_c") != std::string::npos || p.key().find("_d") != std::string::npos)
+      conv_parameters += p.value().numel();
+  }
+  EXPECT_EQ(conv_parameters, (3 * 16 + 4) + (5 * 16 + 4));
+  // The evaluation of a searching model runs its argmax architecture: the derived model with
+  // the same weights scores the same.
+  {
+    torch::NoGradGuard g;
+    for (auto& p : d->named_parameters()) p.value().copy_(super[p.key()]);
+  }
+  m->eval();
+  d->eval();
+  const auto h = right_aligned_tokens({{1, 2, 3}, {4}}, 6);
+  EXPECT_TRUE(torch::allclose(m->score_all_next(h), d->score_all_next(h)));
+  // The temperature anneals x0.8 every 5 epochs.
+  ada->start_epoch(1);
+  EXPECT_DOUBLE_EQ(ada->temperature(), 1.0);
+  ada->start_epoch(5);
+  EXPECT_DOUBLE_EQ(ada->temperature(), 1.0);
+  ada->start_epoch(6);
+  EXPECT_DOUBLE_EQ(ada->temperature(), 0.8);
+  ada->start_epoch(11);
+  EXPECT_NEAR(ada->temperature(), 0.64, 1e-12);
+}
+
+TEST(AdaRec, BadSpecs) {
+  expect_error([] { create_seq_model(ModelSpec::parse("adarec:layers=2,ops=c3-c3-c3"), 5); },
+               {"names 1 cells", "layers=2"});
+  expect_error([] { create_seq_model(ModelSpec::parse("adarec:layers=1,ops=c3-c3"), 5); },
+               {"names 2 edges", "has 3"});
+  expect_error([] { create_seq_model(ModelSpec::parse("adarec:layers=1,ops=c3-c7-skip"), 5); },
+               {"unknown op 'c7'", "d5"});
+  expect_error([] { create_seq_model(ModelSpec::parse("adarec:heads=2"), 5); }, {"heads"});
+  expect_error([] { create_seq_model(ModelSpec::parse("adarec:gumbel=warm"), 5); },
+               {"hard or soft"});
+}
+
+// AdaRec's distillation term: with only the EMD part and identity projections, the hand-worked
+// flows (diagonal when layers match pairwise; half to each teacher layer when both student
+// layers equal one of them), and its pieces by hand otherwise.
+TEST(AdaRec, DistillationTermByHand) {
+  auto teacher = make("sasrec:max_len=5,hidden=4,layers=2,heads=2,dropout=0,loss=ce");
+  auto student = make("adarec:max_len=5,hidden=4,layers=2,dropout=0,ops=c3-skip-avg3/c5-d3-max3");
+  teacher->eval();
+  student->eval();
+  Rng rng(1);
+  const auto batch = student->training_input(sequences(), rng);
+  const auto t = teacher->encode(batch.input);
+  auto emd = create_seq_distiller(ModelSpec::parse("adarec:emb=0,kl=0"));
+  emd->prepare(*teacher, *student);
+  const auto params = emd->parameters();  // embedding projection w, b; layer projection w, b
+  ASSERT_EQ(params.size(), 4u);
+  {
+    torch::NoGradGuard g;
+    params[2].copy_(torch::eye(4));
+    params[3].zero_();
+  }
+  const auto real = batch.input.ne(0);
+  const auto mse = [&](const torch::Tensor& a, const torch::Tensor& b) {
+    return (a.index({real}) - b.index({real})).pow(2).mean().item<double>();
+  };
+  SeqOutput same;  // student layers = teacher layers: every pair on the diagonal costs 0
+  same.layers = t.layers;
+  same.hidden = t.hidden;
+  const SeqDistillBatch sb{&batch, &t, &same};
+  EXPECT_NEAR(emd->loss(*teacher, *student, sb).item<double>(), 0.0, 1e-7);
+  SeqOutput first;  // both student layers = teacher layer 1: half of the mass must reach layer 2
+  first.layers = {t.layers[0], t.layers[0]};
+  first.hidden = t.hidden;
+  const SeqDistillBatch fb{&batch, &t, &first};
+  const double d12 = mse(t.layers[0], t.layers[1]);
+  EXPECT_GT(d12, 1e-3);
+  EXPECT_NEAR(emd->loss(*teacher, *student, fb).item<double>(), 0.5 * d12, 1e-6);
+  // The whole term: emb (projection set to the identity) + emd + kl, each as its definition.
+  auto all = create_seq_distiller(ModelSpec::parse("adarec:emb=2,emd=1,kl=0.5,temperature=2"));
+  all->prepare(*teacher, *student);
+  const auto p = all->parameters();
+  {
+    torch::NoGradGuard g;
+    p[0].copy_(torch::eye(4));
+    p[1].zero_();
+    p[2].copy_(torch::eye(4));
+    p[3].zero_();
+  }
+  const auto s = student->encode(batch.input);
+  const SeqDistillBatch ab{&batch, &t, &s};
+  const auto tokens = batch.input.index({real});
+  const double emb =
+      (student->embed_tokens(tokens) - teacher->embed_tokens(tokens)).pow(2).mean().item<double>();
+  std::vector<double> cost;
+  for (const auto& sl : s.layers)
+    for (const auto& tl : t.layers) cost.push_back(mse(sl, tl));
+  const auto flow = emd_flow(cost, {0.5, 0.5}, {0.5, 0.5});
+  double layer = 0;
+  for (std::size_t k = 0; k < 4; ++k) layer += flow[k] * cost[k];
+  const auto where = batch.targets.gt(0);
+  const auto zt = teacher->item_logits(t.hidden.index({where})) / 2,
+             zs = student->item_logits(s.hidden.index({where})) / 2;
+  const auto pt = torch::softmax(zt, -1);
+  const double kl =
+      4 * (pt * (torch::log(pt) - torch::log_softmax(zs, -1))).sum(-1).mean().item<double>();
+  EXPECT_NEAR(all->loss(*teacher, *student, ab).item<double>(), 2 * emb + layer + 0.5 * kl, 1e-5);
 }
 
 }  // namespace

@@ -29,13 +29,22 @@ ParamDecls transformer_params() {
                     "r/t, t^2 fewer numbers each; 1 = plain TT)")};
 }
 
+namespace {
+bool declares(const ModelSpec& spec, const std::string& key) {
+  if (spec.declared == nullptr) return spec.has(key);
+  for (const auto& d : *spec.declared)
+    if (d.name == key) return true;
+  return false;
+}
+}  // namespace
+
 SeqModel::SeqModel(ModelSpec spec, std::int64_t num_items)
     : spec_(std::move(spec)), num_items_(num_items) {
   if (num_items < 1) throw Error("model '" + spec_.name + "': needs at least one item");
   max_len_ = spec_.get_int("max_len");
   hidden_ = spec_.get_int("hidden");
   layers_ = spec_.get_int("layers");
-  heads_ = spec_.get_int("heads");
+  heads_ = declares(spec_, "heads") ? spec_.get_int("heads") : 1;  // attention-free models: 1
   dropout_ = spec_.get_double("dropout");
   if (hidden_ % heads_ != 0)
     throw Error("model '" + spec_.to_string() + "': hidden (" + std::to_string(hidden_) +

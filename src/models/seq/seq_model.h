@@ -63,6 +63,9 @@ class SeqModel : public torch::nn::Module {
   // Representations at the positions that predict the next item (for distillation at inference
   // time): the model's input for histories; BERT4Rec appends [mask].
   virtual torch::Tensor inference_input(const torch::Tensor& histories) const = 0;
+  // Called by the trainer before each training epoch (1-based): schedules (AdaRec's Gumbel
+  // temperature) follow it, so a resumed run continues them exactly.
+  virtual void start_epoch(int /*epoch*/) {}
 
   const ModelSpec& spec() const { return spec_; }
   std::int64_t num_items() const { return num_items_; }

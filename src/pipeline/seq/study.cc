@@ -13,6 +13,7 @@
 #include "eval/evaluator.h"
 #include "eval/runtime_scorer.h"
 #include "export/seq_export.h"
+#include "models/seq/adarec.h"
 #include "pipeline/interaction_study.h"
 #include "sys/latency.h"
 #include "train/seq_trainer.h"
@@ -54,6 +55,13 @@ class SeqStudy : public InteractionStudy {
     }
     o.valid_score = monitored(t.best_valid);
     return o;
+  }
+
+  std::string derived_model(const std::string& model, const std::string& dir) override {
+    if (ModelSpec::parse(model).name != "adarec") return "";
+    const auto trained = load_seq_checkpoint((fs::path(dir) / "best.pt").string(), &data_);
+    const auto* adarec = dynamic_cast<const AdaRecImpl*>(trained.get());
+    return adarec != nullptr && adarec->searching() ? adarec->derived_spec() : "";
   }
 
   json teacher_efficiency(const std::string& dir) override { return measure(dir); }
