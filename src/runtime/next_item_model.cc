@@ -71,7 +71,12 @@ std::string encode_next_item_model(const NextItemContent& c, DType dtype) {
   for (const auto& cell : c.cells) {
     std::vector<flatbuffers::Offset<rpm::CellEdge>> edges;
     for (const auto& e : cell.edges) {
-      const auto conv = cell_op_info(e.op).conv ? build_linear(fbb, e.conv) : 0;
+      const auto& info = cell_op_info(e.op);
+      if (!info.conv && (!e.conv.weight.values.empty() || !e.conv.bias.empty()))
+        throw ModelError("next-item model: cell " + std::to_string(&cell - c.cells.data() + 1) +
+                         " edge " + std::to_string(&e - cell.edges.data() + 1) + ": weights on a " +
+                         std::string(info.name) + " edge");
+      const auto conv = info.conv ? build_linear(fbb, e.conv) : 0;
       edges.push_back(rpm::CreateCellEdge(fbb, e.from, e.to, static_cast<rpm::CellOp>(e.op), conv));
     }
     const auto edge_vector = fbb.CreateVector(edges);

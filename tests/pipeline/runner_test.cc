@@ -355,5 +355,46 @@ TEST(Runner, RunsANextItemStudy) {
   EXPECT_TRUE(fs::exists(fs::path(root) / "tinyseq" / "report.html"));
 }
 
+// AdaRec through the runner: the searching student trains with its distillation term, its derived
+// architecture is trained next as a student of its own (same method and teacher) and ships in
+// the runtime with the metrics of its LibTorch evaluation; the search space itself does not ship.
+TEST(Runner, AdaRecSearchesThenTrainsAndShipsItsDerivedStudent) {
+  const Dataset data = generate_synthetic(
+      SyntheticConfig::parse("synthetic:users=80,items=50,mean=12,min=6,markov=0.7"));
+  const Recipe recipe = Recipe::parse_text(
+      "task: seq\n"
+      "name: tinyada\n"
+      "data: synthetic\n"
+      "protocol: sampled:uniform:20\n"
+      "metrics: hr@10 ndcg@10\n"
+      "teacher: {model: \"sasrec:loss=ce,hidden=16,max_len=10\", epochs: 2, lr: 0.005}\n"
+      "student: {model: \"adarec:hidden=8,layers=2,max_len=10\", epochs: 2}\n"
+      "methods: [adarec]\n"
+      "latency_users: 10\n",
+      "tinyada.yaml");
+  const std::string root = testing::scratch_dir("runner-adarec");
+  RunOptions o;
+  o.output_root = root;
+  o.quiet = true;
+  const auto results = run_study(recipe, data, o);
+  ASSERT_EQ(results["runs"].size(), 3u);  // teacher, the search, its derived student
+  const auto& search = results["runs"][1];
+  const auto& derived = results["runs"][2];
+  EXPECT_EQ(search["model"], "adarec:hidden=8,layers=2,max_len=10");
+  const std::string spec = derived["model"];
+  EXPECT_NE(spec.find("ops="), std::string::npos) << spec;
+  EXPECT_EQ(derived["searched_by"], search["model"]);
+  EXPECT_EQ(derived["method"], "adarec");
+  EXPECT_LT(derived["parameters"].get<double>(), search["parameters"].get<double>());
+  ASSERT_EQ(results["efficiency"].size(), 3u);
+  EXPECT_TRUE(results["efficiency"][1]["runs"][0].contains("error"));
+  EXPECT_NE(results["efficiency"][1]["runs"][0]["error"].get<std::string>().find("search space"),
+            std::string::npos);
+  const auto& shipped = results["efficiency"][2]["runs"][0];
+  EXPECT_EQ(shipped["engine"], "runtime");
+  EXPECT_NEAR(shipped["test"]["NDCG@10"].get<double>(),
+              derived["test"]["sampled:uniform:20"]["NDCG@10"].get<double>(), 1e-5);
+}
+
 }  // namespace
 }  // namespace recpress::pipeline

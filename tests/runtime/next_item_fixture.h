@@ -68,4 +68,35 @@ inline NextItemContent tiny_tt(SeqArch arch) {
   return c;
 }
 
+// An AdaRec model of the same items and width: cell 1 of 2 nodes (edges c3, d5, max3), cell 2
+// of 3 nodes (zero, skip, avg3, c5, d3, skip).
+inline NextItemContent tiny_adarec() {
+  std::mt19937 gen(13);
+  NextItemContent c = tiny(SeqArch::kSASRec);
+  c.source_model = "adarec";
+  c.arch = SeqArch::kAdaRec;
+  c.heads = 1;
+  c.blocks.clear();
+  c.final_norm = {};
+  const std::uint32_t h = 4;
+  const std::vector<std::vector<CellOp>> ops = {
+      {CellOp::kConv3, CellOp::kDilConv5, CellOp::kMaxPool3},
+      {CellOp::kZero, CellOp::kSkip, CellOp::kAvgPool3, CellOp::kConv5, CellOp::kDilConv3,
+       CellOp::kSkip}};
+  for (const auto& cell_ops : ops) {
+    CellWeights cell;
+    cell.nodes = cell_ops.size() == 3 ? 2 : 3;
+    const auto edges = cell_edges(cell.nodes);
+    for (std::size_t e = 0; e < edges.size(); ++e) {
+      CellEdgeWeights edge{edges[e].first, edges[e].second, cell_ops[e], {}};
+      const auto& info = cell_op_info(cell_ops[e]);
+      if (info.conv) edge.conv = random_linear(info.kernel * h, h, gen);
+      cell.edges.push_back(edge);
+    }
+    cell.norm = random_norm(h, gen);
+    c.cells.push_back(cell);
+  }
+  return c;
+}
+
 }  // namespace recpress::runtime

@@ -54,6 +54,46 @@ TEST(NextItemModelFile, InconsistentContentIsRefused) {
   EXPECT_THROW(encode_next_item_model(c, DType::kF32), ModelError);
 }
 
+TEST(NextItemModelFile, AdaRecCellsAreCheckedAndKeepTheLatestItems) {
+  const auto m = NextItemModel::from_bytes(encode_next_item_model(tiny_adarec(), DType::kF32));
+  EXPECT_EQ(m.arch(), SeqArch::kAdaRec);
+  EXPECT_EQ(m.layers(), 2u);
+  // items + positions + 2 norms + convs c3, d5 (cell 1), c5, d3 (cell 2), each k h^2 + h.
+  EXPECT_EQ(m.parameter_count(), 12u * 4 + 5 * 4 + 2 * 8 + (3 + 5 + 5 + 3) * 16 + 4 * 4);
+  const std::vector<std::uint32_t> long_history = {7, 7, 7, 1, 2, 3, 4, 5, 6};
+  const std::vector<std::uint32_t> latest(long_history.end() - 5, long_history.end());
+  std::vector<float> a(12), b(12);
+  m.score_all(long_history, a.data());
+  m.score_all(latest, b.data());
+  EXPECT_EQ(a, b);
+  const auto refused = [](NextItemContent c, const std::string& fragment) {
+    try {
+      encode_next_item_model(c, DType::kF32);
+      ADD_FAILURE() << "accepted; expected " << fragment;
+    } catch (const ModelError& e) {
+      EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
+    }
+  };
+  auto c = tiny_adarec();
+  c.blocks = tiny(SeqArch::kSASRec).blocks;
+  refused(c, "AdaRec model with transformer blocks");
+  c = tiny_adarec();
+  c.cells.clear();
+  refused(c, "1 to 64 AdaRec cells");
+  c = tiny_adarec();
+  c.cells[0].edges[1].conv = c.cells[0].edges[0].conv;  // a 3-tap weight on a 5-tap edge
+  refused(c, "cell 1 edge 2 d5");
+  c = tiny_adarec();
+  std::swap(c.cells[1].edges[0], c.cells[1].edges[1]);
+  refused(c, "cell 2 edge 1: not the edge 0 -> 1");
+  c = tiny_adarec();
+  c.cells[1].edges[1].conv = c.cells[0].edges[0].conv;
+  refused(c, "cell 2 edge 2: weights on a skip edge");
+  c = tiny_adarec();
+  c.cells[0].nodes = 3;
+  refused(c, "cell 1: 6 edges expected");
+}
+
 // The table by the definition (schema/recpress_model.fbs, TTItems), one entry at a time.
 double tt_entry_by_hand(const TTCores& c, std::uint32_t i, std::uint32_t j) {
   const std::uint32_t t = c.stp, q = c.rank / t, h2 = c.dims[1], h3 = c.dims[2];
@@ -125,7 +165,8 @@ TEST(NextItemModelFile, TensorTrainItemsAreTheirCoresProductScoredInTheFileDtype
 TEST(NextItemModelFile, SurvivesTruncationAndForgedCorruption) {
   for (const auto& good : {encode_next_item_model(tiny(SeqArch::kSASRec), DType::kI8),
                            encode_next_item_model(tiny(SeqArch::kBERT4Rec), DType::kI8),
-                           encode_next_item_model(tiny_tt(SeqArch::kBERT4Rec), DType::kI8)}) {
+                           encode_next_item_model(tiny_tt(SeqArch::kBERT4Rec), DType::kI8),
+                           encode_next_item_model(tiny_adarec(), DType::kI8)}) {
     for (std::size_t n = 0; n < good.size(); n += 7)
       EXPECT_THROW(NextItemModel::from_bytes(good.substr(0, n)), ModelError) << n;
     const int loaded = fuzz_random_edits(good, 13, 2000, [](const std::string& bad) {
