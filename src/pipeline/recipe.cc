@@ -188,6 +188,15 @@ const std::vector<Key<SearchSection>>& search_keys() {
          s.budget_bytes = as_double(n, w);
          if (s.budget_bytes < 0) w.fail("budget_bytes must be >= 0");
        }},
+      {"budget_us", "number", "0",
+       "the most microseconds (p50) one query of a candidate may take, shipped as the study "
+       "ships its students (the first `export` dtype); measured after the first rung, whose "
+       "training the candidates over it still cost; 0: no bound",
+       false,
+       [](const YAML::Node& n, const Where& w, SearchSection& s) {
+         s.budget_us = as_double(n, w);
+         if (s.budget_us < 0) w.fail("budget_us must be >= 0");
+       }},
       {"method", "string", "kd", "the distillation the candidates are compared under", false,
        [](const YAML::Node& n, const Where& w, SearchSection& s) { s.method = as_string(n, w); }},
       {"eta", "integer", "3", "successive halving: keep the best 1/eta, train eta times longer",

@@ -63,6 +63,9 @@ struct FeatureSection {
 struct SearchSection {
   std::vector<std::string> candidates;  // model specs (empty: no search)
   double budget_bytes = 0;              // the values shipped in the first export dtype; 0: no bound
+  // p50 microseconds of one shipped query (the first export dtype, measured as the study measures
+  // its students) after the first rung; 0: no bound.
+  double budget_us = 0;
   std::string method = "kd";
   std::int64_t eta = 3;
   std::int64_t min_epochs = 2;

@@ -194,7 +194,7 @@ Table efficiency_table(const json& results) {
 Table search_table(const json& results) {
   if (!results.contains("search") || !results["search"].is_object()) return {};
   const auto& search = results["search"];
-  Table t = {{"candidate", "params", "bytes (" + search["dtype"].get<std::string>() + ")",
+  Table t = {{"candidate", "params", "bytes (" + search["dtype"].get<std::string>() + ")", "p50 us",
               "in budget", "validation by rung (epochs: score)", "front", "chosen"}};
   for (const auto& c : search["candidates"]) {
     std::string rungs;
@@ -203,6 +203,7 @@ Table search_table(const json& results) {
                fixed(r["valid"].get<double>(), 4);
     t.push_back({c["model"].get<std::string>(), with_commas(c["parameters"].get<std::int64_t>()),
                  human_bytes(c["bytes"].get<double>()),
+                 c.contains("p50_us") ? fixed(c["p50_us"].get<double>(), 1) : "-",
                  c["within_budget"].get<bool>() ? "yes" : "no", rungs.empty() ? "-" : rungs,
                  c.value("front", false) ? "yes" : "-",
                  c["model"] == search["chosen"] ? "yes" : "-"});
@@ -218,6 +219,8 @@ std::string search_note(const json& results) {
     << s["seed"].get<int>() << ", budget "
     << (s["budget_bytes"].get<double>() > 0 ? human_bytes(s["budget_bytes"].get<double>())
                                             : std::string("none"))
+    << (s.value("budget_us", 0.0) > 0 ? ", " + fixed(s["budget_us"].get<double>(), 1) + " us p50"
+                                      : std::string())
     << "; the search took " << fixed(s["seconds"].get<double>(), 1)
     << " s; the chosen candidate is trained with the students above.";
   return o.str();

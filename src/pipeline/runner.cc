@@ -388,7 +388,10 @@ json run_search(Context& ctx, const Trained& teacher, std::int64_t seed) {
   const auto eta = static_cast<std::size_t>(s.eta);
   for (std::size_t n = alive.size(); n > 1; n = (n + eta - 1) / eta)
     ctx.total += static_cast<int>(n);  // the progress count: every rung's runs
-  while (alive.size() > 1) {
+  // A latency budget needs the candidates shipped: measured on the first rung's models, so that
+  // rung runs even for a single candidate.
+  bool first = true;
+  while (alive.size() > 1 || (first && s.budget_us > 0)) {
     section.options.epochs = static_cast<int>(epochs);
     section.options.patience = 0;
     for (const auto k : alive) {
@@ -404,7 +407,24 @@ json run_search(Context& ctx, const Trained& teacher, std::int64_t seed) {
       const double score = t.record["valid_score"].get<double>();
       candidates[k]["rungs"].push_back({{"epochs", epochs}, {"valid", score}});
       candidates[k]["score"] = score;
+      if (first && s.budget_us > 0) {
+        const json shipped = efficiency_of(ctx, t, false);
+        if (shipped.empty() || !shipped[0].contains("p50_us"))
+          throw Error("search: candidate " + request.model + " cannot be shipped to measure " +
+                      "budget_us" +
+                      (shipped.empty() ? std::string() : ": " + shipped[0].value("error", "")));
+        const double us = shipped[0]["p50_us"].get<double>();
+        candidates[k]["p50_us"] = us;
+        candidates[k]["within_budget"] = us <= s.budget_us;
+      }
     }
+    if (first && s.budget_us > 0) {
+      std::erase_if(alive, [&](std::size_t k) { return !candidates[k]["within_budget"]; });
+      if (alive.empty())
+        throw Error("search: no candidate fits budget_us " + fixed(s.budget_us, 1) + " (" + dtype +
+                    ")");
+    }
+    first = false;
     std::stable_sort(alive.begin(), alive.end(), [&](std::size_t a, std::size_t b) {
       return better(ctx, candidates[a]["score"].get<double>(),
                     candidates[b]["score"].get<double>());
@@ -420,6 +440,7 @@ json run_search(Context& ctx, const Trained& teacher, std::int64_t seed) {
   return {
       {"method", s.method},
       {"budget_bytes", s.budget_bytes},
+      {"budget_us", s.budget_us},
       {"dtype", dtype},
       {"eta", s.eta},
       {"seed", seed},

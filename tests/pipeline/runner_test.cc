@@ -186,6 +186,38 @@ TEST(Runner, StudentSearchChoosesWithinTheBudgetAndTrainsTheChoice) {
   const std::string text((std::istreambuf_iterator<char>(md)), std::istreambuf_iterator<char>());
   EXPECT_NE(text.find("Student search"), std::string::npos);
   EXPECT_TRUE(fs::exists(fs::path(o.output_root) / "tinysearch" / "plots" / "search.svg"));
+  // A latency budget: every candidate of the first rung shipped and timed; one no query can
+  // meet is a clear error, one every query meets keeps the byte budget's choice.
+  const auto timed = [&](const std::string& us) {
+    std::string text =
+        "name: tinysearch\n"
+        "data: synthetic:users=60,items=80,mean=10,min=5\n"
+        "protocol: sampled:uniform:20\n"
+        "teacher: {model: \"mf:dim=8\", loss: bpr, lr: 0.01, epochs: 2}\n"
+        "student: {model: \"mf:dim=2\", loss: bpr, lr: 0.01, epochs: 2}\n"
+        "methods: [none]\n"
+        "search: {candidates: [\"mf:dim=1\", \"mf:dim=3\", \"mf:dim=5\"], "
+        "budget_us: " +
+        us + ", eta: 2, min_epochs: 1}\n" + "export: [fp32]\nlatency_users: 5\n";
+    return Recipe::parse_text(text, "tinysearch.yaml");
+  };
+  RunOptions fast = o;
+  fast.output_root = testing::scratch_dir("runner-search-us");
+  const auto within = run_study(timed("1e9"), data, fast)["search"];
+  EXPECT_EQ(within["budget_us"].get<double>(), 1e9);
+  for (const auto& c : within["candidates"]) {
+    EXPECT_GT(c["p50_us"].get<double>(), 0) << c.dump();
+    EXPECT_TRUE(c["within_budget"].get<bool>());
+  }
+  EXPECT_EQ(within["chosen"], best);  // the same rungs as the byte-budgeted search
+  fast.output_root = testing::scratch_dir("runner-search-us-none");
+  try {
+    run_study(timed("0.0001"), data, fast);
+    ADD_FAILURE() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("no candidate fits budget_us 0.0"), std::string::npos)
+        << e.what();
+  }
   // Nothing fits: a clear error naming the budget.
   RunOptions none = o;
   none.output_root = testing::scratch_dir("runner-search-none");
