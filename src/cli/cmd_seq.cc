@@ -12,6 +12,7 @@
 #include "core/errors.h"
 #include "core/format.h"
 #include "eval/result.h"
+#include "models/seq/adarec.h"
 #include "train/checkpoint.h"
 #include "train/seq_trainer.h"
 
@@ -58,6 +59,11 @@ void print_result(const SeqTrainResult& r, const SeqModel& model, const std::str
   std::cout << results_table({valid, test});
   if (!output.empty())
     std::cout << "wrote " << output << "/{best.pt,last.pt,history.json,results.json}\n";
+  if (const auto* adarec = dynamic_cast<const AdaRecImpl*>(&model);
+      adarec != nullptr && adarec->searching())
+    std::cout << "derived architecture: " << adarec->derived_spec()
+              << "\n(train it as the student to ship: --student '" << adarec->derived_spec()
+              << "')\n";
 }
 
 Split loo_split(const Dataset& data, std::uint64_t seed) {

@@ -277,6 +277,16 @@ expect 0 "of the teacher's AUC" -- compare --teacher "$work/ctr-t/best.pt" --stu
 expect 2 "exported with other features" -- compare --teacher "$work/ctr-wd/best.pt" --student "$work/ctr.rpm"
 expect 0 "valid (best epoch)" -- seq distill --data "$seq" --teacher "$work/seq-t/best.pt" \
   --student sasrec:loss=ce,max_len=10,hidden=8,layers=1,heads=1 --method kd+attention --epochs 1 -o "$work/seq-s"
+# AdaRec: the search prints its derived architecture; the search space does not export, the
+# derived student does.
+expect 0 "derived architecture: adarec:" -- seq distill --data "$seq" --teacher "$work/seq-t/best.pt" \
+  --student adarec:max_len=10,hidden=8,layers=1 --method adarec --epochs 1 -o "$work/seq-ada"
+expect 2 "is the search space, not a student" -- export "$work/seq-ada/best.pt" -o "$work/seq-ada.rpm"
+expect 0 "valid (best epoch)" -- seq distill --data "$seq" --teacher "$work/seq-t/best.pt" \
+  --student adarec:max_len=10,hidden=8,layers=1,ops=c3-skip-avg3 --method adarec --epochs 1 -o "$work/seq-ada2"
+expect 0 "next item adarec:" -- export "$work/seq-ada2/best.pt" -o "$work/seq-ada.rpm"
+expect 0 "after 2 item(s)" -- next "$work/seq-ada.rpm" --history i1,i2 -k 3
+expect 2 "unknown op 'c9'" -- seq train --data "$seq" --model adarec:layers=1,ops=c9-skip-zero
 expect 2 "a sasrec teacher and a bert4rec student" -- seq distill --data "$seq" --teacher "$work/seq-t/best.pt" \
   --student bert4rec:max_len=10,hidden=8 --method kd --epochs 1 -o "$work/seq-x"
 expect 2 "unknown next-item model 'gru4rec'" -- seq train --data "$seq" --model gru4rec
