@@ -20,6 +20,7 @@ packages=(
   libflatbuffers-dev flatbuffers-compiler zlib1g-dev libhnswlib-dev gnuplot-nox
   libcurl4-openssl-dev libzip-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  pybind11-dev python3-dev python3-numpy python3-pandas python3-pytest
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -40,19 +40,12 @@ nlohmann::ordered_json run_recipe(const pipeline::Recipe& recipe, const std::str
   std::cout << "== study " << recipe.name << " (" << recipe.task
             << (recipe.path.empty() ? "" : ", " + recipe.path) << ")\n"
             << std::flush;
-  pipeline::StudyData data;
-  data.data_root = g.data_root;
-  std::optional<Dataset> interactions;
-  if (recipe.task != "ctr") {  // CTR opens its own table, joined with the side features
-    DataArgs data_args;
-    data_args.spec = recipe.data;
-    interactions.emplace(load_data(data_args, g));
-    data.interactions = &*interactions;
-  }
-  pipeline::RunOptions options;
+  pipeline::RecipeRunOptions options;
   options.output_root = output;
+  options.data_root = g.data_root;
+  options.use_cache = !g.no_cache;
   options.quiet = g.quiet;
-  const auto results = pipeline::run_study(recipe, data, options);
+  const auto results = pipeline::run_recipe(recipe, options);
   const std::string folder = output + "/" + recipe.name;
   std::cout << "\n== results (" << (recipe.task == "ctr" ? "every test row" : recipe.protocol)
             << ", test)\n"

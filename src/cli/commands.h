@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "data/dataset.h"
+#include "data/prepare.h"
 #include "data/registry.h"
 #include "pipeline/recipe.h"
 #include "train/options.h"
@@ -31,19 +32,7 @@ using Action = std::function<int()>;
 std::string list_entries(const std::vector<std::pair<std::string, std::string>>& entries);
 
 // Options that say which data to read and how to clean it, shared by several subcommands.
-struct DataArgs {
-  std::string spec = "synthetic";
-  std::string format;
-  std::string columns;  // "user=COL,item=COL,rating=COL,time=COL"
-  std::string delimiter = ",";
-  bool no_header = false;
-  bool lenient = false;
-  bool implicit = true;
-  double threshold = 0;  // 0: keep all ratings as positives
-  std::string dedup = "last";
-  int min_user = 0;
-  int min_item = 0;
-};
+using DataArgs = DataRequest;  // the data options (data/prepare.h)
 void add_data_options(CLI::App* cmd, DataArgs& args, bool positional);
 nlohmann::json data_args_to_json(const DataArgs& args);
 DataArgs data_args_from_json(const nlohmann::json& j);

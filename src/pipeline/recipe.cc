@@ -324,10 +324,12 @@ const std::vector<Key<Recipe>>& recipe_keys() {
        }},
       {"methods", "string or list", "[none]",
        "distillation per student: `none` (alone), a method (`kd`, `derrd:de=0.1`), a weighted one "
-       "(`de@0.1`), or several joined with `+` (`hint+kd`); a list is a grid dimension",
+       "(`de@0.1`), or several joined with `+` (`hint+kd`); a list is a grid dimension; `[]`: no "
+       "student rows (the teacher and baselines only)",
        false,
        [](const YAML::Node& n, const Where& w, Recipe& r) {
-         r.methods = as_list<std::string>(n, w, as_string);
+         r.methods = n.IsSequence() && n.size() == 0 ? std::vector<std::string>{}
+                                                     : as_list<std::string>(n, w, as_string);
        }},
       {"ensemble", "list of strings", "[]",
        "multi-teacher: two or more of the teacher and baselines (their specs); their mean teaches "

@@ -17,6 +17,7 @@
 #include "core/errors.h"
 #include "core/format.h"
 #include "core/hash.h"
+#include "data/prepare.h"
 #include "git_commit.h"  // generated: RECPRESS_GIT_COMMIT
 #include "pipeline/report.h"
 #include "pipeline/study_task.h"
@@ -555,6 +556,22 @@ json run_study(const Recipe& recipe, const StudyData& data, const RunOptions& op
   write_file_atomic((ctx.root / "results.json").string(), results.dump(2) + "\n");
   write_report(results, ctx.root.string());
   return results;
+}
+
+json run_recipe(const Recipe& recipe, const RecipeRunOptions& o) {
+  StudyData data;
+  data.data_root = o.data_root;
+  std::optional<Dataset> interactions;
+  if (recipe.task != "ctr") {  // CTR opens its own table, joined with the side features
+    DataRequest request;
+    request.spec = recipe.data;
+    interactions.emplace(prepare_dataset(request, {o.data_root, o.use_cache, o.quiet}));
+    data.interactions = &*interactions;
+  }
+  RunOptions options;
+  options.output_root = o.output_root;
+  options.quiet = o.quiet;
+  return run_study(recipe, data, options);
 }
 
 json run_study(const Recipe& recipe, const Dataset& data, const RunOptions& options) {

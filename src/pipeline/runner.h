@@ -32,6 +32,16 @@ nlohmann::ordered_json run_study(const Recipe& recipe, const StudyData& data,
 nlohmann::ordered_json run_study(const Recipe& recipe, const Dataset& data,
                                  const RunOptions& options);
 
+// What `recpress run` and the Python API's run() do: open the recipe's data (top-N, next-item;
+// CTR opens its own table) with the data root and cache given, then run the study.
+struct RecipeRunOptions {
+  std::string output_root = "results";
+  std::string data_root;  // "": the default (data/registry.h)
+  bool use_cache = true;
+  bool quiet = false;
+};
+nlohmann::ordered_json run_recipe(const Recipe& recipe, const RecipeRunOptions& options);
+
 // The comparison table printed at the end of a study (and by `recpress demo`).
 std::string summary_table(const nlohmann::ordered_json& results);
 

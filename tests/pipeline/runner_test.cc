@@ -189,7 +189,7 @@ TEST(Runner, StudentSearchChoosesWithinTheBudgetAndTrainsTheChoice) {
   // A latency budget: every candidate of the first rung shipped and timed; one no query can
   // meet is a clear error, one every query meets keeps the byte budget's choice.
   const auto timed = [&](const std::string& us) {
-    std::string text =
+    std::string yaml =
         "name: tinysearch\n"
         "data: synthetic:users=60,items=80,mean=10,min=5\n"
         "protocol: sampled:uniform:20\n"
@@ -199,7 +199,7 @@ TEST(Runner, StudentSearchChoosesWithinTheBudgetAndTrainsTheChoice) {
         "search: {candidates: [\"mf:dim=1\", \"mf:dim=3\", \"mf:dim=5\"], "
         "budget_us: " +
         us + ", eta: 2, min_epochs: 1}\n" + "export: [fp32]\nlatency_users: 5\n";
-    return Recipe::parse_text(text, "tinysearch.yaml");
+    return Recipe::parse_text(yaml, "tinysearch.yaml");
   };
   RunOptions fast = o;
   fast.output_root = testing::scratch_dir("runner-search-us");
