@@ -31,7 +31,8 @@ from . import _recpress
 
 __all__ = [
     "CtrModel", "Dataset", "Error", "NextItemModel", "TopNModel", "__version__", "catalogue",
-    "distill", "frame", "load", "recipe_reference", "run", "shipped", "train",
+    "checkpoint", "distill", "frame", "load", "recipe_reference", "run", "run_folder", "shipped",
+    "train",
 ]
 
 
@@ -95,6 +96,26 @@ def train(data, model, task="topn", name="python-train", output="results", quiet
     recipe = {"task": task, "name": name, "data": spec, "teacher": {"model": model, **options},
               "student": {"model": model, **options}, "methods": [], **study}
     return run(recipe, data=dataset, output=output, quiet=quiet)
+
+
+def checkpoint(path, as_torch=False):
+    """A trained checkpoint (a run's best.pt or last.pt, any task): ``{"header": {...}, "parameters":
+    {name: array}}``, every parameter (embedding tables included) a float32 numpy array, or a torch
+    tensor with ``as_torch`` (needs python3-torch)."""
+    contents = _recpress._checkpoint(os.fspath(path))
+    if as_torch:
+        import torch  # optional dependency
+
+        contents["parameters"] = {k: torch.from_numpy(v) for k, v in contents["parameters"].items()}
+    return contents
+
+
+def run_folder(results, role="teacher", method="none", model=None):
+    """The folder of a finished run in a study's results (it holds best.pt)."""
+    for run_ in results["runs"]:
+        if run_["role"] == role and run_["method"] == method and (model is None or run_["model"] == model):
+            return run_["folder"]
+    raise Error(f"no {role} run with method '{method}' in these results")
 
 
 def frame(results):

@@ -10,6 +10,7 @@
 #include <pybind11/stl.h>
 
 #include <csignal>
+#include <cstring>
 #include <functional>
 #include <iostream>
 #include <limits>
@@ -27,7 +28,11 @@
 #include "runtime/model.h"
 #include "runtime/next_item_model.h"
 #include "sys/doctor.h"
+#include "train/checkpoint.h"
+#include "train/ctr_trainer.h"
 #include "train/loop.h"
+#include "train/seq_trainer.h"
+#include "train/trainer.h"
 
 namespace py = pybind11;
 
@@ -366,6 +371,34 @@ class PyCtr {
   runtime::CtrModel m_;
 };
 
+// ---------------------------------------------------------------- checkpoints
+
+// A trained checkpoint (best.pt / last.pt of any task): its header (task, model, data, config,
+// metrics) and every parameter as a float32 numpy array, copied out of LibTorch.
+py::dict checkpoint_contents(const std::string& path) {
+  const Checkpoint ck = read_checkpoint(path);
+  const std::string task = ck.header.value("task", "topn");
+  std::shared_ptr<torch::nn::Module> model;
+  if (task == "ctr")
+    model = load_ctr_checkpoint(path).model;
+  else if (task == "seq")
+    model = load_seq_checkpoint(path);
+  else
+    model = load_topn_checkpoint(path);
+  py::dict parameters;
+  for (const auto& p : model->named_parameters()) {
+    const auto t = p.value().detach().to(torch::kFloat).contiguous();
+    std::vector<py::ssize_t> shape(t.sizes().begin(), t.sizes().end());
+    py::array_t<float> a(shape);
+    std::memcpy(a.mutable_data(), t.data_ptr<float>(), static_cast<std::size_t>(t.numel()) * 4);
+    parameters[py::str(p.key())] = a;
+  }
+  py::dict out;
+  out["header"] = from_json(nlohmann::ordered_json::parse(ck.header.dump()));
+  out["parameters"] = parameters;
+  return out;
+}
+
 py::object load_model(const std::string& path) {
   const std::string task = runtime::model_file_task(path);
   if (task == "seq") return py::cast(PyNextItem(path));
@@ -461,6 +494,7 @@ PYBIND11_MODULE(_recpress, m) {
           "Click probabilities of rows given as dicts {input: value}")
       .def_property_readonly("inputs", &PyCtr::inputs);
   common_model_properties<decltype(ctr), PyCtr>(ctr);
+  m.def("_checkpoint", &checkpoint_contents, "path"_a);
   m.def("load", &load_model, "path"_a,
         "Open a shipped model file: a TopNModel, NextItemModel or CtrModel by its task");
 }

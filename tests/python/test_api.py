@@ -92,6 +92,16 @@ def test_run_a_dict_equals_the_cli_and_ships_a_student(tmp_path):
         model.recommend(["nobody"])
     with pytest.raises(recpress.Error, match="k must be in"):
         model.recommend(users[:1], k=0)
+    # The teacher's checkpoint: its tables as numpy arrays, scores as the model computes them.
+    folder = recpress.run_folder(results, role="teacher")
+    ck = recpress.checkpoint(os.path.join(folder, "best.pt"))
+    assert ck["header"]["task"] == "topn" and ck["header"]["model"] == "mf:dim=8"
+    tables = ck["parameters"]
+    assert {t.shape[1] for t in tables.values() if t.ndim == 2} == {8}
+    assert all(t.dtype == np.float32 and np.isfinite(t).all() for t in tables.values())
+    with pytest.raises(recpress.Error, match="junk.pt"):
+        (tmp_path / "junk.pt").write_bytes(b"junk")
+        recpress.checkpoint(str(tmp_path / "junk.pt"))
 
 
 def test_shortcuts_take_the_recipe_keys(tmp_path):
