@@ -36,6 +36,47 @@ __all__ = [
 ]
 
 
+def _default_data_root():
+    """$RECPRESS_DATA, else ../shared/data beside the repository this module was built in (the
+    C++ default looks beside the working directory and the executable, here python3's)."""
+    if os.environ.get("RECPRESS_DATA"):
+        return os.environ["RECPRESS_DATA"]
+    here = os.path.dirname(os.path.abspath(__file__))
+    for up in (4, 3):  # build/python/recpress -> repo/.. ; an install keeps the C++ default
+        candidate = os.path.join(here, *([".."] * up), "shared", "data")
+        if os.path.isdir(candidate):
+            return os.path.normpath(candidate)
+    return ""
+
+
+_load_dataset = Dataset.load
+
+
+def _load(source, **options):
+    if not options.get("data_root"):
+        options["data_root"] = _default_data_root()
+    return _load_dataset(source, **options)
+
+
+_load.__doc__ = _load_dataset.__doc__
+Dataset.load = staticmethod(_load)
+
+
+def dataset_from_pandas(df, user="user", item="item", rating=None, time=None, name="dataframe"):
+    """A ``Dataset`` from a pandas DataFrame's columns (raw ids of str or int; optional rating and
+    time columns); the same as ``Dataset.from_arrays`` on those columns."""
+    for column in (user, item, rating, time):
+        if column is not None and column not in df.columns:
+            raise Error(f"from_pandas: no column '{column}' (columns: {', '.join(map(str, df.columns))})")
+    return Dataset.from_arrays(
+        df[user].tolist(), df[item].tolist(),
+        ratings=None if rating is None else df[rating].astype(float).tolist(),
+        times=None if time is None else df[time].astype("int64").tolist(), name=name)
+
+
+Dataset.from_pandas = staticmethod(dataset_from_pandas)
+
+
 def run(recipe, data=None, output="results", seeds=None, quiet=False, data_root="",
         use_cache=True):
     """Run a study: ``recipe`` is a recipe file's path or a dict of its keys (see
@@ -55,7 +96,7 @@ def run(recipe, data=None, output="results", seeds=None, quiet=False, data_root=
     if data is not None and not isinstance(data, Dataset):
         raise Error(f"run: data must be a recpress.Dataset, got {type(data).__name__}")
     return _recpress._run_recipe(text, origin, is_file, os.fspath(output), list(seeds or []),
-                                 data, data_root, use_cache, quiet)
+                                 data, data_root or _default_data_root(), use_cache, quiet)
 
 
 def _data_fields(data):

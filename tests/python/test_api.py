@@ -47,6 +47,17 @@ def test_datasets_load_and_from_arrays():
     assert a.arrays()["timestamp"].tolist() == [3, 1, 2]
 
 
+def test_datasets_from_pandas():
+    import pandas as pd  # python3-pandas: one of run.sh's packages
+    df = pd.DataFrame({"who": ["u1", "u2", "u1"], "what": [10, 20, 20], "stars": [5, 3, 4],
+                       "when": [3, 1, 2]})
+    d = recpress.Dataset.from_pandas(df, user="who", item="what", rating="stars", time="when")
+    assert (len(d), d.num_users, d.num_items) == (3, 2, 2)
+    assert d.arrays()["rating"].tolist() == [5.0, 3.0, 4.0]
+    with pytest.raises(recpress.Error, match="no column 'user'"):
+        recpress.Dataset.from_pandas(df)
+
+
 def test_bad_data_is_a_one_line_error(tmp_path):
     with pytest.raises(recpress.Error, match="3 users but 2 items"):
         recpress.Dataset.from_arrays(["a", "b", "c"], ["x", "y"])
