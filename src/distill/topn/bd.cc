@@ -52,13 +52,9 @@ std::vector<std::int32_t> unobserved_ranks(TopNModel& model, const InteractionMa
   const std::int64_t users = model.num_users(), items = model.num_items();
   std::vector<std::int32_t> rank(static_cast<std::size_t>(users * items), -1);
   std::vector<std::int32_t> order;
-  torch::NoGradGuard guard;
   const bool was_training = model.is_training();
   model.eval();  // the ranking as the model would serve it (no dropout)
-  constexpr std::int64_t kChunk = 256;
-  for (std::int64_t u0 = 0; u0 < users; u0 += kChunk) {
-    const auto n = std::min(kChunk, users - u0);
-    const auto scores = model.score_all(torch::arange(u0, u0 + n, torch::kLong)).contiguous();
+  for_each_user_block(model, [&](std::int64_t u0, std::int64_t n, const torch::Tensor& scores) {
     const float* s = scores.data_ptr<float>();
     for (std::int64_t r = 0; r < n; ++r) {
       const auto u = static_cast<std::int32_t>(u0 + r);
@@ -74,7 +70,7 @@ std::vector<std::int32_t> unobserved_ranks(TopNModel& model, const InteractionMa
       for (std::size_t k = 0; k < order.size(); ++k) out[order[k]] = static_cast<std::int32_t>(k);
       for (const auto i : train.row(u)) out[i] = -1;
     }
-  }
+  });
   if (was_training) model.train();
   return rank;
 }

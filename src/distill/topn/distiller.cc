@@ -43,13 +43,10 @@ void TeacherScores::compute(TopNModel& teacher, std::int64_t max_bytes) {
   scores_ = torch::Tensor();
   const std::int64_t users = teacher.num_users(), items = teacher.num_items();
   if (teacher.is_training() || users * items * 4 > max_bytes) return;  // online: the peer moves
-  torch::NoGradGuard guard;
   scores_ = torch::empty({users, items});
-  constexpr std::int64_t kChunk = 256;
-  for (std::int64_t u0 = 0; u0 < users; u0 += kChunk) {
-    const auto n = std::min(kChunk, users - u0);
-    scores_.narrow(0, u0, n).copy_(teacher.score_all(torch::arange(u0, u0 + n, torch::kLong)));
-  }
+  for_each_user_block(teacher, [&](std::int64_t u0, std::int64_t n, const torch::Tensor& scores) {
+    scores_.narrow(0, u0, n).copy_(scores);
+  });
   teacher_ = &teacher;
 }
 
@@ -66,19 +63,26 @@ torch::Tensor teacher_top_items(TopNModel& teacher, const InteractionMatrix& tra
   if (k <= 0 || k > items)
     throw Error("teacher ranking: k must be in [1, " + std::to_string(items) + "], got " +
                 std::to_string(k));
-  torch::NoGradGuard guard;
   auto out = torch::empty({users, k}, torch::kLong);
-  constexpr std::int64_t kChunk = 256;
-  for (std::int64_t u0 = 0; u0 < users; u0 += kChunk) {
-    const auto n = std::min(kChunk, users - u0);
-    auto scores = teacher.score_all(torch::arange(u0, u0 + n, torch::kLong)).contiguous();
+  for_each_user_block(teacher, [&](std::int64_t u0, std::int64_t n, torch::Tensor scores) {
     auto* s = scores.data_ptr<float>();
     for (std::int64_t r = 0; r < n; ++r)
       for (const auto i : train.row(static_cast<std::int32_t>(u0 + r)))
         s[r * items + i] = -std::numeric_limits<float>::infinity();
     out.narrow(0, u0, n).copy_(std::get<1>(scores.topk(k, 1, /*largest=*/true, /*sorted=*/true)));
-  }
+  });
   return out;
+}
+
+void for_each_user_block(
+    TopNModel& model, const std::function<void(std::int64_t, std::int64_t, torch::Tensor)>& visit) {
+  torch::NoGradGuard guard;
+  constexpr std::int64_t kChunk = 256;
+  const std::int64_t users = model.num_users();
+  for (std::int64_t u0 = 0; u0 < users; u0 += kChunk) {
+    const auto n = std::min(kChunk, users - u0);
+    visit(u0, n, model.score_all(torch::arange(u0, u0 + n, torch::kLong)).contiguous());
+  }
 }
 
 torch::Tensor entity_representation(TopNModel& model, const std::string& kind,

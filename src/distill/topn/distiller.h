@@ -169,6 +169,12 @@ class TeacherScores {
 
 torch::Tensor teacher_top_items(TopNModel& teacher, const InteractionMatrix& train, std::int64_t k);
 
+// Every user's scores of every item from `model`, without gradient, in blocks of users (a whole
+// users x items matrix may not fit): visit(first user, users in the block, scores [n, items],
+// contiguous). What a method computes once per epoch or run from a full ranking goes through it.
+void for_each_user_block(
+    TopNModel& model, const std::function<void(std::int64_t, std::int64_t, torch::Tensor)>& visit);
+
 // The representation `kind` ("user" or "item") of the given entities, as the model's
 // representations() names them. Throws Error if the model exposes no such representation.
 torch::Tensor entity_representation(TopNModel& model, const std::string& kind,

@@ -173,11 +173,7 @@ class UnbiasedKnowledgeDistillation : public Distiller {
     for (std::int32_t i = 0; i < items; ++i) members[groups_.of(i)].push_back(i);
     std::vector<std::uint8_t> own(static_cast<std::size_t>(items), 0);
     std::vector<std::int32_t> candidates;
-    torch::NoGradGuard guard;
-    constexpr std::int64_t kChunk = 256;
-    for (std::int64_t u0 = 0; u0 < users; u0 += kChunk) {
-      const auto n = std::min(kChunk, users - u0);
-      const auto scores = teacher.score_all(torch::arange(u0, u0 + n, torch::kLong)).contiguous();
+    for_each_user_block(teacher, [&](std::int64_t u0, std::int64_t n, const torch::Tensor& scores) {
       const float* s = scores.data_ptr<float>();
       for (std::int64_t r = 0; r < n; ++r) {
         const auto u = static_cast<std::int32_t>(u0 + r);
@@ -198,7 +194,7 @@ class UnbiasedKnowledgeDistillation : public Distiller {
         }
         for (const auto i : train.row(u)) own[static_cast<std::size_t>(i)] = 0;
       }
-    }
+    });
   }
 
   void draw_pair(std::int64_t user, int group, Rng& rng, std::int64_t slot) {
