@@ -93,10 +93,13 @@ AdaRecCellImpl::AdaRecCellImpl(std::int64_t hidden, std::int64_t nodes,
       if (!info.conv || (fixed[e] && *fixed[e] != op)) continue;
       // Same name in the search space and a derived cell: a derived model's parameters are a
       // subset of the supernet's.
+      std::string name = "e";  // appended, not "e" + ...: GCC 12's -Wstringop-overflow misfires
+      name += std::to_string(e);
+      name += '_';
+      name += info.name;
       row[k] = register_module(
-          "e" + std::to_string(e) + "_" + std::string(info.name),
-          torch::nn::Conv1d(torch::nn::Conv1dOptions(hidden, hidden, info.kernel)
-                                .dilation(static_cast<std::int64_t>(info.dilation))));
+          name, torch::nn::Conv1d(torch::nn::Conv1dOptions(hidden, hidden, info.kernel)
+                                      .dilation(static_cast<std::int64_t>(info.dilation))));
     }
   }
   norm = register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({hidden})));
