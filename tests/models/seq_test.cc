@@ -491,6 +491,8 @@ TEST(AdaRec, DerivesTheArgmaxArchitectureAndCostsItsOps) {
   }
   const std::string derived = ada->derived_spec();
   EXPECT_NE(derived.find("ops=c3-skip-d5/max3-zero-avg3"), std::string::npos) << derived;
+  for (const char* search_only : {"cost=", "gumbel=", "tau="})
+    EXPECT_EQ(derived.find(search_only), std::string::npos) << derived;
   auto d = create_seq_model(ModelSpec::parse(derived), 7);
   auto* dada = dynamic_cast<AdaRecImpl*>(d.get());
   ASSERT_FALSE(dada->searching());

@@ -265,6 +265,9 @@ std::vector<std::vector<CellOp>> AdaRecImpl::architecture() const {
 std::string AdaRecImpl::derived_spec() const {
   ModelSpec derived = spec_;
   derived.declared = nullptr;
+  // The search's own settings do nothing to a derived model: dropped, so two searches that
+  // derive the same architecture name the same student.
+  for (const char* search_only : {"tau", "cost", "gumbel"}) derived.params.erase(search_only);
   derived.params["ops"] = cell_ops_text(architecture());
   return derived.to_string();
 }

@@ -71,7 +71,8 @@ class AdaRecImpl : public SeqModel {
   std::int64_t nodes() const { return nodes_; }
   // Per cell, per edge: the derived op (searching: the argmax of the architecture weights).
   std::vector<std::vector<CellOp>> architecture() const;
-  // The spec of the derived student: this one with `ops` written out.
+  // The spec of the derived student: this one with `ops` written out and without the search's
+  // own settings (tau, cost, gumbel).
   std::string derived_spec() const;
   // Mean over edges of the expected op cost under softmax(arch) (0 for a derived model).
   torch::Tensor expected_cost() const;
