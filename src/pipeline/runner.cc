@@ -478,6 +478,7 @@ json run_study(const Recipe& recipe, const StudyData& data, const RunOptions& op
               extra_lrs(recipe.student, student_rows);
 
   json runs = json::array(), efficiency = json::array(), search = json();
+  std::set<std::string> derived_rows;  // (spec, method, seed) of derived students trained
   for (const auto seed : recipe.seeds) {
     task->begin_seed(seed);
     const bool measure = seed == recipe.seeds.front();  // efficiency: the first seed's models
@@ -512,7 +513,10 @@ json run_study(const Recipe& recipe, const StudyData& data, const RunOptions& op
         // A searched architecture (AdaRec): its derived student, trained with the same method
         // and teachers from scratch.
         const std::string derived = ctx.task.derived_model(spec, s->dir.string());
-        if (derived.empty()) return;
+        // Two searches may derive the same student: it is one row, trained and reported once.
+        if (derived.empty() ||
+            !derived_rows.insert(derived + "\n" + method + "\n" + std::to_string(seed)).second)
+          return;
         std::cout << "    derived " << derived << "\n" << std::flush;
         ++ctx.total;
         auto d = train_student(ctx, derived, method, from, seed);

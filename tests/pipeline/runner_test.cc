@@ -426,6 +426,25 @@ TEST(Runner, AdaRecSearchesThenTrainsAndShipsItsDerivedStudent) {
   EXPECT_EQ(shipped["engine"], "runtime");
   EXPECT_NEAR(shipped["test"]["NDCG@10"].get<double>(),
               derived["test"]["sampled:uniform:20"]["NDCG@10"].get<double>(), 1e-5);
+  // Two searches that differ only in a search setting (cost) and barely train (same seed, so
+  // the same initial architecture weights) derive one student: trained and reported once.
+  const Recipe twice = Recipe::parse_text(
+      "task: seq\n"
+      "name: tinyada2\n"
+      "data: synthetic\n"
+      "protocol: sampled:uniform:20\n"
+      "metrics: hr@10 ndcg@10\n"
+      "teacher: {model: \"sasrec:loss=ce,hidden=16,max_len=10\", epochs: 1, lr: 0.005}\n"
+      "student: {model: [\"adarec:hidden=8,layers=1,nodes=1,max_len=10\", "
+      "\"adarec:hidden=8,layers=1,nodes=1,max_len=10,cost=0\"], epochs: 1, lr: 1e-9}\n"
+      "methods: [none]\n"
+      "latency_users: 10\n",
+      "tinyada2.yaml");
+  const auto two = run_study(twice, data, o);
+  ASSERT_EQ(two["runs"].size(), 4u);  // teacher, search, derived, search (whose derived is known)
+  EXPECT_NE(two["runs"][2]["model"].get<std::string>().find("ops="),
+            std::string::npos);  // after the first
+  EXPECT_EQ(two["summary"].size(), 4u);
 }
 
 }  // namespace
