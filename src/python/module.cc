@@ -256,6 +256,17 @@ py::tuple ranked_arrays(const Lists& lists, std::size_t k,
   return py::make_tuple(ids.reshape({n, static_cast<py::ssize_t>(k)}), scores);
 }
 
+// One ranked list per query, computed with the GIL released (the runtime is thread-safe and
+// touches no Python object).
+template <typename Query, typename Rank>
+std::vector<std::vector<std::pair<std::uint32_t, float>>> ranked_without_gil(
+    const std::vector<Query>& queries, const Rank& rank) {
+  std::vector<std::vector<std::pair<std::uint32_t, float>>> lists(queries.size());
+  py::gil_scoped_release release;
+  for (std::size_t r = 0; r < queries.size(); ++r) lists[r] = rank(queries[r]);
+  return lists;
+}
+
 void check_k(std::size_t k) {
   if (k < 1 || k > 10000) throw Error("k must be in [1, 10000], got " + std::to_string(k));
 }
@@ -271,12 +282,8 @@ class PyTopN {
       if (!u) throw Error("recommend: unknown user id '" + id + "'");
       index.push_back(*u);
     }
-    std::vector<std::vector<std::pair<std::uint32_t, float>>> lists(index.size());
-    {
-      py::gil_scoped_release release;
-      for (std::size_t r = 0; r < index.size(); ++r)
-        lists[r] = m_.recommend(index[r], k, exclude_seen);
-    }
+    const auto lists = ranked_without_gil(
+        index, [&](std::uint32_t u) { return m_.recommend(u, k, exclude_seen); });
     return ranked_arrays(lists, k, [&](std::uint32_t i) { return std::string(m_.item_id(i)); });
   }
   const runtime::Model& model() const { return m_; }
@@ -299,15 +306,11 @@ class PyNextItem {
       m_.resolve_history(views, out, unknown);
       if (out.empty())
         throw Error("next: history " + std::to_string(resolved.size()) +
-                    " has no item the model "
-                    "knows");
+                    " has no item the model knows");
     }
-    std::vector<std::vector<std::pair<std::uint32_t, float>>> lists(resolved.size());
-    {
-      py::gil_scoped_release release;
-      for (std::size_t r = 0; r < resolved.size(); ++r)
-        lists[r] = m_.next(resolved[r], k, exclude_history);
-    }
+    const auto lists = ranked_without_gil(resolved, [&](const std::vector<std::uint32_t>& h) {
+      return m_.next(h, k, exclude_history);
+    });
     return ranked_arrays(lists, k, [&](std::uint32_t i) { return std::string(m_.item_id(i)); });
   }
   const runtime::NextItemModel& model() const { return m_; }
